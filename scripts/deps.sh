@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Gatehouse builds, runs and tests with.
+# Idempotent: when every package is already present it only runs dpkg-query and exits.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost-dev libboost-system-dev
+  libsqlite3-dev libpq-dev libssl-dev libsodium-dev
+  nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libabsl-dev
+  libfmt-dev libcurl4-openssl-dev tzdata
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+TEST_PACKAGES=(
+  postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk
+)
+
+want=("${PACKAGES[@]}")
+if [ "${1:-}" = "--test" ]; then want+=("${TEST_PACKAGES[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,34 @@
+#include "core/audit_chain.h"
+
+#include "core/crypto.h"
+
+namespace gh {
+namespace {
+
+// Length-prefixed fields: no separator inside a field can make two events collide.
+void Field(std::string& out, const std::string& v) {
+  out += std::to_string(v.size());
+  out += ':';
+  out += v;
+  out += ';';
+}
+
+}  // namespace
+
+std::string AuditCanonicalForm(const AuditEvent& e) {
+  std::string out = "gatehouse-audit-v1;";
+  for (const std::string* f :
+       {&e.id, &e.workspace_id, &e.action, &e.actor_type, &e.actor_id, &e.actor_name,
+        &e.actor_email, &e.target_type, &e.target_id, &e.target_name, &e.project_id, &e.ip,
+        &e.user_agent, &e.details_json}) {
+    Field(out, *f);
+  }
+  Field(out, std::to_string(e.occurred_at));
+  return out;
+}
+
+std::string AuditEventHash(const AuditEvent& e) {
+  return crypto::Sha256Hex(e.prev_hash + "\n" + AuditCanonicalForm(e));
+}
+
+}  // namespace gh

@@ -1,0 +1,116 @@
+// The domain's records, as the store keeps them and the services use them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+
+namespace gh {
+
+struct User {
+  std::string id;             // usr_…
+  std::string email;          // normalised: trimmed, lower case; unique
+  std::string name;
+  std::string password_hash;  // argon2id PHC string
+  std::string theme = "system";
+  std::string language = "en";
+  std::string avatar_url;
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+  std::optional<UnixTime> last_login_at;
+};
+
+// A signed-in browser or client. The token itself is never stored, only its SHA-256.
+struct Session {
+  std::string id;  // ses_…
+  std::string user_id;
+  std::string token_hash;
+  std::string device;
+  std::string browser;
+  std::string ip;
+  std::string user_agent;
+  UnixTime created_at = 0;
+  UnixTime last_active_at = 0;
+  UnixTime idle_expires_at = 0;      // slides forward with activity
+  UnixTime absolute_expires_at = 0;  // never moves
+  std::optional<UnixTime> revoked_at;
+};
+
+struct Workspace {
+  std::string id;  // ws_…
+  std::string name;
+  std::string region;
+  std::string timezone = "UTC";
+  std::string language = "en";
+  std::string plan;
+  std::string subscription_status = "trialing";
+  int audit_retention_days = 365;
+  std::string logo_content_type;  // empty when no logo
+  UnixTime logo_updated_at = 0;
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+struct Membership {
+  std::string id;  // mem_…
+  std::string workspace_id;
+  std::string user_id;
+  std::string role;  // built-in role name or role_… id
+  UnixTime joined_at = 0;
+};
+
+// A workspace together with the caller's role in it.
+struct WorkspaceWithRole {
+  Workspace workspace;
+  std::string role;
+};
+
+struct Logo {
+  std::string content_type;
+  std::string bytes;
+  UnixTime updated_at = 0;
+};
+
+// One entry of the append-only audit log. `hash` chains each event to the previous event of
+// the same chain (the workspace, or "" for account-level events).
+struct AuditEvent {
+  std::string id;  // evt_…
+  int64_t seq = 0;  // store-assigned, increasing; the pagination key
+  std::string workspace_id;  // "" for account-level events
+  UnixTime occurred_at = 0;
+  std::string action;      // noun.verb, e.g. workspace.updated
+  std::string actor_type;  // user | api_key | system
+  std::string actor_id;
+  std::string actor_name;
+  std::string actor_email;
+  std::string target_type;
+  std::string target_id;
+  std::string target_name;
+  std::string project_id;
+  std::string ip;
+  std::string user_agent;
+  std::string details_json = "{}";  // a JSON object, serialised
+  std::string prev_hash;
+  std::string hash;
+};
+
+struct AuditPage {
+  std::vector<AuditEvent> events;
+  std::optional<int64_t> next_seq;  // where the next page starts (exclusive), if any
+};
+
+// Mail kept in the store: the outbox when SMTP is configured, the mailbox when it is not.
+struct MailMessage {
+  std::string id;
+  std::string to;
+  std::string subject;
+  std::string body_text;
+  UnixTime created_at = 0;
+  std::optional<UnixTime> sent_at;
+  std::string status = "stored";  // stored | queued | sent | failed
+};
+
+}  // namespace gh

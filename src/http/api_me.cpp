@@ -1,0 +1,72 @@
+// The caller's own account: profile and sessions.
+#include "http/routes.h"
+
+namespace gh::http {
+
+void AddMeRoutes(App& app) {
+  app.router.Add({.method = "GET", .path = "/v1/me", .operation_id = "getMe",
+                  .summary = "The signed-in user, their CSRF token and memberships",
+                  .access = Access::kAuthenticated, .body_type = "", .tag = "me",
+                  .handler = [&app](Request& req) {
+                    const Principal& p = *req.principal;
+                    Json j = UserJson(p.user);
+                    j["mfa_enabled"] = false;
+                    j["csrf_token"] = req.session_token.empty()
+                                          ? Json(nullptr)
+                                          : Json(Accounts::CsrfTokenFor(req.session_token));
+                    Json memberships = Json::array();
+                    for (const auto& w : app.store.WorkspacesOfUser(p.user.id)) {
+                      memberships.push_back({{"workspace_id", w.workspace.id},
+                                             {"workspace_name", w.workspace.name},
+                                             {"role", w.role}});
+                    }
+                    j["memberships"] = std::move(memberships);
+                    return JsonResponse(200, j);
+                  }});
+
+  app.router.Add({.method = "PATCH", .path = "/v1/me", .operation_id = "updateMe",
+                  .summary = "Change name, theme or language", .access = Access::kAuthenticated,
+                  .tag = "me", .handler = [&app](Request& req) {
+                    auto body = ParseObject(req, {"name", "theme", "language"});
+                    if (!body) return Problem(body.error(), req);
+                    Fields f(*body);
+                    ProfileChanges ch{f.Str("name"), f.Str("theme"), f.Str("language")};
+                    if (!f.ok()) return Problem(f.error(), req);
+                    auto u = app.accounts.UpdateProfile(*req.principal, ch);
+                    if (!u) return Problem(u.error(), req);
+                    return JsonResponse(200, UserJson(*u));
+                  }});
+
+  app.router.Add({.method = "GET", .path = "/v1/me/sessions", .operation_id = "listSessions",
+                  .summary = "The caller's signed-in sessions", .access = Access::kAuthenticated,
+                  .body_type = "", .tag = "me", .handler = [&app](Request& req) {
+                    Json data = Json::array();
+                    for (const auto& s : app.accounts.Sessions(*req.principal)) {
+                      data.push_back(SessionJson(s, req.principal->session_id));
+                    }
+                    return JsonResponse(200, {{"data", data}, {"next_cursor", nullptr}});
+                  }});
+
+  app.router.Add({.method = "DELETE", .path = "/v1/me/sessions/{ses}",
+                  .operation_id = "revokeSession", .summary = "Sign out one session",
+                  .access = Access::kAuthenticated, .body_type = "", .tag = "me",
+                  .handler = [&app](Request& req) {
+                    auto st = app.accounts.RevokeSession(*req.principal, req.Param("ses"));
+                    if (!st.ok()) return Problem(st.error(), req);
+                    Response r;
+                    r.status = 204;
+                    r.content_type.clear();
+                    return r;
+                  }});
+
+  app.router.Add({.method = "POST", .path = "/v1/me/sessions/revoke-all",
+                  .operation_id = "revokeOtherSessions",
+                  .summary = "Sign out every session but the current one",
+                  .access = Access::kAuthenticated, .body_type = "", .tag = "me",
+                  .handler = [&app](Request& req) {
+                    int n = app.accounts.RevokeOtherSessions(*req.principal);
+                    return JsonResponse(200, {{"revoked", n}});
+                  }});
+}
+
+}  // namespace gh::http

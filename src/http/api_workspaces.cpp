@@ -1,0 +1,147 @@
+// Workspaces and their logos.
+#include "core/permissions.h"
+#include "http/multipart.h"
+#include "http/routes.h"
+
+namespace gh::http {
+namespace {
+
+constexpr size_t kLogoBodyLimit = Workspaces::kMaxLogoBytes + 64 * 1024;  // + multipart framing
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
+  auto body = creating ? ParseObject(req, {"name", "region", "timezone", "language"})
+                       : ParseObject(req, {"name", "region", "timezone", "language",
+                                           "audit_retention_days"});
+  if (!body) return body.error();
+  Fields f(*body);
+  WorkspaceInput in;
+  in.name = creating ? f.RequiredStr("name") : f.Str("name");
+  in.region = f.Str("region");
+  in.timezone = f.Str("timezone");
+  in.language = f.Str("language");
+  if (auto days = f.Int("audit_retention_days")) {
+    if (*days < 0 || *days > 100000) {
+      return Error::Invalid("invalid_retention", "audit_retention_days",
+                            "audit_retention_days is out of range.");
+    }
+    in.audit_retention_days = static_cast<int>(*days);
+  }
+  if (!f.ok()) return f.error();
+  return in;
+}
+
+Response UploadLogo(App& app, Request& req) {
+  auto boundary = MultipartBoundary(req.Header("content-type"));
+  if (!boundary) {
+    return Problem({ErrorKind::kUnsupportedMedia, "unsupported_media_type",
+                    "Upload the logo as multipart/form-data with a part named 'file'.", {}},
+                   req);
+  }
+  auto parts = ParseMultipart(req.body, *boundary);
+  if (!parts) {
+    return Problem(Error::BadRequest("malformed_multipart", "The multipart body is malformed."),
+                   req);
+  }
+  const FormPart* file = nullptr;
+  for (const auto& p : *parts) {
+    if (p.name == "file") file = &p;
+  }
+  if (!file) return Problem(Error::Invalid("required", "file", "The part 'file' is required."), req);
+  auto url = app.workspaces.PutLogo(*req.principal, *req.membership, file->data);
+  if (!url) return Problem(url.error(), req);
+  return JsonResponse(200, {{"logo_url", *url}});
+}
+
+}  // namespace
+
+void AddWorkspaceRoutes(App& app) {
+  app.router.Add({.method = "POST", .path = "/v1/workspaces", .operation_id = "createWorkspace",
+                  .summary = "Create a workspace; the caller becomes its owner",
+                  .access = Access::kAuthenticated, .tag = "workspaces",
+                  .handler = [&app](Request& req) {
+                    auto in = ReadWorkspaceInput(req, true);
+                    if (!in) return Problem(in.error(), req);
+                    auto v = app.workspaces.Create(*req.principal, *in);
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(201, WorkspaceJson(*v));
+                  }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces", .operation_id = "listWorkspaces",
+                  .summary = "The caller's workspaces", .access = Access::kAuthenticated,
+                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+                    Json data = Json::array();
+                    for (const auto& v : app.workspaces.ListMine(*req.principal)) {
+                      data.push_back(WorkspaceJson(v));
+                    }
+                    Json body = {{"data", data}, {"next_cursor", nullptr}, {"total", data.size()}};
+                    return JsonResponse(200, body);
+                  }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}", .operation_id = "getWorkspace",
+                  .summary = "One workspace", .access = Access::kWorkspace,
+                  .permission = std::string(perm::kWorkspaceView), .body_type = "",
+                  .tag = "workspaces", .handler = [&app](Request& req) {
+                    auto v = app.workspaces.Get(*req.membership);
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(200, WorkspaceJson(*v));
+                  }});
+
+  app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}",
+                  .operation_id = "updateWorkspace",
+                  .summary = "Rename, change time zone, language or audit retention",
+                  .access = Access::kWorkspace, .permission = std::string(perm::kWorkspaceEdit),
+                  .tag = "workspaces", .handler = [&app](Request& req) {
+                    auto in = ReadWorkspaceInput(req, false);
+                    if (!in) return Problem(in.error(), req);
+                    auto v = app.workspaces.Update(*req.principal, *req.membership, *in);
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(200, WorkspaceJson(*v));
+                  }});
+
+  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}",
+                  .operation_id = "deleteWorkspace",
+                  .summary = "Delete the workspace; body {\"confirm\": \"DELETE\"}",
+                  .access = Access::kWorkspace, .permission = std::string(perm::kWorkspaceDelete),
+                  .tag = "workspaces", .handler = [&app](Request& req) {
+                    auto body = ParseObject(req, {"confirm"});
+                    if (!body) return Problem(body.error(), req);
+                    Fields f(*body);
+                    auto confirm = f.Str("confirm");
+                    if (!f.ok()) return Problem(f.error(), req);
+                    auto st = app.workspaces.Delete(*req.principal, *req.membership,
+                                                    confirm.value_or(""));
+                    if (!st.ok()) return Problem(st.error(), req);
+                    return NoContent();
+                  }});
+
+  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/logo",
+                  .operation_id = "uploadWorkspaceLogo",
+                  .summary = "Upload a PNG, JPEG or WebP logo of at most 2 MiB",
+                  .access = Access::kWorkspace, .permission = std::string(perm::kWorkspaceEdit),
+                  .body_limit = kLogoBodyLimit, .body_type = "multipart/form-data",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) { return UploadLogo(app, req); }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/logo",
+                  .operation_id = "getWorkspaceLogo", .summary = "The logo image",
+                  .access = Access::kWorkspace, .permission = std::string(perm::kWorkspaceView),
+                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+                    auto logo = app.workspaces.GetLogo(*req.membership);
+                    if (!logo) return Problem(logo.error(), req);
+                    Response r;
+                    r.content_type = logo->content_type;
+                    r.body = std::move(logo->bytes);
+                    r.Header("Cache-Control", "private, max-age=86400");
+                    r.Header("ETag", "\"" + std::to_string(logo->updated_at) + "\"");
+                    return r;
+                  }});
+}
+
+}  // namespace gh::http

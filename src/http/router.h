@@ -1,0 +1,58 @@
+// The route table: every route with its method, path template, access rule and handler, so
+// the whole API surface is reviewable in one place and testable by enumeration.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/request.h"
+
+namespace gh::http {
+
+using Handler = std::function<Response(Request&)>;
+
+// Who may call a route. Every route says one of these explicitly.
+enum class Access {
+  kPublic,         // anyone, no credentials
+  kAuthenticated,  // any signed-in caller, acting on their own account
+  kWorkspace,      // a member of {ws} whose role grants `permission`
+};
+
+struct Route {
+  std::string method;         // GET, POST, PATCH, PUT, DELETE
+  std::string path;           // template, e.g. /v1/workspaces/{ws}
+  std::string operation_id;   // for OpenAPI and logs
+  std::string summary;
+  Access access = Access::kPublic;
+  std::string permission;     // required with kWorkspace
+  size_t body_limit = 64 * 1024;
+  std::string body_type = "application/json";  // or multipart/form-data, text/csv, "" for none
+  bool slow = false;          // CPU-heavy (password hashing): runs off the I/O threads
+  std::string tag;            // OpenAPI grouping
+  Handler handler;
+};
+
+struct Match {
+  const Route* route = nullptr;
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string allow;  // when the path matched but the method did not: the allowed methods
+};
+
+class Router {
+ public:
+  void Add(Route route);
+  // Looks up `method` + decoded `path`.
+  Match Find(std::string_view method, std::string_view path) const;
+  const std::vector<Route>& Routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> segments_;  // routes_[i]'s template, split once
+};
+
+// Splits "/a/b/c" into {"a","b","c"}; a trailing slash yields an empty last segment.
+std::vector<std::string_view> SplitPath(std::string_view path);
+
+}  // namespace gh::http

@@ -1,0 +1,283 @@
+#include "http/routes.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/time.h"
+
+namespace gh::http {
+namespace {
+
+bool IsMutating(std::string_view method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+// A caller-supplied request id is echoed when it is short and plain; else we make one.
+std::string RequestIdFor(const Request& req) {
+  std::string_view in = req.Header("x-request-id");
+  bool sane = !in.empty() && in.size() <= 128;
+  for (char c : in) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    sane = sane && ok;
+  }
+  if (sane) return std::string(in);
+  return "req_" + crypto::Base62(crypto::RandomBytes(12), 16);
+}
+
+// Authenticates the caller from the session cookie or an Authorization header.
+Status Authenticate(App& app, Request& req) {
+  std::string_view authz = req.Header("authorization");
+  if (!authz.empty()) {
+    if (authz.substr(0, 7) != "Bearer " && authz.substr(0, 7) != "bearer ") {
+      return Error::Unauthenticated("invalid_authorization",
+                                    "Use 'Authorization: Bearer <secret API key>'.");
+    }
+    // Secret API keys as management credentials arrive with the API keys issue.
+    return Error::Unauthenticated("invalid_api_key", "The API key is not valid.");
+  }
+  std::string token = req.Cookie("gh_session");
+  if (token.empty()) return Error::Unauthenticated("unauthenticated", "Sign in to continue.");
+  auto p = app.accounts.Authenticate(token, req.Client());
+  if (!p) return p.error();
+  req.principal = std::move(*p);
+  req.session_token = std::move(token);
+  return {};
+}
+
+// Cookie-authenticated mutations must echo the session's CSRF token in X-CSRF-Token.
+Status CheckCsrf(const Request& req) {
+  if (req.session_token.empty() || !IsMutating(req.method)) return {};
+  std::string expected = Accounts::CsrfTokenFor(req.session_token);
+  if (!crypto::ConstantTimeEquals(req.Header("x-csrf-token"), expected)) {
+    return Error{ErrorKind::kForbidden, "csrf_token_invalid",
+                 "Missing or wrong X-CSRF-Token header for a cookie-authenticated request.", {}};
+  }
+  return {};
+}
+
+std::string IdempotencyRequestHash(const Request& req) {
+  return crypto::Sha256Hex(req.method + " " + req.target + "\n" + req.body);
+}
+
+Response RunHandler(App& app, Request& req) {
+  const Route& route = *req.route;
+  if (route.access != Access::kPublic) {
+    if (Status st = Authenticate(app, req); !st.ok()) return Problem(st.error(), req);
+    if (Status st = CheckCsrf(req); !st.ok()) return Problem(st.error(), req);
+  }
+  if (route.access == Access::kWorkspace) {
+    auto m = app.workspaces.Authorize(*req.principal, req.Param("ws"), route.permission);
+    if (!m) return Problem(m.error(), req);
+    req.membership = std::move(*m);
+  }
+  std::string idem_key(req.Header("idempotency-key"));
+  if (idem_key.empty() || !IsMutating(req.method) || !req.principal) return route.handler(req);
+
+  if (idem_key.size() > 255) {
+    return Problem(Error::BadRequest("invalid_idempotency_key",
+                                     "Idempotency-Key must be at most 255 characters."),
+                   req);
+  }
+  std::string scope = req.principal->user.id;
+  std::string hash = IdempotencyRequestHash(req);
+  if (auto prior = app.store.FindIdempotentResponse(scope, idem_key)) {
+    if (prior->request_hash != hash) {
+      return Problem(Error::Invalid("idempotency_key_reused", "Idempotency-Key",
+                                    "This Idempotency-Key was used for a different request."),
+                     req);
+    }
+    Response r;
+    r.status = prior->status;
+    r.content_type = prior->content_type;
+    r.body = prior->body;
+    r.Header("Idempotent-Replayed", "true");
+    return r;
+  }
+  Response r = route.handler(req);
+  if (r.status < 500) {
+    auto tx = app.store.Begin();
+    tx->SaveIdempotentResponse(scope, idem_key,
+                               {hash, r.status, r.content_type, r.body, Clock::System().Now()});
+    tx->Commit();
+  }
+  return r;
+}
+
+}  // namespace
+
+App::App(Store& s, const Config& c, std::string v)
+    : store(s),
+      config(c),
+      version(std::move(v)),
+      accounts(s, c),
+      workspaces(s, c),
+      audit(s),
+      secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {}
+
+void AddAllRoutes(App& app) {
+  AddMetaRoutes(app);
+  AddAuthRoutes(app);
+  AddMeRoutes(app);
+  AddWorkspaceRoutes(app);
+  AddAuditRoutes(app);
+  AddOpenApiRoute(app);
+}
+
+Response Dispatch(App& app, Request& req) {
+  if (req.request_id.empty()) req.request_id = RequestIdFor(req);
+  Response res;
+  try {
+    if (!req.route) {
+      Match m = app.router.Find(req.method, req.path);
+      if (!m.route && !m.allow.empty()) {
+        res = Problem({ErrorKind::kMethodNotAllowed, "method_not_allowed",
+                       "Use one of: " + m.allow + ".", {}},
+                      req);
+        res.Header("Allow", m.allow);
+      } else if (!m.route) {
+        res = Problem({ErrorKind::kNotFound, "route_not_found", "No such endpoint.", {}}, req);
+      }
+      req.route = m.route;
+      req.params = std::move(m.params);
+    }
+    if (req.route) res = RunHandler(app, req);
+  } catch (const StoreError& e) {
+    std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"store: %s\"}\n",
+                 req.request_id.c_str(), e.what());
+    res = Problem({ErrorKind::kUnavailable, "store_unavailable",
+                   "The data store did not answer. Try again.", {}},
+                  req);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"%s\"}\n",
+                 req.request_id.c_str(), e.what());
+    res = Problem({ErrorKind::kInternal, "internal_error", "Something went wrong on our side.", {}},
+                  req);
+  }
+  FinishResponse(req, res);
+  return res;
+}
+
+void FinishResponse(const Request& req, Response& res) {
+  res.Header("X-Request-Id", req.request_id);
+  res.Header("X-Content-Type-Options", "nosniff");
+  res.Header("X-Frame-Options", "DENY");
+  res.Header("Referrer-Policy", "strict-origin-when-cross-origin");
+  bool has_cache = false;
+  for (const auto& [k, v] : res.headers) has_cache = has_cache || k == "Cache-Control";
+  if (!has_cache) res.Header("Cache-Control", "no-store");
+  if (res.content_type.rfind("text/html", 0) == 0) {
+    res.Header("Content-Security-Policy",
+               "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
+  } else {
+    res.Header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  }
+}
+
+std::string AccessLogLine(const Request& req, const Response& res, int64_t micros) {
+  Json line = {{"ts", FormatRfc3339(Clock::System().Now())},
+               {"level", "info"},
+               {"msg", "request"},
+               {"method", req.method},
+               {"route", req.route ? req.route->path : "(unmatched)"},
+               {"status", res.status},
+               {"duration_us", micros},
+               {"request_id", req.request_id},
+               {"ip", req.remote_ip}};
+  if (req.principal) line["user_id"] = req.principal->user.id;
+  return line.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Json UserJson(const User& u) {
+  return {{"id", u.id},
+          {"email", u.email},
+          {"name", u.name},
+          {"avatar_url", u.avatar_url.empty() ? Json(nullptr) : Json(u.avatar_url)},
+          {"theme", u.theme},
+          {"language", u.language},
+          {"created_at", FormatRfc3339(u.created_at)},
+          {"last_login_at", u.last_login_at ? Json(FormatRfc3339(*u.last_login_at)) : Json(nullptr)}};
+}
+
+Json WorkspaceJson(const WorkspaceView& v) {
+  const Workspace& w = v.workspace;
+  Json logo = nullptr;
+  if (!w.logo_content_type.empty()) {
+    logo = "/v1/workspaces/" + w.id + "/logo?v=" + std::to_string(w.logo_updated_at);
+  }
+  return {{"id", w.id},
+          {"name", w.name},
+          {"logo_url", logo},
+          {"region", w.region},
+          {"timezone", w.timezone},
+          {"language", w.language},
+          {"plan", w.plan},
+          {"subscription_status", w.subscription_status},
+          {"member_count", v.member_count},
+          {"member_limit", v.member_limit},
+          {"audit_retention_days", w.audit_retention_days},
+          {"role", v.role},
+          {"created_at", FormatRfc3339(w.created_at)},
+          {"updated_at", FormatRfc3339(w.updated_at)}};
+}
+
+Json SessionJson(const Session& s, const std::string& current) {
+  return {{"id", s.id},
+          {"current", s.id == current},
+          {"device", s.device},
+          {"browser", s.browser},
+          {"ip", s.ip},
+          {"location", nullptr},
+          {"created_at", FormatRfc3339(s.created_at)},
+          {"last_active_at", FormatRfc3339(s.last_active_at)},
+          {"expires_at", FormatRfc3339(std::min(s.idle_expires_at, s.absolute_expires_at))}};
+}
+
+Json AuditEventJson(const AuditEvent& e) {
+  Json details = Json::parse(e.details_json, nullptr, false);
+  if (details.is_discarded()) details = Json::object();
+  auto or_null = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
+  return {{"id", e.id},
+          {"occurred_at", FormatRfc3339(e.occurred_at)},
+          {"action", e.action},
+          {"actor",
+           {{"type", e.actor_type},
+            {"id", or_null(e.actor_id)},
+            {"name", or_null(e.actor_name)},
+            {"email", or_null(e.actor_email)}}},
+          {"target",
+           {{"type", or_null(e.target_type)},
+            {"id", or_null(e.target_id)},
+            {"name", or_null(e.target_name)}}},
+          {"project_id", or_null(e.project_id)},
+          {"ip", or_null(e.ip)},
+          {"user_agent", or_null(e.user_agent)},
+          {"details", details}};
+}
+
+std::string SessionCookie(const App& app, const std::string& token, int64_t max_age) {
+  std::string c = "gh_session=" + token + "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" +
+                  std::to_string(max_age);
+  if (app.secure_cookies) c += "; Secure";
+  return c;
+}
+
+Result<int> PageLimit(const Request& req) {
+  auto raw = req.QueryParam("limit");
+  if (!raw) return 50;
+  int v = 0;
+  bool ok = !raw->empty() && raw->size() <= 4;
+  for (char c : *raw) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) v = v * 10 + (c - '0');
+  }
+  if (!ok || v < 1 || v > 200) {
+    return Error::Invalid("invalid_limit", "limit", "limit must be a whole number from 1 to 200.");
+  }
+  return v;
+}
+
+}  // namespace gh::http

@@ -1,0 +1,61 @@
+// The application as the HTTP layer sees it: the services, the route table, and Dispatch,
+// which runs the middleware (request id, authentication, CSRF, workspace permission,
+// idempotency, problem+json, metrics, access log) around each handler.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/json_body.h"
+#include "http/router.h"
+#include "service/accounts.h"
+#include "service/audit.h"
+#include "service/config.h"
+#include "service/workspaces.h"
+#include "store/store.h"
+
+namespace gh::http {
+
+struct App {
+  App(Store& store, const Config& config, std::string version);
+
+  Store& store;
+  const Config& config;
+  std::string version;
+  Accounts accounts;
+  Workspaces workspaces;
+  AuditLog audit;
+  Router router;
+  bool secure_cookies = false;  // public URL is https
+};
+
+// Registers every route of every API area.
+void AddMetaRoutes(App& app);
+void AddAuthRoutes(App& app);
+void AddMeRoutes(App& app);
+void AddWorkspaceRoutes(App& app);
+void AddAuditRoutes(App& app);
+void AddOpenApiRoute(App& app);
+void AddAllRoutes(App& app);
+
+// Runs the request through the middleware and its handler. Never throws.
+Response Dispatch(App& app, Request& req);
+
+// Security headers, request id and cache policy that every response carries.
+void FinishResponse(const Request& req, Response& res);
+
+// One JSON line for the access log (no secrets: no cookies, bodies or tokens).
+std::string AccessLogLine(const Request& req, const Response& res, int64_t micros);
+
+// Rendering of domain records.
+Json UserJson(const User& u);
+Json WorkspaceJson(const WorkspaceView& v);
+Json SessionJson(const Session& s, const std::string& current_session_id);
+Json AuditEventJson(const AuditEvent& e);
+// Set-Cookie value for a new session token (or an expired one to clear it).
+std::string SessionCookie(const App& app, const std::string& token, int64_t max_age_seconds);
+
+// The optional `limit` query parameter: 1..200, default 50; 422 `invalid_limit` otherwise.
+Result<int> PageLimit(const Request& req);
+
+}  // namespace gh::http

@@ -1,0 +1,26 @@
+// The HTTP/1.1 server (Boost.Beast, C++20 coroutines): keep-alive and pipelining, header and
+// per-route body limits, read and idle timeouts, graceful shutdown on SIGINT/SIGTERM.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "http/routes.h"
+
+namespace gh::http {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  int threads = 0;                        // I/O threads; 0: one per core
+  int header_timeout_seconds = 30;        // to receive a whole request once it has begun
+  int idle_timeout_seconds = 60;          // keep-alive connections with nothing to say
+  size_t header_limit = 16 * 1024;
+  // Called once the socket listens, with the base URL actually bound.
+  std::function<void(const std::string& url)> on_listening;
+};
+
+// Serves until SIGINT or SIGTERM, then finishes requests in flight and returns 0. Returns 1
+// when the address cannot be bound.
+int Serve(App& app, const ServerOptions& options);
+
+}  // namespace gh::http

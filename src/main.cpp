@@ -1,0 +1,148 @@
+// gatehouse: the command line. serve, migrate, mail list; --help everywhere.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "core/time.h"
+#include "http/server.h"
+#include "service/config.h"
+#include "store/store.h"
+
+namespace {
+
+struct Flags {
+  std::string config_file;
+  std::string listen, db, public_url, smtp, mail_from, preset;
+  int threads = 0;
+};
+
+// Adds the flags that every subcommand touching the store or server shares.
+void AddStoreFlags(CLI::App* cmd, Flags& f) {
+  cmd->add_option("--db", f.db,
+                  "Store URL: sqlite:./data/gatehouse.db or postgres://user@host:port/db "
+                  "[env GATEHOUSE_DB]");
+  cmd->add_option("--config", f.config_file, "TOML configuration file [env GATEHOUSE_CONFIG]");
+}
+
+gh::Config LoadOrExit(const Flags& f) {
+  std::string path = f.config_file;
+  if (path.empty()) {
+    if (const char* env = std::getenv("GATEHOUSE_CONFIG"); env && *env) path = env;
+  }
+  auto cfg = gh::LoadConfig(path);
+  if (!cfg) {
+    std::fprintf(stderr, "gatehouse: %s\n", cfg.error().message.c_str());
+    std::exit(2);
+  }
+  gh::Config c = std::move(*cfg);
+  // Flags beat the environment, which beats the file.
+  if (!f.listen.empty()) c.listen = f.listen;
+  if (!f.db.empty()) c.db = f.db;
+  if (!f.public_url.empty()) c.public_url = f.public_url;
+  if (!f.smtp.empty()) c.smtp = f.smtp;
+  if (!f.mail_from.empty()) c.mail_from = f.mail_from;
+  if (!f.preset.empty()) c.preset = f.preset;
+  if (f.threads > 0) c.threads = f.threads;
+  if (auto st = gh::ValidateConfig(c); !st.ok()) {
+    std::fprintf(stderr, "gatehouse: invalid configuration: %s\n", st.error().message.c_str());
+    std::exit(2);
+  }
+  return c;
+}
+
+std::unique_ptr<gh::Store> OpenOrExit(const gh::Config& c) {
+  try {
+    return gh::OpenStore(c.db);
+  } catch (const gh::StoreError& e) {
+    std::fprintf(stderr, "gatehouse: %s\n", e.what());
+    std::exit(1);
+  }
+}
+
+int RunServe(const Flags& f) {
+  gh::Config config = LoadOrExit(f);
+  std::fprintf(stderr, "gatehouse %s starting with:\n%s", GATEHOUSE_VERSION,
+               config.Describe().c_str());
+  auto store = OpenOrExit(config);
+  std::fprintf(stderr, "store: %s, schema version %d\n", store->Backend().c_str(),
+               store->SchemaVersion());
+  gh::http::App app(*store, config, GATEHOUSE_VERSION);
+  gh::http::AddAllRoutes(app);
+  gh::http::ServerOptions opts;
+  opts.listen = config.listen;
+  opts.threads = config.threads;
+  opts.on_listening = [&](const std::string& url) {
+    std::printf("Gatehouse is listening on %s\n", url.c_str());
+    std::fflush(stdout);
+  };
+  int rc = gh::http::Serve(app, opts);
+  std::fprintf(stderr, "gatehouse stopped\n");
+  return rc;
+}
+
+int RunMigrate(const Flags& f) {
+  gh::Config config = LoadOrExit(f);
+  try {
+    auto [from, to] = gh::MigrateStore(config.db);
+    std::printf("schema version %d -> %d%s\n", from, to, from == to ? " (up to date)" : "");
+  } catch (const gh::StoreError& e) {
+    std::fprintf(stderr, "gatehouse: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+int RunMailList(const Flags& f, int limit) {
+  gh::Config config = LoadOrExit(f);
+  auto store = OpenOrExit(config);
+  auto mail = store->Mail(limit);
+  if (mail.empty()) {
+    std::printf("no mail\n");
+    return 0;
+  }
+  for (const auto& m : mail) {
+    std::printf("--- %s  %s  [%s]\nTo: %s\nSubject: %s\n\n%s\n", m.id.c_str(),
+                gh::FormatRfc3339(m.created_at).c_str(), m.status.c_str(), m.to.c_str(),
+                m.subject.c_str(), m.body_text.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Gatehouse: teams, roles, API keys and audit for B2B products", "gatehouse"};
+  app.set_version_flag("--version", std::string("gatehouse ") + GATEHOUSE_VERSION);
+  app.require_subcommand(1);
+  Flags f;
+
+  auto* serve = app.add_subcommand("serve", "Run the HTTP server (migrates the store first)");
+  serve->add_option("--listen", f.listen, "Address to listen on [env GATEHOUSE_LISTEN]")
+      ->default_str("127.0.0.1:8080");
+  AddStoreFlags(serve, f);
+  serve->add_option("--public-url", f.public_url,
+                    "Base URL people reach this server at [env GATEHOUSE_PUBLIC_URL]");
+  serve->add_option("--smtp", f.smtp,
+                    "SMTP server smtp://host:port; without it mail is kept in the store "
+                    "[env GATEHOUSE_SMTP]");
+  serve->add_option("--mail-from", f.mail_from, "Sender address [env GATEHOUSE_MAIL_FROM]");
+  serve->add_option("--preset", f.preset,
+                    "Permission preset: four-role or admin-member [env GATEHOUSE_PRESET]");
+  serve->add_option("--threads", f.threads, "I/O threads (default: one per core)");
+
+  auto* migrate = app.add_subcommand("migrate", "Bring the store's schema up to date");
+  AddStoreFlags(migrate, f);
+
+  auto* mail = app.add_subcommand("mail", "Mail kept in the store");
+  mail->require_subcommand(1);
+  auto* mail_list = mail->add_subcommand("list", "Print stored mail, newest first");
+  AddStoreFlags(mail_list, f);
+  int limit = 20;
+  mail_list->add_option("--limit", limit, "How many messages")->check(CLI::Range(1, 1000));
+
+  CLI11_PARSE(app, argc, argv);
+  if (*serve) return RunServe(f);
+  if (*migrate) return RunMigrate(f);
+  if (*mail_list) return RunMailList(f, limit);
+  return 0;
+}

@@ -1,0 +1,236 @@
+#include "service/accounts.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/user_agent.h"
+#include "core/validation.h"
+#include "service/audit.h"
+
+namespace gh {
+namespace {
+
+// Activity is written at most once a minute per session: enough for "last active" and for
+// sliding expiry measured in days.
+constexpr UnixTime kActivityGranularity = 60;
+
+crypto::PasswordParams ParamsOf(const Config& c) {
+  return {static_cast<uint64_t>(c.argon2_ops), static_cast<size_t>(c.argon2_mem_kib) * 1024};
+}
+
+Error InvalidCredentials() {
+  return Error::Unauthenticated("invalid_credentials", "The email or password is incorrect.");
+}
+
+}  // namespace
+
+Accounts::Accounts(Store& store, const Config& config, const Clock& clock)
+    : store_(store),
+      config_(config),
+      clock_(clock),
+      throttle_(config.login_max_failures_per_account, config.login_max_failures_per_ip,
+                config.login_failure_window_seconds) {}
+
+std::string Accounts::CsrfTokenFor(const std::string& session_token) {
+  return crypto::Sha256Hex("gatehouse-csrf-v1:" + session_token).substr(0, 43);
+}
+
+Result<NewSession> Accounts::StartSession(const User& user, const ClientInfo& client,
+                                          UnixTime now, const char* action, bool new_user) {
+  DeviceInfo dev = ParseUserAgent(client.user_agent);
+  NewSession out;
+  out.token = crypto::NewToken();
+  out.csrf_token = CsrfTokenFor(out.token);
+  Session& s = out.session;
+  s.id = NewId("ses");
+  s.user_id = user.id;
+  s.token_hash = crypto::Sha256Hex(out.token);
+  s.device = dev.device;
+  s.browser = dev.browser;
+  s.ip = client.ip;
+  s.user_agent = client.user_agent.substr(0, 512);
+  s.created_at = now;
+  s.last_active_at = now;
+  s.idle_expires_at = now + UnixTime{config_.session_idle_days} * 86400;
+  s.absolute_expires_at = now + UnixTime{config_.session_absolute_days} * 86400;
+
+  out.user = user;
+  auto tx = store_.Begin();
+  if (new_user) {
+    if (Status st = tx->InsertUser(user); !st.ok()) return st.error();
+  } else {
+    tx->SetUserLastLogin(user.id, now);
+    out.user.last_login_at = now;
+  }
+  tx->InsertSession(s);
+  Principal actor{out.user, s.id, client};
+  nlohmann::json details = {{"session_id", s.id}, {"device", s.device}, {"browser", s.browser}};
+  AppendAudit(*tx, actor,
+              {"", action, "user", user.id, user.email, "", details.dump()}, now);
+  tx->Commit();
+  return out;
+}
+
+Result<NewSession> Accounts::Signup(const SignupInput& in, const ClientInfo& client) {
+  auto email = validation::NormalizeEmail(in.email);
+  if (!email) return email.error();
+  if (Status st = validation::CheckPassword(in.password); !st.ok()) return st.error();
+  auto name = validation::PersonName(in.name);
+  if (!name) return name.error();
+  if (store_.UserByEmail(*email)) {
+    return Error::Conflict("email_taken", "An account with this email already exists.", "email");
+  }
+  UnixTime now = clock_.Now();
+  User u;
+  u.id = NewId("usr");
+  u.email = *email;
+  u.name = *name;
+  u.password_hash = crypto::HashPassword(in.password, ParamsOf(config_));
+  u.created_at = now;
+  u.updated_at = now;
+  u.last_login_at = now;
+  return StartSession(u, client, now, "user.signed_up", true);
+}
+
+Result<NewSession> Accounts::Login(const std::string& email_in, const std::string& password,
+                                   const ClientInfo& client) {
+  UnixTime now = clock_.Now();
+  std::string account = validation::Trim(email_in);
+  for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (int wait = throttle_.RetryAfter(account, client.ip, now); wait > 0) {
+    Error e{ErrorKind::kRateLimited, "too_many_attempts",
+            "Too many failed sign-in attempts. Try again later.", {}};
+    e.retry_after_seconds = wait;
+    return e;
+  }
+  auto email = validation::NormalizeEmail(email_in);
+  std::optional<User> user;
+  if (email) user = store_.UserByEmail(*email);
+  bool ok = false;
+  if (user) {
+    ok = crypto::VerifyPassword(password, user->password_hash);
+  } else {
+    crypto::VerifyPasswordDummy(password);  // same cost whether or not the account exists
+  }
+  if (!ok) {
+    throttle_.RecordFailure(account, client.ip, now);
+    return InvalidCredentials();
+  }
+  throttle_.RecordSuccess(account);
+  return StartSession(*user, client, now, "session.created", false);
+}
+
+Status Accounts::Logout(const Principal& p) {
+  UnixTime now = clock_.Now();
+  auto tx = store_.Begin();
+  tx->RevokeSession(p.user.id, p.session_id, now);
+  AppendAudit(*tx, p, {"", "session.revoked", "session", p.session_id, "", "",
+                       R"({"reason":"logout"})"},
+              now);
+  tx->Commit();
+  return {};
+}
+
+Result<Principal> Accounts::Authenticate(const std::string& token, const ClientInfo& client) {
+  auto unauth = [] {
+    return Error::Unauthenticated("unauthenticated", "Sign in to continue.");
+  };
+  if (token.empty() || token.size() > 128) return unauth();
+  auto s = store_.SessionByTokenHash(crypto::Sha256Hex(token));
+  UnixTime now = clock_.Now();
+  if (!s || s->revoked_at || s->idle_expires_at <= now || s->absolute_expires_at <= now) {
+    return unauth();
+  }
+  auto user = store_.UserById(s->user_id);
+  if (!user) return unauth();
+  NoteActivity(*s, now);
+  return Principal{std::move(*user), s->id, client};
+}
+
+void Accounts::NoteActivity(const Session& s, UnixTime now) {
+  if (now - s.last_active_at < kActivityGranularity) return;
+  UnixTime idle = std::min(now + UnixTime{config_.session_idle_days} * 86400, s.absolute_expires_at);
+  std::lock_guard lock(activity_mu_);
+  pending_activity_[s.id] = {s.id, now, idle};
+}
+
+void Accounts::FlushActivity() {
+  std::vector<SessionActivity> batch;
+  {
+    std::lock_guard lock(activity_mu_);
+    for (auto& [id, a] : pending_activity_) batch.push_back(a);
+    pending_activity_.clear();
+  }
+  if (batch.empty()) return;
+  auto tx = store_.Begin();
+  tx->RecordSessionActivity(batch);
+  tx->Commit();
+}
+
+Result<User> Accounts::UpdateProfile(const Principal& p, const ProfileChanges& ch) {
+  User u = p.user;
+  nlohmann::json changes = nlohmann::json::object();
+  if (ch.name) {
+    auto name = validation::PersonName(*ch.name);
+    if (!name) return name.error();
+    if (*name != u.name) changes["name"] = {{"from", u.name}, {"to", *name}};
+    u.name = *name;
+  }
+  if (ch.theme) {
+    if (!validation::IsTheme(*ch.theme)) {
+      return Error::Invalid("invalid_theme", "theme", "Theme must be light, dark or system.");
+    }
+    if (*ch.theme != u.theme) changes["theme"] = {{"from", u.theme}, {"to", *ch.theme}};
+    u.theme = *ch.theme;
+  }
+  if (ch.language) {
+    if (!validation::IsLanguageTag(*ch.language)) {
+      return Error::Invalid("invalid_language", "language",
+                            "Language must be a BCP 47 tag such as en or pt-BR.");
+    }
+    if (*ch.language != u.language) {
+      changes["language"] = {{"from", u.language}, {"to", *ch.language}};
+    }
+    u.language = *ch.language;
+  }
+  if (changes.empty()) return u;
+  UnixTime now = clock_.Now();
+  u.updated_at = now;
+  auto tx = store_.Begin();
+  tx->UpdateUser(u);
+  AppendAudit(*tx, p, {"", "user.updated", "user", u.id, u.email, "",
+                       nlohmann::json{{"changes", changes}}.dump()},
+              now);
+  tx->Commit();
+  return u;
+}
+
+std::vector<Session> Accounts::Sessions(const Principal& p) {
+  return store_.LiveSessionsOfUser(p.user.id, clock_.Now());
+}
+
+Status Accounts::RevokeSession(const Principal& p, const std::string& session_id) {
+  if (!IsWellFormedId(session_id, "ses")) return Error::NotFound("session");
+  UnixTime now = clock_.Now();
+  auto tx = store_.Begin();
+  if (!tx->RevokeSession(p.user.id, session_id, now)) return Error::NotFound("session");
+  AppendAudit(*tx, p, {"", "session.revoked", "session", session_id, "", "",
+                       R"({"reason":"signed_out_by_user"})"},
+              now);
+  tx->Commit();
+  return {};
+}
+
+int Accounts::RevokeOtherSessions(const Principal& p) {
+  UnixTime now = clock_.Now();
+  auto tx = store_.Begin();
+  int n = tx->RevokeOtherSessions(p.user.id, p.session_id, now);
+  AppendAudit(*tx, p, {"", "session.revoked_all", "user", p.user.id, p.user.email, "",
+                       nlohmann::json{{"revoked", n}}.dump()},
+              now);
+  tx->Commit();
+  return n;
+}
+
+}  // namespace gh

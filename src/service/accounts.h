@@ -1,0 +1,78 @@
+// Accounts and sessions: sign up, log in, log out, the caller's profile, and the list of
+// signed-in devices.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/model.h"
+#include "core/result.h"
+#include "service/config.h"
+#include "service/context.h"
+#include "service/login_throttle.h"
+#include "store/store.h"
+
+namespace gh {
+
+// A new session as the caller sees it once: the token goes into the cookie, never the store.
+struct NewSession {
+  User user;
+  Session session;
+  std::string token;
+  std::string csrf_token;
+};
+
+struct SignupInput {
+  std::string email;
+  std::string password;
+  std::string name;
+};
+
+struct ProfileChanges {
+  std::optional<std::string> name;
+  std::optional<std::string> theme;
+  std::optional<std::string> language;
+};
+
+class Accounts {
+ public:
+  Accounts(Store& store, const Config& config, const Clock& clock = Clock::System());
+
+  Result<NewSession> Signup(const SignupInput& in, const ClientInfo& client);
+  Result<NewSession> Login(const std::string& email, const std::string& password,
+                           const ClientInfo& client);
+  Status Logout(const Principal& p);
+
+  // The caller behind a session token, or 401. Records activity (batched, not per request).
+  Result<Principal> Authenticate(const std::string& token, const ClientInfo& client);
+
+  Result<User> UpdateProfile(const Principal& p, const ProfileChanges& changes);
+
+  std::vector<Session> Sessions(const Principal& p);
+  Status RevokeSession(const Principal& p, const std::string& session_id);
+  int RevokeOtherSessions(const Principal& p);
+
+  // The CSRF token that belongs to a session token: derived, so nothing more is stored.
+  static std::string CsrfTokenFor(const std::string& session_token);
+
+  // Writes pending session activity to the store; called by a background job.
+  void FlushActivity();
+
+ private:
+  Result<NewSession> StartSession(const User& user, const ClientInfo& client, UnixTime now,
+                                  const char* action, bool new_user);
+  void NoteActivity(const Session& s, UnixTime now);
+
+  Store& store_;
+  const Config& config_;
+  const Clock& clock_;
+  LoginThrottle throttle_;
+
+  std::mutex activity_mu_;
+  std::unordered_map<std::string, SessionActivity> pending_activity_;
+};
+
+}  // namespace gh

@@ -1,0 +1,212 @@
+#include "service/config.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace gh {
+namespace {
+
+Error ConfigError(const std::string& message) {
+  return {ErrorKind::kInvalid, "invalid_config", message, {}};
+}
+
+// A URL with its password masked: postgres://u:secret@h/db -> postgres://u:***@h/db.
+std::string MaskUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+template <typename T>
+Status Read(const toml::table& t, const char* key, T& out, const std::string& file) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  if (auto v = n->value<T>()) {
+    out = *v;
+    return {};
+  }
+  return ConfigError(file + ":" + std::to_string(n->source().begin.line) + ": '" + key +
+                     "' has the wrong type");
+}
+
+Status ReadStrings(const toml::table& t, const char* key, std::vector<std::string>& out,
+                   const std::string& file) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  const toml::array* arr = n->as_array();
+  if (!arr) {
+    return ConfigError(file + ":" + std::to_string(n->source().begin.line) + ": '" + key +
+                       "' must be an array of strings");
+  }
+  out.clear();
+  for (const auto& item : *arr) {
+    auto s = item.value<std::string>();
+    if (!s) {
+      return ConfigError(file + ":" + std::to_string(item.source().begin.line) + ": '" + key +
+                         "' must hold only strings");
+    }
+    out.push_back(*s);
+  }
+  return {};
+}
+
+Status ApplyFile(Config& c, const std::string& path) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return ConfigError(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                       std::string(e.description()));
+  }
+  static const char* kKnown[] = {"listen", "db", "public_url", "smtp", "mail_from", "preset",
+                                 "threads", "session", "login", "argon2", "regions",
+                                 "default_region", "plans", "default_plan",
+                                 "default_subscription_status"};
+  for (const auto& [key, node] : t) {
+    bool known = false;
+    for (const char* k : kKnown) known = known || key.str() == k;
+    if (!known) {
+      return ConfigError(path + ":" + std::to_string(node.source().begin.line) +
+                         ": unknown key '" + std::string(key.str()) + "'");
+    }
+  }
+  Status st;
+  auto chain = [&](Status s) {
+    if (st.ok() && !s.ok()) st = s;
+  };
+  chain(Read(t, "listen", c.listen, path));
+  chain(Read(t, "db", c.db, path));
+  chain(Read(t, "public_url", c.public_url, path));
+  chain(Read(t, "smtp", c.smtp, path));
+  chain(Read(t, "mail_from", c.mail_from, path));
+  chain(Read(t, "preset", c.preset, path));
+  int64_t threads = c.threads;
+  chain(Read(t, "threads", threads, path));
+  c.threads = static_cast<int>(threads);
+  chain(ReadStrings(t, "regions", c.regions, path));
+  chain(Read(t, "default_region", c.default_region, path));
+  chain(Read(t, "default_plan", c.default_plan, path));
+  chain(Read(t, "default_subscription_status", c.default_subscription_status, path));
+  auto read_int = [&](const toml::table* sub, const char* key, int& out) {
+    if (!sub) return;
+    int64_t v = out;
+    chain(Read(*sub, key, v, path));
+    out = static_cast<int>(v);
+  };
+  const toml::table* session = t["session"].as_table();
+  read_int(session, "idle_days", c.session_idle_days);
+  read_int(session, "absolute_days", c.session_absolute_days);
+  const toml::table* login = t["login"].as_table();
+  read_int(login, "max_failures_per_account", c.login_max_failures_per_account);
+  read_int(login, "max_failures_per_ip", c.login_max_failures_per_ip);
+  read_int(login, "failure_window_seconds", c.login_failure_window_seconds);
+  const toml::table* argon = t["argon2"].as_table();
+  read_int(argon, "ops", c.argon2_ops);
+  read_int(argon, "mem_kib", c.argon2_mem_kib);
+  if (const toml::array* plans = t["plans"].as_array()) {
+    c.plans.clear();
+    for (const auto& item : *plans) {
+      const toml::table* pt = item.as_table();
+      if (!pt) {
+        return ConfigError(path + ":" + std::to_string(item.source().begin.line) +
+                           ": each [[plans]] entry must be a table");
+      }
+      Plan p;
+      chain(Read(*pt, "id", p.id, path));
+      chain(Read(*pt, "name", p.name, path));
+      read_int(pt, "member_limit", p.member_limit);
+      read_int(pt, "max_audit_retention_days", p.max_audit_retention_days);
+      chain(ReadStrings(*pt, "features", p.features, path));
+      if (p.id.empty()) {
+        return ConfigError(path + ":" + std::to_string(item.source().begin.line) +
+                           ": a plan needs an 'id'");
+      }
+      if (p.name.empty()) p.name = p.id;
+      c.plans.push_back(p);
+    }
+  }
+  return st;
+}
+
+void ApplyEnvironment(Config& c) {
+  auto env = [](const char* name, std::string& out) {
+    if (const char* v = std::getenv(name); v && *v) out = v;
+  };
+  env("GATEHOUSE_LISTEN", c.listen);
+  env("GATEHOUSE_DB", c.db);
+  env("GATEHOUSE_PUBLIC_URL", c.public_url);
+  env("GATEHOUSE_SMTP", c.smtp);
+  env("GATEHOUSE_MAIL_FROM", c.mail_from);
+  env("GATEHOUSE_PRESET", c.preset);
+}
+
+}  // namespace
+
+const Plan* Config::FindPlan(const std::string& id) const {
+  for (const auto& p : plans) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+std::string Config::PublicUrl() const {
+  if (!public_url.empty()) {
+    std::string u = public_url;
+    while (!u.empty() && u.back() == '/') u.pop_back();
+    return u;
+  }
+  return "http://" + listen;
+}
+
+std::string Config::Describe() const {
+  std::ostringstream o;
+  o << "listen = " << listen << "\n"
+    << "db = " << MaskUrl(db) << "\n"
+    << "public_url = " << PublicUrl() << "\n"
+    << "smtp = " << (smtp.empty() ? "(none: mail is kept in the store)" : MaskUrl(smtp)) << "\n"
+    << "mail_from = " << mail_from << "\n"
+    << "preset = " << preset << "\n"
+    << "config = " << (config_file.empty() ? "(none)" : config_file) << "\n"
+    << "session = idle " << session_idle_days << "d, absolute " << session_absolute_days << "d\n"
+    << "default plan = " << default_plan << " (" << default_subscription_status << ")\n";
+  return o.str();
+}
+
+Status ValidateConfig(const Config& c) {
+  if (c.plans.empty()) return ConfigError("at least one plan must be configured");
+  if (!c.FindPlan(c.default_plan)) {
+    return ConfigError("default_plan '" + c.default_plan + "' is not among the plans");
+  }
+  bool region_listed = false;
+  for (const auto& r : c.regions) region_listed = region_listed || r == c.default_region;
+  if (!region_listed) {
+    return ConfigError("default_region '" + c.default_region + "' is not among the regions");
+  }
+  if (c.session_idle_days <= 0 || c.session_absolute_days < c.session_idle_days) {
+    return ConfigError("session: idle_days must be > 0 and absolute_days >= idle_days");
+  }
+  if (c.argon2_ops < 1 || c.argon2_mem_kib < 8 * 1024) {
+    return ConfigError("argon2: ops must be >= 1 and mem_kib >= 8192");
+  }
+  if (c.preset != "four-role" && c.preset != "admin-member") {
+    return ConfigError("preset must be four-role or admin-member, not '" + c.preset + "'");
+  }
+  return {};
+}
+
+Result<Config> LoadConfig(const std::string& path, bool read_environment) {
+  Config c;
+  c.config_file = path;
+  if (!path.empty()) {
+    if (Status st = ApplyFile(c, path); !st.ok()) return st.error();
+  }
+  if (read_environment) ApplyEnvironment(c);
+  return c;
+}
+
+}  // namespace gh

@@ -1,0 +1,69 @@
+// Server configuration: defaults, overridden by a TOML file, then by GATEHOUSE_* environment
+// variables, then by command-line flags (applied by main).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace gh {
+
+struct Plan {
+  std::string id;    // "free", "pro", "enterprise"
+  std::string name;  // "Pro"
+  int member_limit = 0;
+  int max_audit_retention_days = 365;
+  std::vector<std::string> features;
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string db = "sqlite:./data/gatehouse.db";
+  std::string public_url;  // defaults to http://{listen}
+  std::string smtp;        // smtp://host:port; empty keeps mail in the store
+  std::string mail_from = "Gatehouse <gatehouse@localhost>";
+  std::string preset = "four-role";
+  std::string config_file;
+  int threads = 0;  // 0: one per core
+
+  int session_idle_days = 14;
+  int session_absolute_days = 90;
+
+  // Login throttling: failures within the window before 429.
+  int login_max_failures_per_account = 5;
+  int login_max_failures_per_ip = 20;
+  int login_failure_window_seconds = 900;
+
+  // argon2id cost; OWASP's minimum is 19 MiB with t=2.
+  int argon2_ops = 2;
+  int argon2_mem_kib = 19 * 1024;
+
+  std::vector<std::string> regions = {"us-east-1", "us-west-2", "eu-west-1", "eu-central-1",
+                                      "ap-southeast-1"};
+  std::string default_region = "us-east-1";
+  std::vector<Plan> plans = {
+      {"free", "Free", 3, 365, {}},
+      {"pro", "Pro", 25, 365, {"projects", "bulk_invitations"}},
+      {"enterprise", "Enterprise", 1000, 2555,
+       {"projects", "bulk_invitations", "custom_roles", "sso", "scim", "ip_allowlist"}},
+  };
+  std::string default_plan = "pro";
+  std::string default_subscription_status = "trialing";
+
+  const Plan* FindPlan(const std::string& id) const;
+  // public_url, or http://{listen} when unset.
+  std::string PublicUrl() const;
+  // The settings as `key = value` lines for the start-up log, secrets masked.
+  std::string Describe() const;
+};
+
+// Reads the TOML file (when `path` is non-empty) over the defaults, then the environment.
+// Errors name the file, the line and the key.
+Result<Config> LoadConfig(const std::string& path, bool read_environment = true);
+
+// Checks cross-field rules (default plan exists, default region listed, …).
+Status ValidateConfig(const Config& c);
+
+}  // namespace gh

@@ -1,0 +1,23 @@
+// Who is asking, and from where: passed to every use case so that audit events can name
+// the actor, the IP and the user agent.
+#pragma once
+
+#include <string>
+
+#include "core/model.h"
+
+namespace gh {
+
+struct ClientInfo {
+  std::string ip;
+  std::string user_agent;
+};
+
+// An authenticated caller.
+struct Principal {
+  User user;
+  std::string session_id;  // empty when authenticated by API key
+  ClientInfo client;
+};
+
+}  // namespace gh

@@ -1,0 +1,20 @@
+#include "service/mail.h"
+
+#include "core/ids.h"
+
+namespace gh {
+
+MailMessage QueueMail(WriteTx& tx, const Config& config, const std::string& to,
+                      const std::string& subject, const std::string& body_text, UnixTime now) {
+  MailMessage m;
+  m.id = NewId("mail");
+  m.to = to;
+  m.subject = subject;
+  m.body_text = body_text;
+  m.created_at = now;
+  m.status = config.smtp.empty() ? "stored" : "queued";
+  tx.InsertMail(m);
+  return m;
+}
+
+}  // namespace gh

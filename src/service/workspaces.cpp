@@ -1,0 +1,201 @@
+#include "service/workspaces.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/ids.h"
+#include "core/image.h"
+#include "core/permissions.h"
+#include "core/validation.h"
+#include "service/audit.h"
+
+namespace gh {
+namespace {
+
+Error RegionImmutable() {
+  return Error::Invalid("region_immutable", "region",
+                        "The region is set at workspace creation and cannot be changed.");
+}
+
+Error InvalidTimezone() {
+  return Error::Invalid("invalid_timezone", "timezone",
+                        "Timezone must be an IANA time zone such as Europe/Berlin.");
+}
+
+Error InvalidLanguage() {
+  return Error::Invalid("invalid_language", "language",
+                        "Language must be a BCP 47 tag such as en or pt-BR.");
+}
+
+}  // namespace
+
+Workspaces::Workspaces(Store& store, const Config& config, const Clock& clock)
+    : store_(store), config_(config), clock_(clock) {}
+
+WorkspaceView Workspaces::ViewOf(const Workspace& w, const std::string& role) {
+  const Plan* plan = config_.FindPlan(w.plan);
+  return {w, role, store_.MemberCount(w.id), plan ? plan->member_limit : 0};
+}
+
+Result<Membership> Workspaces::Authorize(const Principal& p, const std::string& ws,
+                                         std::string_view permission) {
+  if (!IsWellFormedId(ws, "ws")) return Error::NotFound("workspace");
+  auto m = store_.MembershipOf(ws, p.user.id);
+  if (!m) return Error::NotFound("workspace");
+  if (!perm::RoleGrants(m->role, permission)) {
+    return Error::Forbidden("Your role (" + m->role + ") lacks the permission " +
+                            std::string(permission) + ".");
+  }
+  return *m;
+}
+
+Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInput& in) {
+  auto name = validation::WorkspaceName(in.name.value_or(""));
+  if (!name) return name.error();
+  Workspace w;
+  w.region = in.region.value_or(config_.default_region);
+  bool known_region = false;
+  for (const auto& r : config_.regions) known_region = known_region || r == w.region;
+  if (!known_region) {
+    std::string list;
+    for (const auto& r : config_.regions) list += (list.empty() ? "" : ", ") + r;
+    return Error::Invalid("invalid_region", "region", "Region must be one of: " + list + ".");
+  }
+  w.timezone = in.timezone.value_or("UTC");
+  if (!validation::IsIanaTimezone(w.timezone)) return InvalidTimezone();
+  w.language = in.language.value_or("en");
+  if (!validation::IsLanguageTag(w.language)) return InvalidLanguage();
+  if (in.audit_retention_days) {
+    return Error::Invalid("unknown_field", "audit_retention_days",
+                          "Set audit_retention_days after creation with PATCH.");
+  }
+  UnixTime now = clock_.Now();
+  w.id = NewId("ws");
+  w.name = *name;
+  w.plan = config_.default_plan;
+  w.subscription_status = config_.default_subscription_status;
+  w.audit_retention_days = 365;
+  w.created_at = now;
+  w.updated_at = now;
+  Membership owner{NewId("mem"), w.id, p.user.id, "owner", now};
+
+  auto tx = store_.Begin();
+  tx->InsertWorkspace(w);
+  tx->InsertMembership(owner);
+  nlohmann::json details = {{"name", w.name}, {"region", w.region}, {"timezone", w.timezone}};
+  AppendAudit(*tx, p, {w.id, "workspace.created", "workspace", w.id, w.name, "", details.dump()},
+              now);
+  tx->Commit();
+  return ViewOf(w, owner.role);
+}
+
+std::vector<WorkspaceView> Workspaces::ListMine(const Principal& p) {
+  std::vector<WorkspaceView> out;
+  for (auto& wr : store_.WorkspacesOfUser(p.user.id)) out.push_back(ViewOf(wr.workspace, wr.role));
+  return out;
+}
+
+Result<WorkspaceView> Workspaces::Get(const Membership& m) {
+  auto w = store_.WorkspaceById(m.workspace_id);
+  if (!w) return Error::NotFound("workspace");
+  return ViewOf(*w, m.role);
+}
+
+Result<WorkspaceView> Workspaces::Update(const Principal& p, const Membership& m,
+                                         const WorkspaceInput& in) {
+  auto current = store_.WorkspaceById(m.workspace_id);
+  if (!current) return Error::NotFound("workspace");
+  Workspace w = *current;
+  nlohmann::json changes = nlohmann::json::object();
+  if (in.region && *in.region != w.region) return RegionImmutable();
+  if (in.name) {
+    auto name = validation::WorkspaceName(*in.name);
+    if (!name) return name.error();
+    if (*name != w.name) changes["name"] = {{"from", w.name}, {"to", *name}};
+    w.name = *name;
+  }
+  if (in.timezone) {
+    if (!validation::IsIanaTimezone(*in.timezone)) return InvalidTimezone();
+    if (*in.timezone != w.timezone) changes["timezone"] = {{"from", w.timezone}, {"to", *in.timezone}};
+    w.timezone = *in.timezone;
+  }
+  if (in.language) {
+    if (!validation::IsLanguageTag(*in.language)) return InvalidLanguage();
+    if (*in.language != w.language) changes["language"] = {{"from", w.language}, {"to", *in.language}};
+    w.language = *in.language;
+  }
+  if (in.audit_retention_days) {
+    const Plan* plan = config_.FindPlan(w.plan);
+    int max = plan ? plan->max_audit_retention_days : 365;
+    int days = *in.audit_retention_days;
+    if (days < 1 || days > max) {
+      return Error::Invalid("invalid_retention", "audit_retention_days",
+                            "Audit retention must be between 1 and " + std::to_string(max) +
+                                " days on the " + (plan ? plan->name : w.plan) + " plan.");
+    }
+    if (days != w.audit_retention_days) {
+      changes["audit_retention_days"] = {{"from", w.audit_retention_days}, {"to", days}};
+    }
+    w.audit_retention_days = days;
+  }
+  if (changes.empty()) return ViewOf(w, m.role);
+  UnixTime now = clock_.Now();
+  w.updated_at = now;
+  auto tx = store_.Begin();
+  tx->UpdateWorkspace(w);
+  AppendAudit(*tx, p, {w.id, "workspace.updated", "workspace", w.id, w.name, "",
+                       nlohmann::json{{"changes", changes}}.dump()},
+              now);
+  tx->Commit();
+  return ViewOf(w, m.role);
+}
+
+Status Workspaces::Delete(const Principal& p, const Membership& m, const std::string& confirm) {
+  if (confirm != "DELETE") {
+    return Error::Invalid("confirmation_required", "confirm",
+                          "Type DELETE to confirm deleting the workspace.");
+  }
+  auto w = store_.WorkspaceById(m.workspace_id);
+  if (!w) return Error::NotFound("workspace");
+  UnixTime now = clock_.Now();
+  auto tx = store_.Begin();
+  // The event goes into the workspace's own chain, which outlives the workspace row.
+  AppendAudit(*tx, p, {w->id, "workspace.deleted", "workspace", w->id, w->name, "", "{}"}, now);
+  tx->DeleteWorkspace(w->id);
+  tx->Commit();
+  return {};
+}
+
+Result<std::string> Workspaces::PutLogo(const Principal& p, const Membership& m,
+                                        const std::string& bytes) {
+  const std::string& ws = m.workspace_id;
+  if (bytes.size() > kMaxLogoBytes) {
+    return Error{ErrorKind::kTooLarge, "file_too_large", "The logo must be at most 2 MB.", "file"};
+  }
+  std::string type = SniffImageType(bytes);
+  if (type.empty()) {
+    return Error{ErrorKind::kUnsupportedMedia, "unsupported_image",
+                 "The logo must be a PNG, JPEG or WebP image.", "file"};
+  }
+  auto w = store_.WorkspaceById(ws);
+  if (!w) return Error::NotFound("workspace");
+  UnixTime now = clock_.Now();
+  w->logo_content_type = type;
+  w->logo_updated_at = now;
+  w->updated_at = now;
+  auto tx = store_.Begin();
+  tx->PutLogo(ws, {type, bytes, now});
+  tx->UpdateWorkspace(*w);
+  AppendAudit(*tx, p, {ws, "workspace.logo_updated", "workspace", ws, w->name, "",
+                       nlohmann::json{{"content_type", type}, {"bytes", bytes.size()}}.dump()},
+              now);
+  tx->Commit();
+  return "/v1/workspaces/" + ws + "/logo?v=" + std::to_string(now);
+}
+
+Result<Logo> Workspaces::GetLogo(const Membership& m) {
+  auto logo = store_.LogoOf(m.workspace_id);
+  if (!logo) return Error::NotFound("logo");
+  return *logo;
+}
+
+}  // namespace gh

@@ -1,0 +1,62 @@
+// Workspaces: create, list, read, update, delete, logo.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/result.h"
+#include "service/config.h"
+#include "service/context.h"
+#include "store/store.h"
+
+namespace gh {
+
+struct WorkspaceInput {
+  std::optional<std::string> name;
+  std::optional<std::string> region;
+  std::optional<std::string> timezone;
+  std::optional<std::string> language;
+  std::optional<int> audit_retention_days;
+};
+
+// A workspace as the API shows it.
+struct WorkspaceView {
+  Workspace workspace;
+  std::string role;  // the caller's
+  int64_t member_count = 0;
+  int member_limit = 0;
+};
+
+class Workspaces {
+ public:
+  Workspaces(Store& store, const Config& config, const Clock& clock = Clock::System());
+
+  Result<WorkspaceView> Create(const Principal& p, const WorkspaceInput& in);
+  std::vector<WorkspaceView> ListMine(const Principal& p);
+  // The methods below take the caller's membership, which the caller has checked with
+  // Authorize for the permission the route declares.
+  Result<WorkspaceView> Get(const Membership& m);
+  Result<WorkspaceView> Update(const Principal& p, const Membership& m, const WorkspaceInput& in);
+  Status Delete(const Principal& p, const Membership& m, const std::string& confirm);
+  // Returns the logo's URL path.
+  Result<std::string> PutLogo(const Principal& p, const Membership& m, const std::string& bytes);
+  Result<Logo> GetLogo(const Membership& m);
+
+  // The caller's membership of `workspace_id`, or 404 when there is none (foreign workspaces
+  // stay invisible); then 403 naming `permission` unless the caller's role grants it.
+  Result<Membership> Authorize(const Principal& p, const std::string& workspace_id,
+                               std::string_view permission);
+
+  static constexpr size_t kMaxLogoBytes = 2 * 1024 * 1024;
+
+ private:
+  WorkspaceView ViewOf(const Workspace& w, const std::string& role);
+
+  Store& store_;
+  const Config& config_;
+  const Clock& clock_;
+};
+
+}  // namespace gh

@@ -1,0 +1,216 @@
+// PostgreSQL backend through libpq: a pool of connections, each preparing its statements once.
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include "store/sql/sql_db.h"
+
+namespace gh::sql {
+
+const std::vector<Migration>& PostgresMigrations();
+
+namespace {
+
+constexpr Oid kByteaOid = 17;
+
+class PgConn final : public Conn {
+ public:
+  explicit PgConn(const std::string& conninfo) {
+    conn_ = PQconnectdb(conninfo.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      std::string msg = PQerrorMessage(conn_);
+      PQfinish(conn_);
+      throw StoreError("cannot connect to PostgreSQL: " + msg);
+    }
+    ExecScript("SET client_min_messages TO warning");
+  }
+  ~PgConn() override { PQfinish(conn_); }
+
+  bool Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+  std::vector<Row> Query(std::string_view sql, const Params& params) override {
+    PGresult* res = Run(sql, params);
+    std::vector<Row> rows;
+    int nrows = PQntuples(res), ncols = PQnfields(res);
+    rows.reserve(static_cast<size_t>(nrows));
+    for (int r = 0; r < nrows; ++r) {
+      std::vector<std::optional<std::string>> cells;
+      cells.reserve(static_cast<size_t>(ncols));
+      for (int c = 0; c < ncols; ++c) {
+        if (PQgetisnull(res, r, c)) {
+          cells.emplace_back(std::nullopt);
+        } else if (PQftype(res, c) == kByteaOid) {
+          size_t len = 0;
+          unsigned char* raw =
+              PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res, r, c)), &len);
+          cells.emplace_back(std::string(reinterpret_cast<char*>(raw), len));
+          PQfreemem(raw);
+        } else {
+          cells.emplace_back(std::string(PQgetvalue(res, r, c),
+                                         static_cast<size_t>(PQgetlength(res, r, c))));
+        }
+      }
+      rows.emplace_back(std::move(cells));
+    }
+    PQclear(res);
+    return rows;
+  }
+
+  int64_t Exec(std::string_view sql, const Params& params) override {
+    PGresult* res = Run(sql, params);
+    const char* n = PQcmdTuples(res);
+    int64_t changed = (n && *n) ? std::atoll(n) : 0;
+    PQclear(res);
+    return changed;
+  }
+
+  void ExecScript(std::string_view sql) override {
+    PGresult* res = PQexec(conn_, std::string(sql).c_str());
+    Check(res);
+    PQclear(res);
+  }
+
+ private:
+  PGresult* Run(std::string_view sql, const Params& params) {
+    QueryTimer timer("postgres");
+    std::string key(sql);
+    auto it = prepared_.find(key);
+    if (it == prepared_.end()) {
+      std::string name = "s" + std::to_string(prepared_.size());
+      PGresult* res = PQprepare(conn_, name.c_str(), key.c_str(), 0, nullptr);
+      Check(res);
+      PQclear(res);
+      it = prepared_.emplace(key, name).first;
+    }
+    std::vector<std::string> text(params.size());
+    std::vector<const char*> values(params.size());
+    std::vector<int> lengths(params.size()), formats(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Value& v = params[i];
+      if (std::holds_alternative<std::nullptr_t>(v)) {
+        values[i] = nullptr;
+      } else if (auto* n = std::get_if<int64_t>(&v)) {
+        text[i] = std::to_string(*n);
+        values[i] = text[i].c_str();
+      } else if (auto* s = std::get_if<std::string>(&v)) {
+        values[i] = s->c_str();
+      } else {
+        const auto& b = std::get<Blob>(v).bytes;
+        values[i] = b.data();
+        lengths[i] = static_cast<int>(b.size());
+        formats[i] = 1;  // binary
+      }
+    }
+    PGresult* res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
+                                   values.data(), lengths.data(), formats.data(), 0);
+    Check(res);
+    return res;
+  }
+
+  void Check(PGresult* res) {
+    auto st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    std::string msg = "PostgreSQL: ";
+    msg += res ? PQresultErrorMessage(res) : PQerrorMessage(conn_);
+    bool unique = state && std::strcmp(state, "23505") == 0;
+    PQclear(res);
+    if (unique) throw UniqueViolation(msg);
+    throw StoreError(msg);
+  }
+
+  PGconn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_;
+};
+
+class PostgresDb final : public Db {
+ public:
+  explicit PostgresDb(std::string conninfo) : conninfo_(std::move(conninfo)) {
+    Release(Acquire());  // fail fast when the server is unreachable
+  }
+
+  std::string Backend() const override { return "postgres"; }
+  std::string_view BeginSql() const override { return "BEGIN"; }
+  int LatestSchemaVersion() const override { return PostgresMigrations().back().version; }
+
+  std::pair<int, int> Migrate() override {
+    auto lease = Writer();
+    // One migrator at a time across every gatehouse process sharing this database.
+    lease->ExecScript("SELECT pg_advisory_lock(7283941)");
+    try {
+      auto result = RunMigrations(*lease, BeginSql(), PostgresMigrations());
+      lease->ExecScript("SELECT pg_advisory_unlock(7283941)");
+      return result;
+    } catch (...) {
+      try {
+        lease->ExecScript("SELECT pg_advisory_unlock(7283941)");
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+
+  Lease Reader() override { return Writer(); }
+
+  Lease Writer() override {
+    PgConn* c = Acquire();
+    return Lease(c, [this](Conn* conn) { Release(static_cast<PgConn*>(conn)); });
+  }
+
+ private:
+  static constexpr int kMaxConns = 16;
+
+  PgConn* Acquire() {
+    std::unique_lock lock(mu_);
+    if (idle_.empty() && created_ < kMaxConns) {
+      ++created_;
+      lock.unlock();
+      try {
+        return new PgConn(conninfo_);
+      } catch (...) {
+        std::lock_guard relock(mu_);
+        --created_;
+        cv_.notify_one();
+        throw;
+      }
+    }
+    cv_.wait(lock, [&] { return !idle_.empty(); });
+    PgConn* c = idle_.back();
+    idle_.pop_back();
+    return c;
+  }
+
+  void Release(PgConn* c) {
+    std::lock_guard lock(mu_);
+    if (!c->Healthy()) {  // a broken connection is dropped; the next Acquire opens a new one
+      delete c;
+      --created_;
+    } else {
+      idle_.push_back(c);
+    }
+    cv_.notify_one();
+  }
+
+ public:
+  ~PostgresDb() override {
+    for (PgConn* c : idle_) delete c;
+  }
+
+ private:
+  std::string conninfo_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<PgConn*> idle_;
+  int created_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Db> OpenPostgres(const std::string& conninfo) {
+  return std::make_unique<PostgresDb>(conninfo);
+}
+
+}  // namespace gh::sql

@@ -1,0 +1,133 @@
+// The small SQL seam under SqlStore: connections that run parameterised statements and
+// return materialised rows. Statements are written once with $1…$n placeholders, which both
+// SQLite and PostgreSQL accept; each backend caches the prepared form per connection.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "store/store.h"
+
+namespace gh::sql {
+
+// Raw bytes, bound as a BLOB / BYTEA.
+struct Blob {
+  std::string bytes;
+};
+
+using Value = std::variant<std::nullptr_t, int64_t, std::string, Blob>;
+using Params = std::vector<Value>;
+
+inline Value Opt(const std::optional<int64_t>& v) {
+  return v ? Value(*v) : Value(nullptr);
+}
+
+// One result row; cells are text (integers in decimal, blobs as raw bytes) or NULL.
+class Row {
+ public:
+  explicit Row(std::vector<std::optional<std::string>> cells) : cells_(std::move(cells)) {}
+  bool IsNull(size_t i) const { return !cells_.at(i).has_value(); }
+  const std::string& Text(size_t i) const {
+    static const std::string kEmpty;
+    return cells_.at(i) ? *cells_[i] : kEmpty;
+  }
+  int64_t Int(size_t i) const { return cells_.at(i) ? std::stoll(*cells_[i]) : 0; }
+  std::optional<int64_t> OptInt(size_t i) const {
+    return cells_.at(i) ? std::optional<int64_t>(std::stoll(*cells_[i])) : std::nullopt;
+  }
+
+ private:
+  std::vector<std::optional<std::string>> cells_;
+};
+
+// A unique or primary-key constraint was violated.
+class UniqueViolation : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+class Conn {
+ public:
+  virtual ~Conn() = default;
+  virtual std::vector<Row> Query(std::string_view sql, const Params& params = {}) = 0;
+  // Returns the number of rows changed.
+  virtual int64_t Exec(std::string_view sql, const Params& params = {}) = 0;
+  // Runs a script of several statements without parameters (migrations).
+  virtual void ExecScript(std::string_view sql) = 0;
+};
+
+// A connection borrowed from a pool; returned on destruction.
+class Lease {
+ public:
+  Lease(Conn* conn, std::function<void(Conn*)> release)
+      : conn_(conn), release_(std::move(release)) {}
+  Lease(Lease&& o) noexcept : conn_(std::exchange(o.conn_, nullptr)), release_(std::move(o.release_)) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease() {
+    if (conn_ && release_) release_(conn_);
+  }
+  Conn* operator->() const { return conn_; }
+  Conn& operator*() const { return *conn_; }
+
+ private:
+  Conn* conn_;
+  std::function<void(Conn*)> release_;
+};
+
+// A database: pools of connections plus the dialect's few differences.
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual std::string Backend() const = 0;
+  virtual Lease Reader() = 0;
+  virtual Lease Writer() = 0;
+  // The statement that opens a write transaction ("BEGIN IMMEDIATE" on SQLite).
+  virtual std::string_view BeginSql() const = 0;
+  // Applies the backend's migrations; returns {from, to}.
+  virtual std::pair<int, int> Migrate() = 0;
+  virtual int LatestSchemaVersion() const = 0;
+};
+
+std::unique_ptr<Db> OpenSqlite(const std::string& path);
+std::unique_ptr<Db> OpenPostgres(const std::string& conninfo);
+
+// A numbered, forward-only schema change.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Shared migration runner: creates schema_migrations, refuses a store newer than
+// `migrations`, applies the missing ones each in its own transaction.
+std::pair<int, int> RunMigrations(Conn& conn, std::string_view begin_sql,
+                                  const std::vector<Migration>& migrations);
+
+}  // namespace gh::sql
+
+namespace gh::sql {
+
+// Called after every statement with the backend name and its duration, for /metrics.
+using QueryObserver = void (*)(const char* backend, double seconds);
+void SetQueryObserver(QueryObserver observer);
+QueryObserver GetQueryObserver();
+
+// Times one statement and reports it to the observer, if any.
+class QueryTimer {
+ public:
+  explicit QueryTimer(const char* backend);
+  ~QueryTimer();
+
+ private:
+  const char* backend_;
+  int64_t start_ns_;
+};
+
+}  // namespace gh::sql

@@ -1,0 +1,453 @@
+#include "store/sql/sql_store.h"
+
+#include <string>
+
+namespace gh::sql {
+namespace {
+
+constexpr const char* kUserCols =
+    "id, email, name, password_hash, theme, language, avatar_url, created_at, updated_at, "
+    "last_login_at";
+
+User UserFrom(const Row& r) {
+  User u;
+  u.id = r.Text(0);
+  u.email = r.Text(1);
+  u.name = r.Text(2);
+  u.password_hash = r.Text(3);
+  u.theme = r.Text(4);
+  u.language = r.Text(5);
+  u.avatar_url = r.Text(6);
+  u.created_at = r.Int(7);
+  u.updated_at = r.Int(8);
+  u.last_login_at = r.OptInt(9);
+  return u;
+}
+
+constexpr const char* kSessionCols =
+    "id, user_id, token_hash, device, browser, ip, user_agent, created_at, last_active_at, "
+    "idle_expires_at, absolute_expires_at, revoked_at";
+
+Session SessionFrom(const Row& r) {
+  Session s;
+  s.id = r.Text(0);
+  s.user_id = r.Text(1);
+  s.token_hash = r.Text(2);
+  s.device = r.Text(3);
+  s.browser = r.Text(4);
+  s.ip = r.Text(5);
+  s.user_agent = r.Text(6);
+  s.created_at = r.Int(7);
+  s.last_active_at = r.Int(8);
+  s.idle_expires_at = r.Int(9);
+  s.absolute_expires_at = r.Int(10);
+  s.revoked_at = r.OptInt(11);
+  return s;
+}
+
+constexpr const char* kWorkspaceCols =
+    "w.id, w.name, w.region, w.timezone, w.language, w.plan, w.subscription_status, "
+    "w.audit_retention_days, w.logo_content_type, w.logo_updated_at, w.created_at, w.updated_at";
+
+Workspace WorkspaceFrom(const Row& r) {
+  Workspace w;
+  w.id = r.Text(0);
+  w.name = r.Text(1);
+  w.region = r.Text(2);
+  w.timezone = r.Text(3);
+  w.language = r.Text(4);
+  w.plan = r.Text(5);
+  w.subscription_status = r.Text(6);
+  w.audit_retention_days = static_cast<int>(r.Int(7));
+  w.logo_content_type = r.Text(8);
+  w.logo_updated_at = r.Int(9);
+  w.created_at = r.Int(10);
+  w.updated_at = r.Int(11);
+  return w;
+}
+
+constexpr const char* kAuditCols =
+    "seq, id, workspace_id, occurred_at, action, actor_type, actor_id, actor_name, actor_email, "
+    "target_type, target_id, target_name, project_id, ip, user_agent, details, prev_hash, hash";
+
+AuditEvent AuditFrom(const Row& r) {
+  AuditEvent e;
+  e.seq = r.Int(0);
+  e.id = r.Text(1);
+  e.workspace_id = r.Text(2);
+  e.occurred_at = r.Int(3);
+  e.action = r.Text(4);
+  e.actor_type = r.Text(5);
+  e.actor_id = r.Text(6);
+  e.actor_name = r.Text(7);
+  e.actor_email = r.Text(8);
+  e.target_type = r.Text(9);
+  e.target_id = r.Text(10);
+  e.target_name = r.Text(11);
+  e.project_id = r.Text(12);
+  e.ip = r.Text(13);
+  e.user_agent = r.Text(14);
+  e.details_json = r.Text(15);
+  e.prev_hash = r.Text(16);
+  e.hash = r.Text(17);
+  return e;
+}
+
+std::string Sql(std::initializer_list<std::string_view> parts) {
+  std::string s;
+  for (auto p : parts) s += p;
+  return s;
+}
+
+class SqlWriteTx final : public WriteTx {
+ public:
+  SqlWriteTx(Lease lease, std::string_view begin_sql) : c_(std::move(lease)) {
+    c_->Exec(begin_sql);
+  }
+  ~SqlWriteTx() override {
+    if (!done_) {
+      try {
+        c_->Exec("ROLLBACK");
+      } catch (...) {
+        // The connection is broken; the backend discards it.
+      }
+    }
+  }
+
+  Status InsertUser(const User& u) override {
+    try {
+      c_->Exec(
+          "INSERT INTO users (id, email, name, password_hash, theme, language, avatar_url, "
+          "created_at, updated_at, last_login_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+          {u.id, u.email, u.name, u.password_hash, u.theme, u.language, u.avatar_url,
+           u.created_at, u.updated_at, Opt(u.last_login_at)});
+    } catch (const UniqueViolation&) {
+      return Error::Conflict("email_taken", "An account with this email already exists.",
+                             "email");
+    }
+    return {};
+  }
+
+  void UpdateUser(const User& u) override {
+    c_->Exec(
+        "UPDATE users SET name=$2, theme=$3, language=$4, avatar_url=$5, password_hash=$6, "
+        "updated_at=$7 WHERE id=$1",
+        {u.id, u.name, u.theme, u.language, u.avatar_url, u.password_hash, u.updated_at});
+  }
+
+  void SetUserLastLogin(const std::string& user_id, UnixTime at) override {
+    c_->Exec("UPDATE users SET last_login_at=$2 WHERE id=$1", {user_id, at});
+  }
+
+  void InsertSession(const Session& s) override {
+    c_->Exec(Sql({"INSERT INTO sessions (", kSessionCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"}),
+             {s.id, s.user_id, s.token_hash, s.device, s.browser, s.ip, s.user_agent,
+              s.created_at, s.last_active_at, s.idle_expires_at, s.absolute_expires_at,
+              Opt(s.revoked_at)});
+  }
+
+  bool RevokeSession(const std::string& user_id, const std::string& session_id,
+                     UnixTime at) override {
+    return c_->Exec(
+               "UPDATE sessions SET revoked_at=$3 WHERE id=$1 AND user_id=$2 AND revoked_at IS "
+               "NULL",
+               {session_id, user_id, at}) > 0;
+  }
+
+  int RevokeOtherSessions(const std::string& user_id, const std::string& keep,
+                          UnixTime at) override {
+    return static_cast<int>(c_->Exec(
+        "UPDATE sessions SET revoked_at=$3 WHERE user_id=$1 AND id<>$2 AND revoked_at IS NULL",
+        {user_id, keep, at}));
+  }
+
+  void RecordSessionActivity(const std::vector<SessionActivity>& batch) override {
+    for (const auto& a : batch) {
+      c_->Exec(
+          "UPDATE sessions SET last_active_at=$2, idle_expires_at=$3 WHERE id=$1 AND "
+          "last_active_at < $2",
+          {a.session_id, a.last_active_at, a.idle_expires_at});
+    }
+  }
+
+  void InsertWorkspace(const Workspace& w) override {
+    c_->Exec(
+        "INSERT INTO workspaces (id, name, region, timezone, language, plan, "
+        "subscription_status, audit_retention_days, logo_content_type, logo_updated_at, "
+        "created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+        {w.id, w.name, w.region, w.timezone, w.language, w.plan, w.subscription_status,
+         int64_t{w.audit_retention_days}, w.logo_content_type, w.logo_updated_at, w.created_at,
+         w.updated_at});
+  }
+
+  void UpdateWorkspace(const Workspace& w) override {
+    c_->Exec(
+        "UPDATE workspaces SET name=$2, timezone=$3, language=$4, plan=$5, "
+        "subscription_status=$6, audit_retention_days=$7, logo_content_type=$8, "
+        "logo_updated_at=$9, updated_at=$10 WHERE id=$1",
+        {w.id, w.name, w.timezone, w.language, w.plan, w.subscription_status,
+         int64_t{w.audit_retention_days}, w.logo_content_type, w.logo_updated_at, w.updated_at});
+  }
+
+  void DeleteWorkspace(const std::string& id) override {
+    c_->Exec("DELETE FROM workspaces WHERE id=$1", {id});
+  }
+
+  void PutLogo(const std::string& ws, const Logo& logo) override {
+    c_->Exec(
+        "INSERT INTO workspace_logos (workspace_id, content_type, bytes, updated_at) "
+        "VALUES ($1,$2,$3,$4) ON CONFLICT (workspace_id) DO UPDATE SET "
+        "content_type=excluded.content_type, bytes=excluded.bytes, updated_at=excluded.updated_at",
+        {ws, logo.content_type, Blob{logo.bytes}, logo.updated_at});
+  }
+
+  void InsertMembership(const Membership& m) override {
+    c_->Exec(
+        "INSERT INTO memberships (id, workspace_id, user_id, role, joined_at) "
+        "VALUES ($1,$2,$3,$4,$5)",
+        {m.id, m.workspace_id, m.user_id, m.role, m.joined_at});
+  }
+
+  std::string LockAuditChain(const std::string& chain) override {
+    c_->Exec(
+        "INSERT INTO audit_chain_heads (chain, last_hash, last_seq) VALUES ($1,'',0) "
+        "ON CONFLICT (chain) DO NOTHING",
+        {chain});
+    // An UPDATE takes the row lock on PostgreSQL (SQLite already holds the write lock), so
+    // concurrent writers to one chain line up here.
+    auto rows = c_->Query(
+        "UPDATE audit_chain_heads SET last_seq=last_seq WHERE chain=$1 RETURNING last_hash",
+        {chain});
+    if (rows.empty()) throw StoreError("audit chain head vanished");
+    return rows[0].Text(0);
+  }
+
+  void AppendAuditEvent(AuditEvent& e) override {
+    auto rows = c_->Query(
+        "INSERT INTO audit_events (id, workspace_id, occurred_at, action, actor_type, actor_id, "
+        "actor_name, actor_email, target_type, target_id, target_name, project_id, ip, "
+        "user_agent, details, prev_hash, hash) VALUES "
+        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING seq",
+        {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id, e.actor_name,
+         e.actor_email, e.target_type, e.target_id, e.target_name, e.project_id, e.ip,
+         e.user_agent, e.details_json, e.prev_hash, e.hash});
+    e.seq = rows.at(0).Int(0);
+    c_->Exec("UPDATE audit_chain_heads SET last_hash=$2, last_seq=$3 WHERE chain=$1",
+             {e.workspace_id, e.hash, e.seq});
+  }
+
+  void InsertMail(const MailMessage& m) override {
+    c_->Exec(
+        "INSERT INTO mail (id, recipient, subject, body_text, created_at, sent_at, status) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        {m.id, m.to, m.subject, m.body_text, m.created_at, Opt(m.sent_at), m.status});
+  }
+
+  void MarkMail(const std::string& id, const std::string& status,
+                std::optional<UnixTime> sent_at) override {
+    c_->Exec("UPDATE mail SET status=$2, sent_at=$3 WHERE id=$1", {id, status, Opt(sent_at)});
+  }
+
+  void SaveIdempotentResponse(const std::string& scope, const std::string& key,
+                              const IdempotentResponse& r) override {
+    c_->Exec(
+        "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status, content_type, "
+        "body, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (scope, idem_key) DO "
+        "NOTHING",
+        {scope, key, r.request_hash, int64_t{r.status}, r.content_type, r.body, r.created_at});
+  }
+
+  void Commit() override {
+    c_->Exec("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  Lease c_;
+  bool done_ = false;
+};
+
+class SqlStore final : public Store {
+ public:
+  explicit SqlStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+
+  std::string Backend() const override { return db_->Backend(); }
+
+  int SchemaVersion() override {
+    auto rows = db_->Reader()->Query("SELECT MAX(version) FROM schema_migrations");
+    return rows.empty() ? 0 : static_cast<int>(rows[0].Int(0));
+  }
+
+  void Ping() override { db_->Reader()->Query("SELECT 1"); }
+
+  std::unique_ptr<WriteTx> Begin() override {
+    return std::make_unique<SqlWriteTx>(db_->Writer(), db_->BeginSql());
+  }
+
+  std::optional<User> UserById(const std::string& id) override {
+    return One<User>(Sql({"SELECT ", kUserCols, " FROM users WHERE id=$1"}), {id}, UserFrom);
+  }
+
+  std::optional<User> UserByEmail(const std::string& email) override {
+    return One<User>(Sql({"SELECT ", kUserCols, " FROM users WHERE email=$1"}), {email},
+                     UserFrom);
+  }
+
+  std::optional<Session> SessionByTokenHash(const std::string& hash) override {
+    return One<Session>(Sql({"SELECT ", kSessionCols, " FROM sessions WHERE token_hash=$1"}),
+                        {hash}, SessionFrom);
+  }
+
+  std::vector<Session> LiveSessionsOfUser(const std::string& user_id, UnixTime now) override {
+    auto rows = db_->Reader()->Query(
+        Sql({"SELECT ", kSessionCols,
+             " FROM sessions WHERE user_id=$1 AND revoked_at IS NULL AND idle_expires_at > $2 "
+             "AND absolute_expires_at > $2 ORDER BY last_active_at DESC, id"}),
+        {user_id, now});
+    std::vector<Session> out;
+    for (const auto& r : rows) out.push_back(SessionFrom(r));
+    return out;
+  }
+
+  std::optional<Workspace> WorkspaceById(const std::string& id) override {
+    return One<Workspace>(Sql({"SELECT ", kWorkspaceCols, " FROM workspaces w WHERE w.id=$1"}),
+                          {id}, WorkspaceFrom);
+  }
+
+  std::vector<WorkspaceWithRole> WorkspacesOfUser(const std::string& user_id) override {
+    auto rows = db_->Reader()->Query(
+        Sql({"SELECT ", kWorkspaceCols,
+             ", m.role FROM workspaces w JOIN memberships m ON m.workspace_id=w.id "
+             "WHERE m.user_id=$1 ORDER BY w.created_at, w.id"}),
+        {user_id});
+    std::vector<WorkspaceWithRole> out;
+    for (const auto& r : rows) out.push_back({WorkspaceFrom(r), r.Text(12)});
+    return out;
+  }
+
+  std::optional<Membership> MembershipOf(const std::string& ws, const std::string& user) override {
+    return One<Membership>(
+        "SELECT id, workspace_id, user_id, role, joined_at FROM memberships "
+        "WHERE workspace_id=$1 AND user_id=$2",
+        {ws, user}, [](const Row& r) {
+          return Membership{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+        });
+  }
+
+  int64_t MemberCount(const std::string& ws) override {
+    auto rows = db_->Reader()->Query("SELECT COUNT(*) FROM memberships WHERE workspace_id=$1", {ws});
+    return rows.at(0).Int(0);
+  }
+
+  std::optional<Logo> LogoOf(const std::string& ws) override {
+    return One<Logo>(
+        "SELECT content_type, bytes, updated_at FROM workspace_logos WHERE workspace_id=$1", {ws},
+        [](const Row& r) { return Logo{r.Text(0), r.Text(1), r.Int(2)}; });
+  }
+
+  AuditPage AuditEvents(const std::string& chain, std::optional<int64_t> before_seq,
+                        int limit) override {
+    auto rows = db_->Reader()->Query(
+        Sql({"SELECT ", kAuditCols,
+             " FROM audit_events WHERE workspace_id=$1 AND seq < $2 ORDER BY seq DESC LIMIT $3"}),
+        {chain, before_seq.value_or(INT64_MAX), int64_t{limit} + 1});
+    AuditPage page;
+    for (const auto& r : rows) page.events.push_back(AuditFrom(r));
+    if (static_cast<int>(page.events.size()) > limit) {
+      page.events.pop_back();
+      page.next_seq = page.events.back().seq;
+    }
+    return page;
+  }
+
+  std::vector<AuditEvent> AuditChainSegment(const std::string& chain, int64_t after_seq,
+                                            int limit) override {
+    auto rows = db_->Reader()->Query(
+        Sql({"SELECT ", kAuditCols,
+             " FROM audit_events WHERE workspace_id=$1 AND seq > $2 ORDER BY seq LIMIT $3"}),
+        {chain, after_seq, int64_t{limit}});
+    std::vector<AuditEvent> out;
+    for (const auto& r : rows) out.push_back(AuditFrom(r));
+    return out;
+  }
+
+  std::vector<MailMessage> Mail(int limit) override {
+    auto rows = db_->Reader()->Query(
+        "SELECT id, recipient, subject, body_text, created_at, sent_at, status FROM mail "
+        "ORDER BY created_at DESC, id DESC LIMIT $1",
+        {int64_t{limit}});
+    std::vector<MailMessage> out;
+    for (const auto& r : rows) {
+      out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), r.OptInt(5), r.Text(6)});
+    }
+    return out;
+  }
+
+  std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
+                                                           const std::string& key) override {
+    return One<IdempotentResponse>(
+        "SELECT request_hash, status, content_type, body, created_at FROM idempotency_keys "
+        "WHERE scope=$1 AND idem_key=$2",
+        {scope, key}, [](const Row& r) {
+          return IdempotentResponse{r.Text(0), static_cast<int>(r.Int(1)), r.Text(2), r.Text(3),
+                                    r.Int(4)};
+        });
+  }
+
+ private:
+  template <typename T, typename F>
+  std::optional<T> One(const std::string& sql, const Params& params, F from) {
+    auto rows = db_->Reader()->Query(sql, params);
+    if (rows.empty()) return std::nullopt;
+    return from(rows[0]);
+  }
+
+  std::unique_ptr<Db> db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> MakeSqlStore(std::unique_ptr<Db> db) {
+  return std::make_unique<SqlStore>(std::move(db));
+}
+
+std::pair<int, int> RunMigrations(Conn& conn, std::string_view begin_sql,
+                                  const std::vector<Migration>& migrations) {
+  conn.ExecScript(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "applied_at BIGINT NOT NULL)");
+  auto current = [&] {
+    auto rows = conn.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    return static_cast<int>(rows.at(0).Int(0));
+  };
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  int from = current();
+  if (from > latest) {
+    throw StoreError("the store's schema is at version " + std::to_string(from) +
+                     ", newer than this gatehouse binary knows (" + std::to_string(latest) +
+                     "); run a newer gatehouse or restore a matching backup");
+  }
+  for (const auto& m : migrations) {
+    conn.Exec(begin_sql);
+    try {
+      if (current() >= m.version) {  // another process got here first
+        conn.Exec("COMMIT");
+        continue;
+      }
+      conn.ExecScript(m.sql);
+      conn.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                {int64_t{m.version}, int64_t{Clock::System().Now()}});
+      conn.Exec("COMMIT");
+    } catch (...) {
+      try {
+        conn.Exec("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+  return {from, current()};
+}
+
+}  // namespace gh::sql

@@ -1,0 +1,230 @@
+// SQLite backend: WAL, busy_timeout, foreign keys; one writer connection and a pool of
+// readers, each with its prepared statements cached.
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include "store/sql/sql_db.h"
+
+namespace gh::sql {
+
+const std::vector<Migration>& SqliteMigrations();
+
+namespace {
+
+class SqliteConn final : public Conn {
+ public:
+  SqliteConn(const std::string& path, bool readonly) {
+    int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw StoreError("cannot open SQLite database " + path + ": " + msg);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, 5000);
+    ExecScript("PRAGMA foreign_keys=ON");
+    if (!readonly) {
+      ExecScript("PRAGMA journal_mode=WAL");
+      ExecScript("PRAGMA synchronous=NORMAL");
+    }
+  }
+
+  ~SqliteConn() override {
+    for (auto& [sql, st] : cache_) sqlite3_finalize(st.stmt);
+    sqlite3_close(db_);
+  }
+
+  std::vector<Row> Query(std::string_view sql, const Params& params) override {
+    std::vector<Row> rows;
+    Run(sql, params, &rows);
+    return rows;
+  }
+
+  int64_t Exec(std::string_view sql, const Params& params) override {
+    Run(sql, params, nullptr);
+    return sqlite3_changes64(db_);
+  }
+
+  void ExecScript(std::string_view sql) override {
+    std::string s(sql);
+    char* err = nullptr;
+    if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw StoreError("SQLite: " + msg);
+    }
+  }
+
+ private:
+  struct Prepared {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> index_of;  // $k -> bind index, for k = 1..n
+  };
+
+  Prepared& Prepare(std::string_view sql) {
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) return it->second;
+    Prepared p;
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &p.stmt, nullptr) != SQLITE_OK) {
+      throw StoreError(std::string("SQLite prepare: ") + sqlite3_errmsg(db_) + " in: " +
+                       std::string(sql));
+    }
+    int n = sqlite3_bind_parameter_count(p.stmt);
+    p.index_of.assign(static_cast<size_t>(n) + 1, 0);
+    for (int i = 1; i <= n; ++i) {
+      const char* name = sqlite3_bind_parameter_name(p.stmt, i);
+      if (name && name[0] == '$') {
+        int k = std::atoi(name + 1);
+        if (k >= 1 && k <= n) p.index_of[static_cast<size_t>(k)] = i;
+      }
+    }
+    return cache_.emplace(std::string(sql), std::move(p)).first->second;
+  }
+
+  void Bind(Prepared& p, const Params& params) {
+    for (size_t k = 1; k <= params.size(); ++k) {
+      int i = k < p.index_of.size() ? p.index_of[k] : 0;
+      if (i == 0) continue;  // parameter not used by this statement
+      const Value& v = params[k - 1];
+      int rc = SQLITE_OK;
+      if (std::holds_alternative<std::nullptr_t>(v)) {
+        rc = sqlite3_bind_null(p.stmt, i);
+      } else if (auto* n = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(p.stmt, i, *n);
+      } else if (auto* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text64(p.stmt, i, s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
+      } else {
+        const auto& b = std::get<Blob>(v).bytes;
+        rc = sqlite3_bind_blob64(p.stmt, i, b.data(), b.size(), SQLITE_STATIC);
+      }
+      if (rc != SQLITE_OK) throw StoreError(std::string("SQLite bind: ") + sqlite3_errmsg(db_));
+    }
+  }
+
+  void Run(std::string_view sql, const Params& params, std::vector<Row>* rows) {
+    QueryTimer timer("sqlite");
+    Prepared& p = Prepare(sql);
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{p.stmt};
+    Bind(p, params);
+    while (true) {
+      int rc = sqlite3_step(p.stmt);
+      if (rc == SQLITE_DONE) return;
+      if (rc != SQLITE_ROW) {
+        std::string msg = sqlite3_errmsg(db_);
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+          throw UniqueViolation("SQLite: " + msg);
+        }
+        throw StoreError("SQLite: " + msg);
+      }
+      if (!rows) continue;
+      int n = sqlite3_column_count(p.stmt);
+      std::vector<std::optional<std::string>> cells;
+      cells.reserve(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        int type = sqlite3_column_type(p.stmt, i);
+        if (type == SQLITE_NULL) {
+          cells.emplace_back(std::nullopt);
+        } else if (type == SQLITE_BLOB) {
+          const void* b = sqlite3_column_blob(p.stmt, i);
+          int len = sqlite3_column_bytes(p.stmt, i);
+          cells.emplace_back(std::string(static_cast<const char*>(b), static_cast<size_t>(len)));
+        } else {
+          const unsigned char* t = sqlite3_column_text(p.stmt, i);
+          int len = sqlite3_column_bytes(p.stmt, i);
+          cells.emplace_back(std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(len)));
+        }
+      }
+      rows->emplace_back(std::move(cells));
+    }
+  }
+
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, Prepared> cache_;
+};
+
+class SqliteDb final : public Db {
+ public:
+  explicit SqliteDb(std::string path) : path_(std::move(path)) {
+    writer_ = std::make_unique<SqliteConn>(path_, false);
+  }
+
+  std::string Backend() const override { return "sqlite"; }
+  std::string_view BeginSql() const override { return "BEGIN IMMEDIATE"; }
+  int LatestSchemaVersion() const override { return SqliteMigrations().back().version; }
+
+  std::pair<int, int> Migrate() override {
+    auto lease = Writer();
+    return RunMigrations(*lease, BeginSql(), SqliteMigrations());
+  }
+
+  Lease Writer() override {
+    writer_mu_.lock();
+    return Lease(writer_.get(), [this](Conn*) { writer_mu_.unlock(); });
+  }
+
+  Lease Reader() override {
+    std::unique_lock lock(pool_mu_);
+    if (idle_.empty() && created_ < kMaxReaders) {
+      ++created_;
+      lock.unlock();
+      Conn* c = NewReader();
+      return Lease(c, [this](Conn* conn) { Release(conn); });
+    }
+    pool_cv_.wait(lock, [&] { return !idle_.empty(); });
+    Conn* c = idle_.back();
+    idle_.pop_back();
+    return Lease(c, [this](Conn* conn) { Release(conn); });
+  }
+
+ private:
+  static constexpr int kMaxReaders = 8;
+
+  Conn* NewReader() {
+    try {
+      auto conn = std::make_unique<SqliteConn>(path_, path_.find(":memory:") == std::string::npos &&
+                                                          path_.find("mode=memory") == std::string::npos);
+      std::lock_guard lock(pool_mu_);
+      readers_.push_back(std::move(conn));
+      return readers_.back().get();
+    } catch (...) {
+      std::lock_guard lock(pool_mu_);
+      --created_;
+      pool_cv_.notify_one();
+      throw;
+    }
+  }
+
+  void Release(Conn* c) {
+    std::lock_guard lock(pool_mu_);
+    idle_.push_back(c);
+    pool_cv_.notify_one();
+  }
+
+  std::string path_;
+  std::unique_ptr<SqliteConn> writer_;
+  std::mutex writer_mu_;
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<SqliteConn>> readers_;
+  std::vector<Conn*> idle_;
+  int created_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Db> OpenSqlite(const std::string& path) {
+  return std::make_unique<SqliteDb>(path);
+}
+
+}  // namespace gh::sql

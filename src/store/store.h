@@ -1,0 +1,135 @@
+// Store: everything the domain keeps, in domain words. Two backends implement it (SQLite
+// and PostgreSQL) and one conformance suite (tests/store) holds them to the same behaviour.
+//
+// Reads are methods of Store. Writes happen inside a WriteTx, so that a mutation and its audit
+// event commit together or not at all. Unexpected database failures (disk full, connection
+// lost) throw StoreError; expected outcomes (a duplicate email) come back as Status values.
+// Every method is safe to call from several threads at once.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/result.h"
+
+namespace gh {
+
+// An unexpected failure of the database itself.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The first response to a mutating request that carried an Idempotency-Key.
+struct IdempotentResponse {
+  std::string request_hash;  // method, path and body digest of the first request
+  int status = 0;
+  std::string content_type;
+  std::string body;
+  UnixTime created_at = 0;
+};
+
+// Activity of a session, recorded in batches off the request path.
+struct SessionActivity {
+  std::string session_id;
+  UnixTime last_active_at = 0;
+  UnixTime idle_expires_at = 0;
+};
+
+// A write transaction. Destroying it without Commit() rolls everything back.
+class WriteTx {
+ public:
+  virtual ~WriteTx() = default;
+
+  // Conflict `email_taken` when the (normalised) email exists already.
+  virtual Status InsertUser(const User& user) = 0;
+  virtual void UpdateUser(const User& user) = 0;
+  virtual void SetUserLastLogin(const std::string& user_id, UnixTime at) = 0;
+
+  virtual void InsertSession(const Session& session) = 0;
+  // Returns false when the session does not exist, belongs to another user or is revoked.
+  virtual bool RevokeSession(const std::string& user_id, const std::string& session_id,
+                             UnixTime at) = 0;
+  // Revokes every live session of the user but `keep_session_id`; returns how many.
+  virtual int RevokeOtherSessions(const std::string& user_id, const std::string& keep_session_id,
+                                  UnixTime at) = 0;
+  virtual void RecordSessionActivity(const std::vector<SessionActivity>& batch) = 0;
+
+  virtual void InsertWorkspace(const Workspace& ws) = 0;
+  virtual void UpdateWorkspace(const Workspace& ws) = 0;
+  virtual void DeleteWorkspace(const std::string& workspace_id) = 0;
+  virtual void PutLogo(const std::string& workspace_id, const Logo& logo) = 0;
+
+  virtual void InsertMembership(const Membership& m) = 0;
+
+  // Locks the audit chain (a workspace id, or "" for account events) until commit and returns
+  // the hash of its last event ("" for a new chain).
+  virtual std::string LockAuditChain(const std::string& chain) = 0;
+  // Appends an event whose prev_hash and hash are already set; assigns event.seq and moves
+  // the chain head. Call LockAuditChain first in the same transaction.
+  virtual void AppendAuditEvent(AuditEvent& event) = 0;
+
+  virtual void InsertMail(const MailMessage& mail) = 0;
+  virtual void MarkMail(const std::string& id, const std::string& status,
+                        std::optional<UnixTime> sent_at) = 0;
+
+  virtual void SaveIdempotentResponse(const std::string& scope, const std::string& key,
+                                      const IdempotentResponse& response) = 0;
+
+  virtual void Commit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "sqlite" or "postgres".
+  virtual std::string Backend() const = 0;
+  // The schema version the store is at.
+  virtual int SchemaVersion() = 0;
+  // Throws StoreError when the database does not answer.
+  virtual void Ping() = 0;
+
+  virtual std::unique_ptr<WriteTx> Begin() = 0;
+
+  virtual std::optional<User> UserById(const std::string& id) = 0;
+  virtual std::optional<User> UserByEmail(const std::string& normalized_email) = 0;
+
+  virtual std::optional<Session> SessionByTokenHash(const std::string& token_hash) = 0;
+  // Sessions neither revoked nor expired at `now`, most recently active first.
+  virtual std::vector<Session> LiveSessionsOfUser(const std::string& user_id, UnixTime now) = 0;
+
+  virtual std::optional<Workspace> WorkspaceById(const std::string& id) = 0;
+  virtual std::vector<WorkspaceWithRole> WorkspacesOfUser(const std::string& user_id) = 0;
+  virtual std::optional<Membership> MembershipOf(const std::string& workspace_id,
+                                                 const std::string& user_id) = 0;
+  virtual int64_t MemberCount(const std::string& workspace_id) = 0;
+  virtual std::optional<Logo> LogoOf(const std::string& workspace_id) = 0;
+
+  // Newest first; `before_seq` excludes it and everything newer.
+  virtual AuditPage AuditEvents(const std::string& chain, std::optional<int64_t> before_seq,
+                                int limit) = 0;
+  // Oldest first, for verification: events with seq > after_seq.
+  virtual std::vector<AuditEvent> AuditChainSegment(const std::string& chain, int64_t after_seq,
+                                                    int limit) = 0;
+
+  // Newest first.
+  virtual std::vector<MailMessage> Mail(int limit) = 0;
+
+  virtual std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
+                                                                   const std::string& key) = 0;
+};
+
+// Opens (and migrates) a store from a URL: "sqlite:./data/gatehouse.db",
+// "sqlite::memory:" or "postgres://user@host:port/db". Throws StoreError with a message a
+// person can act on (unknown scheme, unreachable server, schema newer than this binary).
+std::unique_ptr<Store> OpenStore(const std::string& url);
+
+// Brings the store's schema up to date and returns {from, to} versions.
+std::pair<int, int> MigrateStore(const std::string& url);
+
+}  // namespace gh
