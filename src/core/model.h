@@ -62,10 +62,10 @@ struct Membership {
   UnixTime joined_at = 0;
 };
 
-// A workspace together with the caller's role in it.
+// A workspace together with the user's membership of it.
 struct WorkspaceWithRole {
   Workspace workspace;
-  std::string role;
+  Membership membership;
 };
 
 struct Logo {

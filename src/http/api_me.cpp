@@ -15,10 +15,10 @@ void AddMeRoutes(App& app) {
                                           ? Json(nullptr)
                                           : Json(Accounts::CsrfTokenFor(req.session_token));
                     Json memberships = Json::array();
-                    for (const auto& w : app.store.WorkspacesOfUser(p.user.id)) {
+                    for (const auto& w : app.accounts.Memberships(p.user.id)) {
                       memberships.push_back({{"workspace_id", w.workspace.id},
                                              {"workspace_name", w.workspace.name},
-                                             {"role", w.role}});
+                                             {"role", w.membership.role}});
                     }
                     j["memberships"] = std::move(memberships);
                     return JsonResponse(200, j);

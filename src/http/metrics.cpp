@@ -1,6 +1,9 @@
 #include "http/metrics.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
+#include <vector>
 
 namespace gh::http {
 
@@ -10,9 +13,8 @@ Metrics& Metrics::Global() {
 }
 
 void Metrics::Histogram::Observe(double v) {
-  for (size_t i = 0; i < kBuckets.size(); ++i) {
-    if (v <= kBuckets[i]) ++counts[i];
-  }
+  // Cumulative buckets: one increment per bucket the value falls under.
+  for (size_t i = kBuckets.size(); i-- > 0 && v <= kBuckets[i];) ++counts[i];
   ++count;
   sum += v;
 }
@@ -20,8 +22,9 @@ void Metrics::Histogram::Observe(double v) {
 void Metrics::ObserveRequest(const std::string& method, const std::string& route, int status,
                              double seconds) {
   std::lock_guard lock(mu_);
-  ++requests_[{method, route, status}];
-  latency_[{method, route}].Observe(seconds);
+  RouteStats& stats = routes_[std::make_pair(method, route)];
+  ++stats.by_status[status];
+  stats.latency.Observe(seconds);
 }
 
 void Metrics::ObserveStore(const char* backend, double seconds) {
@@ -45,25 +48,32 @@ void Metrics::RenderHistogram(std::string& out, const std::string& name,
 
 std::string Metrics::Render() {
   std::lock_guard lock(mu_);
+  // Sorted output: stable for people and diffs.
+  std::map<std::pair<std::string, std::string>, const RouteStats*> sorted;
+  for (const auto& [key, stats] : routes_) sorted[key] = &stats;
   std::string out;
   out += "# HELP gatehouse_http_requests_total HTTP requests by route and status.\n";
   out += "# TYPE gatehouse_http_requests_total counter\n";
-  for (const auto& [key, n] : requests_) {
-    const auto& [method, route, status] = key;
-    out += "gatehouse_http_requests_total{method=\"" + method + "\",route=\"" + route +
-           "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+  for (const auto& [key, stats] : sorted) {
+    std::map<int, uint64_t> statuses(stats->by_status.begin(), stats->by_status.end());
+    for (const auto& [status, n] : statuses) {
+      out += "gatehouse_http_requests_total{method=\"" + key.first + "\",route=\"" + key.second +
+             "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+    }
   }
   out += "# HELP gatehouse_http_request_duration_seconds HTTP request latency by route.\n";
   out += "# TYPE gatehouse_http_request_duration_seconds histogram\n";
-  for (const auto& [key, h] : latency_) {
+  for (const auto& [key, stats] : sorted) {
     RenderHistogram(out, "gatehouse_http_request_duration_seconds",
-                    "method=\"" + key.first + "\",route=\"" + key.second + "\"", h);
+                    "method=\"" + key.first + "\",route=\"" + key.second + "\"", stats->latency);
   }
   out += "# HELP gatehouse_store_query_duration_seconds Store statement latency by backend.\n";
   out += "# TYPE gatehouse_store_query_duration_seconds histogram\n";
-  for (const auto& [backend, h] : store_latency_) {
+  std::map<std::string, const Histogram*> backends;
+  for (const auto& [backend, h] : store_latency_) backends[backend] = &h;
+  for (const auto& [backend, h] : backends) {
     RenderHistogram(out, "gatehouse_store_query_duration_seconds",
-                    "backend=\"" + backend + "\"", h);
+                    "backend=\"" + backend + "\"", *h);
   }
   return out;
 }

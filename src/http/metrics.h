@@ -2,11 +2,12 @@
 // and store statement latency by backend.
 #pragma once
 
+#include <absl/container/flat_hash_map.h>
+
 #include <array>
-#include <map>
 #include <mutex>
 #include <string>
-#include <tuple>
+#include <utility>
 
 namespace gh::http {
 
@@ -14,6 +15,8 @@ class Metrics {
  public:
   static Metrics& Global();
 
+  // `route` is the route's path template (a stable string for the process's lifetime) or
+  // "(unmatched)".
   void ObserveRequest(const std::string& method, const std::string& route, int status,
                       double seconds);
   void ObserveStore(const char* backend, double seconds);
@@ -30,13 +33,16 @@ class Metrics {
     double sum = 0;
     void Observe(double v);
   };
+  struct RouteStats {
+    absl::flat_hash_map<int, uint64_t> by_status;
+    Histogram latency;
+  };
   static void RenderHistogram(std::string& out, const std::string& name,
                               const std::string& labels, const Histogram& h);
 
   std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
-  std::map<std::pair<std::string, std::string>, Histogram> latency_;
-  std::map<std::string, Histogram> store_latency_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, RouteStats> routes_;
+  absl::flat_hash_map<std::string, Histogram> store_latency_;
 };
 
 }  // namespace gh::http

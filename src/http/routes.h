@@ -22,6 +22,7 @@ struct App {
   Store& store;
   const Config& config;
   std::string version;
+  IdentityCache identities;
   Accounts accounts;
   Workspaces workspaces;
   AuditLog audit;
@@ -41,8 +42,11 @@ void AddAllRoutes(App& app);
 // Runs the request through the middleware and its handler. Never throws.
 Response Dispatch(App& app, Request& req);
 
-// Security headers, request id and cache policy that every response carries.
+// Request id and cache policy that every response carries (no-store unless set).
 void FinishResponse(const Request& req, Response& res);
+// The security headers every response carries; the server adds them when writing.
+const std::vector<std::pair<std::string_view, std::string_view>>& SecurityHeaders(
+    const Response& res);
 
 // One JSON line for the access log (no secrets: no cookies, bodies or tokens).
 std::string AccessLogLine(const Request& req, const Response& res, int64_t micros);

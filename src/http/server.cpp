@@ -81,6 +81,7 @@ bhttp::response<bhttp::string_body> ToBeast(Response&& res, unsigned version, bo
   out.set(bhttp::field::server, "gatehouse");
   out.set(bhttp::field::date, DateHeader());
   if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
+  for (const auto& [k, v] : SecurityHeaders(res)) out.insert(k, v);
   for (auto& [k, v] : res.headers) out.insert(k, v);
   out.body() = std::move(res.body);
   out.keep_alive(keep_alive);

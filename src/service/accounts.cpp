@@ -25,9 +25,10 @@ Error InvalidCredentials() {
 
 }  // namespace
 
-Accounts::Accounts(Store& store, const Config& config, const Clock& clock)
+Accounts::Accounts(Store& store, const Config& config, IdentityCache& cache, const Clock& clock)
     : store_(store),
       config_(config),
+      cache_(cache),
       clock_(clock),
       throttle_(config.login_max_failures_per_account, config.login_max_failures_per_ip,
                 config.login_failure_window_seconds) {}
@@ -129,6 +130,7 @@ Status Accounts::Logout(const Principal& p) {
                        R"({"reason":"logout"})"},
               now);
   tx->Commit();
+  cache_.ForgetUser(p.user.id);
   return {};
 }
 
@@ -137,15 +139,21 @@ Result<Principal> Accounts::Authenticate(const std::string& token, const ClientI
     return Error::Unauthenticated("unauthenticated", "Sign in to continue.");
   };
   if (token.empty() || token.size() > 128) return unauth();
-  auto s = store_.SessionByTokenHash(crypto::Sha256Hex(token));
+  std::string hash = crypto::Sha256Hex(token);
   UnixTime now = clock_.Now();
-  if (!s || s->revoked_at || s->idle_expires_at <= now || s->absolute_expires_at <= now) {
-    return unauth();
+  auto identity = cache_.Session(hash, now);
+  if (!identity) {
+    auto s = store_.SessionByTokenHash(hash);
+    if (!s) return unauth();
+    auto user = store_.UserById(s->user_id);
+    if (!user) return unauth();
+    identity = IdentityCache::Identity{std::move(*s), std::move(*user)};
+    cache_.PutSession(hash, *identity, now);
   }
-  auto user = store_.UserById(s->user_id);
-  if (!user) return unauth();
-  NoteActivity(*s, now);
-  return Principal{std::move(*user), s->id, client};
+  const Session& s = identity->session;
+  if (s.revoked_at || s.idle_expires_at <= now || s.absolute_expires_at <= now) return unauth();
+  NoteActivity(s, now);
+  return Principal{std::move(identity->user), s.id, client};
 }
 
 void Accounts::NoteActivity(const Session& s, UnixTime now) {
@@ -203,7 +211,16 @@ Result<User> Accounts::UpdateProfile(const Principal& p, const ProfileChanges& c
                        nlohmann::json{{"changes", changes}}.dump()},
               now);
   tx->Commit();
+  cache_.ForgetUser(u.id);
   return u;
+}
+
+std::vector<WorkspaceWithRole> Accounts::Memberships(const std::string& user_id) {
+  UnixTime now = clock_.Now();
+  if (auto cached = cache_.Memberships(user_id, now)) return std::move(*cached);
+  auto list = store_.WorkspacesOfUser(user_id);
+  cache_.PutMemberships(user_id, list, now);
+  return list;
 }
 
 std::vector<Session> Accounts::Sessions(const Principal& p) {
@@ -219,6 +236,7 @@ Status Accounts::RevokeSession(const Principal& p, const std::string& session_id
                        R"({"reason":"signed_out_by_user"})"},
               now);
   tx->Commit();
+  cache_.ForgetUser(p.user.id);
   return {};
 }
 
@@ -230,6 +248,7 @@ int Accounts::RevokeOtherSessions(const Principal& p) {
                        nlohmann::json{{"revoked", n}}.dump()},
               now);
   tx->Commit();
+  cache_.ForgetUser(p.user.id);
   return n;
 }
 

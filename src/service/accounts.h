@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "service/config.h"
 #include "service/context.h"
+#include "service/identity_cache.h"
 #include "service/login_throttle.h"
 #include "store/store.h"
 
@@ -39,7 +40,8 @@ struct ProfileChanges {
 
 class Accounts {
  public:
-  Accounts(Store& store, const Config& config, const Clock& clock = Clock::System());
+  Accounts(Store& store, const Config& config, IdentityCache& cache,
+           const Clock& clock = Clock::System());
 
   Result<NewSession> Signup(const SignupInput& in, const ClientInfo& client);
   Result<NewSession> Login(const std::string& email, const std::string& password,
@@ -55,6 +57,9 @@ class Accounts {
   Status RevokeSession(const Principal& p, const std::string& session_id);
   int RevokeOtherSessions(const Principal& p);
 
+  // The user's workspaces and memberships (cached briefly; see IdentityCache).
+  std::vector<WorkspaceWithRole> Memberships(const std::string& user_id);
+
   // The CSRF token that belongs to a session token: derived, so nothing more is stored.
   static std::string CsrfTokenFor(const std::string& session_token);
 
@@ -68,6 +73,7 @@ class Accounts {
 
   Store& store_;
   const Config& config_;
+  IdentityCache& cache_;
   const Clock& clock_;
   LoginThrottle throttle_;
 

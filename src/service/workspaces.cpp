@@ -28,8 +28,9 @@ Error InvalidLanguage() {
 
 }  // namespace
 
-Workspaces::Workspaces(Store& store, const Config& config, const Clock& clock)
-    : store_(store), config_(config), clock_(clock) {}
+Workspaces::Workspaces(Store& store, const Config& config, IdentityCache& cache,
+                       const Clock& clock)
+    : store_(store), config_(config), cache_(cache), clock_(clock) {}
 
 WorkspaceView Workspaces::ViewOf(const Workspace& w, const std::string& role) {
   const Plan* plan = config_.FindPlan(w.plan);
@@ -39,7 +40,16 @@ WorkspaceView Workspaces::ViewOf(const Workspace& w, const std::string& role) {
 Result<Membership> Workspaces::Authorize(const Principal& p, const std::string& ws,
                                          std::string_view permission) {
   if (!IsWellFormedId(ws, "ws")) return Error::NotFound("workspace");
-  auto m = store_.MembershipOf(ws, p.user.id);
+  UnixTime now = clock_.Now();
+  auto list = cache_.Memberships(p.user.id, now);
+  if (!list) {
+    list = store_.WorkspacesOfUser(p.user.id);
+    cache_.PutMemberships(p.user.id, *list, now);
+  }
+  std::optional<Membership> m;
+  for (const auto& w : *list) {
+    if (w.workspace.id == ws) m = w.membership;
+  }
   if (!m) return Error::NotFound("workspace");
   if (!perm::RoleGrants(m->role, permission)) {
     return Error::Forbidden("Your role (" + m->role + ") lacks the permission " +
@@ -85,12 +95,15 @@ Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInpu
   AppendAudit(*tx, p, {w.id, "workspace.created", "workspace", w.id, w.name, "", details.dump()},
               now);
   tx->Commit();
+  cache_.ForgetMemberships();
   return ViewOf(w, owner.role);
 }
 
 std::vector<WorkspaceView> Workspaces::ListMine(const Principal& p) {
   std::vector<WorkspaceView> out;
-  for (auto& wr : store_.WorkspacesOfUser(p.user.id)) out.push_back(ViewOf(wr.workspace, wr.role));
+  for (auto& wr : store_.WorkspacesOfUser(p.user.id)) {
+    out.push_back(ViewOf(wr.workspace, wr.membership.role));
+  }
   return out;
 }
 
@@ -146,6 +159,7 @@ Result<WorkspaceView> Workspaces::Update(const Principal& p, const Membership& m
                        nlohmann::json{{"changes", changes}}.dump()},
               now);
   tx->Commit();
+  cache_.ForgetMemberships();
   return ViewOf(w, m.role);
 }
 
@@ -162,6 +176,7 @@ Status Workspaces::Delete(const Principal& p, const Membership& m, const std::st
   AppendAudit(*tx, p, {w->id, "workspace.deleted", "workspace", w->id, w->name, "", "{}"}, now);
   tx->DeleteWorkspace(w->id);
   tx->Commit();
+  cache_.ForgetMemberships();
   return {};
 }
 
@@ -189,6 +204,7 @@ Result<std::string> Workspaces::PutLogo(const Principal& p, const Membership& m,
                        nlohmann::json{{"content_type", type}, {"bytes", bytes.size()}}.dump()},
               now);
   tx->Commit();
+  cache_.ForgetMemberships();
   return "/v1/workspaces/" + ws + "/logo?v=" + std::to_string(now);
 }
 

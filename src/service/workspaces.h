@@ -9,6 +9,7 @@
 #include "core/result.h"
 #include "service/config.h"
 #include "service/context.h"
+#include "service/identity_cache.h"
 #include "store/store.h"
 
 namespace gh {
@@ -31,7 +32,8 @@ struct WorkspaceView {
 
 class Workspaces {
  public:
-  Workspaces(Store& store, const Config& config, const Clock& clock = Clock::System());
+  Workspaces(Store& store, const Config& config, IdentityCache& cache,
+             const Clock& clock = Clock::System());
 
   Result<WorkspaceView> Create(const Principal& p, const WorkspaceInput& in);
   std::vector<WorkspaceView> ListMine(const Principal& p);
@@ -56,6 +58,7 @@ class Workspaces {
 
   Store& store_;
   const Config& config_;
+  IdentityCache& cache_;
   const Clock& clock_;
 };
 

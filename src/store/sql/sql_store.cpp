@@ -318,11 +318,15 @@ class SqlStore final : public Store {
   std::vector<WorkspaceWithRole> WorkspacesOfUser(const std::string& user_id) override {
     auto rows = db_->Reader()->Query(
         Sql({"SELECT ", kWorkspaceCols,
-             ", m.role FROM workspaces w JOIN memberships m ON m.workspace_id=w.id "
-             "WHERE m.user_id=$1 ORDER BY w.created_at, w.id"}),
+             ", m.id, m.role, m.joined_at FROM workspaces w JOIN memberships m "
+             "ON m.workspace_id=w.id WHERE m.user_id=$1 ORDER BY w.created_at, w.id"}),
         {user_id});
     std::vector<WorkspaceWithRole> out;
-    for (const auto& r : rows) out.push_back({WorkspaceFrom(r), r.Text(12)});
+    for (const auto& r : rows) {
+      Workspace w = WorkspaceFrom(r);
+      Membership m{r.Text(12), w.id, user_id, r.Text(13), r.Int(14)};
+      out.push_back({std::move(w), std::move(m)});
+    }
     return out;
   }
 

@@ -1,0 +1,57 @@
+#include "core/audit_chain.h"
+
+#include <gtest/gtest.h>
+
+#include "service/audit.h"
+
+namespace gh {
+
+AuditEvent Sample() {
+  AuditEvent e;
+  e.id = "evt_1";
+  e.workspace_id = "ws_1";
+  e.occurred_at = 1700000000;
+  e.action = "workspace.updated";
+  e.actor_type = "user";
+  e.actor_id = "usr_1";
+  e.details_json = R"({"a":1})";
+  e.prev_hash = "00";
+  return e;
+}
+
+TEST(AuditChain, HashCoversEveryField) {
+  std::string base = AuditEventHash(Sample());
+  auto changed = [&](auto mutate) {
+    AuditEvent e = Sample();
+    mutate(e);
+    return AuditEventHash(e) != base;
+  };
+  EXPECT_TRUE(changed([](AuditEvent& e) { e.action = "workspace.deleted"; }));
+  EXPECT_TRUE(changed([](AuditEvent& e) { e.actor_id = "usr_2"; }));
+  EXPECT_TRUE(changed([](AuditEvent& e) { e.details_json = R"({"a":2})"; }));
+  EXPECT_TRUE(changed([](AuditEvent& e) { e.occurred_at += 1; }));
+  EXPECT_TRUE(changed([](AuditEvent& e) { e.prev_hash = "01"; }));
+  EXPECT_TRUE(changed([](AuditEvent& e) { e.ip = "203.0.113.1"; }));
+  // The store's sequence number is not part of the event's content.
+  EXPECT_FALSE(changed([](AuditEvent& e) { e.seq = 42; }));
+}
+
+TEST(AuditChain, FieldBoundariesCannotBeShifted) {
+  AuditEvent a = Sample(), b = Sample();
+  a.actor_name = "ab";
+  a.actor_email = "c";
+  b.actor_name = "a";
+  b.actor_email = "bc";
+  EXPECT_NE(AuditEventHash(a), AuditEventHash(b));
+}
+
+TEST(AuditCursor, RoundTripsAndRejectsForgery) {
+  std::string c = AuditLog::EncodeCursor(12345);
+  EXPECT_EQ(AuditLog::DecodeCursor(c), 12345);
+  EXPECT_FALSE(AuditLog::DecodeCursor(""));
+  EXPECT_FALSE(AuditLog::DecodeCursor("not a cursor"));
+  EXPECT_FALSE(AuditLog::DecodeCursor("YTE6LTE"));  // "a1:-1"
+  EXPECT_FALSE(AuditLog::DecodeCursor(std::string(200, 'A')));
+}
+
+}  // namespace gh

@@ -1,0 +1,63 @@
+#include "service/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace gh {
+
+std::string WriteFile(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Config, DefaultsAreValid) {
+  auto c = LoadConfig("", false);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->db, "sqlite:./data/gatehouse.db");
+  EXPECT_EQ(c->PublicUrl(), "http://127.0.0.1:8080");
+  EXPECT_TRUE(ValidateConfig(*c).ok());
+}
+
+TEST(Config, FileThenEnvironment) {
+  std::string path = WriteFile("gh1.toml",
+                               "listen = \"0.0.0.0:9000\"\n"
+                               "db = \"sqlite:/tmp/x.db\"\n"
+                               "[session]\nidle_days = 7\n"
+                               "[[plans]]\nid = \"solo\"\nmember_limit = 1\n");
+  ::setenv("GATEHOUSE_DB", "postgres://u@h/db", 1);
+  auto c = LoadConfig(path, true);
+  ::unsetenv("GATEHOUSE_DB");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->listen, "0.0.0.0:9000");
+  EXPECT_EQ(c->db, "postgres://u@h/db");  // the environment beats the file
+  EXPECT_EQ(c->session_idle_days, 7);
+  ASSERT_EQ(c->plans.size(), 1u);
+  EXPECT_EQ(c->plans[0].member_limit, 1);
+  EXPECT_FALSE(ValidateConfig(*c).ok());  // default plan "pro" no longer exists
+}
+
+TEST(Config, ErrorsNameTheLine) {
+  auto c = LoadConfig(WriteFile("gh2.toml", "listen = \"a\"\nthreads = \"many\"\n"), false);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find(":2:"), std::string::npos) << c.error().message;
+  auto d = LoadConfig(WriteFile("gh3.toml", "\n\nlisten = [oops\n"), false);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find(":3"), std::string::npos) << d.error().message;
+  auto e = LoadConfig(WriteFile("gh4.toml", "lisen = \"x\"\n"), false);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("unknown key 'lisen'"), std::string::npos);
+}
+
+TEST(Config, DescribeMasksPasswords) {
+  Config c;
+  c.db = "postgres://gate:s3cret@db.internal:5432/gh";
+  std::string d = c.Describe();
+  EXPECT_EQ(d.find("s3cret"), std::string::npos);
+  EXPECT_NE(d.find("postgres://gate:***@db.internal:5432/gh"), std::string::npos);
+}
+
+}  // namespace gh

@@ -1,0 +1,85 @@
+#include "http/router.h"
+
+#include <gtest/gtest.h>
+
+#include "http/routes.h"
+#include "store/store.h"
+
+namespace gh::http {
+
+Route R(std::string method, std::string path, Access access = Access::kPublic,
+        std::string permission = "") {
+  Route r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.access = access;
+  r.permission = std::move(permission);
+  r.handler = [](Request&) { return Response{}; };
+  return r;
+}
+
+TEST(Router, MatchesLiteralsAndParameters) {
+  Router router;
+  router.Add(R("GET", "/v1/workspaces"));
+  router.Add(R("GET", "/v1/workspaces/{ws}"));
+  router.Add(R("PATCH", "/v1/workspaces/{ws}"));
+  router.Add(R("POST", "/v1/workspaces/{ws}/logo"));
+  auto m = router.Find("GET", "/v1/workspaces/ws_123");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->path, "/v1/workspaces/{ws}");
+  ASSERT_EQ(m.params.size(), 1u);
+  EXPECT_EQ(m.params[0].first, "ws");
+  EXPECT_EQ(m.params[0].second, "ws_123");
+  ASSERT_NE(router.Find("GET", "/v1/workspaces").route, nullptr);
+  EXPECT_TRUE(router.Find("GET", "/v1/workspaces").params.empty());
+}
+
+TEST(Router, WrongMethodListsAllowedMethods) {
+  Router router;
+  router.Add(R("GET", "/v1/workspaces/{ws}"));
+  router.Add(R("PATCH", "/v1/workspaces/{ws}"));
+  auto m = router.Find("PUT", "/v1/workspaces/ws_1");
+  EXPECT_EQ(m.route, nullptr);
+  EXPECT_EQ(m.allow, "GET, PATCH");
+}
+
+TEST(Router, UnknownPathsAndEmptySegmentsDoNotMatch) {
+  Router router;
+  router.Add(R("GET", "/v1/workspaces/{ws}"));
+  EXPECT_EQ(router.Find("GET", "/v1/workspaces/").route, nullptr);
+  EXPECT_EQ(router.Find("GET", "/v1/workspaces/a/b").route, nullptr);
+  EXPECT_EQ(router.Find("GET", "relative").route, nullptr);
+  EXPECT_TRUE(router.Find("GET", "/nope").allow.empty());
+}
+
+TEST(Router, WorkspaceRoutesMustDeclareAPermission) {
+  Router router;
+  EXPECT_THROW(router.Add(R("GET", "/v1/workspaces/{ws}", Access::kWorkspace)), std::logic_error);
+  router.Add(R("GET", "/x"));
+  EXPECT_THROW(router.Add(R("GET", "/x")), std::logic_error);
+}
+
+// Every route of the real application declares who may call it, and every workspace-scoped
+// route names a permission: enumerate the whole table.
+TEST(Routes, EveryRouteDeclaresItsAccess) {
+  auto store = OpenStore("sqlite:" + ::testing::TempDir() + "/routes_test.db");
+  Config config;
+  App app(*store, config, "test");
+  AddAllRoutes(app);
+  ASSERT_GT(app.router.Routes().size(), 15u);
+  for (const auto& r : app.router.Routes()) {
+    EXPECT_FALSE(r.operation_id.empty()) << r.method << " " << r.path;
+    EXPECT_FALSE(r.summary.empty()) << r.method << " " << r.path;
+    bool workspace_scoped = r.path.find("{ws}") != std::string::npos;
+    if (workspace_scoped) {
+      EXPECT_EQ(r.access, Access::kWorkspace) << r.method << " " << r.path;
+      EXPECT_FALSE(r.permission.empty()) << r.method << " " << r.path;
+    }
+    if (r.access == Access::kPublic) {
+      EXPECT_TRUE(r.path.rfind("/v1/auth/", 0) == 0 || r.path.rfind("/v1/", 0) != 0)
+          << "unexpected public route " << r.path;
+    }
+  }
+}
+
+}  // namespace gh::http
