@@ -79,7 +79,8 @@ class PgConn final : public Conn {
     std::string key(sql);
     auto it = prepared_.find(key);
     if (it == prepared_.end()) {
-      std::string name = "s" + std::to_string(prepared_.size());
+      std::string name = std::to_string(prepared_.size());
+      name.insert(name.begin(), 's');
       PGresult* res = PQprepare(conn_, name.c_str(), key.c_str(), 0, nullptr);
       Check(res);
       PQclear(res);
