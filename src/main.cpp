@@ -6,6 +6,7 @@
 #include "core/time.h"
 #include "http/server.h"
 #include "service/config.h"
+#include "service/presets.h"
 #include "store/store.h"
 
 namespace {
@@ -63,10 +64,17 @@ int RunServe(const Flags& f) {
   gh::Config config = LoadOrExit(f);
   std::fprintf(stderr, "gatehouse %s starting with:\n%s", GATEHOUSE_VERSION,
                config.Describe().c_str());
+  auto catalogue = gh::LoadCatalogue(config.preset);
+  if (!catalogue) {
+    std::fprintf(stderr, "gatehouse: %s\n", catalogue.error().message.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "preset: %s (%zu permissions, %zu roles)\n", catalogue->id.c_str(),
+               catalogue->size(), catalogue->roles.size());
   auto store = OpenOrExit(config);
   std::fprintf(stderr, "store: %s, schema version %d\n", store->Backend().c_str(),
                store->SchemaVersion());
-  gh::http::App app(*store, config, GATEHOUSE_VERSION);
+  gh::http::App app(*store, config, *catalogue, GATEHOUSE_VERSION);
   gh::http::AddAllRoutes(app);
   gh::http::ServerOptions opts;
   opts.listen = config.listen;

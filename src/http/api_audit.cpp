@@ -1,5 +1,4 @@
 // The audit log.
-#include "core/permissions.h"
 #include "http/routes.h"
 
 namespace gh::http {
@@ -8,7 +7,7 @@ void AddAuditRoutes(App& app) {
   app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/audit-logs",
                   .operation_id = "listAuditLogs",
                   .summary = "Audit events of the workspace, newest first",
-                  .access = Access::kWorkspace, .permission = std::string(perm::kAuditLogView),
+                  .access = Access::kWorkspace, .permission = "audit_log.view",
                   .body_type = "", .tag = "audit", .handler = [&app](Request& req) {
                     auto limit = PageLimit(req);
                     if (!limit) return Problem(limit.error(), req);

@@ -1,5 +1,4 @@
 // Workspaces and their logos.
-#include "core/permissions.h"
 #include "http/multipart.h"
 #include "http/routes.h"
 
@@ -86,7 +85,7 @@ void AddWorkspaceRoutes(App& app) {
 
   app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}", .operation_id = "getWorkspace",
                   .summary = "One workspace", .access = Access::kWorkspace,
-                  .permission = std::string(perm::kWorkspaceView), .body_type = "",
+                  .permission = "workspace.view", .body_type = "",
                   .tag = "workspaces", .handler = [&app](Request& req) {
                     auto v = app.workspaces.Get(*req.membership);
                     if (!v) return Problem(v.error(), req);
@@ -96,7 +95,7 @@ void AddWorkspaceRoutes(App& app) {
   app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}",
                   .operation_id = "updateWorkspace",
                   .summary = "Rename, change time zone, language or audit retention",
-                  .access = Access::kWorkspace, .permission = std::string(perm::kWorkspaceEdit),
+                  .access = Access::kWorkspace, .permission = "workspace.edit",
                   .tag = "workspaces", .handler = [&app](Request& req) {
                     auto in = ReadWorkspaceInput(req, false);
                     if (!in) return Problem(in.error(), req);
@@ -108,7 +107,7 @@ void AddWorkspaceRoutes(App& app) {
   app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}",
                   .operation_id = "deleteWorkspace",
                   .summary = "Delete the workspace; body {\"confirm\": \"DELETE\"}",
-                  .access = Access::kWorkspace, .permission = std::string(perm::kWorkspaceDelete),
+                  .access = Access::kWorkspace, .permission = "workspace.delete",
                   .tag = "workspaces", .handler = [&app](Request& req) {
                     auto body = ParseObject(req, {"confirm"});
                     if (!body) return Problem(body.error(), req);
@@ -124,14 +123,14 @@ void AddWorkspaceRoutes(App& app) {
   app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/logo",
                   .operation_id = "uploadWorkspaceLogo",
                   .summary = "Upload a PNG, JPEG or WebP logo of at most 2 MiB",
-                  .access = Access::kWorkspace, .permission = std::string(perm::kWorkspaceEdit),
+                  .access = Access::kWorkspace, .permission = "workspace.edit",
                   .body_limit = kLogoBodyLimit, .body_type = "multipart/form-data",
                   .tag = "workspaces",
                   .handler = [&app](Request& req) { return UploadLogo(app, req); }});
 
   app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/logo",
                   .operation_id = "getWorkspaceLogo", .summary = "The logo image",
-                  .access = Access::kWorkspace, .permission = std::string(perm::kWorkspaceView),
+                  .access = Access::kWorkspace, .permission = "workspace.view",
                   .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
                     auto logo = app.workspaces.GetLogo(*req.membership);
                     if (!logo) return Problem(logo.error(), req);

@@ -114,12 +114,13 @@ Response RunHandler(App& app, Request& req) {
 
 }  // namespace
 
-App::App(Store& s, const Config& c, std::string v)
+App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
     : store(s),
       config(c),
+      catalogue(cat),
       version(std::move(v)),
       accounts(s, c, identities),
-      workspaces(s, c, identities),
+      workspaces(s, c, cat, identities),
       audit(s),
       secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {}
 

@@ -17,10 +17,11 @@
 namespace gh::http {
 
 struct App {
-  App(Store& store, const Config& config, std::string version);
+  App(Store& store, const Config& config, const Catalogue& catalogue, std::string version);
 
   Store& store;
   const Config& config;
+  const Catalogue& catalogue;
   std::string version;
   IdentityCache identities;
   Accounts accounts;

@@ -125,7 +125,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
   while (!sh.draining) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(sh.options.header_limit));
-    parser.body_limit(64 * 1024);
+    parser.body_limit(~std::uint64_t{0});  // the route's limit is applied once it is known
     conn->idle = buffer.size() == 0;
     stream.expires_after(conn->idle ? idle_timeout : header_timeout);
     co_await bhttp::async_read_header(stream, buffer, parser,

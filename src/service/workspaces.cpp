@@ -4,7 +4,6 @@
 
 #include "core/ids.h"
 #include "core/image.h"
-#include "core/permissions.h"
 #include "core/validation.h"
 #include "service/audit.h"
 
@@ -28,9 +27,14 @@ Error InvalidLanguage() {
 
 }  // namespace
 
-Workspaces::Workspaces(Store& store, const Config& config, IdentityCache& cache,
-                       const Clock& clock)
-    : store_(store), config_(config), cache_(cache), clock_(clock) {}
+Workspaces::Workspaces(Store& store, const Config& config, const Catalogue& catalogue,
+                       IdentityCache& cache, const Clock& clock)
+    : store_(store), config_(config), catalogue_(catalogue), cache_(cache), clock_(clock) {}
+
+Catalogue::Set Workspaces::PermissionsOf(const Membership& m) const {
+  if (const Catalogue::Role* r = catalogue_.FindRole(m.role)) return r->permissions;
+  return {};
+}
 
 WorkspaceView Workspaces::ViewOf(const Workspace& w, const std::string& role) {
   const Plan* plan = config_.FindPlan(w.plan);
@@ -51,7 +55,7 @@ Result<Membership> Workspaces::Authorize(const Principal& p, const std::string& 
     if (w.workspace.id == ws) m = w.membership;
   }
   if (!m) return Error::NotFound("workspace");
-  if (!perm::RoleGrants(m->role, permission)) {
+  if (!Can(PermissionsOf(*m), catalogue_.Resolve(permission))) {
     return Error::Forbidden("Your role (" + m->role + ") lacks the permission " +
                             std::string(permission) + ".");
   }
@@ -86,7 +90,7 @@ Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInpu
   w.audit_retention_days = 365;
   w.created_at = now;
   w.updated_at = now;
-  Membership owner{NewId("mem"), w.id, p.user.id, "owner", now};
+  Membership owner{NewId("mem"), w.id, p.user.id, catalogue_.creator_role, now};
 
   auto tx = store_.Begin();
   tx->InsertWorkspace(w);

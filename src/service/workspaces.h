@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/catalogue.h"
 #include "core/model.h"
 #include "core/result.h"
 #include "service/config.h"
@@ -32,7 +33,7 @@ struct WorkspaceView {
 
 class Workspaces {
  public:
-  Workspaces(Store& store, const Config& config, IdentityCache& cache,
+  Workspaces(Store& store, const Config& config, const Catalogue& catalogue, IdentityCache& cache,
              const Clock& clock = Clock::System());
 
   Result<WorkspaceView> Create(const Principal& p, const WorkspaceInput& in);
@@ -56,8 +57,12 @@ class Workspaces {
  private:
   WorkspaceView ViewOf(const Workspace& w, const std::string& role);
 
+  // The permissions a membership's role grants.
+  Catalogue::Set PermissionsOf(const Membership& m) const;
+
   Store& store_;
   const Config& config_;
+  const Catalogue& catalogue_;
   IdentityCache& cache_;
   const Clock& clock_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "http/routes.h"
+#include "service/presets.h"
 #include "store/store.h"
 
 namespace gh::http {
@@ -64,7 +65,9 @@ TEST(Router, WorkspaceRoutesMustDeclareAPermission) {
 TEST(Routes, EveryRouteDeclaresItsAccess) {
   auto store = OpenStore("sqlite:" + ::testing::TempDir() + "/routes_test.db");
   Config config;
-  App app(*store, config, "test");
+  auto catalogue = LoadCatalogue("four-role");
+  ASSERT_TRUE(catalogue.ok()) << catalogue.error().message;
+  App app(*store, config, *catalogue, "test");
   AddAllRoutes(app);
   ASSERT_GT(app.router.Routes().size(), 15u);
   for (const auto& r : app.router.Routes()) {
@@ -74,6 +77,12 @@ TEST(Routes, EveryRouteDeclaresItsAccess) {
     if (workspace_scoped) {
       EXPECT_EQ(r.access, Access::kWorkspace) << r.method << " " << r.path;
       EXPECT_FALSE(r.permission.empty()) << r.method << " " << r.path;
+    }
+    // Both presets know every permission a route asks for.
+    if (!r.permission.empty()) {
+      for (const char* preset : {"four-role", "admin-member"}) {
+        EXPECT_TRUE(LoadCatalogue(preset)->Knows(r.permission)) << preset << ": " << r.permission;
+      }
     }
     if (r.access == Access::kPublic) {
       EXPECT_TRUE(r.path.rfind("/v1/auth/", 0) == 0 || r.path.rfind("/v1/", 0) != 0)

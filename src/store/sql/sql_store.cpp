@@ -115,13 +115,16 @@ class SqlWriteTx final : public WriteTx {
   }
 
   Status InsertUser(const User& u) override {
-    try {
-      c_->Exec(
-          "INSERT INTO users (id, email, name, password_hash, theme, language, avatar_url, "
-          "created_at, updated_at, last_login_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-          {u.id, u.email, u.name, u.password_hash, u.theme, u.language, u.avatar_url,
-           u.created_at, u.updated_at, Opt(u.last_login_at)});
-    } catch (const UniqueViolation&) {
+    // ON CONFLICT rather than catching the unique violation: on PostgreSQL a failed statement
+    // aborts the whole transaction (and its COMMIT then silently rolls back), so the refusal
+    // must not be an error for the transaction to stay usable, as it does on SQLite.
+    int64_t inserted = c_->Exec(
+        "INSERT INTO users (id, email, name, password_hash, theme, language, avatar_url, "
+        "created_at, updated_at, last_login_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
+        "ON CONFLICT (email) DO NOTHING",
+        {u.id, u.email, u.name, u.password_hash, u.theme, u.language, u.avatar_url,
+         u.created_at, u.updated_at, Opt(u.last_login_at)});
+    if (inserted == 0) {
       return Error::Conflict("email_taken", "An account with this email already exists.",
                              "email");
     }
