@@ -111,6 +111,43 @@ struct MailMessage {
   UnixTime created_at = 0;
   std::optional<UnixTime> sent_at;
   std::string status = "stored";  // stored | queued | sent | failed
+  std::string body_html;
+  int attempts = 0;
+  UnixTime next_attempt_at = 0;
+  std::string last_error;
+};
+
+// A role a workspace defines from catalogue permissions.
+struct CustomRole {
+  std::string id;  // role_…
+  std::string workspace_id;
+  std::string name;
+  std::string description;
+  std::vector<std::string> permissions;  // catalogue permission ids
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+// A member as the team list shows them.
+struct Member {
+  Membership membership;
+  User user;
+};
+
+struct Invitation {
+  std::string id;  // inv_…
+  std::string workspace_id;
+  std::string email;
+  std::string role;
+  std::vector<std::string> projects;  // project ids, applied on acceptance
+  std::string token_hash;             // SHA-256 of the token that only the email carries
+  std::string invited_by;             // user id
+  std::string redirect_url;
+  std::string status = "pending";     // pending | accepted | revoked (expired is derived)
+  UnixTime created_at = 0;
+  UnixTime expires_at = 0;
+  std::optional<UnixTime> accepted_at;
+  std::optional<UnixTime> revoked_at;
 };
 
 }  // namespace gh

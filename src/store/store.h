@@ -65,6 +65,19 @@ class WriteTx {
   virtual void PutLogo(const std::string& workspace_id, const Logo& logo) = 0;
 
   virtual void InsertMembership(const Membership& m) = 0;
+  // Return false when the user is not a member.
+  virtual bool UpdateMemberRole(const std::string& workspace_id, const std::string& user_id,
+                                const std::string& role) = 0;
+  virtual bool DeleteMembership(const std::string& workspace_id, const std::string& user_id) = 0;
+
+  // Conflict `role_name_taken` when the workspace has a role of that name.
+  virtual Status InsertCustomRole(const CustomRole& role) = 0;
+  virtual Status UpdateCustomRole(const CustomRole& role) = 0;
+  virtual bool DeleteCustomRole(const std::string& workspace_id, const std::string& role_id) = 0;
+
+  virtual void InsertInvitation(const Invitation& inv) = 0;
+  // Writes status, token_hash, expires_at, accepted_at and revoked_at.
+  virtual void UpdateInvitation(const Invitation& inv) = 0;
 
   // Locks the audit chain (a workspace id, or "" for account events) until commit and returns
   // the hash of its last event ("" for a new chain).
@@ -76,6 +89,8 @@ class WriteTx {
   virtual void InsertMail(const MailMessage& mail) = 0;
   virtual void MarkMail(const std::string& id, const std::string& status,
                         std::optional<UnixTime> sent_at) = 0;
+  // Records a delivery attempt: status, attempts, next_attempt_at, last_error, sent_at.
+  virtual void RecordMailAttempt(const MailMessage& mail) = 0;
 
   virtual void SaveIdempotentResponse(const std::string& scope, const std::string& key,
                                       const IdempotentResponse& response) = 0;
@@ -108,6 +123,27 @@ class Store {
   virtual std::optional<Membership> MembershipOf(const std::string& workspace_id,
                                                  const std::string& user_id) = 0;
   virtual int64_t MemberCount(const std::string& workspace_id) = 0;
+  // Oldest member first.
+  virtual std::vector<Member> Members(const std::string& workspace_id) = 0;
+  virtual std::optional<Member> MemberOf(const std::string& workspace_id,
+                                         const std::string& user_id) = 0;
+  virtual int64_t CountMembersWithRole(const std::string& workspace_id,
+                                       const std::string& role) = 0;
+
+  virtual std::vector<CustomRole> CustomRoles(const std::string& workspace_id) = 0;
+  virtual std::optional<CustomRole> CustomRoleById(const std::string& workspace_id,
+                                                   const std::string& role_id) = 0;
+
+  virtual std::optional<Invitation> InvitationById(const std::string& workspace_id,
+                                                   const std::string& invitation_id) = 0;
+  virtual std::optional<Invitation> InvitationByTokenHash(const std::string& token_hash) = 0;
+  // Newest first; with `pending_only`, only pending invitations not expired at `now`.
+  virtual std::vector<Invitation> Invitations(const std::string& workspace_id, bool pending_only,
+                                              UnixTime now) = 0;
+  virtual int64_t CountPendingInvitations(const std::string& workspace_id, UnixTime now) = 0;
+  virtual std::optional<Invitation> PendingInvitationFor(const std::string& workspace_id,
+                                                         const std::string& email,
+                                                         UnixTime now) = 0;
   virtual std::optional<Logo> LogoOf(const std::string& workspace_id) = 0;
 
   // Newest first; `before_seq` excludes it and everything newer.
@@ -119,6 +155,8 @@ class Store {
 
   // Newest first.
   virtual std::vector<MailMessage> Mail(int limit) = 0;
+  // Queued mail whose next attempt is due at `now`, oldest first.
+  virtual std::vector<MailMessage> DueMail(UnixTime now, int limit) = 0;
 
   virtual std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
                                                                    const std::string& key) = 0;

@@ -93,6 +93,96 @@ AuditEvent AuditFrom(const Row& r) {
   return e;
 }
 
+// Lists are kept as space-separated ids (ids never contain spaces).
+std::string JoinIds(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : " ") + id;
+  return out;
+}
+
+std::vector<std::string> SplitIds(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t sp = s.find(' ', pos);
+    if (sp == std::string::npos) sp = s.size();
+    if (sp > pos) out.push_back(s.substr(pos, sp - pos));
+    pos = sp + 1;
+  }
+  return out;
+}
+
+constexpr const char* kMailCols =
+    "id, recipient, subject, body_text, created_at, sent_at, status, body_html, attempts, "
+    "next_attempt_at, last_error";
+
+MailMessage MailFrom(const Row& r) {
+  MailMessage m;
+  m.id = r.Text(0);
+  m.to = r.Text(1);
+  m.subject = r.Text(2);
+  m.body_text = r.Text(3);
+  m.created_at = r.Int(4);
+  m.sent_at = r.OptInt(5);
+  m.status = r.Text(6);
+  m.body_html = r.Text(7);
+  m.attempts = static_cast<int>(r.Int(8));
+  m.next_attempt_at = r.Int(9);
+  m.last_error = r.Text(10);
+  return m;
+}
+
+constexpr const char* kRoleCols =
+    "id, workspace_id, name, description, permissions, created_at, updated_at";
+
+CustomRole RoleFrom(const Row& r) {
+  return {r.Text(0), r.Text(1), r.Text(2), r.Text(3), SplitIds(r.Text(4)), r.Int(5), r.Int(6)};
+}
+
+constexpr const char* kInvitationCols =
+    "id, workspace_id, email, role, projects, token_hash, invited_by, redirect_url, status, "
+    "created_at, expires_at, accepted_at, revoked_at";
+
+Invitation InvitationFrom(const Row& r) {
+  Invitation i;
+  i.id = r.Text(0);
+  i.workspace_id = r.Text(1);
+  i.email = r.Text(2);
+  i.role = r.Text(3);
+  i.projects = SplitIds(r.Text(4));
+  i.token_hash = r.Text(5);
+  i.invited_by = r.Text(6);
+  i.redirect_url = r.Text(7);
+  i.status = r.Text(8);
+  i.created_at = r.Int(9);
+  i.expires_at = r.Int(10);
+  i.accepted_at = r.OptInt(11);
+  i.revoked_at = r.OptInt(12);
+  return i;
+}
+
+constexpr const char* kMemberCols =
+    "m.id, m.workspace_id, m.user_id, m.role, m.joined_at, u.id, u.email, u.name, "
+    "u.password_hash, u.theme, u.language, u.avatar_url, u.created_at, u.updated_at, "
+    "u.last_login_at";
+
+Member MemberFrom(const Row& r) {
+  Member m;
+  m.membership = {r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+  User& u = m.user;
+  u.id = r.Text(5);
+  u.email = r.Text(6);
+  u.name = r.Text(7);
+  u.password_hash = r.Text(8);
+  u.theme = r.Text(9);
+  u.language = r.Text(10);
+  u.avatar_url = r.Text(11);
+  u.created_at = r.Int(12);
+  u.updated_at = r.Int(13);
+  u.last_login_at = r.OptInt(14);
+  return m;
+}
+
 std::string Sql(std::initializer_list<std::string_view> parts) {
   std::string s;
   for (auto p : parts) s += p;
@@ -212,6 +302,58 @@ class SqlWriteTx final : public WriteTx {
         {m.id, m.workspace_id, m.user_id, m.role, m.joined_at});
   }
 
+  bool UpdateMemberRole(const std::string& ws, const std::string& user,
+                        const std::string& role) override {
+    return c_->Exec("UPDATE memberships SET role=$3 WHERE workspace_id=$1 AND user_id=$2",
+                    {ws, user, role}) > 0;
+  }
+
+  bool DeleteMembership(const std::string& ws, const std::string& user) override {
+    return c_->Exec("DELETE FROM memberships WHERE workspace_id=$1 AND user_id=$2", {ws, user}) > 0;
+  }
+
+  Status InsertCustomRole(const CustomRole& r) override {
+    try {
+      c_->Exec(Sql({"INSERT INTO custom_roles (", kRoleCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7)"}),
+               {r.id, r.workspace_id, r.name, r.description, JoinIds(r.permissions), r.created_at,
+                r.updated_at});
+    } catch (const UniqueViolation&) {
+      return RoleNameTaken();
+    }
+    return {};
+  }
+
+  Status UpdateCustomRole(const CustomRole& r) override {
+    try {
+      c_->Exec(
+          "UPDATE custom_roles SET name=$3, description=$4, permissions=$5, updated_at=$6 "
+          "WHERE workspace_id=$1 AND id=$2",
+          {r.workspace_id, r.id, r.name, r.description, JoinIds(r.permissions), r.updated_at});
+    } catch (const UniqueViolation&) {
+      return RoleNameTaken();
+    }
+    return {};
+  }
+
+  bool DeleteCustomRole(const std::string& ws, const std::string& id) override {
+    return c_->Exec("DELETE FROM custom_roles WHERE workspace_id=$1 AND id=$2", {ws, id}) > 0;
+  }
+
+  void InsertInvitation(const Invitation& i) override {
+    c_->Exec(Sql({"INSERT INTO invitations (", kInvitationCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"}),
+             {i.id, i.workspace_id, i.email, i.role, JoinIds(i.projects), i.token_hash,
+              i.invited_by, i.redirect_url, i.status, i.created_at, i.expires_at,
+              Opt(i.accepted_at), Opt(i.revoked_at)});
+  }
+
+  void UpdateInvitation(const Invitation& i) override {
+    c_->Exec(
+        "UPDATE invitations SET status=$2, token_hash=$3, expires_at=$4, accepted_at=$5, "
+        "revoked_at=$6 WHERE id=$1",
+        {i.id, i.status, i.token_hash, i.expires_at, Opt(i.accepted_at), Opt(i.revoked_at)});
+  }
+
   std::string LockAuditChain(const std::string& chain) override {
     c_->Exec(
         "INSERT INTO audit_chain_heads (chain, last_hash, last_seq) VALUES ($1,'',0) "
@@ -241,10 +383,16 @@ class SqlWriteTx final : public WriteTx {
   }
 
   void InsertMail(const MailMessage& m) override {
+    c_->Exec(Sql({"INSERT INTO mail (", kMailCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"}),
+             {m.id, m.to, m.subject, m.body_text, m.created_at, Opt(m.sent_at), m.status,
+              m.body_html, int64_t{m.attempts}, m.next_attempt_at, m.last_error});
+  }
+
+  void RecordMailAttempt(const MailMessage& m) override {
     c_->Exec(
-        "INSERT INTO mail (id, recipient, subject, body_text, created_at, sent_at, status) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7)",
-        {m.id, m.to, m.subject, m.body_text, m.created_at, Opt(m.sent_at), m.status});
+        "UPDATE mail SET status=$2, attempts=$3, next_attempt_at=$4, last_error=$5, sent_at=$6 "
+        "WHERE id=$1",
+        {m.id, m.status, int64_t{m.attempts}, m.next_attempt_at, m.last_error, Opt(m.sent_at)});
   }
 
   void MarkMail(const std::string& id, const std::string& status,
@@ -259,6 +407,10 @@ class SqlWriteTx final : public WriteTx {
         "body, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (scope, idem_key) DO "
         "NOTHING",
         {scope, key, r.request_hash, int64_t{r.status}, r.content_type, r.body, r.created_at});
+  }
+
+  static Error RoleNameTaken() {
+    return Error::Conflict("role_name_taken", "A role with this name exists already.", "name");
   }
 
   void Commit() override {
@@ -347,6 +499,85 @@ class SqlStore final : public Store {
     return rows.at(0).Int(0);
   }
 
+  std::vector<Member> Members(const std::string& ws) override {
+    return All<Member>(Sql({"SELECT ", kMemberCols,
+                            " FROM memberships m JOIN users u ON u.id=m.user_id "
+                            "WHERE m.workspace_id=$1 ORDER BY m.joined_at, m.id"}),
+                       {ws}, MemberFrom);
+  }
+
+  std::optional<Member> MemberOf(const std::string& ws, const std::string& user) override {
+    return One<Member>(Sql({"SELECT ", kMemberCols,
+                            " FROM memberships m JOIN users u ON u.id=m.user_id "
+                            "WHERE m.workspace_id=$1 AND m.user_id=$2"}),
+                       {ws, user}, MemberFrom);
+  }
+
+  int64_t CountMembersWithRole(const std::string& ws, const std::string& role) override {
+    return db_->Reader()
+        ->Query("SELECT COUNT(*) FROM memberships WHERE workspace_id=$1 AND role=$2", {ws, role})
+        .at(0)
+        .Int(0);
+  }
+
+  std::vector<CustomRole> CustomRoles(const std::string& ws) override {
+    return All<CustomRole>(
+        Sql({"SELECT ", kRoleCols, " FROM custom_roles WHERE workspace_id=$1 ORDER BY name, id"}),
+        {ws}, RoleFrom);
+  }
+
+  std::optional<CustomRole> CustomRoleById(const std::string& ws, const std::string& id) override {
+    return One<CustomRole>(
+        Sql({"SELECT ", kRoleCols, " FROM custom_roles WHERE workspace_id=$1 AND id=$2"}),
+        {ws, id}, RoleFrom);
+  }
+
+  std::optional<Invitation> InvitationById(const std::string& ws, const std::string& id) override {
+    return One<Invitation>(
+        Sql({"SELECT ", kInvitationCols, " FROM invitations WHERE workspace_id=$1 AND id=$2"}),
+        {ws, id}, InvitationFrom);
+  }
+
+  std::optional<Invitation> InvitationByTokenHash(const std::string& hash) override {
+    return One<Invitation>(
+        Sql({"SELECT ", kInvitationCols, " FROM invitations WHERE token_hash=$1"}), {hash},
+        InvitationFrom);
+  }
+
+  std::vector<Invitation> Invitations(const std::string& ws, bool pending_only,
+                                      UnixTime now) override {
+    if (pending_only) {
+      return All<Invitation>(
+          Sql({"SELECT ", kInvitationCols,
+               " FROM invitations WHERE workspace_id=$1 AND status='pending' AND expires_at > $2 "
+               "ORDER BY created_at DESC, id DESC"}),
+          {ws, now}, InvitationFrom);
+    }
+    return All<Invitation>(Sql({"SELECT ", kInvitationCols,
+                                " FROM invitations WHERE workspace_id=$1 "
+                                "ORDER BY created_at DESC, id DESC"}),
+                           {ws}, InvitationFrom);
+  }
+
+  int64_t CountPendingInvitations(const std::string& ws, UnixTime now) override {
+    return db_->Reader()
+        ->Query(
+            "SELECT COUNT(*) FROM invitations WHERE workspace_id=$1 AND status='pending' AND "
+            "expires_at > $2",
+            {ws, now})
+        .at(0)
+        .Int(0);
+  }
+
+  std::optional<Invitation> PendingInvitationFor(const std::string& ws, const std::string& email,
+                                                 UnixTime now) override {
+    return One<Invitation>(
+        Sql({"SELECT ", kInvitationCols,
+             " FROM invitations WHERE workspace_id=$1 AND email=$2 AND status='pending' AND "
+             "expires_at > $3"}),
+        {ws, email, now}, InvitationFrom);
+  }
+
   std::optional<Logo> LogoOf(const std::string& ws) override {
     return One<Logo>(
         "SELECT content_type, bytes, updated_at FROM workspace_logos WHERE workspace_id=$1", {ws},
@@ -380,15 +611,16 @@ class SqlStore final : public Store {
   }
 
   std::vector<MailMessage> Mail(int limit) override {
-    auto rows = db_->Reader()->Query(
-        "SELECT id, recipient, subject, body_text, created_at, sent_at, status FROM mail "
-        "ORDER BY created_at DESC, id DESC LIMIT $1",
-        {int64_t{limit}});
-    std::vector<MailMessage> out;
-    for (const auto& r : rows) {
-      out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), r.OptInt(5), r.Text(6)});
-    }
-    return out;
+    return All<MailMessage>(
+        Sql({"SELECT ", kMailCols, " FROM mail ORDER BY created_at DESC, id DESC LIMIT $1"}),
+        {int64_t{limit}}, MailFrom);
+  }
+
+  std::vector<MailMessage> DueMail(UnixTime now, int limit) override {
+    return All<MailMessage>(Sql({"SELECT ", kMailCols,
+                                 " FROM mail WHERE status='queued' AND next_attempt_at <= $1 "
+                                 "ORDER BY created_at, id LIMIT $2"}),
+                            {now, int64_t{limit}}, MailFrom);
   }
 
   std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
@@ -403,6 +635,15 @@ class SqlStore final : public Store {
   }
 
  private:
+  template <typename T, typename F>
+  std::vector<T> All(const std::string& sql, const Params& params, F from) {
+    auto rows = db_->Reader()->Query(sql, params);
+    std::vector<T> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) out.push_back(from(r));
+    return out;
+  }
+
   template <typename T, typename F>
   std::optional<T> One(const std::string& sql, const Params& params, F from) {
     auto rows = db_->Reader()->Query(sql, params);

@@ -109,6 +109,39 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (scope, idem_key)
 );
 )sql"},
+      {2, R"sql(
+CREATE TABLE custom_roles (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  permissions TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+CREATE TABLE invitations (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  email TEXT NOT NULL,
+  role TEXT NOT NULL,
+  projects TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  invited_by TEXT NOT NULL,
+  redirect_url TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  accepted_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX invitations_by_workspace ON invitations(workspace_id, status);
+ALTER TABLE mail ADD COLUMN body_html TEXT NOT NULL DEFAULT '';
+ALTER TABLE mail ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mail ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mail ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+CREATE INDEX mail_due ON mail(status, next_attempt_at);
+)sql"},
   };
   return kMigrations;
 }
