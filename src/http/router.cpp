@@ -33,6 +33,8 @@ void Router::Add(Route route) {
 }
 
 Match Router::Find(std::string_view method, std::string_view path) const {
+  // HEAD is answered as the GET of the same resource, without the body.
+  if (method == "HEAD") method = "GET";
   Match m;
   auto segments = SplitPath(path);
   if (segments.empty()) return m;
@@ -60,6 +62,7 @@ Match Router::Find(std::string_view method, std::string_view path) const {
     }
     if (m.allow.find(r.method) == std::string::npos) {
       m.allow += (m.allow.empty() ? "" : ", ") + r.method;
+      if (r.method == "GET") m.allow += ", HEAD";
     }
   }
   return m;

@@ -43,7 +43,7 @@ struct Match {
 class Router {
  public:
   void Add(Route route);
-  // Looks up `method` + decoded `path`.
+  // Looks up `method` + decoded `path`; HEAD finds the GET route.
   Match Find(std::string_view method, std::string_view path) const;
   const std::vector<Route>& Routes() const { return routes_; }
 

@@ -14,7 +14,8 @@ bool IsMutating(std::string_view method) {
   return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
 
-// A caller-supplied request id is echoed when it is short and plain; else we make one.
+}  // namespace
+
 std::string RequestIdFor(const Request& req) {
   std::string_view in = req.Header("x-request-id");
   bool sane = !in.empty() && in.size() <= 128;
@@ -32,6 +33,8 @@ std::string RequestIdFor(const Request& req) {
                 static_cast<unsigned long long>(++counter));
   return buf;
 }
+
+namespace {
 
 // Authenticates the caller from the session cookie or an Authorization header.
 Status Authenticate(App& app, Request& req) {
@@ -75,7 +78,7 @@ Response RunHandler(App& app, Request& req) {
     if (Status st = CheckCsrf(req); !st.ok()) return Problem(st.error(), req);
   }
   if (route.access == Access::kWorkspace) {
-    auto m = app.workspaces.Authorize(*req.principal, req.Param("ws"), route.permission);
+    auto m = app.access.Authorize(*req.principal, req.Param("ws"), route.permission);
     if (!m) return Problem(m.error(), req);
     req.membership = std::move(*m);
   }
@@ -89,10 +92,29 @@ Response RunHandler(App& app, Request& req) {
   }
   std::string scope = req.principal->user.id;
   std::string hash = IdempotencyRequestHash(req);
-  if (auto prior = app.store.FindIdempotentResponse(scope, idem_key)) {
+  // Reserve the key first, so that concurrent repeats cannot both run the handler.
+  bool reserved = false;
+  {
+    auto tx = app.store.Begin();
+    reserved = tx->SaveIdempotentResponse(scope, idem_key,
+                                          {hash, 0, "", "", Clock::System().Now()});
+    tx->Commit();
+  }
+  if (!reserved) {
+    auto prior = app.store.FindIdempotentResponse(scope, idem_key);
+    if (!prior) {  // the first request failed and released the key: answer it as new
+      return Problem({ErrorKind::kConflict, "idempotency_key_in_progress",
+                      "A request with this Idempotency-Key is being retried; try again.", {}},
+                     req);
+    }
     if (prior->request_hash != hash) {
       return Problem(Error::Invalid("idempotency_key_reused", "Idempotency-Key",
                                     "This Idempotency-Key was used for a different request."),
+                     req);
+    }
+    if (prior->status == 0) {
+      return Problem({ErrorKind::kConflict, "idempotency_key_in_progress",
+                      "A request with this Idempotency-Key is still being processed.", {}},
                      req);
     }
     Response r;
@@ -102,13 +124,23 @@ Response RunHandler(App& app, Request& req) {
     r.Header("Idempotent-Replayed", "true");
     return r;
   }
-  Response r = route.handler(req);
-  if (r.status < 500) {
+  Response r;
+  try {
+    r = route.handler(req);
+  } catch (...) {
     auto tx = app.store.Begin();
-    tx->SaveIdempotentResponse(scope, idem_key,
-                               {hash, r.status, r.content_type, r.body, Clock::System().Now()});
+    tx->DeleteIdempotentResponse(scope, idem_key);
     tx->Commit();
+    throw;
   }
+  auto tx = app.store.Begin();
+  if (r.status < 500) {
+    tx->CompleteIdempotentResponse(scope, idem_key,
+                                   {hash, r.status, r.content_type, r.body, 0});
+  } else {
+    tx->DeleteIdempotentResponse(scope, idem_key);  // a server failure may be retried
+  }
+  tx->Commit();
   return r;
 }
 
@@ -119,6 +151,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       config(c),
       catalogue(cat),
       version(std::move(v)),
+      access(s, cat, identities),
       accounts(s, c, identities),
       workspaces(s, c, cat, identities),
       audit(s),

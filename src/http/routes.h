@@ -8,6 +8,7 @@
 
 #include "http/json_body.h"
 #include "http/router.h"
+#include "service/access.h"
 #include "service/accounts.h"
 #include "service/audit.h"
 #include "service/config.h"
@@ -24,6 +25,7 @@ struct App {
   const Catalogue& catalogue;
   std::string version;
   IdentityCache identities;
+  gh::Access access;
   Accounts accounts;
   Workspaces workspaces;
   AuditLog audit;
@@ -39,6 +41,9 @@ void AddWorkspaceRoutes(App& app);
 void AddAuditRoutes(App& app);
 void AddOpenApiRoute(App& app);
 void AddAllRoutes(App& app);
+
+// The request's id: a caller-supplied X-Request-Id when it is short and plain, else a new one.
+std::string RequestIdFor(const Request& req);
 
 // Runs the request through the middleware and its handler. Never throws.
 Response Dispatch(App& app, Request& req);

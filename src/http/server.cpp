@@ -76,28 +76,43 @@ Request ToRequest(const bhttp::request<bhttp::string_body>& in, const std::strin
   return req;
 }
 
-bhttp::response<bhttp::string_body> ToBeast(Response&& res, unsigned version, bool keep_alive) {
+bhttp::response<bhttp::string_body> ToBeast(Response&& res, unsigned version, bool keep_alive,
+                                            bool head_request = false) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
   out.set(bhttp::field::server, "gatehouse");
   out.set(bhttp::field::date, DateHeader());
   if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
   for (const auto& [k, v] : SecurityHeaders(res)) out.insert(k, v);
   for (auto& [k, v] : res.headers) out.insert(k, v);
-  out.body() = std::move(res.body);
   out.keep_alive(keep_alive);
+  if (head_request) {  // the headers of the GET, without its body
+    out.content_length(res.body.size());
+    return out;
+  }
+  out.body() = std::move(res.body);
   out.prepare_payload();
   return out;
 }
 
 // A response for a request the parser refused before any handler could see it.
-Response EarlyProblem(Request& req, ErrorKind kind, const char* code, const char* detail) {
-  if (req.request_id.empty()) req.request_id = "req_early";
+Response EarlyProblem(Request& req, ErrorKind kind, const char* code, const char* detail,
+                      int status = 0) {
+  if (req.request_id.empty()) req.request_id = RequestIdFor(req);
   Response r = Problem({kind, code, detail, {}}, req);
+  if (status) r.status = status;
   FinishResponse(req, r);
   return r;
 }
 
-void WriteLog(Shared& sh, const Request& req, const Response& res, int64_t micros) {
+// Counts and logs every answered request, including those refused before dispatch.
+void Record(Shared& sh, const Request& req, const Response& res,
+            std::chrono::steady_clock::time_point started) {
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count();
+  Metrics::Global().ObserveRequest(req.method.empty() ? "UNKNOWN" : req.method,
+                                   req.route ? req.route->path : "(unmatched)", res.status,
+                                   static_cast<double>(micros) / 1e6);
   std::string line = AccessLogLine(req, res, micros);
   line += '\n';
   std::lock_guard lock(sh.log_mu);
@@ -143,10 +158,10 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       bad.remote_ip = remote_ip;
       Response r = ec == bhttp::error::header_limit
                        ? EarlyProblem(bad, ErrorKind::kBadRequest, "headers_too_large",
-                                      "The request headers exceed 16 KiB.")
+                                      "The request headers exceed 16 KiB.", 431)
                        : EarlyProblem(bad, ErrorKind::kBadRequest, "malformed_request",
                                       "The HTTP request could not be parsed.");
-      if (ec == bhttp::error::header_limit) r.status = 431;
+      Record(sh, bad, r, started);
       auto out = ToBeast(std::move(r), 11, false);
       co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
       break;
@@ -157,13 +172,18 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
     Match m = sh.app.router.Find(req.method, req.path);
     size_t limit = m.route ? m.route->body_limit : 64 * 1024;
     bool too_large = parser.content_length() && *parser.content_length() > limit;
+    // An upload answers file_too_large, any other body body_too_large.
+    bool upload = m.route && m.route->body_type == "multipart/form-data";
+    auto too_large_problem = [&] {
+      req.route = m.route;
+      return upload ? EarlyProblem(req, ErrorKind::kTooLarge, "file_too_large",
+                                   "The file exceeds this endpoint's limit.")
+                    : EarlyProblem(req, ErrorKind::kTooLarge, "body_too_large",
+                                   "The request body exceeds this endpoint's limit.");
+    };
     if (too_large) {
-      Response r = EarlyProblem(req, ErrorKind::kTooLarge, "body_too_large",
-                                "The request body exceeds this endpoint's limit.");
-      if (m.route && m.route->body_type == "multipart/form-data") {
-        r = EarlyProblem(req, ErrorKind::kTooLarge, "file_too_large",
-                         "The file exceeds this endpoint's limit.");
-      }
+      Response r = too_large_problem();
+      Record(sh, req, r, started);
       auto out = ToBeast(std::move(r), head.version(), false);
       co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
       break;
@@ -179,9 +199,9 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       co_await bhttp::async_read(stream, buffer, parser,
                                  net::redirect_error(net::use_awaitable, ec));
       if (ec == bhttp::error::body_limit) {
-        auto out = ToBeast(EarlyProblem(req, ErrorKind::kTooLarge, "body_too_large",
-                                        "The request body exceeds this endpoint's limit."),
-                           head.version(), false);
+        Response r = too_large_problem();
+        Record(sh, req, r, started);
+        auto out = ToBeast(std::move(r), head.version(), false);
         co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
         break;
       }
@@ -209,13 +229,8 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       res = Dispatch(sh.app, req);
     }
     bool keep_alive = parser.get().keep_alive() && !sh.draining;
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-    Metrics::Global().ObserveRequest(req.method, req.route ? req.route->path : "(unmatched)",
-                                     res.status, static_cast<double>(micros) / 1e6);
-    WriteLog(sh, req, res, micros);
-    auto out = ToBeast(std::move(res), parser.get().version(), keep_alive);
+    Record(sh, req, res, started);
+    auto out = ToBeast(std::move(res), parser.get().version(), keep_alive, req.method == "HEAD");
     stream.expires_after(header_timeout);
     co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
     if (ec || !keep_alive) break;

@@ -31,35 +31,9 @@ Workspaces::Workspaces(Store& store, const Config& config, const Catalogue& cata
                        IdentityCache& cache, const Clock& clock)
     : store_(store), config_(config), catalogue_(catalogue), cache_(cache), clock_(clock) {}
 
-Catalogue::Set Workspaces::PermissionsOf(const Membership& m) const {
-  if (const Catalogue::Role* r = catalogue_.FindRole(m.role)) return r->permissions;
-  return {};
-}
-
 WorkspaceView Workspaces::ViewOf(const Workspace& w, const std::string& role) {
   const Plan* plan = config_.FindPlan(w.plan);
   return {w, role, store_.MemberCount(w.id), plan ? plan->member_limit : 0};
-}
-
-Result<Membership> Workspaces::Authorize(const Principal& p, const std::string& ws,
-                                         std::string_view permission) {
-  if (!IsWellFormedId(ws, "ws")) return Error::NotFound("workspace");
-  UnixTime now = clock_.Now();
-  auto list = cache_.Memberships(p.user.id, now);
-  if (!list) {
-    list = store_.WorkspacesOfUser(p.user.id);
-    cache_.PutMemberships(p.user.id, *list, now);
-  }
-  std::optional<Membership> m;
-  for (const auto& w : *list) {
-    if (w.workspace.id == ws) m = w.membership;
-  }
-  if (!m) return Error::NotFound("workspace");
-  if (!Can(PermissionsOf(*m), catalogue_.Resolve(permission))) {
-    return Error::Forbidden("Your role (" + m->role + ") lacks the permission " +
-                            std::string(permission) + ".");
-  }
-  return *m;
 }
 
 Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInput& in) {

@@ -39,7 +39,7 @@ class Workspaces {
   Result<WorkspaceView> Create(const Principal& p, const WorkspaceInput& in);
   std::vector<WorkspaceView> ListMine(const Principal& p);
   // The methods below take the caller's membership, which the caller has checked with
-  // Authorize for the permission the route declares.
+  // Access::Authorize for the permission the route declares.
   Result<WorkspaceView> Get(const Membership& m);
   Result<WorkspaceView> Update(const Principal& p, const Membership& m, const WorkspaceInput& in);
   Status Delete(const Principal& p, const Membership& m, const std::string& confirm);
@@ -47,18 +47,10 @@ class Workspaces {
   Result<std::string> PutLogo(const Principal& p, const Membership& m, const std::string& bytes);
   Result<Logo> GetLogo(const Membership& m);
 
-  // The caller's membership of `workspace_id`, or 404 when there is none (foreign workspaces
-  // stay invisible); then 403 naming `permission` unless the caller's role grants it.
-  Result<Membership> Authorize(const Principal& p, const std::string& workspace_id,
-                               std::string_view permission);
-
   static constexpr size_t kMaxLogoBytes = 2 * 1024 * 1024;
 
  private:
   WorkspaceView ViewOf(const Workspace& w, const std::string& role);
-
-  // The permissions a membership's role grants.
-  Catalogue::Set PermissionsOf(const Membership& m) const;
 
   Store& store_;
   const Config& config_;

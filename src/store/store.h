@@ -92,8 +92,15 @@ class WriteTx {
   // Records a delivery attempt: status, attempts, next_attempt_at, last_error, sent_at.
   virtual void RecordMailAttempt(const MailMessage& mail) = 0;
 
-  virtual void SaveIdempotentResponse(const std::string& scope, const std::string& key,
+  // Saves the response of a key used for the first time; returns false (and changes nothing)
+  // when the key exists already. A response with status 0 reserves the key while its request
+  // runs.
+  virtual bool SaveIdempotentResponse(const std::string& scope, const std::string& key,
                                       const IdempotentResponse& response) = 0;
+  // Replaces a reservation with the final response.
+  virtual void CompleteIdempotentResponse(const std::string& scope, const std::string& key,
+                                          const IdempotentResponse& response) = 0;
+  virtual void DeleteIdempotentResponse(const std::string& scope, const std::string& key) = 0;
 
   virtual void Commit() = 0;
 };

@@ -41,7 +41,8 @@ TEST(Router, WrongMethodListsAllowedMethods) {
   router.Add(R("PATCH", "/v1/workspaces/{ws}"));
   auto m = router.Find("PUT", "/v1/workspaces/ws_1");
   EXPECT_EQ(m.route, nullptr);
-  EXPECT_EQ(m.allow, "GET, PATCH");
+  EXPECT_EQ(m.allow, "GET, HEAD, PATCH");
+  EXPECT_EQ(router.Find("HEAD", "/v1/workspaces/ws_1").route->method, "GET");
 }
 
 TEST(Router, UnknownPathsAndEmptySegmentsDoNotMatch) {

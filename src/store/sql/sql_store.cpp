@@ -400,13 +400,25 @@ class SqlWriteTx final : public WriteTx {
     c_->Exec("UPDATE mail SET status=$2, sent_at=$3 WHERE id=$1", {id, status, Opt(sent_at)});
   }
 
-  void SaveIdempotentResponse(const std::string& scope, const std::string& key,
+  bool SaveIdempotentResponse(const std::string& scope, const std::string& key,
                               const IdempotentResponse& r) override {
-    c_->Exec(
+    return c_->Exec(
         "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status, content_type, "
         "body, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (scope, idem_key) DO "
         "NOTHING",
-        {scope, key, r.request_hash, int64_t{r.status}, r.content_type, r.body, r.created_at});
+        {scope, key, r.request_hash, int64_t{r.status}, r.content_type, r.body, r.created_at}) > 0;
+  }
+
+  void CompleteIdempotentResponse(const std::string& scope, const std::string& key,
+                                  const IdempotentResponse& r) override {
+    c_->Exec(
+        "UPDATE idempotency_keys SET status=$3, content_type=$4, body=$5 WHERE scope=$1 AND "
+        "idem_key=$2",
+        {scope, key, int64_t{r.status}, r.content_type, r.body});
+  }
+
+  void DeleteIdempotentResponse(const std::string& scope, const std::string& key) override {
+    c_->Exec("DELETE FROM idempotency_keys WHERE scope=$1 AND idem_key=$2", {scope, key});
   }
 
   static Error RoleNameTaken() {

@@ -1,0 +1,287 @@
+"""Helpers for the end-to-end tests: start the real `gatehouse` binary, talk HTTP to it.
+
+Imported by conftest.py and the test modules (pytest puts this directory on sys.path).
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import requests
+
+LISTENING_RE = re.compile(r"Gatehouse is listening on (http://\S+)")
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+PASSWORD = "correct horse battery staple"
+CHROME_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+)
+FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+
+# Smallest headers that the server recognises by magic bytes.
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
+
+
+def binary():
+    path = os.environ.get("GATEHOUSE_BIN") or os.path.join(
+        os.path.dirname(__file__), "..", "..", "build", "gatehouse")
+    path = os.path.abspath(path)
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"gatehouse binary not found at {path}; set GATEHOUSE_BIN")
+    return path
+
+
+def unique_email(tag="user"):
+    return f"{tag}-{uuid.uuid4().hex[:16]}@example.com"
+
+
+class Server:
+    """One `gatehouse serve` process on a free loopback port."""
+
+    def __init__(self, db, workdir, extra_args=()):
+        self.db = db
+        self.workdir = str(workdir)
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.url = None
+        self.stdout_lines = []
+        self._listening = threading.Event()
+        self._reader = None
+        self._stderr = None
+
+    def start(self, timeout=20.0):
+        # The suite must not pick up the developer's or CI's own configuration.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+        os.makedirs(self.workdir, exist_ok=True)
+        self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
+        cmd = [binary(), "serve", "--listen", "127.0.0.1:0", "--db", self.db, *self.extra_args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     stdin=subprocess.DEVNULL, env=env)
+        # Drain stdout (the access log goes there too) so that the server never blocks on it.
+        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while not self._listening.wait(0.05):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError(f"gatehouse did not start: {' '.join(cmd)}\n{self.stderr()}")
+        while True:
+            try:
+                if requests.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gatehouse never answered /healthz\n" + self.stderr())
+            time.sleep(0.05)
+        return self
+
+    def _read_stdout(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.stdout_lines.append(line)
+            m = LISTENING_RE.search(line)
+            if m and not self._listening.is_set():
+                self.url = m.group(1)
+                self._listening.set()
+
+    @property
+    def host_port(self):
+        u = urlsplit(self.url)
+        return u.hostname, u.port
+
+    def stop(self, sig=signal.SIGTERM, timeout=8.0):
+        """Sends `sig` and returns the exit code, or None when the process did not exit."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        if self._reader:
+            self._reader.join(timeout=5)
+        if self._stderr:
+            self._stderr.close()
+        return rc
+
+    def stderr(self):
+        try:
+            with open(os.path.join(self.workdir, "stderr.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def client(self, ua=None):
+        return Client(self.url, ua=ua)
+
+    def signup(self, email=None, password=PASSWORD, name="Test User", ua=None):
+        """A new account; returns a Client signed in with its cookie and CSRF token."""
+        c = self.client(ua=ua)
+        email = email or unique_email()
+        r = c.post("/v1/auth/signup", json={"email": email, "password": password, "name": name})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        c.csrf = body["csrf_token"]
+        c.user = body["user"]
+        c.email = body["user"]["email"]
+        c.password = password
+        return c
+
+    def login(self, email, password=PASSWORD, ua=None):
+        c = self.client(ua=ua)
+        r = c.post("/v1/auth/login", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
+        c.csrf = r.json()["csrf_token"]
+        c.user = r.json()["user"]
+        c.email = c.user["email"]
+        c.password = password
+        return c
+
+
+class Client:
+    """A requests.Session bound to one server; adds X-CSRF-Token to every request once known."""
+
+    def __init__(self, base, ua=None):
+        self.base = base
+        self.s = requests.Session()
+        if ua:
+            self.s.headers["User-Agent"] = ua
+        self.csrf = None
+        self.user = None
+        self.email = None
+        self.password = None
+
+    @property
+    def token(self):
+        return self.s.cookies.get("gh_session")
+
+    def request(self, method, path, csrf=True, **kw):
+        headers = dict(kw.pop("headers", None) or {})
+        if csrf and self.csrf and "X-CSRF-Token" not in headers:
+            headers["X-CSRF-Token"] = self.csrf
+        kw.setdefault("timeout", 15)
+        kw.setdefault("allow_redirects", False)
+        return self.s.request(method, self.base + path, headers=headers, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def create_workspace(self, name="Acme Inc", **fields):
+        r = self.post("/v1/workspaces", json={"name": name, **fields})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+def assert_problem(r, status, code, field=None):
+    """Asserts an RFC 9457 problem+json answer with this status, `code` and first error field."""
+    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text}"
+    ctype = r.headers.get("Content-Type", "")
+    assert ctype.split(";")[0].strip() == "application/problem+json", ctype
+    body = r.json()
+    assert body["status"] == status, body
+    assert body["code"] == code, body
+    assert isinstance(body.get("type"), str) and body["type"], body
+    assert isinstance(body.get("title"), str) and body["title"], body
+    if field is not None:
+        assert body.get("errors"), body
+        assert body["errors"][0]["field"] == field, body
+        assert body["errors"][0]["message"], body
+    return body
+
+
+# --- raw sockets --------------------------------------------------------------------------
+
+def connect(server, timeout=5.0):
+    s = socket.create_connection(server.host_port, timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_responses(sock, count, timeout=10.0):
+    """Reads `count` HTTP/1.1 responses (Content-Length framed) from `sock`.
+
+    Returns a list of (status, headers with lower-case names, body bytes). Stops early when
+    the peer closes.
+    """
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+    while len(out) < count:
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end >= 0:
+            head = buf[:head_end].decode("latin-1").split("\r\n")
+            status = int(head[0].split(" ")[1])
+            headers = {}
+            for line in head[1:]:
+                k, _, v = line.partition(":")
+                headers.setdefault(k.strip().lower(), v.strip())
+            length = int(headers.get("content-length", "0"))
+            if len(buf) >= head_end + 4 + length:
+                body = buf[head_end + 4:head_end + 4 + length]
+                out.append((status, headers, body))
+                buf = buf[head_end + 4 + length:]
+                continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return out
+
+
+def wait_closed(sock, timeout=10.0):
+    """True when the peer closes `sock` (EOF or reset) within `timeout` seconds."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def metric_value(text, name, **labels):
+    """The value of the first sample `name{labels...}` in Prometheus text, or None."""
+    values = metric_values(text, name, **labels)
+    return values[0] if values else None
+
+
+def metric_values(text, name, **labels):
+    """The values of every sample of `name` whose labels include `labels`."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        if all(got.get(k) == v for k, v in labels.items()):
+            out.append(float(m.group(4)))
+    return out

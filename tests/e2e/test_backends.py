@@ -1,0 +1,97 @@
+"""A smoke set run against every store: SQLite always, PostgreSQL when GATEHOUSE_TEST_PG is set."""
+import threading
+
+from ghtest import JPEG, PASSWORD, Client, assert_problem, unique_email
+
+
+def test_readyz_names_the_backend(backend_server):
+    r = backend_server.client().get("/readyz")
+    assert r.status_code == 200
+    assert r.json()["store"] in ("sqlite", "postgres", "postgresql")
+
+
+def test_signup_login_and_me(backend_server):
+    email = unique_email("smoke")
+    c = backend_server.signup(email=email.upper(), name="Smoke Test")
+    assert c.email == email
+    assert_problem(backend_server.client().post(
+        "/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "Again"}),
+        409, "email_taken", "email")
+    again = backend_server.login(email)
+    me = again.get("/v1/me").json()
+    assert me["id"] == c.user["id"] and me["name"] == "Smoke Test"
+    sessions = again.get("/v1/me/sessions").json()["data"]
+    assert len(sessions) == 2 and sum(s["current"] for s in sessions) == 1
+    assert again.post("/v1/me/sessions/revoke-all").json()["revoked"] == 1
+    assert c.get("/v1/me").status_code == 401
+
+
+def test_workspace_lifecycle_and_audit_log(backend_server):
+    c = backend_server.signup()
+    ws = c.create_workspace("Smoke Co", region="eu-west-1", timezone="Asia/Tokyo")
+    assert (ws["region"], ws["timezone"], ws["role"]) == ("eu-west-1", "Asia/Tokyo", "owner")
+    path = f"/v1/workspaces/{ws['id']}"
+    assert c.patch(path, json={"name": "Smoke Two"}).json()["name"] == "Smoke Two"
+    assert_problem(c.patch(path, json={"region": "us-east-1"}), 422, "region_immutable", "region")
+    assert c.post(path + "/logo", files={"file": ("l.jpg", JPEG)}).status_code == 200
+    logo = c.get(path + "/logo")
+    assert logo.headers["Content-Type"] == "image/jpeg" and logo.content == JPEG
+
+    page = c.get(path + "/audit-logs").json()
+    assert [e["action"] for e in page["data"]] == \
+        ["workspace.logo_updated", "workspace.updated", "workspace.created"]
+    walked, cursor = [], None
+    while True:
+        q = "?limit=1" + (f"&cursor={cursor}" if cursor else "")
+        p = c.get(path + "/audit-logs" + q).json()
+        walked += [e["id"] for e in p["data"]]
+        cursor = p["next_cursor"]
+        if not cursor:
+            break
+    assert walked == [e["id"] for e in page["data"]]
+
+    assert c.delete(path, json={"confirm": "DELETE"}).status_code == 204
+    assert_problem(c.get(path), 404, "not_found")
+
+
+def test_idempotent_create(backend_server):
+    c = backend_server.signup()
+    key = {"Idempotency-Key": "smoke-key"}
+    a = c.post("/v1/workspaces", json={"name": "Idem Co"}, headers=key)
+    b = c.post("/v1/workspaces", json={"name": "Idem Co"}, headers=key)
+    assert a.status_code == b.status_code == 201
+    assert a.json()["id"] == b.json()["id"]
+    assert c.get("/v1/workspaces").json()["total"] == 1
+
+
+def test_concurrent_repeats_of_one_idempotency_key_create_once(backend_server):
+    """A client retrying while its first attempt is still in flight must not create twice."""
+    owner = backend_server.signup()
+    for attempt in range(5):
+        name = f"Concurrent Co {attempt}"
+        key = {"Idempotency-Key": f"concurrent-{attempt}"}
+        clients = []
+        for _ in range(6):
+            c = Client(backend_server.url)
+            c.s.cookies.set("gh_session", owner.token)
+            c.csrf = owner.csrf
+            clients.append(c)
+        barrier = threading.Barrier(len(clients))
+        results = []
+
+        def post(c):
+            barrier.wait()
+            results.append(c.post("/v1/workspaces", json={"name": name}, headers=key))
+
+        threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        created = [w for w in owner.get("/v1/workspaces").json()["data"] if w["name"] == name]
+        assert len(created) == 1, f"attempt {attempt}: {len(created)} workspaces for one key"
+        for r in results:
+            # The first response replayed, or a 409 telling the client to retry later.
+            assert r.status_code in (201, 409), r.text
+            if r.status_code == 201:
+                assert r.json()["id"] == created[0]["id"]
