@@ -5,6 +5,7 @@
 
 #include "core/time.h"
 #include "http/server.h"
+#include "jobs/mail_worker.h"
 #include "service/config.h"
 #include "service/presets.h"
 #include "store/store.h"
@@ -76,6 +77,9 @@ int RunServe(const Flags& f) {
                store->SchemaVersion());
   gh::http::App app(*store, config, *catalogue, GATEHOUSE_VERSION);
   gh::http::AddAllRoutes(app);
+  gh::MailWorker mail(*store, config);
+  mail.Start();
+  app.mail_queued = [&mail] { mail.Wake(); };
   gh::http::ServerOptions opts;
   opts.listen = config.listen;
   opts.threads = config.threads;
@@ -84,6 +88,7 @@ int RunServe(const Flags& f) {
     std::fflush(stdout);
   };
   int rc = gh::http::Serve(app, opts);
+  mail.Stop();
   std::fprintf(stderr, "gatehouse stopped\n");
   return rc;
 }

@@ -48,6 +48,8 @@ Json Operation(const Route& r) {
   op["responses"] = {{"2XX", {{"description", "Success"}}}, {"default", problem}};
   if (r.access == Access::kPublic) {
     op["security"] = Json::array();
+  } else if (r.access == Access::kOptionalAuth) {
+    op["security"] = Json::array({Json::object(), {{"sessionCookie", Json::array()}}});
   } else {
     op["security"] = Json::array({{{"sessionCookie", Json::array()}}, {{"bearerKey", Json::array()}}});
   }

@@ -16,7 +16,9 @@ using Handler = std::function<Response(Request&)>;
 // Who may call a route. Every route says one of these explicitly.
 enum class Access {
   kPublic,         // anyone, no credentials
+  kOptionalAuth,   // anyone; a signed-in caller is recognised (and CSRF-checked)
   kAuthenticated,  // any signed-in caller, acting on their own account
+  kMember,         // any member of {ws}, whatever their role
   kWorkspace,      // a member of {ws} whose role grants `permission`
 };
 

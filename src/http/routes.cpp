@@ -73,11 +73,19 @@ std::string IdempotencyRequestHash(const Request& req) {
 
 Response RunHandler(App& app, Request& req) {
   const Route& route = *req.route;
-  if (route.access != Access::kPublic) {
+  if (route.access == Access::kOptionalAuth) {
+    bool has_credentials = !req.Cookie("gh_session").empty() || !req.Header("authorization").empty();
+    if (has_credentials && Authenticate(app, req).ok()) {
+      if (Status st = CheckCsrf(req); !st.ok()) return Problem(st.error(), req);
+    } else {
+      req.principal.reset();
+      req.session_token.clear();
+    }
+  } else if (route.access != Access::kPublic) {
     if (Status st = Authenticate(app, req); !st.ok()) return Problem(st.error(), req);
     if (Status st = CheckCsrf(req); !st.ok()) return Problem(st.error(), req);
   }
-  if (route.access == Access::kWorkspace) {
+  if (route.access == Access::kWorkspace || route.access == Access::kMember) {
     auto m = app.access.Authorize(*req.principal, req.Param("ws"), route.permission);
     if (!m) return Problem(m.error(), req);
     req.membership = std::move(*m);
@@ -154,6 +162,8 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       access(s, cat, identities),
       accounts(s, c, identities),
       workspaces(s, c, cat, identities),
+      team(s, c, access, identities),
+      invitations(s, c, access, accounts, team, identities),
       audit(s),
       secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {}
 
@@ -163,6 +173,8 @@ void AddAllRoutes(App& app) {
   AddMeRoutes(app);
   AddWorkspaceRoutes(app);
   AddAuditRoutes(app);
+  AddTeamRoutes(app);
+  AddInvitationRoutes(app);
   AddOpenApiRoute(app);
 }
 

@@ -12,6 +12,8 @@
 #include "service/accounts.h"
 #include "service/audit.h"
 #include "service/config.h"
+#include "service/invitations.h"
+#include "service/team.h"
 #include "service/workspaces.h"
 #include "store/store.h"
 
@@ -28,6 +30,10 @@ struct App {
   gh::Access access;
   Accounts accounts;
   Workspaces workspaces;
+  Team team;
+  Invitations invitations;
+  // Woken after a change queues mail; null when no worker runs (tests, CLI).
+  std::function<void()> mail_queued;
   AuditLog audit;
   Router router;
   bool secure_cookies = false;  // public URL is https
@@ -39,6 +45,8 @@ void AddAuthRoutes(App& app);
 void AddMeRoutes(App& app);
 void AddWorkspaceRoutes(App& app);
 void AddAuditRoutes(App& app);
+void AddTeamRoutes(App& app);
+void AddInvitationRoutes(App& app);
 void AddOpenApiRoute(App& app);
 void AddAllRoutes(App& app);
 

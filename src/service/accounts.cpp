@@ -37,8 +37,7 @@ std::string Accounts::CsrfTokenFor(const std::string& session_token) {
   return crypto::Sha256Hex("gatehouse-csrf-v1:" + session_token).substr(0, 43);
 }
 
-Result<NewSession> Accounts::StartSession(const User& user, const ClientInfo& client,
-                                          UnixTime now, const char* action, bool new_user) {
+NewSession Accounts::MakeSession(const User& user, const ClientInfo& client, UnixTime now) const {
   DeviceInfo dev = ParseUserAgent(client.user_agent);
   NewSession out;
   out.token = crypto::NewToken();
@@ -55,34 +54,44 @@ Result<NewSession> Accounts::StartSession(const User& user, const ClientInfo& cl
   s.last_active_at = now;
   s.idle_expires_at = now + UnixTime{config_.session_idle_days} * 86400;
   s.absolute_expires_at = now + UnixTime{config_.session_absolute_days} * 86400;
-
   out.user = user;
-  auto tx = store_.Begin();
+  return out;
+}
+
+Status Accounts::RecordSession(WriteTx& tx, NewSession& s, const ClientInfo& client,
+                               UnixTime now, const char* action, bool new_user) {
   if (new_user) {
-    if (Status st = tx->InsertUser(user); !st.ok()) return st.error();
+    if (Status st = tx.InsertUser(s.user); !st.ok()) return st;
   } else {
-    tx->SetUserLastLogin(user.id, now);
-    out.user.last_login_at = now;
+    tx.SetUserLastLogin(s.user.id, now);
+    s.user.last_login_at = now;
   }
-  tx->InsertSession(s);
-  Principal actor{out.user, s.id, client};
-  nlohmann::json details = {{"session_id", s.id}, {"device", s.device}, {"browser", s.browser}};
-  AppendAudit(*tx, actor,
-              {"", action, "user", user.id, user.email, "", details.dump()}, now);
+  tx.InsertSession(s.session);
+  Principal actor{s.user, s.session.id, client};
+  nlohmann::json details = {{"session_id", s.session.id},
+                            {"device", s.session.device},
+                            {"browser", s.session.browser}};
+  AppendAudit(tx, actor, {"", action, "user", s.user.id, s.user.email, "", details.dump()}, now);
+  return {};
+}
+
+Result<NewSession> Accounts::StartSession(const User& user, const ClientInfo& client,
+                                          UnixTime now, const char* action, bool new_user) {
+  NewSession out = MakeSession(user, client, now);
+  auto tx = store_.Begin();
+  if (Status st = RecordSession(*tx, out, client, now, action, new_user); !st.ok()) {
+    return st.error();
+  }
   tx->Commit();
   return out;
 }
 
-Result<NewSession> Accounts::Signup(const SignupInput& in, const ClientInfo& client) {
+Result<User> Accounts::NewUser(const SignupInput& in, UnixTime now) const {
   auto email = validation::NormalizeEmail(in.email);
   if (!email) return email.error();
   if (Status st = validation::CheckPassword(in.password); !st.ok()) return st.error();
   auto name = validation::PersonName(in.name);
   if (!name) return name.error();
-  if (store_.UserByEmail(*email)) {
-    return Error::Conflict("email_taken", "An account with this email already exists.", "email");
-  }
-  UnixTime now = clock_.Now();
   User u;
   u.id = NewId("usr");
   u.email = *email;
@@ -91,7 +100,17 @@ Result<NewSession> Accounts::Signup(const SignupInput& in, const ClientInfo& cli
   u.created_at = now;
   u.updated_at = now;
   u.last_login_at = now;
-  return StartSession(u, client, now, "user.signed_up", true);
+  return u;
+}
+
+Result<NewSession> Accounts::Signup(const SignupInput& in, const ClientInfo& client) {
+  if (auto email = validation::NormalizeEmail(in.email); email && store_.UserByEmail(*email)) {
+    return Error::Conflict("email_taken", "An account with this email already exists.", "email");
+  }
+  UnixTime now = clock_.Now();
+  auto u = NewUser(in, now);
+  if (!u) return u.error();
+  return StartSession(*u, client, now, "user.signed_up", true);
 }
 
 Result<NewSession> Accounts::Login(const std::string& email_in, const std::string& password,

@@ -66,6 +66,13 @@ class Accounts {
   // Writes pending session activity to the store; called by a background job.
   void FlushActivity();
 
+  // Building blocks for flows that create an account inside a larger transaction (accepting
+  // an invitation): validate and hash a new user; make a session for a user; write both.
+  Result<User> NewUser(const SignupInput& in, UnixTime now) const;
+  NewSession MakeSession(const User& user, const ClientInfo& client, UnixTime now) const;
+  Status RecordSession(WriteTx& tx, NewSession& s, const ClientInfo& client, UnixTime now,
+                       const char* action, bool new_user);
+
  private:
   Result<NewSession> StartSession(const User& user, const ClientInfo& client, UnixTime now,
                                   const char* action, bool new_user);

@@ -64,7 +64,7 @@ Status ApplyFile(Config& c, const std::string& path) {
                        std::string(e.description()));
   }
   static const char* kKnown[] = {"listen", "db", "public_url", "smtp", "mail_from", "preset",
-                                 "threads", "session", "login", "argon2", "regions",
+                                 "threads", "session", "login", "invitations", "mail", "argon2", "regions",
                                  "default_region", "plans", "default_plan",
                                  "default_subscription_status"};
   for (const auto& [key, node] : t) {
@@ -98,6 +98,10 @@ Status ApplyFile(Config& c, const std::string& path) {
     chain(Read(*sub, key, v, path));
     out = static_cast<int>(v);
   };
+  const toml::table* invitations = t["invitations"].as_table();
+  read_int(invitations, "expiry_days", c.invitation_days);
+  const toml::table* mail = t["mail"].as_table();
+  read_int(mail, "give_up_hours", c.mail_give_up_hours);
   const toml::table* session = t["session"].as_table();
   read_int(session, "idle_days", c.session_idle_days);
   read_int(session, "absolute_days", c.session_absolute_days);

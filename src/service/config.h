@@ -28,6 +28,9 @@ struct Config {
   std::string config_file;
   int threads = 0;  // 0: one per core
 
+  int invitation_days = 7;
+  int mail_give_up_hours = 24;  // queued mail not delivered by then is marked failed
+
   int session_idle_days = 14;
   int session_absolute_days = 90;
 

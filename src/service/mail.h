@@ -13,6 +13,7 @@ namespace gh {
 // Adds a message to the store inside `tx`, so that it exists exactly when the change that
 // caused it commits. Returns the stored message.
 MailMessage QueueMail(WriteTx& tx, const Config& config, const std::string& to,
-                      const std::string& subject, const std::string& body_text, UnixTime now);
+                      const std::string& subject, const std::string& body_text,
+                      const std::string& body_html, UnixTime now);
 
 }  // namespace gh

@@ -89,6 +89,9 @@ class WriteTx {
   virtual void InsertMail(const MailMessage& mail) = 0;
   virtual void MarkMail(const std::string& id, const std::string& status,
                         std::optional<UnixTime> sent_at) = 0;
+  // Takes a due message for delivery by pushing its next attempt to `lease_until`, so that
+  // other gatehouse processes leave it alone meanwhile. False when another process has it.
+  virtual bool ClaimMail(const std::string& id, UnixTime now, UnixTime lease_until) = 0;
   // Records a delivery attempt: status, attempts, next_attempt_at, last_error, sent_at.
   virtual void RecordMailAttempt(const MailMessage& mail) = 0;
 
@@ -162,8 +165,10 @@ class Store {
 
   // Newest first.
   virtual std::vector<MailMessage> Mail(int limit) = 0;
-  // Queued mail whose next attempt is due at `now`, oldest first.
-  virtual std::vector<MailMessage> DueMail(UnixTime now, int limit) = 0;
+  // Mail with `status` ("queued", or "stored" for the log) whose next attempt is due at
+  // `now`, oldest first.
+  virtual std::vector<MailMessage> DueMail(UnixTime now, int limit,
+                                           const std::string& status = "queued") = 0;
 
   virtual std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
                                                                    const std::string& key) = 0;

@@ -388,6 +388,11 @@ class SqlWriteTx final : public WriteTx {
               m.body_html, int64_t{m.attempts}, m.next_attempt_at, m.last_error});
   }
 
+  bool ClaimMail(const std::string& id, UnixTime now, UnixTime lease_until) override {
+    return c_->Exec("UPDATE mail SET next_attempt_at=$3 WHERE id=$1 AND next_attempt_at <= $2",
+                    {id, now, lease_until}) > 0;
+  }
+
   void RecordMailAttempt(const MailMessage& m) override {
     c_->Exec(
         "UPDATE mail SET status=$2, attempts=$3, next_attempt_at=$4, last_error=$5, sent_at=$6 "
@@ -628,11 +633,11 @@ class SqlStore final : public Store {
         {int64_t{limit}}, MailFrom);
   }
 
-  std::vector<MailMessage> DueMail(UnixTime now, int limit) override {
+  std::vector<MailMessage> DueMail(UnixTime now, int limit, const std::string& status) override {
     return All<MailMessage>(Sql({"SELECT ", kMailCols,
-                                 " FROM mail WHERE status='queued' AND next_attempt_at <= $1 "
+                                 " FROM mail WHERE status=$3 AND next_attempt_at <= $1 "
                                  "ORDER BY created_at, id LIMIT $2"}),
-                            {now, int64_t{limit}}, MailFrom);
+                            {now, int64_t{limit}, status}, MailFrom);
   }
 
   std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,

@@ -1,0 +1,234 @@
+// Members, roles, ownership and the caller's permissions.
+#include "core/ids.h"
+#include "core/time.h"
+#include "http/routes.h"
+
+namespace gh::http {
+namespace {
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+Json MemberJson(App& app, const Member& m) {
+  const std::string& ws = m.membership.workspace_id;
+  return {{"user_id", m.user.id},
+          {"name", m.user.name},
+          {"email", m.user.email},
+          {"role", m.membership.role},
+          {"role_name", app.access.RoleName(ws, m.membership.role)},
+          {"projects", Json::array()},
+          {"last_login_at",
+           m.user.last_login_at ? Json(FormatRfc3339(*m.user.last_login_at)) : Json(nullptr)},
+          {"joined_at", FormatRfc3339(m.membership.joined_at)}};
+}
+
+Json RoleJson(const RoleView& r) {
+  return {{"id", r.id},
+          {"name", r.name},
+          {"description", r.description},
+          {"builtin", r.builtin},
+          {"permissions", r.permissions},
+          {"member_count", r.member_count}};
+}
+
+Result<RoleInput> ReadRoleInput(const Request& req) {
+  auto body = ParseObject(req, {"name", "description", "permissions"});
+  if (!body) return body.error();
+  Fields f(*body);
+  RoleInput in;
+  in.name = f.Str("name");
+  in.description = f.Str("description");
+  if (!f.ok()) return f.error();
+  if (auto it = body->find("permissions"); it != body->end() && !it->is_null()) {
+    if (!it->is_array()) {
+      return Error::Invalid("invalid_type", "permissions", "'permissions' must be an array of ids.");
+    }
+    std::vector<std::string> ids;
+    for (const auto& p : *it) {
+      if (!p.is_string()) {
+        return Error::Invalid("invalid_type", "permissions", "'permissions' must hold strings.");
+      }
+      ids.push_back(p.get<std::string>());
+    }
+    in.permissions = std::move(ids);
+  }
+  return in;
+}
+
+Response PermissionsOfCaller(App& app, Request& req) {
+  const Membership& m = *req.membership;
+  Catalogue::Set set = app.access.PermissionsOf(m.workspace_id, m.role);
+  Json body = {{"workspace_id", m.workspace_id},
+               {"role", m.role},
+               {"role_name", app.access.RoleName(m.workspace_id, m.role)},
+               {"permissions", app.access.PermissionIds(set)},
+               {"projects", Json::array()}};
+  Response r = JsonResponse(200, body);
+  // The dashboard caches this for five minutes (the spec's usePermissions hook).
+  r.Header("Cache-Control", "private, max-age=300");
+  return r;
+}
+
+Response CatalogueResponse(App& app) {
+  const gh::Catalogue& c = app.catalogue;
+  Json categories = Json::array();
+  for (const auto& cat : c.categories) {
+    Json perms = Json::array();
+    for (const auto& p : cat.permissions) {
+      perms.push_back({{"id", p.id}, {"name", p.name}, {"description", p.description}});
+    }
+    categories.push_back({{"id", cat.id}, {"name", cat.name}, {"permissions", perms}});
+  }
+  Json roles = Json::array();
+  for (const auto& r : c.roles) {
+    roles.push_back({{"id", r.id},
+                     {"name", r.name},
+                     {"description", r.description},
+                     {"permissions", c.Ids(r.permissions)},
+                     {"invitable", c.Invitable(r.id)}});
+  }
+  Response r = JsonResponse(200, {{"preset", c.id},
+                                  {"name", c.name},
+                                  {"categories", categories},
+                                  {"roles", roles},
+                                  {"owner_role", c.owner_role.empty() ? Json(nullptr) : Json(c.owner_role)},
+                                  {"default_invite_role", c.default_invite_role}});
+  r.Header("Cache-Control", "public, max-age=300");
+  return r;
+}
+
+}  // namespace
+
+void AddTeamRoutes(App& app) {
+  app.router.Add({.method = "GET", .path = "/v1/permissions", .operation_id = "getCatalogue",
+                  .summary = "The permission catalogue and built-in roles of this deployment",
+                  .access = Access::kPublic, .body_type = "", .tag = "team",
+                  .handler = [&app](Request&) { return CatalogueResponse(app); }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/permissions",
+                  .operation_id = "getMyPermissions",
+                  .summary = "The caller's role and permissions in the workspace",
+                  .access = Access::kMember, .body_type = "", .tag = "team",
+                  .handler = [&app](Request& req) { return PermissionsOfCaller(app, req); }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/members",
+                  .operation_id = "listMembers", .summary = "Active members of the workspace",
+                  .access = Access::kWorkspace, .permission = "members.view", .body_type = "",
+                  .tag = "team", .handler = [&app](Request& req) {
+                    Json data = Json::array();
+                    for (const auto& m : app.team.Members(*req.membership)) {
+                      data.push_back(MemberJson(app, m));
+                    }
+                    size_t total = data.size();
+                    return JsonResponse(200, {{"data", std::move(data)},
+                                              {"next_cursor", nullptr},
+                                              {"total", total}});
+                  }});
+
+  app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}/members/{usr}",
+                  .operation_id = "updateMember", .summary = "Change a member's role",
+                  .access = Access::kWorkspace, .permission = "members.manage_roles",
+                  .tag = "team", .handler = [&app](Request& req) {
+                    auto body = ParseObject(req, {"role"});
+                    if (!body) return Problem(body.error(), req);
+                    Fields f(*body);
+                    auto role = f.RequiredStr("role");
+                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!IsWellFormedId(req.Param("usr"), "usr")) {
+                      return Problem(Error::NotFound("member"), req);
+                    }
+                    auto m = app.team.ChangeRole(*req.principal, *req.membership,
+                                                 req.Param("usr"), *role);
+                    if (!m) return Problem(m.error(), req);
+                    return JsonResponse(200, MemberJson(app, *m));
+                  }});
+
+  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/members/{usr}",
+                  .operation_id = "removeMember",
+                  .summary = "Remove a member; ?revoke_keys=true revokes their API keys",
+                  .access = Access::kWorkspace, .permission = "members.remove", .body_type = "",
+                  .tag = "team", .handler = [&app](Request& req) {
+                    auto flag = req.QueryParam("revoke_keys");
+                    if (flag && *flag != "true" && *flag != "false") {
+                      return Problem(Error::Invalid("invalid_type", "revoke_keys",
+                                                    "revoke_keys is true or false."),
+                                     req);
+                    }
+                    if (!IsWellFormedId(req.Param("usr"), "usr")) {
+                      return Problem(Error::NotFound("member"), req);
+                    }
+                    auto n = app.team.Remove(*req.principal, *req.membership, req.Param("usr"),
+                                             flag && *flag == "true");
+                    if (!n) return Problem(n.error(), req);
+                    return NoContent();
+                  }});
+
+  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/transfer-ownership",
+                  .operation_id = "transferOwnership",
+                  .summary = "Make another member the owner; the caller becomes admin",
+                  .access = Access::kWorkspace, .permission = "workspace.transfer_ownership",
+                  .tag = "team", .handler = [&app](Request& req) {
+                    auto body = ParseObject(req, {"user_id"});
+                    if (!body) return Problem(body.error(), req);
+                    Fields f(*body);
+                    auto user = f.RequiredStr("user_id");
+                    if (!f.ok()) return Problem(f.error(), req);
+                    auto st = app.team.TransferOwnership(*req.principal, *req.membership, *user);
+                    if (!st.ok()) return Problem(st.error(), req);
+                    auto v = app.workspaces.Get(*req.membership);
+                    if (!v) return Problem(v.error(), req);
+                    v->role = app.catalogue.FindRole("admin") ? "admin"
+                                                              : app.catalogue.default_invite_role;
+                    return JsonResponse(200, WorkspaceJson(*v));
+                  }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/roles",
+                  .operation_id = "listRoles", .summary = "Built-in and custom roles",
+                  .access = Access::kWorkspace, .permission = "members.view", .body_type = "",
+                  .tag = "team", .handler = [&app](Request& req) {
+                    Json data = Json::array();
+                    for (const auto& r : app.team.Roles(*req.membership)) data.push_back(RoleJson(r));
+                    return JsonResponse(200, {{"data", data}, {"next_cursor", nullptr}});
+                  }});
+
+  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/roles",
+                  .operation_id = "createRole",
+                  .summary = "Create a custom role from catalogue permissions",
+                  .access = Access::kWorkspace, .permission = "roles.manage", .tag = "team",
+                  .handler = [&app](Request& req) {
+                    auto in = ReadRoleInput(req);
+                    if (!in) return Problem(in.error(), req);
+                    auto r = app.team.CreateRole(*req.principal, *req.membership, *in);
+                    if (!r) return Problem(r.error(), req);
+                    return JsonResponse(201, RoleJson(*r));
+                  }});
+
+  app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}/roles/{role}",
+                  .operation_id = "updateRole", .summary = "Change a custom role",
+                  .access = Access::kWorkspace, .permission = "roles.manage", .tag = "team",
+                  .handler = [&app](Request& req) {
+                    auto in = ReadRoleInput(req);
+                    if (!in) return Problem(in.error(), req);
+                    auto r = app.team.UpdateRole(*req.principal, *req.membership,
+                                                 req.Param("role"), *in);
+                    if (!r) return Problem(r.error(), req);
+                    return JsonResponse(200, RoleJson(*r));
+                  }});
+
+  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/roles/{role}",
+                  .operation_id = "deleteRole",
+                  .summary = "Delete a custom role no member holds",
+                  .access = Access::kWorkspace, .permission = "roles.manage", .body_type = "",
+                  .tag = "team", .handler = [&app](Request& req) {
+                    auto st = app.team.DeleteRole(*req.principal, *req.membership,
+                                                  req.Param("role"));
+                    if (!st.ok()) return Problem(st.error(), req);
+                    return NoContent();
+                  }});
+}
+
+}  // namespace gh::http

@@ -1,0 +1,48 @@
+// Delivers the mail outbox over SMTP (libcurl; STARTTLS when the server offers it), retrying
+// with backoff and giving up after Config::mail_give_up_hours. Without an SMTP server it
+// only announces stored mail in the log (recipient and subject, never the body: invitation
+// links carry secrets), so `gatehouse mail list` is where to read it.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/model.h"
+#include "service/config.h"
+#include "store/store.h"
+
+namespace gh {
+
+class MailWorker {
+ public:
+  MailWorker(Store& store, const Config& config, const Clock& clock = Clock::System());
+  ~MailWorker();
+
+  // Runs a background thread that wakes every second, or at once after Wake().
+  void Start();
+  void Stop();
+  void Wake();
+
+  // Handles every due message once; returns how many were delivered.
+  int RunOnce();
+
+  // The RFC 5322 message for `m`: headers, then text and HTML alternatives in base64.
+  static std::string Render(const MailMessage& m, const std::string& from);
+
+ private:
+  // Sends one message; returns "" on success or the error.
+  std::string Send(const MailMessage& m);
+
+  Store& store_;
+  const Config& config_;
+  const Clock& clock_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool wake_ = false;
+};
+
+}  // namespace gh

@@ -1,0 +1,478 @@
+#include "service/invitations.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/validation.h"
+#include "service/audit.h"
+#include "service/mail.h"
+
+namespace gh {
+namespace {
+
+constexpr size_t kMaxBulkRows = 1000;
+
+Error Gone(const char* code, const char* message) {
+  return {ErrorKind::kGone, code, message, {}};
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string UrlEncode(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "https://host:port" of a URL, or "" when it is not an absolute http(s) URL.
+std::string OriginOf(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  std::string s = Lower(url.substr(0, scheme));
+  if (s != "http" && s != "https") return "";
+  size_t end = url.find_first_of("/?#", scheme + 3);
+  return Lower(url.substr(0, end));
+}
+
+}  // namespace
+
+std::optional<std::vector<std::vector<std::string>>> ParseCsv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  size_t i = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+  bool quoted = false, field_started = false;
+  auto end_field = [&] {
+    row.push_back(std::move(field));
+    field.clear();
+    field_started = false;
+  };
+  auto end_row = [&] {
+    end_field();
+    bool blank = row.size() == 1 && row[0].empty();
+    if (!blank) rows.push_back(std::move(row));
+    row.clear();
+  };
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        field += c;
+      }
+    } else if (c == '"' && !field_started) {
+      quoted = true;
+      field_started = true;
+    } else if (c == ',') {
+      end_field();
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      end_row();
+      ++i;
+    } else if (c == '\n' || c == '\r') {
+      end_row();
+    } else {
+      field += c;
+      field_started = true;
+    }
+  }
+  if (quoted) return std::nullopt;
+  if (!field.empty() || !row.empty() || field_started) end_row();
+  return rows;
+}
+
+Invitations::Invitations(Store& store, const Config& config, Access& access, Accounts& accounts,
+                         Team& team, IdentityCache& cache, const Clock& clock)
+    : store_(store),
+      config_(config),
+      access_(access),
+      accounts_(accounts),
+      team_(team),
+      cache_(cache),
+      clock_(clock) {}
+
+std::string Invitations::StatusOf(const Invitation& inv, UnixTime now) const {
+  if (inv.status == "pending" && inv.expires_at <= now) return "expired";
+  return inv.status;
+}
+
+InvitationView Invitations::ViewOf(const Invitation& inv, UnixTime now) {
+  InvitationView v{inv, StatusOf(inv, now), "", ""};
+  if (auto u = store_.UserById(inv.invited_by)) v.inviter_name = u->name;
+  if (auto w = store_.WorkspaceById(inv.workspace_id)) v.workspace_name = w->name;
+  return v;
+}
+
+Status Invitations::CheckRedirect(const std::string& url) const {
+  if (url.empty()) return {};
+  // Relative paths and URLs of this deployment only: anything else would make the
+  // invitation email an open redirect.
+  bool relative = url.size() > 1 && url[0] == '/' && url[1] != '/' && url[1] != '\\';
+  bool same_origin = !OriginOf(url).empty() && OriginOf(url) == OriginOf(config_.PublicUrl());
+  if ((!relative && !same_origin) || url.size() > 2048 || !validation::IsValidUtf8(url)) {
+    return Error::Invalid("invalid_redirect_url", "redirect_url",
+                          "redirect_url must be a path or a URL of " + config_.PublicUrl() + ".");
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) < 0x21) {
+      return Error::Invalid("invalid_redirect_url", "redirect_url",
+                            "redirect_url must not contain spaces or control characters.");
+    }
+  }
+  return {};
+}
+
+Status Invitations::CheckSeat(const std::string& ws, UnixTime now, int64_t extra_pending) {
+  auto w = store_.WorkspaceById(ws);
+  if (!w) return Error::NotFound("workspace");
+  const Plan* plan = config_.FindPlan(w->plan);
+  if (!plan) return {};
+  int64_t used = store_.MemberCount(ws) + store_.CountPendingInvitations(ws, now) + extra_pending;
+  if (used >= plan->member_limit) {
+    return Error{ErrorKind::kPaymentRequired, "member_limit_reached",
+                 "The " + plan->name + " plan allows " + std::to_string(plan->member_limit) +
+                     " members, counting pending invitations. Upgrade the plan or revoke an "
+                     "invitation.",
+                 {}};
+  }
+  return {};
+}
+
+void Invitations::QueueInvitationMail(WriteTx& tx, const Invitation& inv, const std::string& token,
+                                      const Principal& inviter, const std::string& workspace_name,
+                                      UnixTime now) {
+  std::string link = config_.PublicUrl() + "/accept-invite?token=" + token;
+  if (!inv.redirect_url.empty()) link += "&redirect_url=" + UrlEncode(inv.redirect_url);
+  std::string role = access_.RoleName(inv.workspace_id, inv.role);
+  std::string subject = inviter.user.name + " invited you to join " + workspace_name;
+  std::string text = inviter.user.name + " (" + inviter.user.email + ") invited you to join " +
+                     workspace_name + " as " + role + ".\r\n\r\nAccept the invitation:\r\n" + link +
+                     "\r\n\r\nThe invitation expires in " + std::to_string(config_.invitation_days) +
+                     " days. If you did not expect it, ignore this email.\r\n";
+  std::string html =
+      "<!doctype html><html><body style=\"font-family:sans-serif\"><p>" +
+      HtmlEscape(inviter.user.name) + " (" + HtmlEscape(inviter.user.email) +
+      ") invited you to join <strong>" + HtmlEscape(workspace_name) + "</strong> as " +
+      HtmlEscape(role) + ".</p><p><a href=\"" + HtmlEscape(link) +
+      "\">Accept the invitation</a></p><p>The invitation expires in " +
+      std::to_string(config_.invitation_days) +
+      " days. If you did not expect it, ignore this email.</p></body></html>";
+  QueueMail(tx, config_, inv.email, subject, text, html, now);
+}
+
+Result<InvitationView> Invitations::Invite(const Principal& p, const Membership& caller,
+                                           const InviteInput& in) {
+  const std::string& ws = caller.workspace_id;
+  const Catalogue& c = access_.catalogue();
+  auto email = validation::NormalizeEmail(in.email);
+  if (!email) return email.error();
+  std::string role = in.role.value_or(c.default_invite_role);
+  bool builtin = c.FindRole(role) != nullptr;
+  if (!access_.RoleExists(ws, role)) {
+    return Error::Invalid("invalid_role", "role", "Unknown role '" + role + "'.");
+  }
+  if ((builtin && !c.Invitable(role)) || (!builtin && !c.invite_roles.empty())) {
+    return Error::Invalid("role_not_invitable", "role",
+                          "Invitations cannot grant the role '" + access_.RoleName(ws, role) +
+                              "'. You can change their role after they join.");
+  }
+  if (Status st = team_.CheckNoEscalation(caller, access_.PermissionsOf(ws, role)); !st.ok()) {
+    return st.error();
+  }
+  for (const auto& prj : in.projects) {
+    if (!IsWellFormedId(prj, "prj")) {
+      return Error::Invalid("invalid_project", "projects", "Unknown project '" + prj + "'.");
+    }
+  }
+  if (Status st = CheckRedirect(in.redirect_url); !st.ok()) return st.error();
+  UnixTime now = clock_.Now();
+  if (auto u = store_.UserByEmail(*email); u && store_.MembershipOf(ws, u->id)) {
+    return Error::Conflict("already_member", *email + " is already a member.", "email");
+  }
+  if (store_.PendingInvitationFor(ws, *email, now)) {
+    return Error::Conflict("already_invited", *email + " has a pending invitation.", "email");
+  }
+  if (Status st = CheckSeat(ws, now, 0); !st.ok()) return st.error();
+  auto w = store_.WorkspaceById(ws);
+  if (!w) return Error::NotFound("workspace");
+
+  std::string token = crypto::NewToken();
+  Invitation inv;
+  inv.id = NewId("inv");
+  inv.workspace_id = ws;
+  inv.email = *email;
+  inv.role = role;
+  inv.projects = in.projects;
+  inv.token_hash = crypto::Sha256Hex(token);
+  inv.invited_by = p.user.id;
+  inv.redirect_url = in.redirect_url;
+  inv.created_at = now;
+  inv.expires_at = now + UnixTime{config_.invitation_days} * 86400;
+
+  auto tx = store_.Begin();
+  tx->InsertInvitation(inv);
+  QueueInvitationMail(*tx, inv, token, p, w->name, now);
+  nlohmann::json details = {{"email", inv.email}, {"role", role}, {"projects", inv.projects},
+                            {"invitation_id", inv.id}};
+  AppendAudit(*tx, p, {ws, "member.invited", "invitation", inv.id, inv.email, "", details.dump()},
+              now);
+  tx->Commit();
+  return InvitationView{inv, "pending", p.user.name, w->name};
+}
+
+std::vector<InvitationView> Invitations::List(const Membership& caller, bool include_all) {
+  UnixTime now = clock_.Now();
+  std::vector<InvitationView> out;
+  for (const auto& inv : store_.Invitations(caller.workspace_id, !include_all, now)) {
+    out.push_back(ViewOf(inv, now));
+  }
+  return out;
+}
+
+Result<InvitationView> Invitations::Revoke(const Principal& p, const Membership& caller,
+                                           const std::string& id) {
+  if (!IsWellFormedId(id, "inv")) return Error::NotFound("invitation");
+  auto inv = store_.InvitationById(caller.workspace_id, id);
+  if (!inv) return Error::NotFound("invitation");
+  UnixTime now = clock_.Now();
+  if (inv->status != "pending") {
+    return Error::Conflict("invitation_not_pending", "The invitation is " + inv->status + ".");
+  }
+  inv->status = "revoked";
+  inv->revoked_at = now;
+  auto tx = store_.Begin();
+  tx->UpdateInvitation(*inv);
+  AppendAudit(*tx, p, {caller.workspace_id, "invitation.revoked", "invitation", inv->id,
+                       inv->email, "", nlohmann::json{{"email", inv->email}}.dump()},
+              now);
+  tx->Commit();
+  return ViewOf(*inv, now);
+}
+
+Result<InvitationView> Invitations::Resend(const Principal& p, const Membership& caller,
+                                           const std::string& id) {
+  if (!IsWellFormedId(id, "inv")) return Error::NotFound("invitation");
+  auto inv = store_.InvitationById(caller.workspace_id, id);
+  if (!inv) return Error::NotFound("invitation");
+  if (inv->status != "pending") {
+    return Error::Conflict("invitation_not_pending", "The invitation is " + inv->status + ".");
+  }
+  UnixTime now = clock_.Now();
+  if (inv->expires_at <= now) {  // an expired invitation takes a seat again when renewed
+    if (Status st = CheckSeat(caller.workspace_id, now, 0); !st.ok()) return st.error();
+  }
+  auto w = store_.WorkspaceById(caller.workspace_id);
+  if (!w) return Error::NotFound("workspace");
+  // A new token: the link in any earlier email stops working.
+  std::string token = crypto::NewToken();
+  inv->token_hash = crypto::Sha256Hex(token);
+  inv->expires_at = now + UnixTime{config_.invitation_days} * 86400;
+  auto tx = store_.Begin();
+  tx->UpdateInvitation(*inv);
+  QueueInvitationMail(*tx, *inv, token, p, w->name, now);
+  AppendAudit(*tx, p, {caller.workspace_id, "invitation.resent", "invitation", inv->id,
+                       inv->email, "", nlohmann::json{{"email", inv->email}}.dump()},
+              now);
+  tx->Commit();
+  return ViewOf(*inv, now);
+}
+
+Result<std::vector<BulkRowResult>> Invitations::InviteBulk(const Principal& p,
+                                                           const Membership& caller,
+                                                           const std::string& csv) {
+  if (!validation::IsValidUtf8(csv)) {
+    return Error::BadRequest("invalid_utf8", "The CSV is not valid UTF-8.");
+  }
+  auto rows = ParseCsv(csv);
+  if (!rows) return Error::BadRequest("malformed_csv", "A quoted field is not closed.");
+  if (rows->empty()) return Error::Invalid("empty_csv", "file", "The CSV has no header row.");
+  std::vector<std::string> header;
+  for (const auto& h : (*rows)[0]) header.push_back(Lower(validation::Trim(h)));
+  int email_col = -1, role_col = -1, projects_col = -1;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == "email") email_col = static_cast<int>(i);
+    if (header[i] == "role") role_col = static_cast<int>(i);
+    if (header[i] == "projects") projects_col = static_cast<int>(i);
+  }
+  if (email_col < 0) {
+    return Error::Invalid("invalid_csv_header", "file",
+                          "The first row must be a header with the columns email,role,projects.");
+  }
+  if (rows->size() - 1 > kMaxBulkRows) {
+    return Error{ErrorKind::kTooLarge, "too_many_rows",
+                 "A CSV may invite at most 1000 people at once.", "file"};
+  }
+  const Catalogue& c = access_.catalogue();
+  auto cell = [](const std::vector<std::string>& row, int col) {
+    return col >= 0 && static_cast<size_t>(col) < row.size() ? validation::Trim(row[col])
+                                                              : std::string();
+  };
+  std::vector<BulkRowResult> results;
+  for (size_t r = 1; r < rows->size(); ++r) {
+    const auto& row = (*rows)[r];
+    BulkRowResult res;
+    res.row = static_cast<int>(r);
+    res.email = cell(row, email_col);
+    InviteInput in;
+    in.email = res.email;
+    // Roles by id or display name, case-insensitively ("Developer", "developer", a custom
+    // role's name).
+    std::string role = cell(row, role_col);
+    if (!role.empty()) {
+      std::string wanted = Lower(role);
+      std::string found;
+      for (const auto& builtin : c.roles) {
+        if (Lower(builtin.id) == wanted || Lower(builtin.name) == wanted) found = builtin.id;
+      }
+      if (found.empty()) {
+        for (const auto& custom : store_.CustomRoles(caller.workspace_id)) {
+          if (Lower(custom.name) == wanted || custom.id == role) found = custom.id;
+        }
+      }
+      in.role = found.empty() ? role : found;
+    }
+    std::string projects = cell(row, projects_col);
+    if (!projects.empty() && Lower(projects) != "all") {
+      // Projects are resolved by name once projects exist; until then no name matches.
+      res.status = "error";
+      res.code = "unknown_project";
+      res.detail = "No project named '" + projects.substr(0, projects.find(';')) + "'.";
+      results.push_back(std::move(res));
+      continue;
+    }
+    auto v = Invite(p, caller, in);
+    if (v) {
+      res.status = "invited";
+      res.email = v->invitation.email;
+    } else {
+      res.status = "error";
+      res.code = v.error().code;
+      res.detail = v.error().message;
+    }
+    results.push_back(std::move(res));
+  }
+  return results;
+}
+
+Result<InvitationView> Invitations::Lookup(const std::string& token) {
+  if (token.empty() || token.size() > 128) return Error::NotFound("invitation");
+  auto inv = store_.InvitationByTokenHash(crypto::Sha256Hex(token));
+  if (!inv) return Error::NotFound("invitation");
+  return ViewOf(*inv, clock_.Now());
+}
+
+Result<Acceptance> Invitations::Accept(const std::string& token,
+                                       const std::optional<Principal>& principal,
+                                       const std::optional<std::string>& name,
+                                       const std::optional<std::string>& password,
+                                       const ClientInfo& client) {
+  if (token.empty() || token.size() > 128) return Error::NotFound("invitation");
+  auto inv = store_.InvitationByTokenHash(crypto::Sha256Hex(token));
+  if (!inv) return Error::NotFound("invitation");
+  UnixTime now = clock_.Now();
+  if (inv->status == "revoked") {
+    return Gone("invitation_revoked", "This invitation was revoked. Ask for a new one.");
+  }
+  if (inv->status == "accepted") {
+    return Gone("invitation_used", "This invitation has been accepted already.");
+  }
+  if (inv->expires_at <= now) {
+    return Gone("invitation_expired", "This invitation has expired. Ask for a new one.");
+  }
+  Acceptance out;
+  out.workspace_id = inv->workspace_id;
+  out.redirect_url = inv->redirect_url;
+  std::optional<NewSession> created;
+  if (principal) {
+    if (principal->user.email != inv->email) {
+      return Error{ErrorKind::kForbidden, "invitation_email_mismatch",
+                   "This invitation is for another email address. Sign in as " + inv->email +
+                       " to accept it.",
+                   {}};
+    }
+    out.user = principal->user;
+  } else {
+    if (store_.UserByEmail(inv->email)) {
+      return Error::Unauthenticated("sign_in_required",
+                                    "An account with this email exists: sign in to accept.");
+    }
+    if (!name || !password) {
+      return Error::Invalid("required", !name ? "name" : "password",
+                            "Give a name and a password to create your account.");
+    }
+    auto user = accounts_.NewUser({inv->email, *password, *name}, now);
+    if (!user) return user.error();
+    created = accounts_.MakeSession(*user, client, now);
+    out.user = *user;
+  }
+  if (store_.MembershipOf(inv->workspace_id, out.user.id)) {
+    return Error::Conflict("already_member", "You are already a member of this workspace.");
+  }
+  auto w = store_.WorkspaceById(inv->workspace_id);
+  if (!w) return Error::NotFound("invitation");
+  if (const Plan* plan = config_.FindPlan(w->plan); plan && store_.MemberCount(w->id) >= plan->member_limit) {
+    return Error{ErrorKind::kPaymentRequired, "member_limit_reached",
+                 "The workspace has no free seat. Ask an admin to upgrade the plan.", {}};
+  }
+  // A custom role deleted since the invitation falls back to the preset's default.
+  std::string role = access_.RoleExists(w->id, inv->role) ? inv->role
+                                                           : access_.catalogue().default_invite_role;
+  out.membership = {NewId("mem"), w->id, out.user.id, role, now};
+  inv->status = "accepted";
+  inv->accepted_at = now;
+
+  auto tx = store_.Begin();
+  if (created) {
+    if (Status st = accounts_.RecordSession(*tx, *created, client, now, "user.signed_up", true);
+        !st.ok()) {
+      return st.error();
+    }
+  }
+  tx->InsertMembership(out.membership);
+  tx->UpdateInvitation(*inv);
+  Principal actor{out.user, created ? created->session.id : principal->session_id, client};
+  nlohmann::json details = {{"role", role}, {"invitation_id", inv->id},
+                            {"invited_by", inv->invited_by}, {"projects", inv->projects}};
+  AppendAudit(*tx, actor, {w->id, "member.joined", "user", out.user.id, out.user.name, "",
+                           details.dump()},
+              now);
+  tx->Commit();
+  cache_.ForgetMemberships();
+  out.new_session = std::move(created);
+  return out;
+}
+
+}  // namespace gh
