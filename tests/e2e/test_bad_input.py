@@ -110,7 +110,7 @@ def test_oversized_body_is_refused_before_it_is_sent(server):
     assert headers.get("x-content-type-options") == "nosniff"
 
 
-@pytest.mark.parametrize("path", ["/v1/nothing", "/v1/workspaces/ws_x/members", "/healthz/",
+@pytest.mark.parametrize("path", ["/v1/nothing", "/v1/workspaces/ws_x/nothing-here", "/healthz/",
                                   "/v1//me", "/V1/ME", "/v1/me/sessions/ses_x/extra"])
 def test_unknown_routes_are_404(anon, path):
     assert_problem(anon.get(path), 404, "route_not_found")
