@@ -5,6 +5,11 @@
 #include "core/ids.h"
 #include "core/user_agent.h"
 #include "http/router.h"
+#include "service/access.h"
+#include "service/presets.h"
+#include "store/store.h"
+
+#include <filesystem>
 
 namespace {
 
@@ -53,6 +58,58 @@ void BM_Argon2id(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(gh::crypto::HashPassword("correct horse battery", p));
 }
 BENCHMARK(BM_Argon2id)->Args({2, 19})->Args({3, 12})->Args({2, 64})->Unit(benchmark::kMillisecond);
+
+// The raw decision: one bit of a compiled role.
+void BM_CanBitset(benchmark::State& state) {
+  auto catalogue = gh::LoadCatalogue("four-role");
+  const auto& set = catalogue->FindRole("developer")->permissions;
+  auto bit = catalogue->Resolve("api_keys.create");
+  for (auto _ : state) benchmark::DoNotOptimize(gh::Can(set, bit));
+}
+BENCHMARK(BM_CanBitset);
+
+// The whole decision a request makes: the caller's membership of the workspace from the
+// in-memory cache, their role's bitset, the permission's bit. No store access once warm.
+void BM_AuthorizeMember(benchmark::State& state) {
+  std::string dir = std::filesystem::temp_directory_path() / "gatehouse-bench-authz";
+  std::filesystem::remove_all(dir);
+  auto store = gh::OpenStore("sqlite:" + dir + "/g.db");
+  auto catalogue = gh::LoadCatalogue("four-role");
+  gh::IdentityCache cache(3600);
+  gh::Access access(*store, *catalogue, cache);
+  gh::Principal p;
+  p.user.id = gh::NewId("usr");
+  p.user.email = "bench@example.com";
+  gh::Workspace w;
+  w.id = gh::NewId("ws");
+  w.name = "Bench";
+  w.region = "us-east-1";
+  w.plan = "pro";
+  {
+    auto tx = store->Begin();
+    (void)tx->InsertUser(p.user);
+    tx->InsertWorkspace(w);
+    // A user in several workspaces: the lookup scans their memberships.
+    for (int i = 0; i < 5; ++i) {
+      gh::Workspace other = w;
+      other.id = gh::NewId("ws");
+      tx->InsertWorkspace(other);
+      tx->InsertMembership({gh::NewId("mem"), other.id, p.user.id, "viewer", 0});
+    }
+    tx->InsertMembership({gh::NewId("mem"), w.id, p.user.id, "developer", 0});
+    tx->Commit();
+  }
+  if (state.range(0) == 0) {
+    for (auto _ : state) benchmark::DoNotOptimize(access.Authorize(p, w.id, "api_keys.create"));
+  } else {
+    // can(member, permission) once the membership is known: role -> bitset, name -> bit.
+    auto granted = access.Authorize(p, w.id, "");
+    gh::Membership m = granted.value();
+    for (auto _ : state) benchmark::DoNotOptimize(access.Can(m, "api_keys.create"));
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_AuthorizeMember)->Arg(0)->Arg(1)->ArgName("can_only");
 
 }  // namespace
 

@@ -33,8 +33,10 @@ cookie=$(curl -si -X POST "$base/v1/auth/signup" -H 'content-type: application/j
   | sed -n 's/^[Ss]et-[Cc]ookie: gh_session=\([^;]*\);.*/\1/p')
 csrf=$(curl -s "$base/v1/me" -H "Cookie: gh_session=$cookie" \
   | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
-curl -sf -X POST "$base/v1/workspaces" -H "Cookie: gh_session=$cookie" -H "X-CSRF-Token: $csrf" \
-  -H 'content-type: application/json' -d '{"name":"Bench Corp"}' >/dev/null
+ws=$(curl -sf -X POST "$base/v1/workspaces" -H "Cookie: gh_session=$cookie" -H "X-CSRF-Token: $csrf" \
+  -H 'content-type: application/json' -d '{"name":"Bench Corp"}' \
+  | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$BUILD/gatehouse" dev seed-members --db "sqlite:$work/g.db" --workspace "$ws" --count 999 >/dev/null
 
 run_wrk() {
   echo "-- wrk -t1 -c$CONNS -d${DURATION}s --latency $*"
@@ -44,3 +46,6 @@ run_wrk() {
 echo "== HTTP (server on core 0, wrk on core 1)"
 run_wrk "$base/healthz"
 run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/me"
+echo "(members: a 1,000-member workspace, default page of 50 with total)"
+run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/workspaces/$ws/members"
+run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/workspaces/$ws/members?limit=200"

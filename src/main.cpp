@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/crypto.h"
+#include "core/ids.h"
 #include "core/time.h"
 #include "http/server.h"
 #include "jobs/mail_worker.h"
@@ -121,6 +123,40 @@ int RunMailList(const Flags& f, int limit) {
   return 0;
 }
 
+// Adds `count` members with the preset's default invite role to a workspace, for benchmarks.
+// They get an unusable password (a hash of random bytes), so nobody can sign in as them.
+int RunSeedMembers(const Flags& f, const std::string& workspace_id, int count) {
+  gh::Config config = LoadOrExit(f);
+  auto catalogue = gh::LoadCatalogue(config.preset);
+  if (!catalogue) {
+    std::fprintf(stderr, "gatehouse: %s\n", catalogue.error().message.c_str());
+    return 2;
+  }
+  auto store = OpenOrExit(config);
+  if (!store->WorkspaceById(workspace_id)) {
+    std::fprintf(stderr, "gatehouse: no workspace %s\n", workspace_id.c_str());
+    return 1;
+  }
+  gh::UnixTime now = gh::Clock::System().Now();
+  std::string unusable = "!" + gh::crypto::Hex(gh::crypto::RandomBytes(16));
+  auto tx = store->Begin();
+  for (int i = 0; i < count; ++i) {
+    gh::User u;
+    u.id = gh::NewId("usr");
+    u.email = "seed-" + u.id.substr(4) + "@example.com";
+    u.name = "Seed Member " + std::to_string(i + 1);
+    u.password_hash = unusable;
+    u.created_at = now;
+    u.updated_at = now;
+    if (auto st = tx->InsertUser(u); !st.ok()) return 1;
+    tx->InsertMembership({gh::NewId("mem"), workspace_id, u.id, catalogue->default_invite_role,
+                          now + i});
+  }
+  tx->Commit();
+  std::printf("added %d members to %s\n", count, workspace_id.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,9 +189,20 @@ int main(int argc, char** argv) {
   int limit = 20;
   mail_list->add_option("--limit", limit, "How many messages")->check(CLI::Range(1, 1000));
 
+  auto* dev = app.add_subcommand("dev", "Tools for development and benchmarks");
+  dev->require_subcommand(1);
+  auto* seed = dev->add_subcommand("seed-members", "Add placeholder members to a workspace");
+  AddStoreFlags(seed, f);
+  seed->add_option("--preset", f.preset, "Permission preset (for the members' role)");
+  std::string seed_ws;
+  int seed_count = 1000;
+  seed->add_option("--workspace", seed_ws, "Workspace id (ws_…)")->required();
+  seed->add_option("--count", seed_count, "How many members")->check(CLI::Range(1, 1000000));
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return RunServe(f);
   if (*migrate) return RunMigrate(f);
   if (*mail_list) return RunMailList(f, limit);
+  if (*seed) return RunSeedMembers(f, seed_ws, seed_count);
   return 0;
 }

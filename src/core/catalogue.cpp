@@ -12,6 +12,7 @@ Error Broken(std::string message) {
 Status Catalogue::Compile() {
   permission_ids_.clear();
   index_.clear();
+  resolved_.clear();
   if (id.empty()) return Broken("the catalogue needs an 'id'");
   for (const auto& c : categories) {
     if (c.id.empty()) return Broken("a category needs an 'id'");
@@ -74,6 +75,10 @@ Status Catalogue::Compile() {
   for (const auto& r : invite_roles) {
     if (Status st = need_role(r, "invite_roles entry"); !st.ok()) return st;
   }
+  for (const auto& [perm, bit] : index_) resolved_[perm] = bit;
+  for (const auto& [system, target] : system_map) {
+    resolved_[system] = target.empty() ? std::nullopt : std::optional<size_t>(index_.at(target));
+  }
   if (!Invitable(default_invite_role)) {
     return Broken("default_invite_role '" + default_invite_role + "' is not invitable");
   }
@@ -81,17 +86,12 @@ Status Catalogue::Compile() {
 }
 
 std::optional<size_t> Catalogue::Resolve(std::string_view permission) const {
-  std::string key(permission);
-  if (auto it = index_.find(key); it != index_.end()) return it->second;
-  if (auto it = system_map.find(key); it != system_map.end() && !it->second.empty()) {
-    return index_.at(it->second);
-  }
-  return std::nullopt;
+  auto it = resolved_.find(absl::string_view(permission.data(), permission.size()));
+  return it == resolved_.end() ? std::nullopt : it->second;
 }
 
 bool Catalogue::Knows(std::string_view permission) const {
-  std::string key(permission);
-  return index_.count(key) || system_map.count(key);
+  return resolved_.contains(absl::string_view(permission.data(), permission.size()));
 }
 
 const Catalogue::Role* Catalogue::FindRole(std::string_view role_id) const {

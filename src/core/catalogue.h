@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include <absl/container/flat_hash_map.h>
 #include <vector>
 
 #include "core/result.h"
@@ -89,7 +91,10 @@ class Catalogue {
 
  private:
   std::vector<std::string> permission_ids_;  // bit -> id
-  std::unordered_map<std::string, size_t> index_;
+  absl::flat_hash_map<std::string, size_t> index_;  // catalogue permission -> bit
+  // Every name Resolve accepts (catalogue and system permissions) -> bit, or nullopt for
+  // "nobody"; looked up by string_view without copies.
+  absl::flat_hash_map<std::string, std::optional<size_t>> resolved_;
 };
 
 // The single authorisation decision: whether `granted` holds the permission at `bit`.

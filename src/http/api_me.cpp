@@ -15,7 +15,7 @@ void AddMeRoutes(App& app) {
                                           ? Json(nullptr)
                                           : Json(Accounts::CsrfTokenFor(req.session_token));
                     Json memberships = Json::array();
-                    for (const auto& w : app.accounts.Memberships(p.user.id)) {
+                    for (const auto& w : *app.accounts.Memberships(p.user.id)) {
                       memberships.push_back({{"workspace_id", w.workspace.id},
                                              {"workspace_name", w.workspace.name},
                                              {"role", w.membership.role}});

@@ -119,14 +119,17 @@ void AddTeamRoutes(App& app) {
                   .operation_id = "listMembers", .summary = "Active members of the workspace",
                   .access = Access::kWorkspace, .permission = "members.view", .body_type = "",
                   .tag = "team", .handler = [&app](Request& req) {
+                    auto limit = PageLimit(req);
+                    if (!limit) return Problem(limit.error(), req);
+                    auto page = app.team.Members(*req.membership,
+                                                 req.QueryParam("cursor").value_or(""), *limit);
+                    if (!page) return Problem(page.error(), req);
                     Json data = Json::array();
-                    for (const auto& m : app.team.Members(*req.membership)) {
-                      data.push_back(MemberJson(app, m));
-                    }
-                    size_t total = data.size();
+                    for (const auto& m : page->members) data.push_back(MemberJson(app, m));
+                    Json next = page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor);
                     return JsonResponse(200, {{"data", std::move(data)},
-                                              {"next_cursor", nullptr},
-                                              {"total", total}});
+                                              {"next_cursor", std::move(next)},
+                                              {"total", page->total}});
                   }});
 
   app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}/members/{usr}",

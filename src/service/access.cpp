@@ -86,8 +86,8 @@ Result<Membership> Access::Authorize(const Principal& p, const std::string& ws,
   UnixTime now = clock_.Now();
   auto list = cache_.Memberships(p.user.id, now);
   if (!list) {
-    list = store_.WorkspacesOfUser(p.user.id);
-    cache_.PutMemberships(p.user.id, *list, now);
+    list = std::make_shared<const std::vector<WorkspaceWithRole>>(store_.WorkspacesOfUser(p.user.id));
+    cache_.PutMemberships(p.user.id, list, now);
   }
   const Membership* m = nullptr;
   for (const auto& w : *list) {

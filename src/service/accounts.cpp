@@ -166,13 +166,14 @@ Result<Principal> Accounts::Authenticate(const std::string& token, const ClientI
     if (!s) return unauth();
     auto user = store_.UserById(s->user_id);
     if (!user) return unauth();
-    identity = IdentityCache::Identity{std::move(*s), std::move(*user)};
-    cache_.PutSession(hash, *identity, now);
+    identity = std::make_shared<const IdentityCache::Identity>(
+        IdentityCache::Identity{std::move(*s), std::move(*user)});
+    cache_.PutSession(hash, identity, now);
   }
   const Session& s = identity->session;
   if (s.revoked_at || s.idle_expires_at <= now || s.absolute_expires_at <= now) return unauth();
   NoteActivity(s, now);
-  return Principal{std::move(identity->user), s.id, client};
+  return Principal{identity->user, s.id, client};
 }
 
 void Accounts::NoteActivity(const Session& s, UnixTime now) {
@@ -234,10 +235,11 @@ Result<User> Accounts::UpdateProfile(const Principal& p, const ProfileChanges& c
   return u;
 }
 
-std::vector<WorkspaceWithRole> Accounts::Memberships(const std::string& user_id) {
+IdentityCache::Ptr<std::vector<WorkspaceWithRole>> Accounts::Memberships(
+    const std::string& user_id) {
   UnixTime now = clock_.Now();
-  if (auto cached = cache_.Memberships(user_id, now)) return std::move(*cached);
-  auto list = store_.WorkspacesOfUser(user_id);
+  if (auto cached = cache_.Memberships(user_id, now)) return cached;
+  auto list = std::make_shared<const std::vector<WorkspaceWithRole>>(store_.WorkspacesOfUser(user_id));
   cache_.PutMemberships(user_id, list, now);
   return list;
 }

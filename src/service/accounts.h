@@ -58,7 +58,7 @@ class Accounts {
   int RevokeOtherSessions(const Principal& p);
 
   // The user's workspaces and memberships (cached briefly; see IdentityCache).
-  std::vector<WorkspaceWithRole> Memberships(const std::string& user_id);
+  IdentityCache::Ptr<std::vector<WorkspaceWithRole>> Memberships(const std::string& user_id);
 
   // The CSRF token that belongs to a session token: derived, so nothing more is stored.
   static std::string CsrfTokenFor(const std::string& session_token);

@@ -1,7 +1,7 @@
 #include "service/audit.h"
 
 #include "core/audit_chain.h"
-#include "core/crypto.h"
+#include "core/cursor.h"
 #include "core/ids.h"
 
 namespace gh {
@@ -30,34 +30,18 @@ AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r
 }
 
 std::string AuditLog::EncodeCursor(int64_t seq) {
-  return crypto::Base64Url("a1:" + std::to_string(seq));
+  return gh::EncodeCursor("a1:" + std::to_string(seq));
 }
 
 std::optional<int64_t> AuditLog::DecodeCursor(const std::string& cursor) {
-  // Base64url decode of a short ASCII string.
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  if (cursor.empty() || cursor.size() > 40) return std::nullopt;
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : cursor) {
-    size_t v = kAlphabet.find(c);
-    if (v == std::string_view::npos) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  if (out.rfind("a1:", 0) != 0 || out.size() < 4 || out.size() > 22) return std::nullopt;
+  auto payload = gh::DecodeCursor(cursor, "a1:");
+  if (!payload || payload->size() > 18) return std::nullopt;
   int64_t seq = 0;
-  for (char c : out.substr(3)) {
+  for (char c : *payload) {
     if (c < '0' || c > '9') return std::nullopt;
     seq = seq * 10 + (c - '0');
   }
-  if (EncodeCursor(seq) != cursor) return std::nullopt;  // canonical form only
+  if (EncodeCursor(seq) != cursor) return std::nullopt;  // no leading zeros
   return seq;
 }
 

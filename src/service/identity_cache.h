@@ -9,6 +9,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,17 +28,26 @@ class IdentityCache {
     User user;
   };
 
-  std::optional<Identity> Session(const std::string& token_hash, UnixTime now);
-  void PutSession(const std::string& token_hash, const Identity& identity, UnixTime now);
+  // Entries are shared and immutable: a hit costs a reference count, not a copy. Each getter
+  // returns null on a miss or an entry older than the TTL.
+  template <typename T>
+  using Ptr = std::shared_ptr<const T>;
 
-  std::optional<std::vector<WorkspaceWithRole>> Memberships(const std::string& user_id,
-                                                            UnixTime now);
-  void PutMemberships(const std::string& user_id, std::vector<WorkspaceWithRole> list,
+  Ptr<Identity> Session(const std::string& token_hash, UnixTime now);
+  void PutSession(const std::string& token_hash, Ptr<Identity> identity, UnixTime now);
+
+  Ptr<std::vector<WorkspaceWithRole>> Memberships(const std::string& user_id, UnixTime now);
+  void PutMemberships(const std::string& user_id, Ptr<std::vector<WorkspaceWithRole>> list,
                       UnixTime now);
 
-  // After a change to a user (profile, sessions): drop their cached sessions.
+  // A workspace's members, oldest first.
+  Ptr<std::vector<Member>> Members(const std::string& workspace_id, UnixTime now);
+  void PutMembers(const std::string& workspace_id, Ptr<std::vector<Member>> members, UnixTime now);
+
+  // After a change to a user (profile, sessions): drop their cached sessions, and the member
+  // lists that show their name.
   void ForgetUser(const std::string& user_id);
-  // After a change to memberships or workspaces: drop every cached membership list.
+  // After a change to memberships or workspaces: drop every cached membership and member list.
   void ForgetMemberships();
 
  private:
@@ -45,14 +55,18 @@ class IdentityCache {
 
   template <typename T>
   struct Entry {
-    T value;
+    Ptr<T> value;
     UnixTime loaded_at;
   };
+  template <typename T>
+  Ptr<T> Get(const absl::flat_hash_map<std::string, Entry<T>>& map, const std::string& key,
+             UnixTime now);
 
   int ttl_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, Entry<Identity>> sessions_;
   absl::flat_hash_map<std::string, Entry<std::vector<WorkspaceWithRole>>> memberships_;
+  absl::flat_hash_map<std::string, Entry<std::vector<Member>>> members_;
 };
 
 }  // namespace gh

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cursor.h"
 #include "core/ids.h"
 #include "core/validation.h"
 #include "service/audit.h"
@@ -29,8 +30,44 @@ Team::Team(Store& store, const Config& config, Access& access, IdentityCache& ca
            const Clock& clock)
     : store_(store), config_(config), access_(access), cache_(cache), clock_(clock) {}
 
-std::vector<Member> Team::Members(const Membership& caller) {
-  return store_.Members(caller.workspace_id);
+Result<MemberPage> Team::Members(const Membership& caller, const std::string& cursor, int limit) {
+  const std::string& ws = caller.workspace_id;
+  UnixTime now = clock_.Now();
+  auto all = cache_.Members(ws, now);
+  if (!all) {
+    all = std::make_shared<const std::vector<Member>>(store_.Members(ws));
+    cache_.PutMembers(ws, all, now);
+  }
+  // Keyset on (joined_at, membership id), the list's order: stable while members come and go.
+  size_t start = 0;
+  if (!cursor.empty()) {
+    auto payload = DecodeCursor(cursor, "m1:");
+    size_t colon = payload ? payload->find(':') : std::string::npos;
+    if (colon == std::string::npos || colon == 0 || colon > 19) {
+      return Error::BadRequest("invalid_cursor", "The cursor is not valid.", "cursor");
+    }
+    UnixTime joined = 0;
+    for (char c : payload->substr(0, colon)) {
+      if (c < '0' || c > '9') return Error::BadRequest("invalid_cursor", "The cursor is not valid.", "cursor");
+      joined = joined * 10 + (c - '0');
+    }
+    std::string id = payload->substr(colon + 1);
+    auto after = [&](const Member& m) {
+      return m.membership.joined_at > joined ||
+             (m.membership.joined_at == joined && m.membership.id > id);
+    };
+    while (start < all->size() && !after((*all)[start])) ++start;
+  }
+  MemberPage page;
+  page.total = static_cast<int64_t>(all->size());
+  size_t end = std::min(all->size(), start + static_cast<size_t>(limit));
+  page.members.assign(all->begin() + static_cast<std::ptrdiff_t>(start),
+                      all->begin() + static_cast<std::ptrdiff_t>(end));
+  if (end < all->size()) {
+    const Membership& last = page.members.back().membership;
+    page.next_cursor = EncodeCursor("m1:" + std::to_string(last.joined_at) + ":" + last.id);
+  }
+  return page;
 }
 
 Status Team::CheckNoEscalation(const Membership& caller, const Catalogue::Set& granted) {

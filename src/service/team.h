@@ -29,6 +29,12 @@ struct RoleInput {
   std::optional<std::vector<std::string>> permissions;
 };
 
+struct MemberPage {
+  std::vector<Member> members;
+  std::string next_cursor;  // empty on the last page
+  int64_t total = 0;
+};
+
 // A role as GET …/roles shows it.
 struct RoleView {
   std::string id;
@@ -44,7 +50,8 @@ class Team {
   Team(Store& store, const Config& config, Access& access, IdentityCache& cache,
        const Clock& clock = Clock::System());
 
-  std::vector<Member> Members(const Membership& caller);
+  // A page of members, oldest first. `cursor` is a previous page's next_cursor.
+  Result<MemberPage> Members(const Membership& caller, const std::string& cursor, int limit);
   Result<Member> ChangeRole(const Principal& p, const Membership& caller,
                             const std::string& user_id, const std::string& role);
   // Returns the number of API keys revoked.
