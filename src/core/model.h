@@ -128,6 +128,63 @@ struct CustomRole {
   UnixTime updated_at = 0;
 };
 
+struct Project {
+  std::string id;  // prj_…
+  std::string workspace_id;
+  std::string name;
+  std::string environment = "development";  // development | staging | production
+  std::optional<int64_t> rate_limit_per_minute;  // defaults for keys of the project
+  std::optional<int64_t> rate_limit_per_month;
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+// A member's role inside one project (overrides their workspace role there).
+struct ProjectMember {
+  std::string project_id;
+  std::string workspace_id;
+  std::string user_id;
+  std::string role;
+  UnixTime added_at = 0;
+};
+
+// An API key. Secret keys are kept only as the SHA-256 of the key; publishable keys are
+// public by design and kept whole so that people allowed to see keys can copy them.
+struct ApiKey {
+  std::string id;  // key_…
+  std::string workspace_id;
+  std::string project_id;  // "" for workspace-wide keys
+  std::string type = "secret";  // secret | publishable
+  std::string environment = "live";  // live | test
+  std::string name;
+  std::string service;
+  std::string owner_id;  // the user who created it
+  std::string prefix;    // the first characters, for people to recognise it
+  std::string hash;      // SHA-256 hex of the whole key
+  std::string publishable_key;  // the key itself, for publishable keys only
+  std::vector<std::string> allow;  // endpoint patterns, trailing * wildcard; empty: all
+  std::vector<std::string> deny;
+  std::vector<std::string> methods;  // empty: any method
+  std::optional<int64_t> rate_per_minute;
+  std::optional<int64_t> rate_per_month;
+  std::vector<std::string> ip_allowlist;  // CIDRs; empty: any address
+  std::optional<UnixTime> expires_at;
+  std::string previous_hash;  // the secret before the last rotation, during its grace period
+  std::optional<UnixTime> previous_expires_at;
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+  std::optional<UnixTime> revoked_at;
+  std::optional<UnixTime> last_used_at;
+};
+
+// Usage of one key, recorded in batches off the verify path.
+struct KeyUsage {
+  std::string key_id;
+  UnixTime last_used_at = 0;
+  std::string period;  // "2026-11": the calendar month in the workspace's time zone
+  int64_t count = 0;   // verifications to add
+};
+
 // A member as the team list shows them.
 struct Member {
   Membership membership;

@@ -75,6 +75,26 @@ class WriteTx {
   virtual Status UpdateCustomRole(const CustomRole& role) = 0;
   virtual bool DeleteCustomRole(const std::string& workspace_id, const std::string& role_id) = 0;
 
+  // Conflict `project_name_taken` when the workspace has a project of that name.
+  virtual Status InsertProject(const Project& p) = 0;
+  virtual Status UpdateProject(const Project& p) = 0;
+  virtual bool DeleteProject(const std::string& workspace_id, const std::string& project_id) = 0;
+  // Inserts or replaces the member's role in the project.
+  virtual void PutProjectMember(const ProjectMember& m) = 0;
+  virtual bool DeleteProjectMember(const std::string& project_id, const std::string& user_id) = 0;
+
+  virtual void InsertApiKey(const ApiKey& key) = 0;
+  // Writes every mutable column of the key (name, limits, patterns, hashes, expiry, revoked).
+  virtual void UpdateApiKey(const ApiKey& key) = 0;
+  // Revokes the live keys `owner_id` created in the workspace; returns their ids.
+  virtual std::vector<std::string> RevokeKeysOfOwner(const std::string& workspace_id,
+                                                     const std::string& owner_id,
+                                                     UnixTime at) = 0;
+  // Adds usage counts and moves last_used_at forward.
+  virtual void RecordKeyUsage(const std::vector<KeyUsage>& batch) = 0;
+  // Records that a key was used from `ip`; false when it had been already.
+  virtual bool InsertKeyIp(const std::string& key_id, const std::string& ip, UnixTime at) = 0;
+
   virtual void InsertInvitation(const Invitation& inv) = 0;
   // Writes status, token_hash, expires_at, accepted_at and revoked_at.
   virtual void UpdateInvitation(const Invitation& inv) = 0;
@@ -143,6 +163,23 @@ class Store {
   virtual std::vector<CustomRole> CustomRoles(const std::string& workspace_id) = 0;
   virtual std::optional<CustomRole> CustomRoleById(const std::string& workspace_id,
                                                    const std::string& role_id) = 0;
+
+  virtual std::vector<Project> Projects(const std::string& workspace_id) = 0;  // by name
+  virtual std::optional<Project> ProjectById(const std::string& workspace_id,
+                                             const std::string& project_id) = 0;
+  virtual std::vector<ProjectMember> ProjectMembers(const std::string& workspace_id) = 0;
+
+  virtual std::vector<ApiKey> ApiKeys(const std::string& workspace_id) = 0;  // oldest first
+  virtual std::optional<ApiKey> ApiKeyById(const std::string& workspace_id,
+                                           const std::string& key_id) = 0;
+  // Every key of every workspace, for the verification index; `after_id` pages by id.
+  virtual std::vector<ApiKey> AllApiKeys(const std::string& after_id, int limit) = 0;
+  // (key id, ip) pairs after the given pair, in that order.
+  virtual std::vector<std::pair<std::string, std::string>> AllKeyIps(const std::string& after_key,
+                                                                     const std::string& after_ip,
+                                                                     int limit) = 0;
+  // Verifications of each key in `period` ("2026-11").
+  virtual std::vector<std::pair<std::string, int64_t>> KeyUsageIn(const std::string& period) = 0;
 
   virtual std::optional<Invitation> InvitationById(const std::string& workspace_id,
                                                    const std::string& invitation_id) = 0;

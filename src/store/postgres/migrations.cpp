@@ -142,6 +142,69 @@ ALTER TABLE mail ADD COLUMN next_attempt_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE mail ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 CREATE INDEX mail_due ON mail(status, next_attempt_at);
 )sql"},
+      {3, R"sql(
+CREATE TABLE projects (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  rate_limit_per_minute BIGINT,
+  rate_limit_per_month BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+CREATE TABLE project_members (
+  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  workspace_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  added_at BIGINT NOT NULL,
+  PRIMARY KEY (project_id, user_id),
+  FOREIGN KEY (workspace_id, user_id) REFERENCES memberships(workspace_id, user_id) ON DELETE CASCADE
+);
+CREATE INDEX project_members_by_user ON project_members(workspace_id, user_id);
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  project_id TEXT REFERENCES projects(id) ON DELETE SET NULL,
+  type TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  name TEXT NOT NULL,
+  service TEXT NOT NULL,
+  owner_id TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  publishable_key TEXT NOT NULL,
+  allow_patterns TEXT NOT NULL,
+  deny_patterns TEXT NOT NULL,
+  methods TEXT NOT NULL,
+  rate_per_minute BIGINT,
+  rate_per_month BIGINT,
+  ip_allowlist TEXT NOT NULL,
+  expires_at BIGINT,
+  previous_hash TEXT,
+  previous_expires_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  last_used_at BIGINT
+);
+CREATE INDEX api_keys_by_workspace ON api_keys(workspace_id, created_at);
+CREATE UNIQUE INDEX api_keys_previous_hash ON api_keys(previous_hash);
+CREATE TABLE api_key_ips (
+  key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+  ip TEXT NOT NULL,
+  first_seen_at BIGINT NOT NULL,
+  PRIMARY KEY (key_id, ip)
+);
+CREATE TABLE api_key_usage (
+  key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+  period TEXT NOT NULL,
+  count BIGINT NOT NULL,
+  PRIMARY KEY (key_id, period)
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -183,6 +183,51 @@ Member MemberFrom(const Row& r) {
   return m;
 }
 
+constexpr const char* kProjectCols =
+    "id, workspace_id, name, environment, rate_limit_per_minute, rate_limit_per_month, "
+    "created_at, updated_at";
+
+Project ProjectFrom(const Row& r) {
+  return {r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.OptInt(4), r.OptInt(5), r.Int(6), r.Int(7)};
+}
+
+constexpr const char* kKeyCols =
+    "id, workspace_id, project_id, type, environment, name, service, owner_id, prefix, hash, "
+    "publishable_key, allow_patterns, deny_patterns, methods, rate_per_minute, rate_per_month, "
+    "ip_allowlist, expires_at, previous_hash, previous_expires_at, created_at, updated_at, "
+    "revoked_at, last_used_at";
+
+ApiKey KeyFrom(const Row& r) {
+  ApiKey k;
+  k.id = r.Text(0);
+  k.workspace_id = r.Text(1);
+  k.project_id = r.Text(2);
+  k.type = r.Text(3);
+  k.environment = r.Text(4);
+  k.name = r.Text(5);
+  k.service = r.Text(6);
+  k.owner_id = r.Text(7);
+  k.prefix = r.Text(8);
+  k.hash = r.Text(9);
+  k.publishable_key = r.Text(10);
+  k.allow = SplitIds(r.Text(11));
+  k.deny = SplitIds(r.Text(12));
+  k.methods = SplitIds(r.Text(13));
+  k.rate_per_minute = r.OptInt(14);
+  k.rate_per_month = r.OptInt(15);
+  k.ip_allowlist = SplitIds(r.Text(16));
+  k.expires_at = r.OptInt(17);
+  k.previous_hash = r.Text(18);
+  k.previous_expires_at = r.OptInt(19);
+  k.created_at = r.Int(20);
+  k.updated_at = r.Int(21);
+  k.revoked_at = r.OptInt(22);
+  k.last_used_at = r.OptInt(23);
+  return k;
+}
+
+Value OptText(const std::string& s) { return s.empty() ? Value(nullptr) : Value(s); }
+
 std::string Sql(std::initializer_list<std::string_view> parts) {
   std::string s;
   for (auto p : parts) s += p;
@@ -339,6 +384,104 @@ class SqlWriteTx final : public WriteTx {
     return c_->Exec("DELETE FROM custom_roles WHERE workspace_id=$1 AND id=$2", {ws, id}) > 0;
   }
 
+  Status InsertProject(const Project& p) override {
+    try {
+      c_->Exec(Sql({"INSERT INTO projects (", kProjectCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"}),
+               {p.id, p.workspace_id, p.name, p.environment, Opt(p.rate_limit_per_minute),
+                Opt(p.rate_limit_per_month), p.created_at, p.updated_at});
+    } catch (const UniqueViolation&) {
+      return ProjectNameTaken();
+    }
+    return {};
+  }
+
+  Status UpdateProject(const Project& p) override {
+    try {
+      c_->Exec(
+          "UPDATE projects SET name=$3, environment=$4, rate_limit_per_minute=$5, "
+          "rate_limit_per_month=$6, updated_at=$7 WHERE workspace_id=$1 AND id=$2",
+          {p.workspace_id, p.id, p.name, p.environment, Opt(p.rate_limit_per_minute),
+           Opt(p.rate_limit_per_month), p.updated_at});
+    } catch (const UniqueViolation&) {
+      return ProjectNameTaken();
+    }
+    return {};
+  }
+
+  bool DeleteProject(const std::string& ws, const std::string& id) override {
+    return c_->Exec("DELETE FROM projects WHERE workspace_id=$1 AND id=$2", {ws, id}) > 0;
+  }
+
+  void PutProjectMember(const ProjectMember& m) override {
+    c_->Exec(
+        "INSERT INTO project_members (project_id, workspace_id, user_id, role, added_at) "
+        "VALUES ($1,$2,$3,$4,$5) ON CONFLICT (project_id, user_id) DO UPDATE SET role=excluded.role",
+        {m.project_id, m.workspace_id, m.user_id, m.role, m.added_at});
+  }
+
+  bool DeleteProjectMember(const std::string& project_id, const std::string& user_id) override {
+    return c_->Exec("DELETE FROM project_members WHERE project_id=$1 AND user_id=$2",
+                    {project_id, user_id}) > 0;
+  }
+
+  void InsertApiKey(const ApiKey& k) override {
+    c_->Exec(Sql({"INSERT INTO api_keys (", kKeyCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
+                  "$19,$20,$21,$22,$23,$24)"}),
+             {k.id, k.workspace_id, OptText(k.project_id), k.type, k.environment, k.name,
+              k.service, k.owner_id, k.prefix, k.hash, k.publishable_key, JoinIds(k.allow),
+              JoinIds(k.deny), JoinIds(k.methods), Opt(k.rate_per_minute), Opt(k.rate_per_month),
+              JoinIds(k.ip_allowlist), Opt(k.expires_at), OptText(k.previous_hash),
+              Opt(k.previous_expires_at), k.created_at, k.updated_at, Opt(k.revoked_at),
+              Opt(k.last_used_at)});
+  }
+
+  void UpdateApiKey(const ApiKey& k) override {
+    c_->Exec(
+        "UPDATE api_keys SET name=$2, hash=$3, allow_patterns=$4, deny_patterns=$5, methods=$6, "
+        "rate_per_minute=$7, rate_per_month=$8, ip_allowlist=$9, expires_at=$10, "
+        "previous_hash=$11, previous_expires_at=$12, updated_at=$13, revoked_at=$14, prefix=$15 "
+        "WHERE id=$1",
+        {k.id, k.name, k.hash, JoinIds(k.allow), JoinIds(k.deny), JoinIds(k.methods),
+         Opt(k.rate_per_minute), Opt(k.rate_per_month), JoinIds(k.ip_allowlist),
+         Opt(k.expires_at), OptText(k.previous_hash), Opt(k.previous_expires_at), k.updated_at,
+         Opt(k.revoked_at), k.prefix});
+  }
+
+  std::vector<std::string> RevokeKeysOfOwner(const std::string& ws, const std::string& owner,
+                                             UnixTime at) override {
+    auto rows = c_->Query(
+        "UPDATE api_keys SET revoked_at=$3, updated_at=$3 WHERE workspace_id=$1 AND owner_id=$2 "
+        "AND revoked_at IS NULL RETURNING id",
+        {ws, owner, at});
+    std::vector<std::string> ids;
+    for (const auto& r : rows) ids.push_back(r.Text(0));
+    return ids;
+  }
+
+  void RecordKeyUsage(const std::vector<KeyUsage>& batch) override {
+    for (const auto& u : batch) {
+      c_->Exec(
+          "UPDATE api_keys SET last_used_at=$2 WHERE id=$1 AND (last_used_at IS NULL OR "
+          "last_used_at < $2)",
+          {u.key_id, u.last_used_at});
+      if (u.count > 0) {
+        c_->Exec(
+            "INSERT INTO api_key_usage (key_id, period, count) SELECT $1, $2, $3 WHERE EXISTS "
+            "(SELECT 1 FROM api_keys WHERE id=$1) ON CONFLICT (key_id, period) DO UPDATE SET "
+            "count = api_key_usage.count + excluded.count",
+            {u.key_id, u.period, u.count});
+      }
+    }
+  }
+
+  bool InsertKeyIp(const std::string& key_id, const std::string& ip, UnixTime at) override {
+    return c_->Exec(
+               "INSERT INTO api_key_ips (key_id, ip, first_seen_at) VALUES ($1,$2,$3) "
+               "ON CONFLICT (key_id, ip) DO NOTHING",
+               {key_id, ip, at}) > 0;
+  }
+
   void InsertInvitation(const Invitation& i) override {
     c_->Exec(Sql({"INSERT INTO invitations (", kInvitationCols,
                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"}),
@@ -424,6 +567,11 @@ class SqlWriteTx final : public WriteTx {
 
   void DeleteIdempotentResponse(const std::string& scope, const std::string& key) override {
     c_->Exec("DELETE FROM idempotency_keys WHERE scope=$1 AND idem_key=$2", {scope, key});
+  }
+
+  static Error ProjectNameTaken() {
+    return Error::Conflict("project_name_taken", "A project with this name exists already.",
+                           "name");
   }
 
   static Error RoleNameTaken() {
@@ -547,6 +695,61 @@ class SqlStore final : public Store {
     return One<CustomRole>(
         Sql({"SELECT ", kRoleCols, " FROM custom_roles WHERE workspace_id=$1 AND id=$2"}),
         {ws, id}, RoleFrom);
+  }
+
+  std::vector<Project> Projects(const std::string& ws) override {
+    return All<Project>(
+        Sql({"SELECT ", kProjectCols, " FROM projects WHERE workspace_id=$1 ORDER BY name, id"}),
+        {ws}, ProjectFrom);
+  }
+
+  std::optional<Project> ProjectById(const std::string& ws, const std::string& id) override {
+    return One<Project>(
+        Sql({"SELECT ", kProjectCols, " FROM projects WHERE workspace_id=$1 AND id=$2"}), {ws, id},
+        ProjectFrom);
+  }
+
+  std::vector<ProjectMember> ProjectMembers(const std::string& ws) override {
+    return All<ProjectMember>(
+        "SELECT project_id, workspace_id, user_id, role, added_at FROM project_members "
+        "WHERE workspace_id=$1 ORDER BY project_id, added_at, user_id",
+        {ws}, [](const Row& r) {
+          return ProjectMember{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+        });
+  }
+
+  std::vector<ApiKey> ApiKeys(const std::string& ws) override {
+    return All<ApiKey>(Sql({"SELECT ", kKeyCols,
+                            " FROM api_keys WHERE workspace_id=$1 ORDER BY created_at, id"}),
+                       {ws}, KeyFrom);
+  }
+
+  std::optional<ApiKey> ApiKeyById(const std::string& ws, const std::string& id) override {
+    return One<ApiKey>(
+        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE workspace_id=$1 AND id=$2"}), {ws, id},
+        KeyFrom);
+  }
+
+  std::vector<ApiKey> AllApiKeys(const std::string& after_id, int limit) override {
+    return All<ApiKey>(
+        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2"}),
+        {after_id, int64_t{limit}}, KeyFrom);
+  }
+
+  std::vector<std::pair<std::string, std::string>> AllKeyIps(const std::string& after_key,
+                                                             const std::string& after_ip,
+                                                             int limit) override {
+    return All<std::pair<std::string, std::string>>(
+        "SELECT key_id, ip FROM api_key_ips WHERE key_id > $1 OR (key_id = $1 AND ip > $2) "
+        "ORDER BY key_id, ip LIMIT $3",
+        {after_key, after_ip, int64_t{limit}},
+        [](const Row& r) { return std::make_pair(r.Text(0), r.Text(1)); });
+  }
+
+  std::vector<std::pair<std::string, int64_t>> KeyUsageIn(const std::string& period) override {
+    return All<std::pair<std::string, int64_t>>(
+        "SELECT key_id, count FROM api_key_usage WHERE period=$1", {period},
+        [](const Row& r) { return std::make_pair(r.Text(0), r.Int(1)); });
   }
 
   std::optional<Invitation> InvitationById(const std::string& ws, const std::string& id) override {
