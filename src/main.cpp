@@ -1,5 +1,6 @@
 // gatehouse: the command line. serve, migrate, mail list; --help everywhere.
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -79,6 +80,12 @@ int RunServe(const Flags& f) {
                store->SchemaVersion());
   gh::http::App app(*store, config, *catalogue, GATEHOUSE_VERSION);
   gh::http::AddAllRoutes(app);
+  auto load_started = std::chrono::steady_clock::now();
+  app.key_index.Load(*store);
+  std::fprintf(stderr, "api keys: %zu secrets indexed in %lld ms\n", app.key_index.size(),
+               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - load_started)
+                                          .count()));
   gh::MailWorker mail(*store, config);
   mail.Start();
   app.mail_queued = [&mail] { mail.Wake(); };

@@ -1,5 +1,7 @@
 #include "core/ids.h"
 
+#include <chrono>
+
 #include "core/crypto.h"
 
 namespace gh {
@@ -10,6 +12,19 @@ std::string NewId(std::string_view prefix) {
   std::string id(prefix);
   id += '_';
   id += crypto::Base62(crypto::RandomBytes(16), kRandomChars);
+  return id;
+}
+
+std::string NewTimeOrderedId(std::string_view prefix) {
+  uint64_t micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+  std::string time_bytes(6, '\0');
+  for (int i = 0; i < 6; ++i) time_bytes[i] = static_cast<char>((micros >> (40 - 8 * i)) & 0xFF);
+  std::string id(prefix);
+  id += '_';
+  id += crypto::Base62(time_bytes, 9);  // 62^9 > 2^48
+  id += crypto::Base62(crypto::RandomBytes(10), 13).substr(0, 13);
   return id;
 }
 

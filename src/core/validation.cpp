@@ -117,6 +117,15 @@ Result<std::string> PersonName(std::string_view name) {
   return n;
 }
 
+Result<std::string> ProjectName(std::string_view name) {
+  std::string n = Trim(name);
+  if (n.empty() || CodePoints(n) > 100 || HasControl(n) || !IsValidUtf8(n)) {
+    return Error::Invalid("invalid_name", "name",
+                          "A project name has 1 to 100 characters and no control characters.");
+  }
+  return n;
+}
+
 Result<std::string> WorkspaceName(std::string_view name) {
   std::string n = Trim(name);
   if (!IsValidUtf8(n) || HasControl(n)) {

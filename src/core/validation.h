@@ -28,6 +28,9 @@ Result<std::string> PersonName(std::string_view name);
 // Workspace names: at least 2 characters after trimming, at most 100. `invalid_name`.
 Result<std::string> WorkspaceName(std::string_view name);
 
+// Project names: trimmed, 1..100 characters, no control characters. `invalid_name`.
+Result<std::string> ProjectName(std::string_view name);
+
 // An IANA time zone known to the system's tz database (/usr/share/zoneinfo).
 bool IsIanaTimezone(std::string_view tz);
 

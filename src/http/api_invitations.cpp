@@ -20,6 +20,13 @@ Json InvitationJson(const InvitationView& v) {
           {"expires_at", FormatRfc3339(i.expires_at)}};
 }
 
+// The invitation token is a secret that only the email carries: problems about a token route
+// name the route template, never the path with the token in it.
+Response TokenProblem(const Error& e, Request& req, const char* route_template) {
+  req.path = route_template;
+  return Problem(e, req);
+}
+
 void MailQueued(App& app) {
   if (app.mail_queued) app.mail_queued();
 }
@@ -55,14 +62,15 @@ Response Invite(App& app, Request& req) {
 }
 
 Response Accept(App& app, Request& req) {
+  constexpr const char* kRoute = "/v1/invitations/{token}/accept";
   auto body = ParseObject(req, {"name", "password"});
-  if (!body) return Problem(body.error(), req);
+  if (!body) return TokenProblem(body.error(), req, kRoute);
   Fields f(*body);
   auto name = f.Str("name");
   auto password = f.Str("password");
-  if (!f.ok()) return Problem(f.error(), req);
+  if (!f.ok()) return TokenProblem(f.error(), req, kRoute);
   auto a = app.invitations.Accept(req.Param("token"), req.principal, name, password, req.Client());
-  if (!a) return Problem(a.error(), req);
+  if (!a) return TokenProblem(a.error(), req, kRoute);
   Json j = {{"workspace_id", a->workspace_id},
             {"role", a->membership.role},
             {"user", UserJson(a->user)},
@@ -170,7 +178,7 @@ void AddInvitationRoutes(App& app) {
                   .summary = "Public: what an invitation link is for", .access = Access::kPublic,
                   .body_type = "", .tag = "invitations", .handler = [&app](Request& req) {
                     auto v = app.invitations.Lookup(req.Param("token"));
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return TokenProblem(v.error(), req, "/v1/invitations/{token}");
                     const Invitation& i = v->invitation;
                     return JsonResponse(200, {{"workspace_name", v->workspace_name},
                                               {"invited_by", {{"name", v->inviter_name}}},

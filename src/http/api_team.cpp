@@ -13,14 +13,31 @@ Response NoContent() {
   return r;
 }
 
-Json MemberJson(App& app, const Member& m) {
+// The member's project roles, as far as `viewer` may see those projects.
+Json MemberProjectsJson(App& app, const ProjectBook& book, const Member& m,
+                        const Membership& viewer, bool viewer_sees_all) {
+  Json out = Json::array();
+  for (const auto& a : book.AssignmentsOf(m.user.id)) {
+    if (!viewer_sees_all && !book.RoleOf(viewer.user_id, a.project_id)) continue;
+    const ProjectBook::Entry* p = book.Find(a.project_id);
+    out.push_back({{"project_id", a.project_id},
+                   {"name", p ? p->name : ""},
+                   {"role", a.role},
+                   {"role_name", app.access.RoleName(m.membership.workspace_id, a.role)}});
+  }
+  return out;
+}
+
+Json MemberJson(App& app, const Member& m, const Membership& viewer) {
   const std::string& ws = m.membership.workspace_id;
+  auto book = app.access.ProjectsOf(ws);
+  bool sees_all = app.access.Can(viewer, "projects.view_all");
   return {{"user_id", m.user.id},
           {"name", m.user.name},
           {"email", m.user.email},
           {"role", m.membership.role},
           {"role_name", app.access.RoleName(ws, m.membership.role)},
-          {"projects", Json::array()},
+          {"projects", MemberProjectsJson(app, *book, m, viewer, sees_all)},
           {"last_login_at",
            m.user.last_login_at ? Json(FormatRfc3339(*m.user.last_login_at)) : Json(nullptr)},
           {"joined_at", FormatRfc3339(m.membership.joined_at)}};
@@ -62,11 +79,23 @@ Result<RoleInput> ReadRoleInput(const Request& req) {
 Response PermissionsOfCaller(App& app, Request& req) {
   const Membership& m = *req.membership;
   Catalogue::Set set = app.access.PermissionsOf(m.workspace_id, m.role);
+  // The projects where a project role overrides the workspace role.
+  Json projects = Json::array();
+  auto book = app.access.ProjectsOf(m.workspace_id);
+  for (const auto& a : book->AssignmentsOf(m.user_id)) {
+    const ProjectBook::Entry* p = book->Find(a.project_id);
+    Catalogue::Set in_project = app.access.PermissionsOf(m.workspace_id, a.role);
+    projects.push_back({{"project_id", a.project_id},
+                        {"name", p ? p->name : ""},
+                        {"role", a.role},
+                        {"role_name", app.access.RoleName(m.workspace_id, a.role)},
+                        {"permissions", app.access.PermissionIds(in_project)}});
+  }
   Json body = {{"workspace_id", m.workspace_id},
                {"role", m.role},
                {"role_name", app.access.RoleName(m.workspace_id, m.role)},
                {"permissions", app.access.PermissionIds(set)},
-               {"projects", Json::array()}};
+               {"projects", std::move(projects)}};
   Response r = JsonResponse(200, body);
   // The dashboard caches this for five minutes (the spec's usePermissions hook).
   r.Header("Cache-Control", "private, max-age=300");
@@ -125,7 +154,9 @@ void AddTeamRoutes(App& app) {
                                                  req.QueryParam("cursor").value_or(""), *limit);
                     if (!page) return Problem(page.error(), req);
                     Json data = Json::array();
-                    for (const auto& m : page->members) data.push_back(MemberJson(app, m));
+                    for (const auto& m : page->members) {
+                      data.push_back(MemberJson(app, m, *req.membership));
+                    }
                     Json next = page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor);
                     return JsonResponse(200, {{"data", std::move(data)},
                                               {"next_cursor", std::move(next)},
@@ -147,7 +178,7 @@ void AddTeamRoutes(App& app) {
                     auto m = app.team.ChangeRole(*req.principal, *req.membership,
                                                  req.Param("usr"), *role);
                     if (!m) return Problem(m.error(), req);
-                    return JsonResponse(200, MemberJson(app, *m));
+                    return JsonResponse(200, MemberJson(app, *m, *req.membership));
                   }});
 
   app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/members/{usr}",

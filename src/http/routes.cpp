@@ -44,8 +44,11 @@ Status Authenticate(App& app, Request& req) {
       return Error::Unauthenticated("invalid_authorization",
                                     "Use 'Authorization: Bearer <secret API key>'.");
     }
-    // Secret API keys as management credentials arrive with the API keys issue.
-    return Error::Unauthenticated("invalid_api_key", "The API key is not valid.");
+    auto p = app.api_keys.Authenticate(std::string(authz.substr(7)), req.method, req.path,
+                                       req.Client());
+    if (!p) return p.error();
+    req.principal = std::move(*p);
+    return {};
   }
   std::string token = req.Cookie("gh_session");
   if (token.empty()) return Error::Unauthenticated("unauthenticated", "Sign in to continue.");
@@ -84,6 +87,18 @@ Response RunHandler(App& app, Request& req) {
   } else if (route.access != Access::kPublic) {
     if (Status st = Authenticate(app, req); !st.ok()) return Problem(st.error(), req);
     if (Status st = CheckCsrf(req); !st.ok()) return Problem(st.error(), req);
+  }
+  if (req.principal && !req.principal->api_key_id.empty()) {
+    // A secret key manages its own workspace only, and is no key to its owner's account.
+    bool workspace_route = route.access == Access::kWorkspace || route.access == Access::kMember;
+    if (workspace_route && req.Param("ws") != req.principal->api_key_workspace_id) {
+      return Problem(Error::NotFound("workspace"), req);
+    }
+    if (!workspace_route && route.path != "/v1/check") {
+      return Problem({ErrorKind::kForbidden, "api_key_not_allowed",
+                      "API keys cannot call this endpoint; sign in instead.", {}},
+                     req);
+    }
   }
   if (route.access == Access::kWorkspace || route.access == Access::kMember) {
     auto m = app.access.Authorize(*req.principal, req.Param("ws"), route.permission);
@@ -163,9 +178,17 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       accounts(s, c, identities),
       workspaces(s, c, cat, identities),
       team(s, c, access, identities),
+      key_index(cat),
+      api_keys(s, c, access, key_index),
       invitations(s, c, access, accounts, team, identities),
+      projects(s, access, team),
       audit(s),
-      secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {}
+      secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {
+  team.SetRevokeKeysHook([this](WriteTx& tx, const std::string& ws, const std::string& user) {
+    return api_keys.RevokeAllOf(tx, ws, user, Clock::System().Now());
+  });
+  workspaces.SetKeys(&api_keys);
+}
 
 void AddAllRoutes(App& app) {
   AddMetaRoutes(app);
@@ -175,6 +198,8 @@ void AddAllRoutes(App& app) {
   AddAuditRoutes(app);
   AddTeamRoutes(app);
   AddInvitationRoutes(app);
+  AddProjectRoutes(app);
+  AddKeyRoutes(app);
   AddOpenApiRoute(app);
 }
 

@@ -10,9 +10,12 @@
 #include "http/router.h"
 #include "service/access.h"
 #include "service/accounts.h"
+#include "service/api_keys.h"
+#include "service/key_index.h"
 #include "service/audit.h"
 #include "service/config.h"
 #include "service/invitations.h"
+#include "service/projects.h"
 #include "service/team.h"
 #include "service/workspaces.h"
 #include "store/store.h"
@@ -31,7 +34,10 @@ struct App {
   Accounts accounts;
   Workspaces workspaces;
   Team team;
+  KeyIndex key_index;
+  ApiKeys api_keys;
   Invitations invitations;
+  Projects projects;
   // Woken after a change queues mail; null when no worker runs (tests, CLI).
   std::function<void()> mail_queued;
   AuditLog audit;
@@ -47,6 +53,8 @@ void AddWorkspaceRoutes(App& app);
 void AddAuditRoutes(App& app);
 void AddTeamRoutes(App& app);
 void AddInvitationRoutes(App& app);
+void AddProjectRoutes(App& app);
+void AddKeyRoutes(App& app);
 void AddOpenApiRoute(App& app);
 void AddAllRoutes(App& app);
 

@@ -326,12 +326,13 @@ int Serve(App& app, const ServerOptions& options) {
   // Background: flush batched session activity and the log every few seconds.
   net::steady_timer flush_timer(ioc);
   std::function<void()> schedule_flush = [&] {
-    flush_timer.expires_after(std::chrono::seconds(5));
+    flush_timer.expires_after(std::chrono::seconds(1));
     flush_timer.async_wait([&](beast::error_code wait_ec) {
       if (wait_ec) return;
       net::post(sh.slow_pool, [&app] {
         try {
           app.accounts.FlushActivity();
+          app.api_keys.Flush();
         } catch (const std::exception& e) {
           std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"session activity flush: %s\"}\n",
                        e.what());
@@ -394,6 +395,7 @@ int Serve(App& app, const ServerOptions& options) {
   sh.slow_pool.join();
   try {
     app.accounts.FlushActivity();
+    app.api_keys.Flush();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"session activity flush: %s\"}\n", e.what());
   }

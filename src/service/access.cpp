@@ -1,5 +1,7 @@
 #include "service/access.h"
 
+#include <algorithm>
+
 #include "core/ids.h"
 
 namespace gh {
@@ -69,6 +71,106 @@ bool Access::Can(const Membership& m, std::string_view permission) {
 void Access::ForgetRoles(const std::string& ws) {
   std::lock_guard lock(mu_);
   books_.erase(ws);
+}
+
+const ProjectBook::Entry* ProjectBook::Find(std::string_view project_id) const {
+  for (const auto& p : projects) {
+    if (p.id == project_id) return &p;
+  }
+  return nullptr;
+}
+
+const std::string* ProjectBook::RoleOf(const std::string& user_id,
+                                       std::string_view project_id) const {
+  for (const auto& a : AssignmentsOf(user_id)) {
+    if (a.project_id == project_id) return &a.role;
+  }
+  return nullptr;
+}
+
+const std::vector<ProjectBook::Assignment>& ProjectBook::AssignmentsOf(
+    const std::string& user_id) const {
+  static const std::vector<Assignment> kNone;
+  auto it = by_user.find(user_id);
+  return it == by_user.end() ? kNone : it->second;
+}
+
+std::shared_ptr<const ProjectBook> Access::ProjectsOf(const std::string& ws) {
+  UnixTime now = clock_.Now();
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = project_books_.find(ws);
+    if (it != project_books_.end() && now - it->second->loaded_at < kRoleBookTtl) {
+      return it->second;
+    }
+    generation = project_generation_;
+  }
+  // Loaded without the lock: other workspaces' decisions do not wait for this one's queries.
+  auto book = std::make_shared<ProjectBook>();
+  book->loaded_at = now;
+  for (auto& p : store_.Projects(ws)) {
+    book->projects.push_back({std::move(p.id), std::move(p.name)});
+  }
+  absl::flat_hash_map<std::string, size_t> rank;  // project id -> position by name
+  for (size_t i = 0; i < book->projects.size(); ++i) rank[book->projects[i].id] = i;
+  for (auto& pm : store_.ProjectMembers(ws)) {
+    if (!rank.count(pm.project_id)) continue;  // created after the project list was read
+    book->by_user[pm.user_id].push_back({std::move(pm.project_id), std::move(pm.role)});
+  }
+  for (auto& [user, list] : book->by_user) {
+    std::sort(list.begin(), list.end(), [&](const auto& a, const auto& b) {
+      return rank[a.project_id] < rank[b.project_id];
+    });
+  }
+  std::lock_guard lock(mu_);
+  if (generation == project_generation_) {
+    if (project_books_.size() > 10000) project_books_.clear();
+    project_books_[ws] = book;
+  }
+  return book;
+}
+
+std::string Access::RoleIn(const Membership& m, const std::string& project_id) {
+  // The owner has full access everywhere: no project role can lock them out of a project.
+  if (!catalogue_.owner_role.empty() && m.role == catalogue_.owner_role) return m.role;
+  auto book = ProjectsOf(m.workspace_id);
+  const std::string* role = book->RoleOf(m.user_id, project_id);
+  return role ? *role : m.role;
+}
+
+Catalogue::Set Access::PermissionsIn(const Membership& m, const std::string& project_id) {
+  return PermissionsOf(m.workspace_id, RoleIn(m, project_id));
+}
+
+bool Access::CanIn(const Membership& m, const std::string& project_id,
+                   std::string_view permission) {
+  return gh::Can(PermissionsIn(m, project_id), catalogue_.Resolve(permission));
+}
+
+bool Access::SeesAllProjects(const Membership& m) { return Can(m, "projects.view_all"); }
+
+bool Access::CanSeeProject(const Membership& m, const std::string& project_id) {
+  auto book = ProjectsOf(m.workspace_id);
+  if (!book->Find(project_id)) return false;
+  return SeesAllProjects(m) || book->RoleOf(m.user_id, project_id) != nullptr;
+}
+
+std::vector<std::string> Access::VisibleProjects(const Membership& m) {
+  auto book = ProjectsOf(m.workspace_id);
+  std::vector<std::string> out;
+  if (SeesAllProjects(m)) {
+    for (const auto& p : book->projects) out.push_back(p.id);
+  } else {
+    for (const auto& a : book->AssignmentsOf(m.user_id)) out.push_back(a.project_id);
+  }
+  return out;
+}
+
+void Access::ForgetProjects(const std::string& ws) {
+  std::lock_guard lock(mu_);
+  project_books_.erase(ws);
+  ++project_generation_;
 }
 
 std::vector<std::string> Access::PermissionIds(const Catalogue::Set& set) const {

@@ -7,6 +7,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,6 +22,30 @@
 #include "store/store.h"
 
 namespace gh {
+
+// The projects of one workspace and the project roles its members hold, as one immutable
+// snapshot: readers keep it while they use it, without holding any lock.
+struct ProjectBook {
+  struct Entry {
+    std::string id;
+    std::string name;
+  };
+  // A member's role inside one project.
+  struct Assignment {
+    std::string project_id;
+    std::string role;
+  };
+  std::vector<Entry> projects;  // by name
+  absl::flat_hash_map<std::string, std::vector<Assignment>> by_user;  // in project-name order
+  UnixTime loaded_at = 0;
+
+  // The project with this id, or null.
+  const Entry* Find(std::string_view project_id) const;
+  // The role `user_id` holds inside `project_id`, or null when they hold none there.
+  const std::string* RoleOf(const std::string& user_id, std::string_view project_id) const;
+  // Every project role of `user_id` (empty when none).
+  const std::vector<Assignment>& AssignmentsOf(const std::string& user_id) const;
+};
 
 class Access {
  public:
@@ -47,6 +72,28 @@ class Access {
   // After custom roles of a workspace change.
   void ForgetRoles(const std::string& workspace_id);
 
+  // --- Projects -------------------------------------------------------------------------
+  // A member's permissions inside a project are those of their role there when they have one
+  // (it overrides the workspace role, both ways), else those of their workspace role. The
+  // workspace owner (when the preset has one) acts as owner in every project.
+  // Visibility is workspace-wide: `projects.view_all` (from the workspace role) shows every
+  // project; everyone else sees only the projects they hold a role in.
+
+  // The workspace's projects and project roles: cached per workspace for the same TTL as
+  // custom roles, and dropped by ForgetProjects on every change made through this process.
+  std::shared_ptr<const ProjectBook> ProjectsOf(const std::string& workspace_id);
+  // The role `m` acts with inside `project_id`: their project role, else their workspace role.
+  std::string RoleIn(const Membership& m, const std::string& project_id);
+  // What `m` may do inside `project_id` (see above). Does not check visibility.
+  Catalogue::Set PermissionsIn(const Membership& m, const std::string& project_id);
+  bool CanIn(const Membership& m, const std::string& project_id, std::string_view permission);
+  // Whether the project exists in m's workspace and `m` may see it.
+  bool CanSeeProject(const Membership& m, const std::string& project_id);
+  // The ids of the projects `m` may see, by project name.
+  std::vector<std::string> VisibleProjects(const Membership& m);
+  // After projects or project roles of a workspace change (or a member leaves).
+  void ForgetProjects(const std::string& workspace_id);
+
   const Catalogue& catalogue() const { return catalogue_; }
 
  private:
@@ -62,12 +109,17 @@ class Access {
   const CompiledRole* FindCustom(const RoleBook& book, const std::string& role) const;
   RoleBook& BookOf(const std::string& workspace_id);  // requires mu_
 
+  bool SeesAllProjects(const Membership& m);
+
   Store& store_;
   const Catalogue& catalogue_;
   IdentityCache& cache_;
   const Clock& clock_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, RoleBook> books_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const ProjectBook>> project_books_;
+  // Bumped by every ForgetProjects, so that a book loaded across an invalidation is not kept.
+  uint64_t project_generation_ = 0;
 };
 
 }  // namespace gh

@@ -12,10 +12,17 @@ AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r
   e.workspace_id = r.workspace_id;
   e.occurred_at = now;
   e.action = r.action;
-  e.actor_type = actor.user.id.empty() ? "system" : "user";
-  e.actor_id = actor.user.id;
-  e.actor_name = actor.user.name;
-  e.actor_email = actor.user.email;
+  if (!actor.api_key_id.empty()) {
+    e.actor_type = "api_key";
+    e.actor_id = actor.api_key_id;
+    e.actor_name = actor.api_key_name;
+    e.actor_email = actor.user.email;  // the key's owner
+  } else {
+    e.actor_type = actor.user.id.empty() ? "system" : "user";
+    e.actor_id = actor.user.id;
+    e.actor_name = actor.user.name;
+    e.actor_email = actor.user.email;
+  }
   e.target_type = r.target_type;
   e.target_id = r.target_id;
   e.target_name = r.target_name;

@@ -18,6 +18,10 @@ struct Principal {
   User user;
   std::string session_id;  // empty when authenticated by API key
   ClientInfo client;
+  // Set when a secret API key authenticated the call: it acts as its owner, in its workspace.
+  std::string api_key_id;
+  std::string api_key_name;
+  std::string api_key_workspace_id;
 };
 
 }  // namespace gh

@@ -1,5 +1,7 @@
 #include "service/invitations.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
@@ -212,10 +214,24 @@ Result<InvitationView> Invitations::Invite(const Principal& p, const Membership&
   if (Status st = team_.CheckNoEscalation(caller, access_.PermissionsOf(ws, role)); !st.ok()) {
     return st.error();
   }
+  std::vector<std::string> projects;
   for (const auto& prj : in.projects) {
-    if (!IsWellFormedId(prj, "prj")) {
+    // Projects the inviter cannot see are unknown to them.
+    if (!IsWellFormedId(prj, "prj") || !access_.CanSeeProject(caller, prj)) {
       return Error::Invalid("invalid_project", "projects", "Unknown project '" + prj + "'.");
     }
+    // Adding someone to a project is managing it: the rules of PUT …/projects/{prj}/members.
+    if (!access_.CanIn(caller, prj, "projects.manage")) {
+      return Error::Forbidden("Your role in project " + prj +
+                              " lacks the permission projects.manage.");
+    }
+    Membership in_project = caller;
+    in_project.role = access_.RoleIn(caller, prj);
+    if (Status st = team_.CheckNoEscalation(in_project, access_.PermissionsOf(ws, role));
+        !st.ok()) {
+      return st.error();
+    }
+    if (std::find(projects.begin(), projects.end(), prj) == projects.end()) projects.push_back(prj);
   }
   if (Status st = CheckRedirect(in.redirect_url); !st.ok()) return st.error();
   UnixTime now = clock_.Now();
@@ -235,7 +251,7 @@ Result<InvitationView> Invitations::Invite(const Principal& p, const Membership&
   inv.workspace_id = ws;
   inv.email = *email;
   inv.role = role;
-  inv.projects = in.projects;
+  inv.projects = std::move(projects);
   inv.token_hash = crypto::Sha256Hex(token);
   inv.invited_by = p.user.id;
   inv.redirect_url = in.redirect_url;
@@ -336,6 +352,10 @@ Result<std::vector<BulkRowResult>> Invitations::InviteBulk(const Principal& p,
                  "A CSV may invite at most 1000 people at once.", "file"};
   }
   const Catalogue& c = access_.catalogue();
+  std::vector<Project> known_projects;  // those the inviter may see
+  for (auto& prj : store_.Projects(caller.workspace_id)) {
+    if (access_.CanSeeProject(caller, prj.id)) known_projects.push_back(std::move(prj));
+  }
   auto cell = [](const std::vector<std::string>& row, int col) {
     return col >= 0 && static_cast<size_t>(col) < row.size() ? validation::Trim(row[col])
                                                               : std::string();
@@ -364,12 +384,29 @@ Result<std::vector<BulkRowResult>> Invitations::InviteBulk(const Principal& p,
       }
       in.role = found.empty() ? role : found;
     }
+    // Project names separated by ';' (case-insensitively), or "all": no restriction.
     std::string projects = cell(row, projects_col);
+    std::string unknown;
     if (!projects.empty() && Lower(projects) != "all") {
-      // Projects are resolved by name once projects exist; until then no name matches.
+      size_t start = 0;
+      while (start <= projects.size() && unknown.empty()) {
+        size_t end = std::min(projects.find(';', start), projects.size());
+        std::string name = validation::Trim(projects.substr(start, end - start));
+        start = end + 1;
+        if (name.empty()) continue;
+        auto it = std::find_if(known_projects.begin(), known_projects.end(),
+                               [&](const Project& p) { return Lower(p.name) == Lower(name); });
+        if (it == known_projects.end()) {
+          unknown = name;
+        } else {
+          in.projects.push_back(it->id);
+        }
+      }
+    }
+    if (!unknown.empty()) {
       res.status = "error";
       res.code = "unknown_project";
-      res.detail = "No project named '" + projects.substr(0, projects.find(';')) + "'.";
+      res.detail = "No project named '" + unknown + "'.";
       results.push_back(std::move(res));
       continue;
     }
@@ -453,6 +490,12 @@ Result<Acceptance> Invitations::Accept(const std::string& token,
   out.membership = {NewId("mem"), w->id, out.user.id, role, now};
   inv->status = "accepted";
   inv->accepted_at = now;
+  // The invitation's projects, less those deleted since: the member holds the invitation's
+  // role in each.
+  std::vector<Project> projects;
+  for (const auto& id : inv->projects) {
+    if (auto prj = store_.ProjectById(w->id, id)) projects.push_back(std::move(*prj));
+  }
 
   auto tx = store_.Begin();
   if (created) {
@@ -469,8 +512,20 @@ Result<Acceptance> Invitations::Accept(const std::string& token,
   AppendAudit(*tx, actor, {w->id, "member.joined", "user", out.user.id, out.user.name, "",
                            details.dump()},
               now);
+  for (const auto& prj : projects) {
+    tx->PutProjectMember({prj.id, w->id, out.user.id, role, now});
+    nlohmann::json added = {{"role", role},
+                            {"role_name", access_.RoleName(w->id, role)},
+                            {"from", nullptr},
+                            {"project_name", prj.name},
+                            {"invitation_id", inv->id}};
+    AppendAudit(*tx, actor, {w->id, "project.member_added", "user", out.user.id, out.user.name,
+                             prj.id, added.dump()},
+                now);
+  }
   tx->Commit();
   cache_.ForgetMemberships();
+  if (!projects.empty()) access_.ForgetProjects(w->id);
   out.new_session = std::move(created);
   return out;
 }

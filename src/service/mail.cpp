@@ -8,7 +8,7 @@ MailMessage QueueMail(WriteTx& tx, const Config& config, const std::string& to,
                       const std::string& subject, const std::string& body_text,
                       const std::string& body_html, UnixTime now) {
   MailMessage m;
-  m.id = NewId("mail");
+  m.id = NewTimeOrderedId("mail");
   m.to = to;
   m.subject = subject;
   m.body_text = body_text;

@@ -145,6 +145,7 @@ Result<int> Team::Remove(const Principal& p, const Membership& caller, const std
               now);
   tx->Commit();
   cache_.ForgetMemberships();
+  access_.ForgetProjects(ws);  // the store dropped their project roles with the membership
   return revoked;
 }
 
@@ -208,6 +209,14 @@ Result<CustomRole> Team::ValidateRole(const Membership& caller, CustomRole role,
     for (const auto& builtin : access_.catalogue().roles) {
       if (Lower(builtin.name) == Lower(name) || Lower(builtin.id) == Lower(name)) {
         return Error::Conflict("role_name_taken", "'" + name + "' is a built-in role.", "name");
+      }
+    }
+    // Names are matched case-insensitively wherever they are looked up (bulk CSV invitations),
+    // so two roles may not differ only in case.
+    for (const auto& other : store_.CustomRoles(caller.workspace_id)) {
+      if (other.id != role.id && Lower(other.name) == Lower(name)) {
+        return Error::Conflict("role_name_taken", "A role named '" + other.name + "' exists.",
+                               "name");
       }
     }
     role.name = name;
@@ -287,6 +296,11 @@ Status Team::DeleteRole(const Principal& p, const Membership& caller, const std:
   if (!current) return Error::NotFound("role");
   if (store_.CountMembersWithRole(ws, role_id) > 0) {
     return Error::Conflict("role_in_use", "Members hold this role; give them another role first.");
+  }
+  for (const auto& pm : store_.ProjectMembers(ws)) {
+    if (pm.role == role_id) {
+      return Error::Conflict("role_in_use", "Members hold this role inside a project.");
+    }
   }
   for (const auto& inv : store_.Invitations(ws, true, clock_.Now())) {
     if (inv.role == role_id) {

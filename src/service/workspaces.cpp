@@ -72,7 +72,10 @@ Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInpu
   nlohmann::json details = {{"name", w.name}, {"region", w.region}, {"timezone", w.timezone}};
   AppendAudit(*tx, p, {w.id, "workspace.created", "workspace", w.id, w.name, "", details.dump()},
               now);
+  std::optional<ApiKey> publishable;
+  if (keys_) publishable = keys_->ProvisionPublishable(*tx, p, w, now);
   tx->Commit();
+  if (publishable) keys_->index().Put(*publishable, std::nullopt, w.timezone);
   cache_.ForgetMemberships();
   return ViewOf(w, owner.role);
 }

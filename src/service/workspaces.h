@@ -9,6 +9,7 @@
 #include "core/model.h"
 #include "core/result.h"
 #include "service/config.h"
+#include "service/api_keys.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
 #include "store/store.h"
@@ -49,6 +50,9 @@ class Workspaces {
 
   static constexpr size_t kMaxLogoBytes = 2 * 1024 * 1024;
 
+  // Where new workspaces get their publishable key.
+  void SetKeys(ApiKeys* keys) { keys_ = keys; }
+
  private:
   WorkspaceView ViewOf(const Workspace& w, const std::string& role);
 
@@ -57,6 +61,7 @@ class Workspaces {
   const Catalogue& catalogue_;
   IdentityCache& cache_;
   const Clock& clock_;
+  ApiKeys* keys_ = nullptr;
 };
 
 }  // namespace gh

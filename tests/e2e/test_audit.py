@@ -28,8 +28,8 @@ def test_audit_log_lists_mutations_newest_first(user, busy_workspace):
     page = events(user, ws["id"])
     assert page["next_cursor"] is None
     data = page["data"]
-    assert [e["action"] for e in data] == ["workspace.updated"] * 3 + ["workspace.created"]
-    assert len({e["id"] for e in data}) == 4
+    assert [e["action"] for e in data] == ["workspace.updated"] * 3 + ["api_key.created", "workspace.created"]
+    assert len({e["id"] for e in data}) == 5
     times = [e["occurred_at"] for e in data]
     assert times == sorted(times, reverse=True)
     newest = data[0]
@@ -61,7 +61,7 @@ def test_audit_log_records_logo_uploads_and_not_failed_changes(user):
     assert user.patch(path, json={"timezone": "Mars/Base"}).status_code == 422
     assert user.patch(path, json={"name": "Logo Audit"}).status_code == 200  # no change
     actions = [e["action"] for e in events(user, ws["id"])["data"]]
-    assert actions == ["workspace.logo_updated", "workspace.created"]
+    assert actions == ["workspace.logo_updated", "api_key.created", "workspace.created"]
 
 
 def test_audit_log_pagination_walks_every_event_once(user, busy_workspace):
@@ -80,7 +80,7 @@ def test_audit_log_pagination_walks_every_event_once(user, busy_workspace):
         if cursor is None:
             break
     assert seen == everything
-    assert len(set(seen)) == len(seen) == 4
+    assert len(set(seen)) == len(seen) == 5  # 3 updates, the publishable key, the creation
     # Larger pages agree with the single-event walk.
     p1 = events(user, ws["id"], limit=3)
     assert [e["id"] for e in p1["data"]] == everything[:3]
@@ -94,10 +94,12 @@ def test_audit_logs_are_separate_per_workspace(user):
     a = user.create_workspace("Log A")
     b = user.create_workspace("Log B")
     assert user.patch(f"/v1/workspaces/{a['id']}", json={"name": "Log A2"}).status_code == 200
-    a_targets = {e["target"]["id"] for e in events(user, a["id"])["data"]}
+    a_targets = {e["target"]["id"] for e in events(user, a["id"]) ["data"]
+                 if e["action"].startswith("workspace.")}
     b_events = events(user, b["id"])["data"]
     assert a_targets == {a["id"]}
-    assert [e["action"] for e in b_events] == ["workspace.created"]
+    assert all(e["target"]["id"] != b["id"] for e in events(user, a["id"])["data"])
+    assert [e["action"] for e in b_events] == ["api_key.created", "workspace.created"]
 
 
 @pytest.mark.parametrize("cursor", [

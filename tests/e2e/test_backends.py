@@ -39,7 +39,8 @@ def test_workspace_lifecycle_and_audit_log(backend_server):
 
     page = c.get(path + "/audit-logs").json()
     assert [e["action"] for e in page["data"]] == \
-        ["workspace.logo_updated", "workspace.updated", "workspace.created"]
+        ["workspace.logo_updated", "workspace.updated", "api_key.created",
+         "workspace.created"]
     walked, cursor = [], None
     while True:
         q = "?limit=1" + (f"&cursor={cursor}" if cursor else "")

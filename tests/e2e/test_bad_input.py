@@ -169,7 +169,8 @@ def test_idempotent_create_returns_the_first_response(user):
     names = [w["name"] for w in user.get("/v1/workspaces").json()["data"]]
     assert names.count("Once Only") == 1
     events = user.get(f"/v1/workspaces/{r1.json()['id']}/audit-logs").json()["data"]
-    assert [e["action"] for e in events] == ["workspace.created"]
+    # one workspace, created once: its event and its publishable key's
+    assert [e["action"] for e in events] == ["api_key.created", "workspace.created"]
 
 
 def test_idempotency_key_reused_with_a_different_body_is_422(user):

@@ -357,26 +357,42 @@ class SqlWriteTx final : public WriteTx {
     return c_->Exec("DELETE FROM memberships WHERE workspace_id=$1 AND user_id=$2", {ws, user}) > 0;
   }
 
-  Status InsertCustomRole(const CustomRole& r) override {
+  // Runs the statement(s) of `f` under a savepoint; false when they broke a unique constraint,
+  // which is then undone. On PostgreSQL a failed statement aborts the whole transaction (and
+  // its COMMIT then silently rolls back), so catching the violation alone would leave the
+  // transaction unusable, where on SQLite it stays usable.
+  template <typename F>
+  bool WithinUniqueConstraints(F&& f) {
+    c_->Exec("SAVEPOINT unique_check");
     try {
+      f();
+    } catch (const UniqueViolation&) {
+      c_->Exec("ROLLBACK TO SAVEPOINT unique_check");
+      c_->Exec("RELEASE SAVEPOINT unique_check");
+      return false;
+    }
+    c_->Exec("RELEASE SAVEPOINT unique_check");
+    return true;
+  }
+
+  Status InsertCustomRole(const CustomRole& r) override {
+    bool inserted = WithinUniqueConstraints([&] {
       c_->Exec(Sql({"INSERT INTO custom_roles (", kRoleCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7)"}),
                {r.id, r.workspace_id, r.name, r.description, JoinIds(r.permissions), r.created_at,
                 r.updated_at});
-    } catch (const UniqueViolation&) {
-      return RoleNameTaken();
-    }
+    });
+    if (!inserted) return RoleNameTaken();
     return {};
   }
 
   Status UpdateCustomRole(const CustomRole& r) override {
-    try {
+    bool updated = WithinUniqueConstraints([&] {
       c_->Exec(
           "UPDATE custom_roles SET name=$3, description=$4, permissions=$5, updated_at=$6 "
           "WHERE workspace_id=$1 AND id=$2",
           {r.workspace_id, r.id, r.name, r.description, JoinIds(r.permissions), r.updated_at});
-    } catch (const UniqueViolation&) {
-      return RoleNameTaken();
-    }
+    });
+    if (!updated) return RoleNameTaken();
     return {};
   }
 
@@ -385,26 +401,24 @@ class SqlWriteTx final : public WriteTx {
   }
 
   Status InsertProject(const Project& p) override {
-    try {
+    bool inserted = WithinUniqueConstraints([&] {
       c_->Exec(Sql({"INSERT INTO projects (", kProjectCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"}),
                {p.id, p.workspace_id, p.name, p.environment, Opt(p.rate_limit_per_minute),
                 Opt(p.rate_limit_per_month), p.created_at, p.updated_at});
-    } catch (const UniqueViolation&) {
-      return ProjectNameTaken();
-    }
+    });
+    if (!inserted) return ProjectNameTaken();
     return {};
   }
 
   Status UpdateProject(const Project& p) override {
-    try {
+    bool updated = WithinUniqueConstraints([&] {
       c_->Exec(
           "UPDATE projects SET name=$3, environment=$4, rate_limit_per_minute=$5, "
           "rate_limit_per_month=$6, updated_at=$7 WHERE workspace_id=$1 AND id=$2",
           {p.workspace_id, p.id, p.name, p.environment, Opt(p.rate_limit_per_minute),
            Opt(p.rate_limit_per_month), p.updated_at});
-    } catch (const UniqueViolation&) {
-      return ProjectNameTaken();
-    }
+    });
+    if (!updated) return ProjectNameTaken();
     return {};
   }
 

@@ -1,0 +1,91 @@
+#include "core/net.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace gh {
+
+std::optional<IpAddress> ParseIp(std::string_view text) {
+  if (text.empty() || text.size() > 45) return std::nullopt;
+  std::string s(text);
+  IpAddress ip;
+  in_addr v4{};
+  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
+    ip.v4 = true;
+    ip.bytes[10] = 0xff;
+    ip.bytes[11] = 0xff;
+    std::memcpy(ip.bytes.data() + 12, &v4, 4);
+    return ip;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, s.c_str(), &v6) == 1) {
+    std::memcpy(ip.bytes.data(), &v6, 16);
+    // An IPv4-mapped IPv6 address is that IPv4 address.
+    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    ip.v4 = std::memcmp(ip.bytes.data(), kMapped, 12) == 0;
+    return ip;
+  }
+  return std::nullopt;
+}
+
+bool Cidr::Contains(const IpAddress& ip) const {
+  int bits = prefix_bits;
+  for (size_t i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
+    uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+    if ((ip.bytes[i] & mask) != (base.bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
+std::optional<Cidr> ParseCidr(std::string_view text) {
+  size_t slash = text.find('/');
+  auto ip = ParseIp(text.substr(0, slash));
+  if (!ip) return std::nullopt;
+  int max = ip->v4 ? 32 : 128;
+  int bits = max;
+  if (slash != std::string_view::npos) {
+    std::string_view n = text.substr(slash + 1);
+    if (n.empty() || n.size() > 3) return std::nullopt;
+    bits = 0;
+    for (char c : n) {
+      if (c < '0' || c > '9') return std::nullopt;
+      bits = bits * 10 + (c - '0');
+    }
+    if (bits > max) return std::nullopt;
+  }
+  Cidr c;
+  c.base = *ip;
+  c.prefix_bits = ip->v4 ? bits + 96 : bits;
+  // Host bits must be zero.
+  int keep = c.prefix_bits;
+  for (size_t i = 0; i < 16; ++i, keep -= 8) {
+    uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - keep));
+    if (ip->bytes[i] & ~mask) return std::nullopt;
+  }
+  std::string addr(text.substr(0, slash));
+  c.text = addr + "/" + std::to_string(bits);
+  return c;
+}
+
+bool PathPatternMatches(std::string_view pattern, std::string_view path) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    std::string_view prefix = pattern.substr(0, pattern.size() - 1);
+    if (path.substr(0, prefix.size()) == prefix) return true;
+    // "/v1/metrics/*" also covers "/v1/metrics" itself.
+    return prefix.size() > 1 && prefix.back() == '/' && path == prefix.substr(0, prefix.size() - 1);
+  }
+  return pattern == path;
+}
+
+bool IsValidPathPattern(std::string_view pattern) {
+  if (pattern.empty() || pattern.size() > 256 || pattern.front() != '/') return false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(pattern[i]);
+    if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#') return false;
+    if (c == '*' && i + 1 != pattern.size()) return false;
+  }
+  return true;
+}
+
+}  // namespace gh

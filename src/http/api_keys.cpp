@@ -1,0 +1,290 @@
+// API keys, their verification for the host product's gateway, and the authorisation check.
+#include <chrono>
+
+#include "core/ids.h"
+#include "core/time.h"
+#include "http/routes.h"
+
+namespace gh::http {
+namespace {
+
+Json KeyJson(const KeyView& v) {
+  const ApiKey& k = v.key;
+  auto opt_time = [](const std::optional<UnixTime>& t) {
+    return t ? Json(FormatRfc3339(*t)) : Json(nullptr);
+  };
+  auto opt_int = [](const std::optional<int64_t>& n) { return n ? Json(*n) : Json(nullptr); };
+  Json j = {{"id", k.id},
+            {"name", k.name},
+            {"type", k.type},
+            {"prefix", k.prefix},
+            {"owner", {{"user_id", k.owner_id}, {"name", v.owner_name}}},
+            {"project_id", k.project_id.empty() ? Json(nullptr) : Json(k.project_id)},
+            {"environment", k.environment},
+            {"service", k.service.empty() ? Json(nullptr) : Json(k.service)},
+            {"permissions", {{"allow", k.allow}, {"deny", k.deny}, {"methods", k.methods}}},
+            {"rate_limit", {{"per_minute", opt_int(k.rate_per_minute)},
+                            {"per_month", opt_int(k.rate_per_month)}}},
+            {"ip_allowlist", k.ip_allowlist},
+            {"created_at", FormatRfc3339(k.created_at)},
+            {"last_used_at", opt_time(k.last_used_at)},
+            {"expires_at", opt_time(k.expires_at)},
+            {"revoked_at", opt_time(k.revoked_at)},
+            {"previous_secret_expires_at", opt_time(k.previous_expires_at)}};
+  if (!v.secret.empty()) j["key"] = v.secret;
+  return j;
+}
+
+Result<std::vector<std::string>> StringList(const Json& j, const char* field) {
+  if (!j.is_array()) return Error::Invalid("invalid_type", field, std::string(field) + " must be an array.");
+  std::vector<std::string> out;
+  for (const auto& v : j) {
+    if (!v.is_string()) return Error::Invalid("invalid_type", field, std::string(field) + " holds strings.");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
+  auto body = creating ? ParseObject(req, {"name", "type", "project_id", "environment", "service",
+                                           "permissions", "rate_limit", "ip_allowlist",
+                                           "expires_at"})
+                       : ParseObject(req, {"name", "service", "permissions", "rate_limit",
+                                           "ip_allowlist", "expires_at"});
+  if (!body) return body.error();
+  Fields f(*body);
+  KeyInput in;
+  in.name = creating ? f.RequiredStr("name") : f.Str("name");
+  in.type = f.Str("type");
+  in.project_id = f.Str("project_id");
+  in.environment = f.Str("environment");
+  in.service = f.Str("service");
+  if (!f.ok()) return f.error();
+  if (auto it = body->find("permissions"); it != body->end() && !it->is_null()) {
+    if (!it->is_object()) return Error::Invalid("invalid_type", "permissions", "permissions is an object.");
+    for (const auto& [k, v] : it->items()) {
+      if (k != "allow" && k != "deny" && k != "methods") {
+        return Error::Invalid("unknown_field", "permissions." + k, "Unknown field '" + k + "'.");
+      }
+      if (v.is_null()) continue;
+      auto list = StringList(v, ("permissions." + k).c_str());
+      if (!list) return list.error();
+      (k == "allow" ? in.allow : k == "deny" ? in.deny : in.methods) = *list;
+    }
+  }
+  if (auto it = body->find("rate_limit"); it != body->end()) {
+    in.set_rate_limit = true;
+    if (!it->is_null()) {
+      if (!it->is_object()) return Error::Invalid("invalid_type", "rate_limit", "rate_limit is an object.");
+      for (const auto& [k, v] : it->items()) {
+        if (k != "per_minute" && k != "per_month") {
+          return Error::Invalid("unknown_field", "rate_limit." + k, "Unknown field '" + k + "'.");
+        }
+        if (v.is_null()) continue;
+        if (!v.is_number_integer()) {
+          return Error::Invalid("invalid_type", "rate_limit." + k, k + " must be an integer.");
+        }
+        (k == "per_minute" ? in.per_minute : in.per_month) = v.get<int64_t>();
+      }
+    }
+  }
+  if (auto it = body->find("ip_allowlist"); it != body->end() && !it->is_null()) {
+    auto list = StringList(*it, "ip_allowlist");
+    if (!list) return list.error();
+    in.ip_allowlist = *list;
+  }
+  if (auto it = body->find("expires_at"); it != body->end()) {
+    in.set_expires_at = true;
+    if (!it->is_null()) {
+      if (!it->is_string()) return Error::Invalid("invalid_type", "expires_at", "expires_at is a string.");
+      in.expires_at = it->get<std::string>();
+    }
+  }
+  return in;
+}
+
+Response Verify(App& app, Request& req) {
+  auto body = ParseObject(req, {"key", "endpoint", "method", "ip"});
+  if (!body) return Problem(body.error(), req);
+  Fields f(*body);
+  auto key = f.RequiredStr("key");
+  auto endpoint = f.RequiredStr("endpoint");
+  auto method = f.Str("method");
+  auto ip = f.Str("ip");
+  if (!f.ok()) return Problem(f.error(), req);
+  if (key->size() > 256 || endpoint->size() > 2048) {
+    return Problem(Error::Invalid("invalid_key", key->size() > 256 ? "key" : "endpoint",
+                                  "The value is too long."),
+                   req);
+  }
+  VerifyResult r = app.api_keys.Verify({*key, *endpoint, method.value_or(""), ip.value_or("")});
+  Json j = {{"valid", r.valid()}, {"code", r.code}};
+  if (r.key) {
+    const ApiKey& k = r.key->key;
+    j["key_id"] = k.id;
+    j["workspace_id"] = k.workspace_id;
+    j["project_id"] = k.project_id.empty() ? Json(nullptr) : Json(k.project_id);
+    j["environment"] = k.environment;
+    j["owner_id"] = k.owner_id;
+    j["ratelimit"] = r.rate_limit > 0
+                         ? Json{{"limit", r.rate_limit},
+                                {"remaining", r.rate_remaining},
+                                {"reset_at", FormatRfc3339((r.rate_reset_us + 999'999) / 1'000'000)}}
+                         : Json(nullptr);
+    j["quota"] = r.quota_limit > 0 ? Json{{"limit", r.quota_limit}, {"remaining", r.quota_remaining}}
+                                   : Json(nullptr);
+  } else {
+    for (const char* field : {"key_id", "workspace_id", "project_id", "environment", "owner_id",
+                              "ratelimit", "quota"}) {
+      j[field] = nullptr;
+    }
+  }
+  return JsonResponse(200, j);
+}
+
+Response Check(App& app, Request& req) {
+  auto body = ParseObject(req, {"workspace_id", "project_id", "subject", "permission"});
+  if (!body) return Problem(body.error(), req);
+  Fields f(*body);
+  auto ws = f.RequiredStr("workspace_id");
+  auto project = f.Str("project_id");
+  auto permission = f.RequiredStr("permission");
+  if (!f.ok()) return Problem(f.error(), req);
+  auto sub = body->find("subject");
+  if (sub == body->end() || !sub->is_object() || !sub->contains("type") || !sub->contains("id") ||
+      !(*sub)["type"].is_string() || !(*sub)["id"].is_string()) {
+    return Problem(Error::Invalid("required", "subject", "subject is {type, id}."), req);
+  }
+  std::string type = (*sub)["type"], id = (*sub)["id"];
+  if (type != "user" && type != "api_key") {
+    return Problem(Error::Invalid("invalid_subject", "subject.type", "type is user or api_key."), req);
+  }
+  if (!app.catalogue.Knows(*permission)) {
+    return Problem(Error::Invalid("unknown_permission", "permission",
+                                  "Unknown permission '" + *permission + "'."),
+                   req);
+  }
+  // The caller must be able to see the team of the workspace it asks about.
+  auto caller = app.access.Authorize(*req.principal, *ws, "members.view");
+  if (!caller) return Problem(caller.error(), req);
+  if (!req.principal->api_key_workspace_id.empty() && req.principal->api_key_workspace_id != *ws) {
+    return Problem(Error::NotFound("workspace"), req);
+  }
+  auto answer = [&](bool allowed, const std::string& role, const std::string& reason) {
+    return JsonResponse(200, {{"allowed", allowed},
+                              {"role", role.empty() ? Json(nullptr) : Json(role)},
+                              {"reason", reason}});
+  };
+  std::string user_id = id;
+  if (type == "api_key") {
+    auto k = IsWellFormedId(id, "key") ? app.store.ApiKeyById(*ws, id) : std::nullopt;
+    if (!k) return answer(false, "", "The API key does not exist in this workspace.");
+    UnixTime now = Clock::System().Now();
+    if (k->revoked_at) return answer(false, "", "The API key is revoked.");
+    if (k->expires_at && *k->expires_at <= now) return answer(false, "", "The API key has expired.");
+    if (k->type != "secret") return answer(false, "", "Publishable keys hold no permissions.");
+    user_id = k->owner_id;
+  }
+  auto m = IsWellFormedId(user_id, "usr") ? app.store.MembershipOf(*ws, user_id) : std::nullopt;
+  if (!m) {
+    return answer(false, "", type == "user" ? "The user is not a member of the workspace."
+                                            : "The key's owner is no longer a member.");
+  }
+  if (project && !project->empty()) {
+    if (!IsWellFormedId(*project, "prj") || !app.store.ProjectById(*ws, *project)) {
+      return Problem(Error::Invalid("invalid_project", "project_id", "Unknown project."), req);
+    }
+  }
+  std::string role_name = app.access.RoleName(*ws, m->role);
+  bool allowed = app.access.Can(*m, *permission);
+  std::string reason = allowed ? "The role " + role_name + " grants " + *permission + "."
+                               : "The role " + role_name + " does not grant " + *permission + ".";
+  return answer(allowed, m->role, reason);
+}
+
+}  // namespace
+
+void AddKeyRoutes(App& app) {
+  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/api-keys",
+                  .operation_id = "createApiKey",
+                  .summary = "Create an API key; the secret is shown in this answer only",
+                  .access = Access::kWorkspace, .permission = "api_keys.create", .tag = "api_keys",
+                  .handler = [&app](Request& req) {
+                    auto in = ReadKeyInput(req, true);
+                    if (!in) return Problem(in.error(), req);
+                    auto v = app.api_keys.Create(*req.principal, *req.membership, *in);
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(201, KeyJson(*v));
+                  }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/api-keys",
+                  .operation_id = "listApiKeys",
+                  .summary = "Keys the caller may see (their own, or all with api_keys.view_all)",
+                  .access = Access::kWorkspace, .permission = "api_keys.view_own",
+                  .body_type = "", .tag = "api_keys", .handler = [&app](Request& req) {
+                    Json data = Json::array();
+                    for (const auto& v : app.api_keys.List(*req.membership)) data.push_back(KeyJson(v));
+                    size_t total = data.size();
+                    return JsonResponse(200, {{"data", std::move(data)},
+                                              {"next_cursor", nullptr},
+                                              {"total", total}});
+                  }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/api-keys/{key}",
+                  .operation_id = "getApiKey", .summary = "One key, never its secret",
+                  .access = Access::kWorkspace, .permission = "api_keys.view_own",
+                  .body_type = "", .tag = "api_keys", .handler = [&app](Request& req) {
+                    auto v = app.api_keys.Get(*req.membership, req.Param("key"));
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(200, KeyJson(*v));
+                  }});
+
+  app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}/api-keys/{key}",
+                  .operation_id = "updateApiKey",
+                  .summary = "Change name, permissions, limits, allowlist or expiry",
+                  .access = Access::kWorkspace, .permission = "api_keys.revoke_own",
+                  .tag = "api_keys", .handler = [&app](Request& req) {
+                    auto in = ReadKeyInput(req, false);
+                    if (!in) return Problem(in.error(), req);
+                    auto v = app.api_keys.Update(*req.principal, *req.membership, req.Param("key"), *in);
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(200, KeyJson(*v));
+                  }});
+
+  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/api-keys/{key}/rotate",
+                  .operation_id = "rotateApiKey",
+                  .summary = "New secret; the old one works until grace_seconds pass",
+                  .access = Access::kWorkspace, .permission = "api_keys.revoke_own",
+                  .tag = "api_keys", .handler = [&app](Request& req) {
+                    auto body = ParseObject(req, {"grace_seconds"});
+                    if (!body) return Problem(body.error(), req);
+                    Fields f(*body);
+                    auto grace = f.Int("grace_seconds");
+                    if (!f.ok()) return Problem(f.error(), req);
+                    auto v = app.api_keys.Rotate(*req.principal, *req.membership, req.Param("key"), grace);
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(200, KeyJson(*v));
+                  }});
+
+  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/api-keys/{key}",
+                  .operation_id = "revokeApiKey",
+                  .summary = "Revoke: refused from the next verification on",
+                  .access = Access::kWorkspace, .permission = "api_keys.revoke_own",
+                  .body_type = "", .tag = "api_keys", .handler = [&app](Request& req) {
+                    auto v = app.api_keys.Revoke(*req.principal, *req.membership, req.Param("key"));
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(200, KeyJson(*v));
+                  }});
+
+  app.router.Add({.method = "POST", .path = "/v1/keys/verify", .operation_id = "verifyApiKey",
+                  .summary = "Verify a key for an endpoint: the gateway's hot path",
+                  .access = Access::kPublic, .body_limit = 8 * 1024, .tag = "api_keys",
+                  .handler = [&app](Request& req) { return Verify(app, req); }});
+
+  app.router.Add({.method = "POST", .path = "/v1/check", .operation_id = "check",
+                  .summary = "May this user or key do this permission here?",
+                  .access = Access::kAuthenticated, .tag = "api_keys",
+                  .handler = [&app](Request& req) { return Check(app, req); }});
+}
+
+}  // namespace gh::http

@@ -1,0 +1,93 @@
+// API keys: create, list, read, edit, rotate and revoke them, verify them for the host
+// product's gateway, and authenticate management calls made with a secret key.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/result.h"
+#include "service/access.h"
+#include "service/config.h"
+#include "service/context.h"
+#include "service/key_index.h"
+#include "store/store.h"
+
+namespace gh {
+
+struct KeyInput {
+  std::optional<std::string> name;
+  std::optional<std::string> type;
+  std::optional<std::string> project_id;
+  std::optional<std::string> environment;
+  std::optional<std::string> service;
+  std::optional<std::vector<std::string>> allow;
+  std::optional<std::vector<std::string>> deny;
+  std::optional<std::vector<std::string>> methods;
+  bool set_rate_limit = false;
+  std::optional<int64_t> per_minute;
+  std::optional<int64_t> per_month;
+  std::optional<std::vector<std::string>> ip_allowlist;
+  bool set_expires_at = false;
+  std::optional<std::string> expires_at;  // RFC 3339, or null to clear
+};
+
+// A key as the API shows it; `secret` is set only right after creation or rotation (and
+// always for publishable keys, which are public by design).
+struct KeyView {
+  ApiKey key;
+  std::string owner_name;
+  std::string secret;
+};
+
+class ApiKeys {
+ public:
+  ApiKeys(Store& store, const Config& config, Access& access, KeyIndex& index,
+          const Clock& clock = Clock::System());
+
+  Result<KeyView> Create(const Principal& p, const Membership& caller, const KeyInput& in);
+  std::vector<KeyView> List(const Membership& caller);
+  Result<KeyView> Get(const Membership& caller, const std::string& key_id);
+  Result<KeyView> Update(const Principal& p, const Membership& caller, const std::string& key_id,
+                         const KeyInput& in);
+  Result<KeyView> Rotate(const Principal& p, const Membership& caller, const std::string& key_id,
+                         std::optional<int64_t> grace_seconds);
+  Result<KeyView> Revoke(const Principal& p, const Membership& caller, const std::string& key_id);
+
+  // Revokes every live key `user_id` created in the workspace, inside `tx` (a member's
+  // removal with revoke_keys=true). The index is updated at once: should the transaction
+  // fail, the keys stay refused, which errs on the safe side.
+  int RevokeAllOf(WriteTx& tx, const std::string& workspace_id, const std::string& user_id,
+                  UnixTime now);
+
+  // The publishable key every workspace gets at creation.
+  ApiKey ProvisionPublishable(WriteTx& tx, const Principal& p, const Workspace& ws, UnixTime now);
+
+  VerifyResult Verify(const VerifyRequest& req);
+
+  // The owner behind a secret key sent as `Authorization: Bearer`, when the key is live, its
+  // endpoint permissions allow `method path`, and `ip` is allowed. 401 otherwise.
+  Result<Principal> Authenticate(const std::string& secret, const std::string& method,
+                                 const std::string& path, const ClientInfo& client);
+
+  // Writes batched usage and first-use addresses (with their api_key.new_ip events).
+  void Flush();
+
+  KeyIndex& index() { return index_; }
+
+ private:
+  bool CanSee(const Membership& caller, const ApiKey& k);
+  bool CanManage(const Membership& caller, const ApiKey& k);
+  Status Apply(const Membership& caller, ApiKey& k, const KeyInput& in, bool creating, UnixTime now);
+  void Reindex(const ApiKey& k);
+  KeyView ViewOf(const ApiKey& k, std::string secret = "");
+
+  Store& store_;
+  const Config& config_;
+  Access& access_;
+  KeyIndex& index_;
+  const Clock& clock_;
+};
+
+}  // namespace gh

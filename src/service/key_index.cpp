@@ -1,0 +1,323 @@
+#include "service/key_index.h"
+
+#include <algorithm>
+
+#include "core/crypto.h"
+#include "core/key_format.h"
+
+namespace gh {
+namespace {
+
+constexpr int64_t kMinuteUs = 60'000'000;
+
+bool MethodAllowed(const std::vector<std::string>& methods, std::string_view method) {
+  if (methods.empty() || method.empty()) return true;
+  return std::any_of(methods.begin(), methods.end(), [&](const std::string& m) { return m == method; });
+}
+
+bool EndpointAllowed(const CompiledKey& k, std::string_view endpoint) {
+  auto matches = [&](const std::vector<std::string>& patterns) {
+    return std::any_of(patterns.begin(), patterns.end(),
+                       [&](const std::string& p) { return PathPatternMatches(p, endpoint); });
+  };
+  if (matches(k.key.deny)) return false;  // deny wins
+  if (k.key.type == "publishable" && !matches(k.publishable_endpoints)) return false;
+  return k.key.allow.empty() || matches(k.key.allow);
+}
+
+}  // namespace
+
+KeyIndex::Shard& KeyIndex::ShardOf(std::string_view hash) const {
+  // The hash is hex of SHA-256: its first characters are uniformly distributed.
+  size_t h = 0;
+  for (size_t i = 0; i < 4 && i < hash.size(); ++i) h = h * 16 + (hash[i] & 0x0f);
+  return shards_[h % kShards];
+}
+
+bool KeyIndex::Lookup(std::string_view hash, Entry& out) const {
+  Shard& s = ShardOf(hash);
+  std::shared_lock lock(s.mu);
+  auto it = s.by_hash.find(absl::string_view(hash.data(), hash.size()));
+  if (it == s.by_hash.end()) return false;
+  out = it->second;
+  return true;
+}
+
+void KeyIndex::Erase(const std::string& hash) {
+  Shard& s = ShardOf(hash);
+  std::unique_lock lock(s.mu);
+  s.by_hash.erase(hash);
+}
+
+std::shared_ptr<KeyCounters> KeyIndex::CountersOf(const std::string& key_id) {
+  auto& c = counters_by_id_[key_id];
+  if (!c) c = std::make_shared<KeyCounters>();
+  return c;
+}
+
+void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
+                   const std::string& timezone) {
+  auto compiled = std::make_shared<CompiledKey>();
+  compiled->key = key;
+  for (const auto& c : key.ip_allowlist) {
+    if (auto cidr = ParseCidr(c)) compiled->allowlist.push_back(*cidr);
+  }
+  compiled->per_minute = key.rate_per_minute.value_or(
+      project ? project->rate_limit_per_minute.value_or(0) : 0);
+  compiled->per_month = key.rate_per_month.value_or(
+      project ? project->rate_limit_per_month.value_or(0) : 0);
+  compiled->timezone = timezone;
+  compiled->publishable_endpoints = catalogue_.publishable_endpoints;
+
+  std::lock_guard ids(ids_mu_);
+  auto counters = CountersOf(key.id);
+  for (const auto& old : hashes_by_id_[key.id]) Erase(old);
+  std::vector<std::string> hashes = {key.hash};
+  if (!key.previous_hash.empty()) hashes.push_back(key.previous_hash);
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    Shard& s = ShardOf(hashes[i]);
+    std::unique_lock lock(s.mu);
+    s.by_hash[hashes[i]] = {compiled, counters, i == 1};
+  }
+  hashes_by_id_[key.id] = std::move(hashes);
+  by_id_[key.id] = compiled;
+}
+
+void KeyIndex::Load(Store& store) {
+  std::string after;
+  absl::flat_hash_map<std::string, std::optional<Project>> projects;
+  absl::flat_hash_map<std::string, std::string> timezones;
+  while (true) {
+    auto batch = store.AllApiKeys(after, 5000);
+    if (batch.empty()) break;
+    for (const auto& k : batch) {
+      if (!timezones.contains(k.workspace_id)) {
+        auto w = store.WorkspaceById(k.workspace_id);
+        timezones[k.workspace_id] = w ? w->timezone : "UTC";
+      }
+      std::optional<Project> project;
+      if (!k.project_id.empty()) {
+        auto it = projects.find(k.project_id);
+        if (it == projects.end()) {
+          it = projects.emplace(k.project_id, store.ProjectById(k.workspace_id, k.project_id)).first;
+        }
+        project = it->second;
+      }
+      Put(k, project, timezones[k.workspace_id]);
+    }
+    after = batch.back().id;
+  }
+  // This month's usage, so that quotas hold across restarts.
+  UnixTime now = Clock::System().Now();
+  absl::flat_hash_map<std::string, MonthPeriod> periods;  // by time zone
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int64_t>> usage;  // by label
+  {
+    std::lock_guard ids(ids_mu_);
+    for (const auto& [id, key] : by_id_) {
+      if (key->per_month <= 0) continue;
+      auto pit = periods.find(key->timezone);
+      if (pit == periods.end()) pit = periods.emplace(key->timezone, MonthContaining(key->timezone, now)).first;
+      const MonthPeriod& p = pit->second;
+      auto uit = usage.find(p.label);
+      if (uit == usage.end()) {
+        absl::flat_hash_map<std::string, int64_t> counts;
+        for (const auto& [key_id, n] : store.KeyUsageIn(p.label)) counts[key_id] = n;
+        uit = usage.emplace(p.label, std::move(counts)).first;
+      }
+      auto c = CountersOf(id);
+      std::lock_guard lock(c->period_mu);
+      c->period_label = p.label;
+      c->period_end.store(p.end);
+      auto n = uit->second.find(id);
+      c->month_count.store(n == uit->second.end() ? 0 : n->second);
+    }
+  }
+  std::string after_key, after_ip;
+  while (true) {
+    auto ips = store.AllKeyIps(after_key, after_ip, 10000);
+    if (ips.empty()) break;
+    std::lock_guard ids(ids_mu_);
+    for (const auto& [key_id, ip] : ips) {
+      auto c = CountersOf(key_id);
+      std::lock_guard lock(c->ips_mu);
+      c->ips.insert(ip);
+    }
+    after_key = ips.back().first;
+    after_ip = ips.back().second;
+  }
+}
+
+std::shared_ptr<const CompiledKey> KeyIndex::Find(std::string_view secret, UnixTime now) const {
+  if (!ParseApiKey(secret)) return nullptr;
+  Entry e;
+  if (!Lookup(crypto::Sha256Hex(secret), e)) return nullptr;
+  const ApiKey& k = e.key->key;
+  if (k.revoked_at || (k.expires_at && *k.expires_at <= now)) return nullptr;
+  if (e.previous && (!k.previous_expires_at || *k.previous_expires_at <= now)) return nullptr;
+  return e.key;
+}
+
+// What the limiter and the quota have left, without using any of it: for answers that
+// refuse a call before it counts.
+static void Peek(const CompiledKey& ck, const KeyCounters& c, int64_t now_us, VerifyResult& r) {
+  if (ck.per_minute > 0) {
+    int64_t interval = kMinuteUs / ck.per_minute;
+    int64_t tat = std::max(c.tat_us.load(std::memory_order_relaxed), now_us);
+    r.rate_remaining = std::max<int64_t>(0, (kMinuteUs - (tat - now_us)) / interval);
+    r.rate_reset_us = tat;
+  }
+  if (ck.per_month > 0) {
+    bool stale = now_us / 1'000'000 >= c.period_end.load(std::memory_order_acquire);
+    r.quota_remaining = stale ? ck.per_month : std::max<int64_t>(0, ck.per_month - c.month_count.load());
+  }
+}
+
+VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
+  VerifyResult r;
+  UnixTime now = now_us / 1'000'000;
+  Entry e;
+  if (!ParseApiKey(req.key) || !Lookup(crypto::Sha256Hex(req.key), e)) {
+    r.code = "NOT_FOUND";
+    return r;
+  }
+  r.key = e.key;
+  const CompiledKey& ck = *e.key;
+  const ApiKey& k = ck.key;
+  KeyCounters& c = *e.counters;
+  r.rate_limit = ck.per_minute;
+  r.quota_limit = ck.per_month;
+  Peek(ck, c, now_us, r);
+  if (k.revoked_at) {
+    r.code = "REVOKED";
+    return r;
+  }
+  if ((k.expires_at && *k.expires_at <= now) ||
+      (e.previous && (!k.previous_expires_at || *k.previous_expires_at <= now))) {
+    r.code = "EXPIRED";
+    return r;
+  }
+  if (!EndpointAllowed(ck, req.endpoint) || !MethodAllowed(k.methods, req.method)) {
+    r.code = "FORBIDDEN_ENDPOINT";
+    return r;
+  }
+  std::optional<IpAddress> ip;
+  if (!req.ip.empty()) ip = ParseIp(req.ip);
+  if (!ck.allowlist.empty()) {
+    bool inside = ip && std::any_of(ck.allowlist.begin(), ck.allowlist.end(),
+                                    [&](const Cidr& cidr) { return cidr.Contains(*ip); });
+    if (!inside) {
+      r.code = "IP_NOT_ALLOWED";
+      return r;
+    }
+  }
+  // Monthly quota: the calendar month in the workspace's time zone.
+  if (ck.per_month > 0) {
+    if (now >= c.period_end.load(std::memory_order_acquire)) {
+      std::lock_guard lock(c.period_mu);
+      if (now >= c.period_end.load()) {
+        MonthPeriod p = MonthContaining(ck.timezone, now);
+        if (p.label != c.period_label) {
+          c.period_label = p.label;
+          c.month_count.store(0);
+        }
+        c.period_end.store(p.end, std::memory_order_release);
+      }
+    }
+    int64_t used = c.month_count.fetch_add(1) + 1;
+    if (used > ck.per_month) {
+      c.month_count.fetch_sub(1);
+      r.code = "QUOTA_EXCEEDED";
+      r.quota_remaining = 0;
+      return r;
+    }
+    r.quota_remaining = ck.per_month - used;
+  }
+  // Rate limit per minute: GCRA, a burst of `per_minute` refilling evenly over the minute.
+  if (ck.per_minute > 0) {
+    int64_t interval = kMinuteUs / ck.per_minute;
+    int64_t tat = c.tat_us.load(std::memory_order_relaxed);
+    while (true) {
+      int64_t next = std::max(tat, now_us) + interval;
+      if (next - now_us > kMinuteUs) {
+        if (ck.per_month > 0) c.month_count.fetch_sub(1);  // the refused call is not counted
+        r.code = "RATE_LIMITED";
+        r.rate_remaining = 0;
+        r.rate_reset_us = tat;
+        if (ck.per_month > 0) ++r.quota_remaining;  // the refused call gave its unit back
+        return r;
+      }
+      if (c.tat_us.compare_exchange_weak(tat, next, std::memory_order_relaxed)) {
+        r.rate_remaining = (kMinuteUs - (next - now_us)) / interval;
+        r.rate_reset_us = next;
+        break;
+      }
+    }
+  }
+  r.code = "VALID";
+  c.last_used.store(now, std::memory_order_relaxed);
+  if (c.pending_uses.fetch_add(1, std::memory_order_relaxed) == 0) {
+    std::lock_guard lock(dirty_mu_);
+    dirty_.push_back(e.key);
+  }
+  if (ip) {
+    std::string addr(req.ip);
+    std::lock_guard lock(c.ips_mu);
+    if (c.ips.insert(addr).second) {
+      r.new_ip = true;
+      std::lock_guard q(new_ips_mu_);
+      new_ips_.push_back({k.id, k.workspace_id, addr, now});
+    }
+  }
+  return r;
+}
+
+std::vector<KeyUsage> KeyIndex::TakeUsage() {
+  std::vector<std::shared_ptr<const CompiledKey>> dirty;
+  {
+    std::lock_guard lock(dirty_mu_);
+    dirty.swap(dirty_);
+  }
+  std::vector<KeyUsage> out;
+  absl::flat_hash_map<std::string, MonthPeriod> periods;  // by time zone
+  std::lock_guard ids(ids_mu_);
+  for (const auto& k : dirty) {
+    auto it = counters_by_id_.find(k->key.id);
+    if (it == counters_by_id_.end()) continue;
+    KeyCounters& c = *it->second;
+    int64_t n = c.pending_uses.exchange(0);
+    if (n == 0) continue;
+    std::string period;
+    {
+      std::lock_guard lock(c.period_mu);
+      period = c.period_label;
+    }
+    UnixTime last = c.last_used.load();
+    if (period.empty()) {
+      auto& cached = periods[k->timezone];
+      if (cached.label.empty() || last >= cached.end || last < cached.start) {
+        cached = MonthContaining(k->timezone, last);
+      }
+      period = cached.label;
+    }
+    out.push_back({k->key.id, last, period, n});
+  }
+  return out;
+}
+
+std::vector<NewIpUse> KeyIndex::TakeNewIps() {
+  std::lock_guard lock(new_ips_mu_);
+  std::vector<NewIpUse> out;
+  out.swap(new_ips_);
+  return out;
+}
+
+size_t KeyIndex::size() const {
+  size_t n = 0;
+  for (const auto& s : shards_) {
+    std::shared_lock lock(s.mu);
+    n += s.by_hash.size();
+  }
+  return n;
+}
+
+}  // namespace gh

@@ -1,0 +1,130 @@
+// The in-memory index that verifies API keys without touching the store: key hash -> the
+// compiled key (patterns, limits, allowlist, expiry) and its live counters. It is filled at
+// start and every change made through this process updates it before the change answers.
+//
+// Concurrency: the index is split into shards, each behind its own reader/writer lock, and
+// each key's rate limiter and quota counter are atomics, so verifications of different keys
+// never wait for each other and those of one key are exact (GCRA with compare-and-swap).
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/catalogue.h"
+#include "core/model.h"
+#include "core/month.h"
+#include "core/net.h"
+#include "store/store.h"
+
+namespace gh {
+
+// Live counters of one key; they survive edits and rotation of the key.
+struct KeyCounters {
+  std::atomic<int64_t> tat_us{0};  // GCRA theoretical arrival time, µs since the epoch
+  std::mutex period_mu;            // taken only when the month rolls over
+  std::atomic<int64_t> period_end{0};
+  std::string period_label;        // guarded by period_mu
+  std::atomic<int64_t> month_count{0};
+  std::atomic<int64_t> pending_uses{0};  // verifications not yet written to the store
+  std::atomic<int64_t> last_used{0};
+  std::mutex ips_mu;
+  absl::flat_hash_set<std::string> ips;  // addresses the key has been used from
+};
+
+// A key as verification needs it, immutable once built.
+struct CompiledKey {
+  ApiKey key;
+  std::vector<Cidr> allowlist;
+  int64_t per_minute = 0;  // 0: unlimited (the key's limit, else its project's)
+  int64_t per_month = 0;
+  std::string timezone;    // the workspace's, for monthly quotas
+  std::vector<std::string> publishable_endpoints;  // for publishable keys
+};
+
+struct VerifyRequest {
+  std::string_view key;
+  std::string_view endpoint;
+  std::string_view method;
+  std::string_view ip;
+};
+
+struct VerifyResult {
+  std::string code;  // VALID, NOT_FOUND, REVOKED, EXPIRED, FORBIDDEN_ENDPOINT, IP_NOT_ALLOWED,
+                     // RATE_LIMITED, QUOTA_EXCEEDED
+  std::shared_ptr<const CompiledKey> key;  // null for NOT_FOUND
+  int64_t rate_limit = 0, rate_remaining = 0;
+  int64_t rate_reset_us = 0;  // when the limiter is full again
+  int64_t quota_limit = 0, quota_remaining = 0;
+  bool new_ip = false;  // first VALID use from this address
+  bool valid() const { return code == "VALID"; }
+};
+
+// A key's first use from an address, waiting to be recorded (audit event + api_key_ips).
+struct NewIpUse {
+  std::string key_id;
+  std::string workspace_id;
+  std::string ip;
+  UnixTime at = 0;
+};
+
+class KeyIndex {
+ public:
+  explicit KeyIndex(const Catalogue& catalogue) : catalogue_(catalogue) {}
+
+  // Loads every key of the store (and the addresses and this month's usage of each).
+  void Load(Store& store);
+
+  // Adds or replaces a key (after create, edit, rotate or revoke). `project` gives default
+  // limits; `timezone` the workspace's.
+  void Put(const ApiKey& key, const std::optional<Project>& project, const std::string& timezone);
+
+  VerifyResult Verify(const VerifyRequest& req, int64_t now_us);
+  // Looks a key up by its secret without counting a use (for management authentication).
+  std::shared_ptr<const CompiledKey> Find(std::string_view secret, UnixTime now) const;
+
+  // Usage and first-use addresses gathered since the last call, for the flusher.
+  std::vector<KeyUsage> TakeUsage();
+  std::vector<NewIpUse> TakeNewIps();
+
+  size_t size() const;
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Entry {
+    std::shared_ptr<const CompiledKey> key;
+    std::shared_ptr<KeyCounters> counters;
+    bool previous = false;  // the secret before a rotation, valid until previous_expires_at
+  };
+  struct Shard {
+    mutable std::shared_mutex mu;
+    absl::flat_hash_map<std::string, Entry> by_hash;
+  };
+
+  Shard& ShardOf(std::string_view hash) const;
+  bool Lookup(std::string_view hash, Entry& out) const;
+  void Erase(const std::string& hash);
+  std::shared_ptr<KeyCounters> CountersOf(const std::string& key_id);
+
+  const Catalogue& catalogue_;
+  mutable std::array<Shard, kShards> shards_;
+  std::mutex ids_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<KeyCounters>> counters_by_id_;
+  absl::flat_hash_map<std::string, std::vector<std::string>> hashes_by_id_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const CompiledKey>> by_id_;
+  std::mutex new_ips_mu_;
+  std::vector<NewIpUse> new_ips_;
+  std::mutex dirty_mu_;
+  std::vector<std::shared_ptr<const CompiledKey>> dirty_;  // keys with pending_uses > 0
+};
+
+}  // namespace gh
