@@ -167,8 +167,19 @@ auto Fields(const AuditEvent& e) {
                   e.project_id, e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash);
 }
 auto Fields(const MailMessage& m) {
-  return std::tie(m.id, m.to, m.subject, m.body_text, m.created_at, m.sent_at, m.status);
+  return std::tie(m.id, m.to, m.subject, m.body_text, m.created_at, m.sent_at, m.status,
+                  m.body_html, m.attempts, m.next_attempt_at, m.last_error);
 }
+auto Fields(const CustomRole& r) {
+  return std::tie(r.id, r.workspace_id, r.name, r.description, r.permissions, r.created_at,
+                  r.updated_at);
+}
+auto Fields(const Invitation& i) {
+  return std::tie(i.id, i.workspace_id, i.email, i.role, i.projects, i.token_hash, i.invited_by,
+                  i.redirect_url, i.status, i.created_at, i.expires_at, i.accepted_at,
+                  i.revoked_at);
+}
+auto Fields(const Member& m) { return std::tuple_cat(Fields(m.membership), Fields(m.user)); }
 auto Fields(const IdempotentResponse& r) {
   return std::tie(r.request_hash, r.status, r.content_type, r.body, r.created_at);
 }
@@ -182,6 +193,32 @@ std::vector<std::string> Ids(const std::vector<AuditEvent>& events) {
 std::vector<std::string> Ids(const std::vector<Session>& sessions) {
   std::vector<std::string> out;
   for (const auto& s : sessions) out.push_back(s.id);
+  return out;
+}
+
+template <typename T>
+std::vector<std::string> IdsOf(const std::vector<T>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) out.push_back(r.id);
+  return out;
+}
+
+std::vector<std::string> Ids(const std::vector<Member>& members) {
+  std::vector<std::string> out;
+  for (const auto& m : members) out.push_back(m.user.id);
+  return out;
+}
+
+// The records among `all` whose ids are in `mine`, in the order `all` lists them: for lists
+// the whole run shares (the mail outbox).
+std::vector<MailMessage> Only(const std::vector<MailMessage>& all,
+                              const std::vector<MailMessage>& mine) {
+  std::set<std::string> ids;
+  for (const auto& m : mine) ids.insert(m.id);
+  std::vector<MailMessage> out;
+  for (const auto& m : all) {
+    if (ids.count(m.id) != 0) out.push_back(m);
+  }
   return out;
 }
 
@@ -293,6 +330,73 @@ class StoreConformance : public ::testing::TestWithParam<std::string> {
                               const std::string& role, UnixTime joined_at = kT0 + 5) {
     Membership m{NewId("mem"), workspace_id, user_id, role, joined_at};
     InTx([&](WriteTx& tx) { tx.InsertMembership(m); });
+    return m;
+  }
+
+  static CustomRole NewRole(const std::string& workspace_id, const std::string& name,
+                            std::vector<std::string> permissions, UnixTime created_at = kT0) {
+    CustomRole r;
+    r.id = NewId("role");
+    r.workspace_id = workspace_id;
+    r.name = name;
+    r.description = "Reads \"everything\", writes nothing – Zürich ✓";
+    r.permissions = std::move(permissions);
+    r.created_at = created_at;
+    r.updated_at = created_at + 1;
+    return r;
+  }
+
+  static CustomRole AddRole(const std::string& workspace_id, const std::string& name,
+                            std::vector<std::string> permissions, UnixTime created_at = kT0) {
+    CustomRole r = NewRole(workspace_id, name, std::move(permissions), created_at);
+    InTx([&](WriteTx& tx) {
+      Status st = tx.InsertCustomRole(r);
+      EXPECT_TRUE(st.ok()) << st.error().code;
+    });
+    return r;
+  }
+
+  static Invitation NewInvitation(const std::string& workspace_id, const std::string& email,
+                                  UnixTime created_at, UnixTime expires_at,
+                                  std::vector<std::string> projects = {"prj_b", "prj_a"}) {
+    Invitation i;
+    i.id = NewId("inv");
+    i.workspace_id = workspace_id;
+    i.email = email;
+    i.role = "role_" + Lower(NewId("x")).substr(2);
+    i.projects = std::move(projects);
+    i.token_hash = Lower(NewId("tok"));
+    i.invited_by = NewId("usr");
+    i.redirect_url = "https://app.example.test/welcome?from=invite&lang=de";
+    i.created_at = created_at;
+    i.expires_at = expires_at;
+    return i;
+  }
+
+  static Invitation AddInvitation(const std::string& workspace_id, const std::string& email,
+                                  UnixTime created_at, UnixTime expires_at,
+                                  const std::string& status = "pending") {
+    Invitation i = NewInvitation(workspace_id, email, created_at, expires_at);
+    i.status = status;
+    if (status == "accepted") i.accepted_at = created_at + 1;
+    if (status == "revoked") i.revoked_at = created_at + 1;
+    InTx([&](WriteTx& tx) { tx.InsertInvitation(i); });
+    return i;
+  }
+
+  static std::string NewEmail() { return Lower(NewId("inv")) + "@example.test"; }
+
+  static MailMessage NewMail(UnixTime created_at, const std::string& status,
+                             UnixTime next_attempt_at) {
+    MailMessage m;
+    m.id = NewId("mail");
+    m.to = NewEmail();
+    m.subject = "You are invited to Acme ✓";
+    m.body_text = "Hello,\n\njoin us.";
+    m.body_html = "<p>Hello,</p><p>join <a href=\"https://x.test/?a=1&amp;b=2\">us</a>.</p>";
+    m.created_at = created_at;
+    m.status = status;
+    m.next_attempt_at = next_attempt_at;
     return m;
   }
 
@@ -774,6 +878,564 @@ TEST_P(StoreConformance, DeleteWorkspaceRemovesItsMembershipsAndLogoButNotItsAud
 }
 
 // ---------------------------------------------------------------------------------------------
+// Members
+
+TEST_P(StoreConformance, MembersListsOldestJoinedFirstWithTheirUserFields) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  User late = AddUser();
+  User early = AddUser();
+  User middle = AddUser();
+  User elsewhere = AddUser();
+  InTx([&](WriteTx& tx) { tx.SetUserLastLogin(middle.id, kT0 + 99); });
+  middle.last_login_at = kT0 + 99;
+  // Inserted out of joining order, so that insertion order cannot pass for it.
+  Membership ml = AddMember(w.id, late.id, "viewer", kT0 + 30);
+  Membership me = AddMember(w.id, early.id, "owner", kT0 + 10);
+  Membership mm = AddMember(w.id, middle.id, "role_custom9", kT0 + 20);
+  AddMember(other.id, elsewhere.id, "owner", kT0 + 1);
+  AddMember(other.id, late.id, "admin", kT0 + 2);
+
+  auto members = store().Members(w.id);
+  ASSERT_EQ(Ids(members), (std::vector<std::string>{early.id, middle.id, late.id}));
+  EXPECT_EQ(Fields(members[0]), Fields(Member{me, early}));
+  EXPECT_EQ(Fields(members[1]), Fields(Member{mm, middle}));
+  EXPECT_EQ(Fields(members[2]), Fields(Member{ml, late}));
+
+  EXPECT_EQ(Ids(store().Members(other.id)), (std::vector<std::string>{elsewhere.id, late.id}));
+  EXPECT_TRUE(store().Members(AddWorkspace().id).empty());
+  EXPECT_TRUE(store().Members(NewId("ws")).empty());
+}
+
+TEST_P(StoreConformance, MemberOfFindsTheMemberOfThatWorkspaceOnly) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  User u = AddUser();
+  User outsider = AddUser();
+  Membership m = AddMember(w.id, u.id, "admin", kT0 + 7);
+  AddMember(other.id, outsider.id, "owner");
+
+  auto got = store().MemberOf(w.id, u.id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(Fields(*got), Fields(Member{m, u}));
+  EXPECT_FALSE(store().MemberOf(other.id, u.id).has_value());
+  EXPECT_FALSE(store().MemberOf(w.id, outsider.id).has_value());
+  EXPECT_FALSE(store().MemberOf(w.id, NewId("usr")).has_value());
+  EXPECT_FALSE(store().MemberOf(NewId("ws"), u.id).has_value());
+}
+
+TEST_P(StoreConformance, UpdateMemberRoleChangesThatMembershipOnly) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  User u = AddUser();
+  User colleague = AddUser();
+  User outsider = AddUser();
+  Membership mine = AddMember(w.id, u.id, "member", kT0 + 3);
+  Membership mine_elsewhere = AddMember(other.id, u.id, "member", kT0 + 4);
+  Membership theirs = AddMember(w.id, colleague.id, "member", kT0 + 5);
+
+  bool updated = false;
+  InTx([&](WriteTx& tx) { updated = tx.UpdateMemberRole(w.id, u.id, "role_abc123"); });
+  EXPECT_TRUE(updated);
+  Membership expected = mine;
+  expected.role = "role_abc123";
+  EXPECT_EQ(Fields(*store().MembershipOf(w.id, u.id)), Fields(expected));
+  EXPECT_EQ(Fields(store().MemberOf(w.id, u.id)->membership), Fields(expected));
+  EXPECT_EQ(Fields(*store().MembershipOf(other.id, u.id)), Fields(mine_elsewhere));
+  EXPECT_EQ(Fields(*store().MembershipOf(w.id, colleague.id)), Fields(theirs));
+
+  // Not a member: nothing to update, and no membership appears.
+  InTx([&](WriteTx& tx) {
+    EXPECT_FALSE(tx.UpdateMemberRole(w.id, outsider.id, "admin"));
+    EXPECT_FALSE(tx.UpdateMemberRole(NewId("ws"), u.id, "admin"));
+  });
+  EXPECT_FALSE(store().MembershipOf(w.id, outsider.id).has_value());
+  EXPECT_EQ(store().MemberCount(w.id), 2);
+}
+
+TEST_P(StoreConformance, CountMembersWithRoleCountsWithinTheWorkspace) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  User a = AddUser(), b = AddUser(), c = AddUser(), d = AddUser();
+  AddMember(w.id, a.id, "owner");
+  AddMember(w.id, b.id, "admin");
+  AddMember(w.id, c.id, "admin");
+  AddMember(w.id, d.id, "role_x1");
+  AddMember(other.id, a.id, "admin");
+  AddMember(other.id, b.id, "owner");
+
+  EXPECT_EQ(store().CountMembersWithRole(w.id, "owner"), 1);
+  EXPECT_EQ(store().CountMembersWithRole(w.id, "admin"), 2);
+  EXPECT_EQ(store().CountMembersWithRole(w.id, "role_x1"), 1);
+  EXPECT_EQ(store().CountMembersWithRole(w.id, "viewer"), 0);
+  EXPECT_EQ(store().CountMembersWithRole(w.id, "Admin"), 0);
+  EXPECT_EQ(store().CountMembersWithRole(other.id, "admin"), 1);
+  EXPECT_EQ(store().CountMembersWithRole(other.id, "owner"), 1);
+  EXPECT_EQ(store().CountMembersWithRole(NewId("ws"), "owner"), 0);
+
+  InTx([&](WriteTx& tx) {
+    EXPECT_TRUE(tx.UpdateMemberRole(w.id, b.id, "owner"));
+    EXPECT_TRUE(tx.DeleteMembership(w.id, c.id));
+  });
+  EXPECT_EQ(store().CountMembersWithRole(w.id, "owner"), 2);
+  EXPECT_EQ(store().CountMembersWithRole(w.id, "admin"), 0);
+  EXPECT_EQ(store().CountMembersWithRole(other.id, "admin"), 1);
+}
+
+TEST_P(StoreConformance, DeleteMembershipRemovesThatMembershipButLeavesTheUser) {
+  Workspace w = AddWorkspace(kT0 + 1);
+  Workspace other = AddWorkspace(kT0 + 2);
+  User u = AddUser();
+  User colleague = AddUser();
+  Session s = AddSession(u.id, kT0 + 1);
+  AddMember(w.id, u.id, "admin");
+  Membership kept = AddMember(other.id, u.id, "viewer");
+  Membership theirs = AddMember(w.id, colleague.id, "owner");
+
+  bool deleted = false;
+  InTx([&](WriteTx& tx) { deleted = tx.DeleteMembership(w.id, u.id); });
+  EXPECT_TRUE(deleted);
+  EXPECT_FALSE(store().MembershipOf(w.id, u.id).has_value());
+  EXPECT_FALSE(store().MemberOf(w.id, u.id).has_value());
+  EXPECT_EQ(Ids(store().Members(w.id)), std::vector<std::string>{colleague.id});
+  EXPECT_EQ(store().MemberCount(w.id), 1);
+
+  // The user, their sessions and their other memberships stay; so does the colleague.
+  auto user = store().UserById(u.id);
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(Fields(*user), Fields(u));
+  EXPECT_TRUE(store().SessionByTokenHash(s.token_hash).has_value());
+  EXPECT_EQ(Fields(*store().MembershipOf(other.id, u.id)), Fields(kept));
+  auto of_u = store().WorkspacesOfUser(u.id);
+  ASSERT_EQ(of_u.size(), 1u);
+  EXPECT_EQ(of_u[0].workspace.id, other.id);
+  EXPECT_EQ(Fields(*store().MembershipOf(w.id, colleague.id)), Fields(theirs));
+  EXPECT_TRUE(store().WorkspaceById(w.id).has_value());
+
+  InTx([&](WriteTx& tx) {
+    EXPECT_FALSE(tx.DeleteMembership(w.id, u.id)) << "deleted twice";
+    EXPECT_FALSE(tx.DeleteMembership(NewId("ws"), colleague.id));
+  });
+  EXPECT_EQ(store().MemberCount(w.id), 1);
+
+  // The user can join again.
+  Membership again = AddMember(w.id, u.id, "viewer", kT0 + 50);
+  EXPECT_EQ(Fields(*store().MembershipOf(w.id, u.id)), Fields(again));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Custom roles
+
+TEST_P(StoreConformance, CustomRoleRoundTripsWithItsPermissionsInOrder) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  CustomRole many = AddRole(w.id, "Support", {"members.read", "audit.read", "keys.write"});
+  CustomRole one = AddRole(w.id, "Single", {"projects.read"});
+  CustomRole none = AddRole(w.id, "Nothing", {});
+
+  for (const CustomRole* r : {&many, &one, &none}) {
+    auto got = store().CustomRoleById(w.id, r->id);
+    ASSERT_TRUE(got.has_value()) << r->name;
+    EXPECT_EQ(Fields(*got), Fields(*r));
+  }
+  EXPECT_TRUE(store().CustomRoleById(w.id, none.id)->permissions.empty());
+
+  // Scoped to the workspace: another workspace's id is not found through this one.
+  EXPECT_FALSE(store().CustomRoleById(other.id, many.id).has_value());
+  EXPECT_FALSE(store().CustomRoleById(NewId("ws"), many.id).has_value());
+  EXPECT_FALSE(store().CustomRoleById(w.id, NewId("role")).has_value());
+}
+
+TEST_P(StoreConformance, CustomRolesAreListedByNameWithinTheWorkspace) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  // Inserted (and created) in an order that is neither by name nor reversed.
+  CustomRole m = AddRole(w.id, "marketing", {"projects.read"}, kT0 + 1);
+  CustomRole z = AddRole(w.id, "zeta-ops", {}, kT0 + 2);
+  CustomRole a = AddRole(w.id, "auditor", {"audit.read", "members.read"}, kT0 + 3);
+  CustomRole b = AddRole(w.id, "billing", {"billing.read"}, kT0 + 0);
+  AddRole(other.id, "aaa-first", {"audit.read"});
+
+  auto roles = store().CustomRoles(w.id);
+  ASSERT_EQ(IdsOf(roles), (std::vector<std::string>{a.id, b.id, m.id, z.id}));
+  EXPECT_EQ(Fields(roles[0]), Fields(a));
+  EXPECT_EQ(Fields(roles[1]), Fields(b));
+  EXPECT_EQ(Fields(roles[2]), Fields(m));
+  EXPECT_EQ(Fields(roles[3]), Fields(z));
+
+  EXPECT_EQ(store().CustomRoles(other.id).size(), 1u);
+  EXPECT_TRUE(store().CustomRoles(AddWorkspace().id).empty());
+  EXPECT_TRUE(store().CustomRoles(NewId("ws")).empty());
+}
+
+TEST_P(StoreConformance, DuplicateRoleNameIsRefusedWithinAWorkspaceOnly) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  CustomRole first = AddRole(w.id, "Support", {"members.read"});
+  CustomRole same_name = NewRole(w.id, "Support", {"audit.read"}, kT0 + 9);
+  {
+    auto tx = store().Begin();
+    Status st = tx->InsertCustomRole(same_name);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, "role_name_taken");
+    EXPECT_TRUE(st.error().kind == ErrorKind::kConflict);
+    tx->Commit();
+  }
+  EXPECT_FALSE(store().CustomRoleById(w.id, same_name.id).has_value());
+  auto roles = store().CustomRoles(w.id);
+  ASSERT_EQ(roles.size(), 1u);
+  EXPECT_EQ(Fields(roles[0]), Fields(first));
+
+  // The same name in another workspace is a different role.
+  CustomRole elsewhere = NewRole(other.id, "Support", {"audit.read"});
+  InTx([&](WriteTx& tx) {
+    Status st = tx.InsertCustomRole(elsewhere);
+    EXPECT_TRUE(st.ok()) << st.error().code;
+  });
+  EXPECT_EQ(Fields(*store().CustomRoleById(other.id, elsewhere.id)), Fields(elsewhere));
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, first.id)), Fields(first));
+}
+
+TEST_P(StoreConformance, TransactionStaysUsableAfterARefusedRoleName) {
+  Workspace w = AddWorkspace();
+  CustomRole taken = AddRole(w.id, "Taken", {"audit.read"});
+  CustomRole before = NewRole(w.id, "Before", {"members.read"});
+  CustomRole duplicate = NewRole(w.id, "Taken", {});
+  CustomRole renamed = before;
+  renamed.name = "Taken";
+  CustomRole after = NewRole(w.id, "After", {"projects.read", "projects.write"});
+  {
+    auto tx = store().Begin();
+    ASSERT_TRUE(tx->InsertCustomRole(before).ok());
+    Status st = tx->InsertCustomRole(duplicate);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, "role_name_taken");
+    st = tx->UpdateCustomRole(renamed);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, "role_name_taken");
+    // The refusals are expected outcomes, not failures of the transaction.
+    ASSERT_TRUE(tx->InsertCustomRole(after).ok());
+    tx->Commit();
+  }
+  EXPECT_EQ(IdsOf(store().CustomRoles(w.id)),
+            (std::vector<std::string>{after.id, before.id, taken.id}));
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, before.id)), Fields(before));
+  EXPECT_FALSE(store().CustomRoleById(w.id, duplicate.id).has_value());
+}
+
+// Projects refuse duplicate names the same way, through the same mechanism.
+TEST_P(StoreConformance, TransactionStaysUsableAfterARefusedProjectName) {
+  Workspace w = AddWorkspace();
+  Project taken{NewId("prj"), w.id, "Taken", "production", 60, std::nullopt, kT0, kT0};
+  Project before{NewId("prj"), w.id, "Before", "development", std::nullopt, 1000, kT0, kT0};
+  Project duplicate{NewId("prj"), w.id, "Taken", "staging", std::nullopt, std::nullopt, kT0, kT0};
+  Project after{NewId("prj"), w.id, "After", "staging", std::nullopt, std::nullopt, kT0, kT0};
+  InTx([&](WriteTx& tx) { ASSERT_TRUE(tx.InsertProject(taken).ok()); });
+  Project renamed = before;
+  renamed.name = "Taken";
+  {
+    auto tx = store().Begin();
+    ASSERT_TRUE(tx->InsertProject(before).ok());
+    Status st = tx->InsertProject(duplicate);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, "project_name_taken");
+    st = tx->UpdateProject(renamed);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, "project_name_taken");
+    ASSERT_TRUE(tx->InsertProject(after).ok());
+    tx->Commit();
+  }
+  std::vector<std::string> names;
+  for (const auto& p : store().Projects(w.id)) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"After", "Before", "Taken"}));
+  EXPECT_FALSE(store().ProjectById(w.id, duplicate.id).has_value());
+}
+
+TEST_P(StoreConformance, UpdateCustomRoleRewritesNameDescriptionAndPermissions) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  CustomRole r = AddRole(w.id, "Support", {"members.read", "audit.read"}, kT0);
+  CustomRole neighbour = AddRole(w.id, "Neighbour", {"keys.read"}, kT0);
+  CustomRole abroad = AddRole(other.id, "Abroad", {"keys.read"}, kT0);
+
+  CustomRole changed = r;
+  changed.name = "Support Tier 2";
+  changed.description = "";
+  changed.permissions = {};
+  changed.updated_at = kT0 + 60;
+  InTx([&](WriteTx& tx) {
+    Status st = tx.UpdateCustomRole(changed);
+    EXPECT_TRUE(st.ok()) << st.error().code;
+  });
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, r.id)), Fields(changed));
+
+  // From no permissions back to several, order kept; the name may stay as it is.
+  changed.permissions = {"projects.write", "billing.read", "audit.read"};
+  changed.description = "back again";
+  changed.updated_at = kT0 + 70;
+  InTx([&](WriteTx& tx) {
+    Status st = tx.UpdateCustomRole(changed);
+    EXPECT_TRUE(st.ok()) << st.error().code;
+  });
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, r.id)), Fields(changed));
+
+  // A name another role of the workspace has is refused, and nothing changes.
+  CustomRole clash = changed;
+  clash.name = neighbour.name;
+  clash.permissions = {"members.write"};
+  clash.updated_at = kT0 + 80;
+  {
+    auto tx = store().Begin();
+    Status st = tx->UpdateCustomRole(clash);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, "role_name_taken");
+    EXPECT_TRUE(st.error().kind == ErrorKind::kConflict);
+    tx->Commit();
+  }
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, r.id)), Fields(changed));
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, neighbour.id)), Fields(neighbour));
+
+  // A name only another workspace has is free.
+  changed.name = abroad.name;
+  changed.updated_at = kT0 + 90;
+  InTx([&](WriteTx& tx) {
+    Status st = tx.UpdateCustomRole(changed);
+    EXPECT_TRUE(st.ok()) << st.error().code;
+  });
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, r.id)), Fields(changed));
+  EXPECT_EQ(Fields(*store().CustomRoleById(other.id, abroad.id)), Fields(abroad));
+
+  // The old name is free again.
+  AddRole(w.id, "Support", {});
+  EXPECT_EQ(store().CustomRoles(w.id).size(), 3u);
+}
+
+TEST_P(StoreConformance, UpdateCustomRoleThroughAnotherWorkspaceChangesNothing) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  CustomRole r = AddRole(w.id, "Support", {"members.read"});
+  CustomRole hijack = r;
+  hijack.workspace_id = other.id;
+  hijack.name = "Hijacked";
+  hijack.permissions = {"members.write", "billing.write"};
+  hijack.updated_at = kT0 + 500;
+  InTx([&](WriteTx& tx) { (void)tx.UpdateCustomRole(hijack); });
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, r.id)), Fields(r));
+  EXPECT_FALSE(store().CustomRoleById(other.id, r.id).has_value());
+  EXPECT_TRUE(store().CustomRoles(other.id).empty());
+}
+
+TEST_P(StoreConformance, DeleteCustomRoleIsScopedToTheWorkspace) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  CustomRole r = AddRole(w.id, "Support", {"members.read"});
+  CustomRole kept = AddRole(w.id, "Kept", {"audit.read"});
+
+  InTx([&](WriteTx& tx) {
+    EXPECT_FALSE(tx.DeleteCustomRole(other.id, r.id)) << "deleted through another workspace";
+    EXPECT_FALSE(tx.DeleteCustomRole(w.id, NewId("role")));
+  });
+  EXPECT_EQ(Fields(*store().CustomRoleById(w.id, r.id)), Fields(r));
+
+  InTx([&](WriteTx& tx) { EXPECT_TRUE(tx.DeleteCustomRole(w.id, r.id)); });
+  EXPECT_FALSE(store().CustomRoleById(w.id, r.id).has_value());
+  EXPECT_EQ(IdsOf(store().CustomRoles(w.id)), std::vector<std::string>{kept.id});
+  InTx([&](WriteTx& tx) { EXPECT_FALSE(tx.DeleteCustomRole(w.id, r.id)) << "deleted twice"; });
+
+  // Its name is free again.
+  CustomRole reborn = AddRole(w.id, "Support", {});
+  EXPECT_EQ(IdsOf(store().CustomRoles(w.id)), (std::vector<std::string>{kept.id, reborn.id}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invitations
+
+TEST_P(StoreConformance, InvitationRoundTripsAndIsFoundByIdAndTokenHash) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  Invitation several = NewInvitation(w.id, NewEmail(), kT0 + 1, kT0 + 7 * 86400,
+                                     {"prj_zeta", "prj_alpha", "prj_mid"});
+  Invitation no_projects = NewInvitation(w.id, NewEmail(), kT0 + 2, kT0 + 86400, {});
+  no_projects.role = "viewer";
+  no_projects.redirect_url = "";
+  Invitation accepted = NewInvitation(w.id, NewEmail(), kT0 + 3, kT0 + 86400, {"prj_1"});
+  accepted.status = "accepted";
+  accepted.accepted_at = kT0 + 40;
+  Invitation revoked = NewInvitation(w.id, NewEmail(), kT0 + 4, kT0 + 86400);
+  revoked.status = "revoked";
+  revoked.revoked_at = kT0 + 41;
+  InTx([&](WriteTx& tx) {
+    for (const Invitation* i : {&several, &no_projects, &accepted, &revoked}) {
+      tx.InsertInvitation(*i);
+    }
+  });
+
+  for (const Invitation* i : {&several, &no_projects, &accepted, &revoked}) {
+    auto by_id = store().InvitationById(w.id, i->id);
+    ASSERT_TRUE(by_id.has_value()) << i->email;
+    EXPECT_EQ(Fields(*by_id), Fields(*i));
+    auto by_token = store().InvitationByTokenHash(i->token_hash);
+    ASSERT_TRUE(by_token.has_value()) << i->email;
+    EXPECT_EQ(Fields(*by_token), Fields(*i));
+  }
+  EXPECT_TRUE(store().InvitationById(w.id, no_projects.id)->projects.empty());
+
+  EXPECT_FALSE(store().InvitationById(other.id, several.id).has_value());
+  EXPECT_FALSE(store().InvitationById(NewId("ws"), several.id).has_value());
+  EXPECT_FALSE(store().InvitationById(w.id, NewId("inv")).has_value());
+  EXPECT_FALSE(store().InvitationByTokenHash(Lower(NewId("tok"))).has_value());
+  EXPECT_FALSE(store().InvitationByTokenHash("").has_value());
+}
+
+TEST_P(StoreConformance, UpdateInvitationWritesStatusTokenExpiryAndTimes) {
+  Workspace w = AddWorkspace();
+  Invitation resent = AddInvitation(w.id, NewEmail(), kT0, kT0 + 100);
+  Invitation accepted = AddInvitation(w.id, NewEmail(), kT0 + 1, kT0 + 100);
+  Invitation revoked = AddInvitation(w.id, NewEmail(), kT0 + 2, kT0 + 100);
+  Invitation bystander = AddInvitation(w.id, NewEmail(), kT0 + 3, kT0 + 100);
+
+  // Resending replaces the token and moves the expiry: the old token no longer finds it.
+  std::string old_token = resent.token_hash;
+  resent.token_hash = Lower(NewId("tok"));
+  resent.expires_at = kT0 + 9000;
+  accepted.status = "accepted";
+  accepted.accepted_at = kT0 + 50;
+  revoked.status = "revoked";
+  revoked.revoked_at = kT0 + 51;
+  InTx([&](WriteTx& tx) {
+    tx.UpdateInvitation(resent);
+    tx.UpdateInvitation(accepted);
+    tx.UpdateInvitation(revoked);
+  });
+
+  EXPECT_FALSE(store().InvitationByTokenHash(old_token).has_value());
+  auto by_token = store().InvitationByTokenHash(resent.token_hash);
+  ASSERT_TRUE(by_token.has_value());
+  EXPECT_EQ(Fields(*by_token), Fields(resent));
+  EXPECT_EQ(Fields(*store().InvitationById(w.id, resent.id)), Fields(resent));
+  EXPECT_EQ(Fields(*store().InvitationById(w.id, accepted.id)), Fields(accepted));
+  EXPECT_EQ(Fields(*store().InvitationById(w.id, revoked.id)), Fields(revoked));
+  EXPECT_EQ(Fields(*store().InvitationById(w.id, bystander.id)), Fields(bystander));
+
+  // Times can be cleared again.
+  revoked.status = "pending";
+  revoked.revoked_at = std::nullopt;
+  InTx([&](WriteTx& tx) { tx.UpdateInvitation(revoked); });
+  EXPECT_EQ(Fields(*store().InvitationById(w.id, revoked.id)), Fields(revoked));
+}
+
+TEST_P(StoreConformance, InvitationsListNewestFirstAndPendingOnlyThoseLiveAtNow) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  const UnixTime now = kT0 + 10'000;
+  Invitation live = AddInvitation(w.id, NewEmail(), kT0 + 10, now + 100);
+  Invitation ends_now = AddInvitation(w.id, NewEmail(), kT0 + 20, now);
+  Invitation ended = AddInvitation(w.id, NewEmail(), kT0 + 30, now - 1);
+  Invitation accepted = AddInvitation(w.id, NewEmail(), kT0 + 60, now + 100, "accepted");
+  Invitation revoked = AddInvitation(w.id, NewEmail(), kT0 + 40, now + 100, "revoked");
+  Invitation live_too = AddInvitation(w.id, NewEmail(), kT0 + 50, now + 1);
+  Invitation abroad = AddInvitation(other.id, NewEmail(), kT0 + 70, now + 100);
+
+  auto all = store().Invitations(w.id, false, now);
+  ASSERT_EQ(IdsOf(all), (std::vector<std::string>{accepted.id, live_too.id, revoked.id, ended.id,
+                                                  ends_now.id, live.id}));
+  EXPECT_EQ(Fields(all[0]), Fields(accepted));
+  EXPECT_EQ(Fields(all[5]), Fields(live));
+
+  // Expired means expires_at <= now.
+  auto pending = store().Invitations(w.id, true, now);
+  ASSERT_EQ(IdsOf(pending), (std::vector<std::string>{live_too.id, live.id}));
+  EXPECT_EQ(Fields(pending[0]), Fields(live_too));
+  EXPECT_EQ(Fields(pending[1]), Fields(live));
+  EXPECT_EQ(store().CountPendingInvitations(w.id, now), 2);
+
+  // A second earlier, the one that ends at `now` is still pending.
+  EXPECT_EQ(IdsOf(store().Invitations(w.id, true, now - 1)),
+            (std::vector<std::string>{live_too.id, ends_now.id, live.id}));
+  EXPECT_EQ(store().CountPendingInvitations(w.id, now - 1), 3);
+  // And a second later, the one that ends at now + 1 is not.
+  EXPECT_EQ(IdsOf(store().Invitations(w.id, true, now + 1)), std::vector<std::string>{live.id});
+  EXPECT_EQ(store().CountPendingInvitations(w.id, now + 1), 1);
+  EXPECT_EQ(store().CountPendingInvitations(w.id, now + 100), 0);
+  // `now` does not filter the full list.
+  EXPECT_EQ(store().Invitations(w.id, false, now + 1'000'000).size(), 6u);
+
+  EXPECT_EQ(IdsOf(store().Invitations(other.id, false, now)), std::vector<std::string>{abroad.id});
+  EXPECT_EQ(IdsOf(store().Invitations(other.id, true, now)), std::vector<std::string>{abroad.id});
+  EXPECT_EQ(store().CountPendingInvitations(other.id, now), 1);
+  EXPECT_TRUE(store().Invitations(NewId("ws"), false, now).empty());
+  EXPECT_TRUE(store().Invitations(NewId("ws"), true, now).empty());
+  EXPECT_EQ(store().CountPendingInvitations(NewId("ws"), now), 0);
+}
+
+TEST_P(StoreConformance, PendingInvitationForFindsOnlyALiveOneForThatEmailAndWorkspace) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  const UnixTime now = kT0 + 10'000;
+  std::string email = NewEmail();
+  AddInvitation(w.id, email, kT0 + 1, now + 500, "revoked");
+  AddInvitation(w.id, email, kT0 + 2, now + 500, "accepted");
+  AddInvitation(w.id, email, kT0 + 3, now);  // expired at now
+  Invitation live = AddInvitation(w.id, email, kT0 + 4, now + 60);
+  AddInvitation(w.id, NewEmail(), kT0 + 5, now + 500);
+  Invitation abroad = AddInvitation(other.id, NewEmail(), kT0 + 6, now + 500);
+
+  auto got = store().PendingInvitationFor(w.id, email, now);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(Fields(*got), Fields(live));
+
+  EXPECT_FALSE(store().PendingInvitationFor(other.id, email, now).has_value());
+  EXPECT_FALSE(store().PendingInvitationFor(w.id, abroad.email, now).has_value());
+  EXPECT_FALSE(store().PendingInvitationFor(w.id, NewEmail(), now).has_value());
+  EXPECT_FALSE(store().PendingInvitationFor(w.id, email, now + 60).has_value());
+
+  live.status = "accepted";
+  live.accepted_at = now + 1;
+  InTx([&](WriteTx& tx) { tx.UpdateInvitation(live); });
+  EXPECT_FALSE(store().PendingInvitationFor(w.id, email, now).has_value());
+}
+
+TEST_P(StoreConformance, DeleteWorkspaceRemovesItsCustomRolesAndInvitations) {
+  Workspace doomed = AddWorkspace();
+  Workspace kept = AddWorkspace();
+  User u = AddUser();
+  AddMember(doomed.id, u.id, "owner");
+  CustomRole doomed_role = AddRole(doomed.id, "Support", {"members.read"});
+  CustomRole kept_role = AddRole(kept.id, "Support", {"members.read"});
+  Invitation doomed_inv = AddInvitation(doomed.id, NewEmail(), kT0, kT0 + 86400);
+  Invitation kept_inv = AddInvitation(kept.id, doomed_inv.email, kT0, kT0 + 86400);
+
+  InTx([&](WriteTx& tx) { tx.DeleteWorkspace(doomed.id); });
+
+  EXPECT_TRUE(store().CustomRoles(doomed.id).empty());
+  EXPECT_FALSE(store().CustomRoleById(doomed.id, doomed_role.id).has_value());
+  EXPECT_FALSE(store().InvitationById(doomed.id, doomed_inv.id).has_value());
+  EXPECT_FALSE(store().InvitationByTokenHash(doomed_inv.token_hash).has_value());
+  EXPECT_TRUE(store().Invitations(doomed.id, false, kT0).empty());
+  EXPECT_EQ(store().CountPendingInvitations(doomed.id, kT0), 0);
+  EXPECT_FALSE(store().PendingInvitationFor(doomed.id, doomed_inv.email, kT0).has_value());
+  EXPECT_TRUE(store().Members(doomed.id).empty());
+  EXPECT_TRUE(store().UserById(u.id).has_value());
+
+  EXPECT_EQ(Fields(*store().CustomRoleById(kept.id, kept_role.id)), Fields(kept_role));
+  EXPECT_EQ(Fields(*store().InvitationByTokenHash(kept_inv.token_hash)), Fields(kept_inv));
+  EXPECT_EQ(store().CountPendingInvitations(kept.id, kT0), 1);
+
+  // The ids are free again: a new workspace's role and invitation can take them.
+  Workspace fresh = AddWorkspace();
+  CustomRole same_id = NewRole(fresh.id, "Support", {});
+  same_id.id = doomed_role.id;
+  Invitation same_token = NewInvitation(fresh.id, NewEmail(), kT0, kT0 + 5);
+  same_token.id = doomed_inv.id;
+  same_token.token_hash = doomed_inv.token_hash;
+  InTx([&](WriteTx& tx) {
+    EXPECT_TRUE(tx.InsertCustomRole(same_id).ok());
+    tx.InsertInvitation(same_token);
+  });
+  EXPECT_EQ(Fields(*store().InvitationByTokenHash(same_token.token_hash)), Fields(same_token));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Transactions
 
 TEST_P(StoreConformance, TransactionDestroyedWithoutCommitLeavesNoTrace) {
@@ -1036,11 +1698,14 @@ TEST_P(StoreConformance, ConcurrentAppendsToOneChainKeepItLinked) {
     failures.push_back(std::move(what));
   };
   std::atomic<bool> writing{true};
+  std::atomic<bool> reading{false};
   std::atomic<int> reads{0};
 
   std::vector<std::thread> writers;
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&, t] {
+      // Start once the reader runs: the writes can be over before it is first scheduled.
+      while (!reading.load()) std::this_thread::yield();
       for (int i = 0; i < kEach; ++i) {
         try {
           auto tx = store().Begin();
@@ -1055,6 +1720,7 @@ TEST_P(StoreConformance, ConcurrentAppendsToOneChainKeepItLinked) {
   }
   // A reader meanwhile never sees a broken chain.
   std::thread reader([&] {
+    reading.store(true);
     while (writing.load()) {
       try {
         auto page = store().AuditEvents(w.id, std::nullopt, 20);
@@ -1137,6 +1803,170 @@ TEST_P(StoreConformance, MailIsListedNewestFirstAndCanBeMarked) {
   EXPECT_EQ(Fields(got[0]), Fields(m3_sent));
   EXPECT_EQ(Fields(got[1]), Fields(m2_failed));
   EXPECT_EQ(Fields(got[2]), Fields(m1));
+}
+
+TEST_P(StoreConformance, MailDeliveryFieldsRoundTrip) {
+  auto newest = store().Mail(1);
+  UnixTime base = std::max(kT0, newest.empty() ? kT0 : newest[0].created_at) + 10;
+  MailMessage fresh = NewMail(base + 1, "queued", base + 1);
+  MailMessage retried = NewMail(base + 2, "queued", base + 600);
+  retried.attempts = 3;
+  retried.last_error = "451 4.7.1 Greylisted, try again in 5 minutes – “later”";
+  MailMessage plain = NewMail(base + 3, "stored", 0);
+  plain.body_html = "";
+  InTx([&](WriteTx& tx) {
+    tx.InsertMail(retried);
+    tx.InsertMail(plain);
+    tx.InsertMail(fresh);
+  });
+  auto got = store().Mail(3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(Fields(got[0]), Fields(plain));
+  EXPECT_EQ(Fields(got[1]), Fields(retried));
+  EXPECT_EQ(Fields(got[2]), Fields(fresh));
+
+  // Leave nothing due behind for later tests.
+  InTx([&](WriteTx& tx) {
+    for (MailMessage m : {fresh, retried, plain}) {
+      m.status = "sent";
+      tx.RecordMailAttempt(m);
+    }
+  });
+}
+
+TEST_P(StoreConformance, DueMailListsMailOfTheStatusDueAtNowOldestFirst) {
+  // The outbox is shared by the whole run: put these before anything already there.
+  auto oldest = store().DueMail(INT64_MAX, 1);
+  auto oldest_stored = store().DueMail(INT64_MAX, 1, "stored");
+  UnixTime base = kT0;
+  if (!oldest.empty()) base = std::min(base, oldest[0].created_at);
+  if (!oldest_stored.empty()) base = std::min(base, oldest_stored[0].created_at);
+  base -= 1000;
+  const UnixTime now = kT0 + 5000;
+
+  MailMessage q1 = NewMail(base + 1, "queued", now - 10);
+  MailMessage q2 = NewMail(base + 2, "queued", now);  // due exactly at now
+  MailMessage q3 = NewMail(base + 3, "queued", now + 1);
+  MailMessage q4 = NewMail(base + 4, "queued", 0);
+  MailMessage sent = NewMail(base + 0, "sent", 0);
+  sent.sent_at = base + 5;
+  MailMessage failed = NewMail(base + 0, "failed", 0);
+  MailMessage stored = NewMail(base + 0, "stored", 0);
+  std::vector<MailMessage> mine = {q1, q2, q3, q4, sent, failed, stored};
+  InTx([&](WriteTx& tx) {
+    for (const MailMessage* m : {&q4, &sent, &q2, &stored, &q3, &failed, &q1}) tx.InsertMail(*m);
+  });
+
+  auto due = Only(store().DueMail(now, 10'000), mine);
+  ASSERT_EQ(IdsOf(due), (std::vector<std::string>{q1.id, q2.id, q4.id}));
+  EXPECT_EQ(Fields(due[0]), Fields(q1));
+  EXPECT_EQ(Fields(due[1]), Fields(q2));
+  EXPECT_EQ(Fields(due[2]), Fields(q4));
+  // These are the oldest due mail of the store, so the limit keeps exactly them.
+  EXPECT_EQ(IdsOf(store().DueMail(now, 1)), std::vector<std::string>{q1.id});
+  EXPECT_EQ(IdsOf(store().DueMail(now, 2)), (std::vector<std::string>{q1.id, q2.id}));
+  EXPECT_EQ(IdsOf(Only(store().DueMail(now - 11, 10'000), mine)), std::vector<std::string>{q4.id});
+  EXPECT_EQ(IdsOf(Only(store().DueMail(now + 1, 10'000), mine)),
+            (std::vector<std::string>{q1.id, q2.id, q3.id, q4.id}));
+  // The mailbox log is read with status "stored".
+  EXPECT_EQ(IdsOf(Only(store().DueMail(now, 10'000, "stored"), mine)),
+            std::vector<std::string>{stored.id});
+  EXPECT_EQ(IdsOf(store().DueMail(now, 1, "stored")), std::vector<std::string>{stored.id});
+
+  // Leave nothing due behind for later runs against the same database.
+  InTx([&](WriteTx& tx) {
+    for (MailMessage m : {q1, q2, q3, q4, stored}) {
+      m.status = "sent";
+      m.sent_at = now;
+      tx.RecordMailAttempt(m);
+    }
+  });
+  EXPECT_TRUE(Only(store().DueMail(INT64_MAX, 10'000), mine).empty());
+  EXPECT_TRUE(Only(store().DueMail(INT64_MAX, 10'000, "stored"), mine).empty());
+}
+
+TEST_P(StoreConformance, RecordMailAttemptWritesTheDeliveryStateOfThatMessage) {
+  auto newest = store().Mail(1);
+  UnixTime base = std::max(kT0, newest.empty() ? kT0 : newest[0].created_at) + 10;
+  MailMessage m = NewMail(base + 1, "queued", base + 1);
+  MailMessage bystander = NewMail(base + 2, "queued", base + 1);
+  InTx([&](WriteTx& tx) {
+    tx.InsertMail(m);
+    tx.InsertMail(bystander);
+  });
+
+  // A temporary failure: try again later.
+  MailMessage retry = m;
+  retry.attempts = 1;
+  retry.next_attempt_at = base + 300;
+  retry.last_error = "421 4.3.0 Temporary System Problem ✗";
+  InTx([&](WriteTx& tx) { tx.RecordMailAttempt(retry); });
+  auto got = store().Mail(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(Fields(got[1]), Fields(retry));
+  EXPECT_EQ(Fields(got[0]), Fields(bystander));
+  EXPECT_TRUE(Only(store().DueMail(base + 299, 10'000), {m}).empty());
+  EXPECT_EQ(Only(store().DueMail(base + 300, 10'000), {m}).size(), 1u);
+
+  // Then delivered: the error is cleared and the message is no longer due.
+  MailMessage delivered = retry;
+  delivered.status = "sent";
+  delivered.attempts = 2;
+  delivered.last_error = "";
+  delivered.sent_at = base + 301;
+  InTx([&](WriteTx& tx) { tx.RecordMailAttempt(delivered); });
+  got = store().Mail(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(Fields(got[1]), Fields(delivered));
+  EXPECT_EQ(Fields(got[0]), Fields(bystander));
+  EXPECT_TRUE(Only(store().DueMail(INT64_MAX, 10'000), {m}).empty());
+
+  // A permanent failure keeps its error.
+  MailMessage bounced = bystander;
+  bounced.status = "failed";
+  bounced.attempts = 5;
+  bounced.last_error = "550 5.1.1 No such user";
+  InTx([&](WriteTx& tx) { tx.RecordMailAttempt(bounced); });
+  EXPECT_EQ(Fields(store().Mail(1)[0]), Fields(bounced));
+  EXPECT_TRUE(Only(store().DueMail(INT64_MAX, 10'000), {bystander}).empty());
+}
+
+TEST_P(StoreConformance, ClaimMailLeasesADueMessageToOneClaimant) {
+  auto newest = store().Mail(1);
+  UnixTime base = std::max(kT0, newest.empty() ? kT0 : newest[0].created_at) + 10;
+  const UnixTime now = base + 100;
+  MailMessage due = NewMail(base + 1, "queued", now);
+  MailMessage later = NewMail(base + 2, "queued", now + 1);
+  InTx([&](WriteTx& tx) {
+    tx.InsertMail(due);
+    tx.InsertMail(later);
+  });
+
+  InTx([&](WriteTx& tx) {
+    EXPECT_TRUE(tx.ClaimMail(due.id, now, now + 60));
+    EXPECT_FALSE(tx.ClaimMail(later.id, now, now + 60)) << "claimed before it was due";
+    EXPECT_FALSE(tx.ClaimMail(NewId("mail"), now, now + 60));
+  });
+  InTx([&](WriteTx& tx) { EXPECT_FALSE(tx.ClaimMail(due.id, now, now + 60)) << "claimed twice"; });
+  auto got = store().Mail(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].id, due.id);
+  EXPECT_EQ(got[1].next_attempt_at, now + 60);
+  EXPECT_EQ(got[1].status, "queued");
+  EXPECT_EQ(IdsOf(Only(store().DueMail(now + 59, 10'000), {due, later})),
+            std::vector<std::string>{later.id});
+  // When the lease runs out, it is due (and claimable) again.
+  EXPECT_EQ(IdsOf(Only(store().DueMail(now + 60, 10'000), {due, later})),
+            (std::vector<std::string>{due.id, later.id}));
+  InTx([&](WriteTx& tx) { EXPECT_TRUE(tx.ClaimMail(due.id, now + 60, now + 120)); });
+
+  InTx([&](WriteTx& tx) {
+    for (MailMessage m : {due, later}) {
+      m.status = "sent";
+      m.sent_at = now;
+      tx.RecordMailAttempt(m);
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
