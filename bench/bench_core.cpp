@@ -10,6 +10,10 @@
 #include "store/store.h"
 
 #include <filesystem>
+#include <fstream>
+
+#include "core/key_format.h"
+#include "service/key_index.h"
 
 namespace {
 
@@ -110,6 +114,56 @@ void BM_AuthorizeMember(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_AuthorizeMember)->Arg(0)->Arg(1)->ArgName("can_only");
+
+// Resident memory of this process in KiB (VmRSS).
+long RssKib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+// The verify decision in-process: SHA-256 of the presented key, the index lookup among
+// 1,000,000 keys, endpoint patterns, IP allowlist, rate limiter and quota.
+void BM_VerifyAmongMillion(benchmark::State& state) {
+  static gh::Catalogue* catalogue = new gh::Catalogue(gh::LoadCatalogue("four-role").value());
+  static gh::KeyIndex* index = nullptr;
+  static std::vector<std::string> secrets;
+  if (!index) {
+    long before = RssKib();
+    index = new gh::KeyIndex(*catalogue);
+    for (int i = 0; i < 1'000'000; ++i) {
+      gh::ApiKey k;
+      k.id = gh::NewId("key");
+      k.workspace_id = "ws_bench";
+      k.owner_id = "usr_bench";
+      k.name = "Key " + std::to_string(i);
+      std::string secret = gh::NewApiKey("secret", "live");
+      k.hash = gh::crypto::Sha256Hex(secret);
+      k.allow = {"/v1/chat", "/v1/metrics/*"};
+      k.deny = {"/v1/metrics/secret"};
+      k.ip_allowlist = {"203.0.113.0/24", "2001:db8::/32"};
+      k.rate_per_minute = 1'000'000;
+      k.rate_per_month = 1'000'000'000;
+      index->Put(k, std::nullopt, "Europe/Berlin");
+      if (i % 1000 == 0) secrets.push_back(secret);
+    }
+    long after = RssKib();
+    std::fprintf(stderr, "index of 1,000,000 keys: %ld MiB resident, %ld bytes per key\n",
+                 (after - before) / 1024, (after - before) * 1024 / 1'000'000);
+  }
+  size_t i = 0;
+  int64_t now_us = 1'790'000'000'000'000;
+  for (auto _ : state) {
+    gh::VerifyRequest req{secrets[i++ % secrets.size()], "/v1/chat", "POST", "203.0.113.7"};
+    auto r = index->Verify(req, now_us);
+    if (!r.valid()) state.SkipWithError(r.code.c_str());
+    now_us += 1;
+  }
+}
+BENCHMARK(BM_VerifyAmongMillion);
 
 }  // namespace
 

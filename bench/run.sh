@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# HTTP and function benchmarks for the foundation. Prints figures for bench/RESULTS.md.
-#   bash bench/run.sh            # everything
-# The server is pinned to core 0 with one I/O thread and wrk to core 1, so the figures are
-# per core. Each wrk run is bounded (DURATION seconds) and talks only to 127.0.0.1.
+# Benchmarks of the running server and of the hot functions. Prints the figures that
+# bench/RESULTS.md records. The server is pinned to core 0 with one I/O thread and wrk to
+# core 1, so HTTP figures are per core. Every wrk run is bounded (DURATION seconds) and talks
+# only to 127.0.0.1.
+#   bash bench/run.sh            # everything (SQLite, then PostgreSQL 15 started by scripts/pg.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-50}
+KEYS=${KEYS:-100000}
 BUILD=build-bench
 
 bash scripts/deps.sh --test
@@ -16,36 +18,69 @@ cmake --build "$BUILD" -j "$(nproc)" --target gatehouse bench_core
 echo "== machine"
 echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 
-echo "== function benchmarks (Google Benchmark)"
-taskset -c 0 "$BUILD/bench_core" --benchmark_min_time=0.2
+echo "== function benchmarks (Google Benchmark, core 0)"
+taskset -c 0 "$BUILD/bench_core" --benchmark_min_time=0.5
 
 work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+server=""
+pg_dir=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "$pg_dir" ] && bash scripts/pg.sh stop "$pg_dir"
+  rm -rf "$work"
+}
+trap cleanup EXIT
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
-taskset -c 0 "$BUILD/gatehouse" serve --db "sqlite:$work/g.db" --listen "127.0.0.1:$port" \
-  --threads 1 >/dev/null 2>"$work/server.err" &
-server=$!
-for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
 
-cookie=$(curl -si -X POST "$base/v1/auth/signup" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"correct horse battery","name":"Bench"}' \
-  | sed -n 's/^[Ss]et-[Cc]ookie: gh_session=\([^;]*\);.*/\1/p')
-csrf=$(curl -s "$base/v1/me" -H "Cookie: gh_session=$cookie" \
-  | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
-ws=$(curl -sf -X POST "$base/v1/workspaces" -H "Cookie: gh_session=$cookie" -H "X-CSRF-Token: $csrf" \
-  -H 'content-type: application/json' -d '{"name":"Bench Corp"}' \
-  | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-"$BUILD/gatehouse" dev seed-members --db "sqlite:$work/g.db" --workspace "$ws" --count 999 >/dev/null
+start_server() {  # $1: store URL
+  if [ -n "$server" ]; then kill "$server"; wait "$server" 2>/dev/null || true; fi
+  taskset -c 0 "$BUILD/gatehouse" serve --db "$1" --listen "127.0.0.1:$port" --threads 1 \
+    >/dev/null 2>"$work/server.err" &
+  server=$!
+  for _ in $(seq 300); do curl -sf "$base/healthz" >/dev/null && return; sleep 0.1; done
+  cat "$work/server.err"; exit 1
+}
 
 run_wrk() {
   echo "-- wrk -t1 -c$CONNS -d${DURATION}s --latency $*"
   taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" \
-    | grep -E 'Latency  |50%|90%|99%|Requests/sec|Non-2xx|Socket errors'
+    | grep -E 'Latency  |50%|90%|99%|Requests/sec|Non-2xx|Socket errors|not VALID'
 }
-echo "== HTTP (server on core 0, wrk on core 1)"
-run_wrk "$base/healthz"
-run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/me"
-echo "(members: a 1,000-member workspace, default page of 50 with total)"
-run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/workspaces/$ws/members"
-run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/workspaces/$ws/members?limit=200"
+
+# Signs up, creates a workspace of 1,000 members and KEYS secret keys, then restarts the
+# server so that it loads the keys at start, as a deployment would.
+bench_store() {  # $1: store URL, $2: label
+  local db=$1
+  start_server "$db"
+  local email="bench-$RANDOM$RANDOM@example.com"
+  cookie=$(curl -si -X POST "$base/v1/auth/signup" -H 'content-type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"correct horse battery\",\"name\":\"Bench\"}" \
+    | sed -n 's/^[Ss]et-[Cc]ookie: gh_session=\([^;]*\);.*/\1/p')
+  csrf=$(curl -s "$base/v1/me" -H "Cookie: gh_session=$cookie" \
+    | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
+  ws=$(curl -sf -X POST "$base/v1/workspaces" -H "Cookie: gh_session=$cookie" \
+    -H "X-CSRF-Token: $csrf" -H 'content-type: application/json' -d '{"name":"Bench Corp"}' \
+    | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  "$BUILD/gatehouse" dev seed-members --db "$db" --workspace "$ws" --count 999 >/dev/null
+  "$BUILD/gatehouse" dev seed-keys --db "$db" --workspace "$ws" --count "$KEYS" \
+    --out "$work/keys.txt" >/dev/null
+  start_server "$db"
+  echo "== $2: start with $KEYS keys"
+  grep -h "api keys:" "$work/server.err" || true
+  echo "resident memory after start: $(grep VmRSS /proc/$server/status | awk '{print $2 " " $3}')"
+  echo "== $2: HTTP (server on core 0, wrk on core 1)"
+  run_wrk "$base/healthz"
+  run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/me"
+  echo "(members: a 1,000-member workspace; default page of 50 with total, then 200)"
+  run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/workspaces/$ws/members"
+  run_wrk -H "Cookie: gh_session=$cookie" "$base/v1/workspaces/$ws/members?limit=200"
+  echo "(verify: POST /v1/keys/verify cycling through the $KEYS keys)"
+  KEYS_FILE="$work/keys.txt" run_wrk -s bench/verify.lua "$base/v1/keys/verify"
+}
+
+bench_store "sqlite:$work/g.db" "SQLite"
+
+eval "$(bash scripts/pg.sh)"
+pg_dir=$GATEHOUSE_TEST_PG_DIR
+bench_store "$GATEHOUSE_TEST_PG" "PostgreSQL 15"

@@ -6,6 +6,7 @@
 
 #include "core/crypto.h"
 #include "core/ids.h"
+#include "core/key_format.h"
 #include "core/time.h"
 #include "http/server.h"
 #include "jobs/mail_worker.h"
@@ -164,6 +165,47 @@ int RunSeedMembers(const Flags& f, const std::string& workspace_id, int count) {
   return 0;
 }
 
+// Adds `count` secret keys (no limits) to a workspace and writes them, one per line, to
+// `out`: the verification benchmark's key set.
+int RunSeedKeys(const Flags& f, const std::string& workspace_id, int count, const std::string& out) {
+  gh::Config config = LoadOrExit(f);
+  auto store = OpenOrExit(config);
+  auto ws = store->WorkspaceById(workspace_id);
+  if (!ws) {
+    std::fprintf(stderr, "gatehouse: no workspace %s\n", workspace_id.c_str());
+    return 1;
+  }
+  auto members = store->Members(workspace_id);
+  if (members.empty()) return 1;
+  FILE* file = std::fopen(out.c_str(), "w");
+  if (!file) {
+    std::fprintf(stderr, "gatehouse: cannot write %s\n", out.c_str());
+    return 1;
+  }
+  gh::UnixTime now = gh::Clock::System().Now();
+  for (int done = 0; done < count;) {
+    auto tx = store->Begin();
+    for (int i = 0; i < 10000 && done < count; ++i, ++done) {
+      gh::ApiKey k;
+      k.id = gh::NewId("key");
+      k.workspace_id = workspace_id;
+      k.owner_id = members.front().user.id;
+      k.name = "Seed key " + std::to_string(done + 1);
+      std::string secret = gh::NewApiKey("secret", "live");
+      k.hash = gh::crypto::Sha256Hex(secret);
+      k.prefix = gh::KeyDisplayPrefix(secret);
+      k.created_at = now;
+      k.updated_at = now;
+      tx->InsertApiKey(k);
+      std::fprintf(file, "%s\n", secret.c_str());
+    }
+    tx->Commit();
+  }
+  std::fclose(file);
+  std::printf("added %d keys to %s\n", count, workspace_id.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -206,10 +248,18 @@ int main(int argc, char** argv) {
   seed->add_option("--workspace", seed_ws, "Workspace id (ws_…)")->required();
   seed->add_option("--count", seed_count, "How many members")->check(CLI::Range(1, 1000000));
 
+  auto* seed_keys = dev->add_subcommand("seed-keys", "Add secret keys and write them to a file");
+  AddStoreFlags(seed_keys, f);
+  std::string keys_out = "keys.txt";
+  seed_keys->add_option("--workspace", seed_ws, "Workspace id (ws_…)")->required();
+  seed_keys->add_option("--count", seed_count, "How many keys")->check(CLI::Range(1, 10000000));
+  seed_keys->add_option("--out", keys_out, "File for the keys, one per line");
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return RunServe(f);
   if (*migrate) return RunMigrate(f);
   if (*mail_list) return RunMailList(f, limit);
   if (*seed) return RunSeedMembers(f, seed_ws, seed_count);
+  if (*seed_keys) return RunSeedKeys(f, seed_ws, seed_count, keys_out);
   return 0;
 }

@@ -30,16 +30,21 @@ struct Sha256Ctx {
 
 }  // namespace
 
-std::string Sha256Hex(std::string_view data) {
+std::array<uint8_t, 32> Sha256(std::string_view data) {
   thread_local Sha256Ctx s;
-  unsigned char out[EVP_MAX_MD_SIZE];
+  std::array<uint8_t, 32> out{};
   unsigned int len = 0;
   if (EVP_DigestInit_ex(s.ctx, s.md, nullptr) != 1 ||
       EVP_DigestUpdate(s.ctx, data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(s.ctx, out, &len) != 1) {
+      EVP_DigestFinal_ex(s.ctx, out.data(), &len) != 1 || len != 32) {
     throw std::runtime_error("SHA-256 failed");
   }
-  return Hex(std::string_view(reinterpret_cast<char*>(out), len));
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  auto raw = Sha256(data);
+  return Hex(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
 }
 
 std::string RandomBytes(size_t n) {

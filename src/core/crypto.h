@@ -2,6 +2,7 @@
 // constant-time comparison and password hashing (argon2id).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,6 +11,9 @@ namespace gh::crypto {
 
 // SHA-256 of `data` as 64 lowercase hex characters.
 std::string Sha256Hex(std::string_view data);
+
+// SHA-256 of `data` as 32 raw bytes.
+std::array<uint8_t, 32> Sha256(std::string_view data);
 
 // `n` bytes from the operating system's CSPRNG (OpenSSL RAND_bytes).
 std::string RandomBytes(size_t n);

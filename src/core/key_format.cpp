@@ -29,6 +29,13 @@ uint32_t Crc32(std::string_view s) {
   return c ^ 0xFFFFFFFFu;
 }
 
+int Base62Digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'z') return c - 'a' + 36;
+  return -1;
+}
+
 std::string Checksum(std::string_view prefix_and_body) {
   uint32_t crc = Crc32(prefix_and_body);
   std::string bytes(4, '\0');
@@ -66,9 +73,10 @@ std::optional<KeyShape> ParseApiKey(std::string_view key) {
   else return std::nullopt;
   std::string_view rest = key.substr(kPrefixChars);
   if (!IsBase62(rest)) return std::nullopt;
-  if (Checksum(key.substr(0, kPrefixChars + kBodyChars)) != key.substr(kPrefixChars + kBodyChars)) {
-    return std::nullopt;
-  }
+  // Decode the checksum rather than encode the CRC: this runs on every verification.
+  uint64_t sum = 0;
+  for (char c : key.substr(kPrefixChars + kBodyChars)) sum = sum * 62 + static_cast<uint64_t>(Base62Digit(c));
+  if (sum != Crc32(key.substr(0, kPrefixChars + kBodyChars))) return std::nullopt;
   return shape;
 }
 

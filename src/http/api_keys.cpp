@@ -49,8 +49,9 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
   auto body = creating ? ParseObject(req, {"name", "type", "project_id", "environment", "service",
                                            "permissions", "rate_limit", "ip_allowlist",
                                            "expires_at"})
-                       : ParseObject(req, {"name", "service", "permissions", "rate_limit",
-                                           "ip_allowlist", "expires_at"});
+                       // API.md's PATCH fields (the store does not write `service` on update).
+                       : ParseObject(req, {"name", "permissions", "rate_limit", "ip_allowlist",
+                                           "expires_at"});
   if (!body) return body.error();
   Fields f(*body);
   KeyInput in;
@@ -195,11 +196,15 @@ Response Check(App& app, Request& req) {
       return Problem(Error::Invalid("invalid_project", "project_id", "Unknown project."), req);
     }
   }
-  std::string role_name = app.access.RoleName(*ws, m->role);
-  bool allowed = app.access.Can(*m, *permission);
+  // Inside a project the member acts with their project role there, when they hold one.
+  bool in_project = project && !project->empty();
+  std::string role = in_project ? app.access.RoleIn(*m, *project) : m->role;
+  std::string role_name = app.access.RoleName(*ws, role);
+  bool allowed = in_project ? app.access.CanIn(*m, *project, *permission)
+                            : app.access.Can(*m, *permission);
   std::string reason = allowed ? "The role " + role_name + " grants " + *permission + "."
                                : "The role " + role_name + " does not grant " + *permission + ".";
-  return answer(allowed, m->role, reason);
+  return answer(allowed, role, reason);
 }
 
 }  // namespace

@@ -141,7 +141,9 @@ Status ApiKeys::Apply(const Membership& caller, ApiKey& k, const KeyInput& in, b
     }
   }
   if (creating && in.project_id && !in.project_id->empty()) {
-    auto prj = IsWellFormedId(*in.project_id, "prj")
+    // Projects the caller may not see do not exist for them (API.md: 404 or, in a body, 422).
+    auto prj = IsWellFormedId(*in.project_id, "prj") &&
+                       access_.CanSeeProject(caller, *in.project_id)
                    ? store_.ProjectById(caller.workspace_id, *in.project_id)
                    : std::nullopt;
     if (!prj) return Invalid("invalid_project", "project_id", "Unknown project.");

@@ -25,34 +25,46 @@ bool EndpointAllowed(const CompiledKey& k, std::string_view endpoint) {
   return k.key.allow.empty() || matches(k.key.allow);
 }
 
-}  // namespace
-
-KeyIndex::Shard& KeyIndex::ShardOf(std::string_view hash) const {
-  // The hash is hex of SHA-256: its first characters are uniformly distributed.
-  size_t h = 0;
-  for (size_t i = 0; i < 4 && i < hash.size(); ++i) h = h * 16 + (hash[i] & 0x0f);
-  return shards_[h % kShards];
+// The 32 bytes behind a stored hex digest (all zero for malformed input).
+std::array<uint8_t, 32> FromHex(const std::string& hex) {
+  std::array<uint8_t, 32> out{};
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return 0;
+  };
+  for (size_t i = 0; i < 32 && 2 * i + 1 < hex.size(); ++i) {
+    out[i] = static_cast<uint8_t>(nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]));
+  }
+  return out;
 }
 
-bool KeyIndex::Lookup(std::string_view hash, Entry& out) const {
+}  // namespace
+
+KeyIndex::Shard& KeyIndex::ShardOf(const Digest& hash) const {
+  return shards_[hash[0] % kShards];  // SHA-256 bytes are uniformly distributed
+}
+
+bool KeyIndex::Lookup(const Digest& hash, Entry& out) const {
   Shard& s = ShardOf(hash);
   std::shared_lock lock(s.mu);
-  auto it = s.by_hash.find(absl::string_view(hash.data(), hash.size()));
+  auto it = s.by_hash.find(hash);
   if (it == s.by_hash.end()) return false;
   out = it->second;
   return true;
 }
 
-void KeyIndex::Erase(const std::string& hash) {
-  Shard& s = ShardOf(hash);
+void KeyIndex::Erase(const std::string& hex_hash) {
+  Digest d = FromHex(hex_hash);
+  Shard& s = ShardOf(d);
   std::unique_lock lock(s.mu);
-  s.by_hash.erase(hash);
+  s.by_hash.erase(d);
 }
 
-std::shared_ptr<KeyCounters> KeyIndex::CountersOf(const std::string& key_id) {
-  auto& c = counters_by_id_[key_id];
-  if (!c) c = std::make_shared<KeyCounters>();
-  return c;
+KeyIndex::Slot& KeyIndex::SlotOf(const std::string& key_id) {
+  Slot& slot = by_id_[key_id];
+  if (!slot.counters) slot.counters = std::make_shared<KeyCounters>();
+  return slot;
 }
 
 void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
@@ -70,17 +82,20 @@ void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
   compiled->publishable_endpoints = catalogue_.publishable_endpoints;
 
   std::lock_guard ids(ids_mu_);
-  auto counters = CountersOf(key.id);
-  for (const auto& old : hashes_by_id_[key.id]) Erase(old);
+  Slot& slot = SlotOf(key.id);
+  if (slot.key) {  // forget the secrets of the previous version
+    Erase(slot.key->key.hash);
+    if (!slot.key->key.previous_hash.empty()) Erase(slot.key->key.previous_hash);
+  }
   std::vector<std::string> hashes = {key.hash};
   if (!key.previous_hash.empty()) hashes.push_back(key.previous_hash);
   for (size_t i = 0; i < hashes.size(); ++i) {
-    Shard& s = ShardOf(hashes[i]);
+    Digest d = FromHex(hashes[i]);
+    Shard& s = ShardOf(d);
     std::unique_lock lock(s.mu);
-    s.by_hash[hashes[i]] = {compiled, counters, i == 1};
+    s.by_hash[d] = {compiled, slot.counters, i == 1};
   }
-  hashes_by_id_[key.id] = std::move(hashes);
-  by_id_[key.id] = compiled;
+  slot.key = compiled;
 }
 
 void KeyIndex::Load(Store& store) {
@@ -113,8 +128,9 @@ void KeyIndex::Load(Store& store) {
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int64_t>> usage;  // by label
   {
     std::lock_guard ids(ids_mu_);
-    for (const auto& [id, key] : by_id_) {
-      if (key->per_month <= 0) continue;
+    for (auto& [id, slot] : by_id_) {
+      const auto& key = slot.key;
+      if (!key || key->per_month <= 0) continue;
       auto pit = periods.find(key->timezone);
       if (pit == periods.end()) pit = periods.emplace(key->timezone, MonthContaining(key->timezone, now)).first;
       const MonthPeriod& p = pit->second;
@@ -124,7 +140,7 @@ void KeyIndex::Load(Store& store) {
         for (const auto& [key_id, n] : store.KeyUsageIn(p.label)) counts[key_id] = n;
         uit = usage.emplace(p.label, std::move(counts)).first;
       }
-      auto c = CountersOf(id);
+      auto c = slot.counters;
       std::lock_guard lock(c->period_mu);
       c->period_label = p.label;
       c->period_end.store(p.end);
@@ -138,7 +154,7 @@ void KeyIndex::Load(Store& store) {
     if (ips.empty()) break;
     std::lock_guard ids(ids_mu_);
     for (const auto& [key_id, ip] : ips) {
-      auto c = CountersOf(key_id);
+      auto c = SlotOf(key_id).counters;
       std::lock_guard lock(c->ips_mu);
       c->ips.insert(ip);
     }
@@ -150,7 +166,7 @@ void KeyIndex::Load(Store& store) {
 std::shared_ptr<const CompiledKey> KeyIndex::Find(std::string_view secret, UnixTime now) const {
   if (!ParseApiKey(secret)) return nullptr;
   Entry e;
-  if (!Lookup(crypto::Sha256Hex(secret), e)) return nullptr;
+  if (!Lookup(crypto::Sha256(secret), e)) return nullptr;
   const ApiKey& k = e.key->key;
   if (k.revoked_at || (k.expires_at && *k.expires_at <= now)) return nullptr;
   if (e.previous && (!k.previous_expires_at || *k.previous_expires_at <= now)) return nullptr;
@@ -176,7 +192,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
   VerifyResult r;
   UnixTime now = now_us / 1'000'000;
   Entry e;
-  if (!ParseApiKey(req.key) || !Lookup(crypto::Sha256Hex(req.key), e)) {
+  if (!ParseApiKey(req.key) || !Lookup(crypto::Sha256(req.key), e)) {
     r.code = "NOT_FOUND";
     return r;
   }
@@ -281,9 +297,9 @@ std::vector<KeyUsage> KeyIndex::TakeUsage() {
   absl::flat_hash_map<std::string, MonthPeriod> periods;  // by time zone
   std::lock_guard ids(ids_mu_);
   for (const auto& k : dirty) {
-    auto it = counters_by_id_.find(k->key.id);
-    if (it == counters_by_id_.end()) continue;
-    KeyCounters& c = *it->second;
+    auto it = by_id_.find(k->key.id);
+    if (it == by_id_.end()) continue;
+    KeyCounters& c = *it->second.counters;
     int64_t n = c.pending_uses.exchange(0);
     if (n == 0) continue;
     std::string period;

@@ -100,6 +100,7 @@ class KeyIndex {
 
  private:
   static constexpr size_t kShards = 64;
+  using Digest = std::array<uint8_t, 32>;  // SHA-256 of a secret
   struct Entry {
     std::shared_ptr<const CompiledKey> key;
     std::shared_ptr<KeyCounters> counters;
@@ -107,20 +108,23 @@ class KeyIndex {
   };
   struct Shard {
     mutable std::shared_mutex mu;
-    absl::flat_hash_map<std::string, Entry> by_hash;
+    absl::flat_hash_map<Digest, Entry> by_hash;
+  };
+  // What the index holds per key id: its compiled form (whose hashes locate it) and counters.
+  struct Slot {
+    std::shared_ptr<const CompiledKey> key;
+    std::shared_ptr<KeyCounters> counters;
   };
 
-  Shard& ShardOf(std::string_view hash) const;
-  bool Lookup(std::string_view hash, Entry& out) const;
-  void Erase(const std::string& hash);
-  std::shared_ptr<KeyCounters> CountersOf(const std::string& key_id);
+  Shard& ShardOf(const Digest& hash) const;
+  bool Lookup(const Digest& hash, Entry& out) const;
+  void Erase(const std::string& hex_hash);
+  Slot& SlotOf(const std::string& key_id);  // requires ids_mu_
 
   const Catalogue& catalogue_;
   mutable std::array<Shard, kShards> shards_;
   std::mutex ids_mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<KeyCounters>> counters_by_id_;
-  absl::flat_hash_map<std::string, std::vector<std::string>> hashes_by_id_;
-  absl::flat_hash_map<std::string, std::shared_ptr<const CompiledKey>> by_id_;
+  absl::flat_hash_map<std::string, Slot> by_id_;
   std::mutex new_ips_mu_;
   std::vector<NewIpUse> new_ips_;
   std::mutex dirty_mu_;
