@@ -94,6 +94,8 @@ int RunServe(const Flags& f) {
   opts.listen = config.listen;
   opts.threads = config.threads;
   opts.on_listening = [&](const std::string& url) {
+    // With --listen …:0 the port is known only now; links in mail must use it.
+    if (config.public_url.empty()) config.public_url = url;
     std::printf("Gatehouse is listening on %s\n", url.c_str());
     std::fflush(stdout);
   };

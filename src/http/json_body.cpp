@@ -1,6 +1,7 @@
 #include "http/json_body.h"
 
 #include "core/validation.h"
+#include "http/router.h"
 
 namespace gh::http {
 
@@ -113,8 +114,9 @@ Response Problem(const Error& e, const Request& req) {
                {"title", TitleOf(status)},
                {"status", status},
                {"code", e.code},
-               {"detail", e.message},
-               {"instance", req.path}};
+               {"detail", e.message}};
+  // The route template, not the path: paths can carry secrets (invitation tokens).
+  if (req.route) body["instance"] = req.route->path;
   if (!e.field.empty()) {
     body["errors"] = Json::array({{{"field", e.field}, {"message", e.message}}});
   }

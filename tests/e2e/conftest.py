@@ -6,13 +6,16 @@
   (login throttling, shutdown); each is stopped and checked the same way.
 - `user`, `other_user`, `anon`: signed-in / anonymous clients on the shared server.
 - `backend_server`: parametrized over sqlite and postgres for the smoke set in test_backends.py.
+- `smtp_sink`: a factory for real SMTP servers (aiosmtpd) that collect what they receive.
+- `mail_server`: one server for the session that delivers mail over SMTP to `mailbox`, with
+  `--public-url` equal to the URL it really serves on.
 """
 import os
 import signal
 
 import pytest
 
-from ghtest import Server
+from ghtest import Server, SmtpSink, start_with_public_url
 
 
 def _stop_and_check(srv):
@@ -32,9 +35,9 @@ def server(tmp_path_factory):
 def start_server(tmp_path_factory):
     started = []
 
-    def start(db=None, extra_args=()):
+    def start(db=None, extra_args=(), listen="127.0.0.1:0"):
         d = tmp_path_factory.mktemp("gatehouse-dedicated")
-        srv = Server(db or f"sqlite:{d}/g.db", d, extra_args).start()
+        srv = Server(db or f"sqlite:{d}/g.db", d, extra_args, listen=listen).start()
         started.append(srv)
         return srv
 
@@ -75,3 +78,35 @@ def other_user(server):
 @pytest.fixture
 def anon(server):
     return server.client()
+
+
+@pytest.fixture
+def smtp_sink():
+    sinks = []
+
+    def make(port=None, start=True):
+        sink = SmtpSink(port)
+        sinks.append(sink)
+        return sink.start() if start else sink
+
+    yield make
+    for sink in sinks:
+        sink.stop()
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory, mailbox):
+    def start(db=None, extra_args=(), listen="127.0.0.1:0"):
+        d = tmp_path_factory.mktemp("gatehouse-smtp")
+        return Server(db or f"sqlite:{d}/g.db", d, extra_args, listen=listen).start()
+
+    srv = start_with_public_url(start, mailbox.url)
+    yield srv
+    _stop_and_check(srv)

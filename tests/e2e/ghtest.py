@@ -2,6 +2,8 @@
 
 Imported by conftest.py and the test modules (pytest puts this directory on sys.path).
 """
+import email
+import email.policy
 import os
 import re
 import signal
@@ -45,10 +47,11 @@ def unique_email(tag="user"):
 class Server:
     """One `gatehouse serve` process on a free loopback port."""
 
-    def __init__(self, db, workdir, extra_args=()):
+    def __init__(self, db, workdir, extra_args=(), listen="127.0.0.1:0"):
         self.db = db
         self.workdir = str(workdir)
         self.extra_args = list(extra_args)
+        self.listen = listen
         self.proc = None
         self.url = None
         self.stdout_lines = []
@@ -61,7 +64,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
         os.makedirs(self.workdir, exist_ok=True)
         self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
-        cmd = [binary(), "serve", "--listen", "127.0.0.1:0", "--db", self.db, *self.extra_args]
+        cmd = [binary(), "serve", "--listen", self.listen, "--db", self.db, *self.extra_args]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
                                      stdin=subprocess.DEVNULL, env=env)
         # Drain stdout (the access log goes there too) so that the server never blocks on it.
@@ -125,6 +128,30 @@ class Server:
 
     def client(self, ua=None):
         return Client(self.url, ua=ua)
+
+    def logs(self):
+        """Everything the process wrote: stdout (access log included) and stderr."""
+        return "\n".join(self.stdout_lines) + "\n" + self.stderr()
+
+    @property
+    def db_path(self):
+        assert self.db.startswith("sqlite:"), self.db
+        return self.db[len("sqlite:"):]
+
+    def sql(self, statement):
+        """Runs one statement on the server's SQLite file with the sqlite3 command line tool."""
+        r = subprocess.run(["sqlite3", "-cmd", ".timeout 5000", self.db_path, statement],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def mail_list(self, limit=1000):
+        """The output of `gatehouse mail list` on this server's store."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+        r = subprocess.run([binary(), "mail", "list", "--db", self.db, "--limit", str(limit)],
+                           capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
 
     def signup(self, email=None, password=PASSWORD, name="Test User", ua=None):
         """A new account; returns a Client signed in with its cookie and CSRF token."""
@@ -285,3 +312,150 @@ def metric_values(text, name, **labels):
         if all(got.get(k) == v for k, v in labels.items()):
             out.append(float(m.group(4)))
     return out
+
+
+# --- mail and invitations -----------------------------------------------------------------
+
+INVITE_LINK_RE = re.compile(r"(https?://[^\s\"<>]+/accept-invite\?token=([A-Za-z0-9_\-]+)[^\s\"<>]*)")
+INVITE_MESSAGE = "Invitation sent to {}. You can change their role after they join."
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_with_public_url(start, smtp_url=None, extra_args=(), db=None):
+    """Starts a server on a port chosen here, so that --public-url can be its real URL."""
+    for attempt in range(5):
+        port = free_port()
+        args = ["--public-url", f"http://127.0.0.1:{port}", *extra_args]
+        if smtp_url:
+            args += ["--smtp", smtp_url]
+        try:
+            return start(db=db, extra_args=args, listen=f"127.0.0.1:{port}")
+        except RuntimeError:
+            if attempt == 4:  # the port was taken in between, five times in a row
+                raise
+
+
+class SmtpSink:
+    """A real SMTP server (Debian's aiosmtpd) on loopback that keeps every message it receives.
+
+    Each message is an `email.message.EmailMessage` with `.envelope_to` and `.envelope_from`.
+    """
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.messages = []
+        self._cond = threading.Condition()
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        msg = email.message_from_bytes(envelope.original_content or envelope.content,
+                                       policy=email.policy.default)
+        msg.envelope_to = list(envelope.rcpt_tos)
+        msg.envelope_from = envelope.mail_from
+        with self._cond:
+            self.messages.append(msg)
+            self._cond.notify_all()
+        return "250 Message accepted for delivery"
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self):
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def url(self):
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def to(self, address):
+        with self._cond:
+            return [m for m in self.messages if address in m.envelope_to]
+
+    def wait_for(self, address, count=1, timeout=10.0):
+        """The `count`-th message delivered to `address` (polls, bounded by `timeout`)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                got = [m for m in self.messages if address in m.envelope_to]
+                if len(got) >= count:
+                    return got[count - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"no message #{count} for {address} within {timeout}s; "
+                        f"got {[m.envelope_to for m in self.messages]}")
+                self._cond.wait(left)
+
+
+def mail_parts(msg):
+    """(text, html) of a multipart/alternative message, decoded."""
+    assert msg.get_content_type() == "multipart/alternative", msg.get_content_type()
+    text = html = None
+    for part in msg.iter_parts():
+        ctype = part.get_content_type()
+        assert part["Content-Transfer-Encoding"].lower() == "base64", part["Content-Transfer-Encoding"]
+        if ctype == "text/plain":
+            text = part.get_content()
+        elif ctype == "text/html":
+            html = part.get_content()
+    assert text is not None and html is not None, msg
+    return text, html
+
+
+def link_in(text):
+    """(link, token) of the accept link in a mail body."""
+    m = INVITE_LINK_RE.search(text)
+    assert m, f"no accept link in:\n{text}"
+    return m.group(1), m.group(2)
+
+
+def link_from_mail_list(server, address):
+    """The accept link of the newest stored mail to `address`, read from `gatehouse mail list`."""
+    for block in server.mail_list().split("\n--- "):
+        if f"\nTo: {address}\n" in block:
+            return link_in(block)
+    raise AssertionError(f"no stored mail to {address}")
+
+
+def invite(client, ws_id, email_address, role=None, **fields):
+    body = {"email": email_address, **fields}
+    if role is not None:
+        body["role"] = role
+    r = client.post(f"/v1/workspaces/{ws_id}/invitations", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def accept_as_new(server, token, name="Invited Person", password=PASSWORD):
+    """Accepts an invitation by creating the account; returns the signed-in client."""
+    c = server.client()
+    r = c.post(f"/v1/invitations/{token}/accept", json={"name": name, "password": password})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    c.csrf = body["csrf_token"]
+    c.user = body["user"]
+    c.email = body["user"]["email"]
+    c.password = password
+    return c
+
+
+def join(server, inviter, ws_id, role=None, name="New Member", link_for=None):
+    """A new account that joined `ws_id` through an invitation; returns its signed-in client.
+
+    `link_for(email)` returns (link, token); by default it reads `gatehouse mail list`, which
+    works for servers started without --smtp.
+    """
+    address = unique_email("joiner")
+    invite(inviter, ws_id, address, role=role)
+    _, token = (link_for or (lambda a: link_from_mail_list(server, a)))(address)
+    return accept_as_new(server, token, name=name)
