@@ -2,9 +2,15 @@
 local keys = {}
 local counter = 0
 
+-- ACTIVE_KEYS (default: all) limits the traffic to the first N keys of the file: a gateway's
+-- traffic comes from the keys in use, not from every key that exists.
 function init(args)
   local path = os.getenv("KEYS_FILE") or "keys.txt"
-  for line in io.lines(path) do keys[#keys + 1] = line end
+  local active = tonumber(os.getenv("ACTIVE_KEYS") or "0")
+  for line in io.lines(path) do
+    if active > 0 and #keys >= active then break end
+    keys[#keys + 1] = line
+  end
   counter = math.random(#keys)
 end
 

@@ -180,7 +180,7 @@ struct ApiKey {
 // Usage of one key, recorded in batches off the verify path.
 struct KeyUsage {
   std::string key_id;
-  UnixTime last_used_at = 0;
+  UnixTime last_used_at = 0;  // 0: leave last_used_at as it is
   std::string period;  // "2026-11": the calendar month in the workspace's time zone
   int64_t count = 0;   // verifications to add
 };

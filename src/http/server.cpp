@@ -395,7 +395,7 @@ int Serve(App& app, const ServerOptions& options) {
   sh.slow_pool.join();
   try {
     app.accounts.FlushActivity();
-    app.api_keys.Flush();
+    app.api_keys.Flush(true);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"session activity flush: %s\"}\n", e.what());
   }

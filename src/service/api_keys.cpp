@@ -352,8 +352,15 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
   return p;
 }
 
-void ApiKeys::Flush() {
-  auto usage = index_.TakeUsage();
+void ApiKeys::Flush(bool everything) {
+  // First uses from new addresses are audited within a second; usage counts (one row per
+  // active key) are written every two seconds.
+  UnixTime now = clock_.Now();
+  std::vector<KeyUsage> usage;
+  if (everything || now - last_usage_flush_ >= 2) {
+    usage = index_.TakeUsage();
+    last_usage_flush_ = now;
+  }
   auto ips = index_.TakeNewIps();
   if (usage.empty() && ips.empty()) return;
   auto tx = store_.Begin();

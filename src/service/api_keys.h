@@ -71,8 +71,9 @@ class ApiKeys {
   Result<Principal> Authenticate(const std::string& secret, const std::string& method,
                                  const std::string& path, const ClientInfo& client);
 
-  // Writes batched usage and first-use addresses (with their api_key.new_ip events).
-  void Flush();
+  // Writes batched usage and first-use addresses (with their api_key.new_ip events). Called
+  // every second; `everything` (at shutdown) also writes usage not yet due.
+  void Flush(bool everything = false);
 
   KeyIndex& index() { return index_; }
 
@@ -88,6 +89,7 @@ class ApiKeys {
   Access& access_;
   KeyIndex& index_;
   const Clock& clock_;
+  UnixTime last_usage_flush_ = 0;  // by the flusher thread only
 };
 
 }  // namespace gh

@@ -308,6 +308,11 @@ std::vector<KeyUsage> KeyIndex::TakeUsage() {
       period = c.period_label;
     }
     UnixTime last = c.last_used.load();
+    UnixTime write_last_used = 0;
+    if (last - c.last_used_written >= 60) {
+      write_last_used = last;
+      c.last_used_written = last;
+    }
     if (period.empty()) {
       auto& cached = periods[k->timezone];
       if (cached.label.empty() || last >= cached.end || last < cached.start) {
@@ -315,7 +320,7 @@ std::vector<KeyUsage> KeyIndex::TakeUsage() {
       }
       period = cached.label;
     }
-    out.push_back({k->key.id, last, period, n});
+    out.push_back({k->key.id, write_last_used, period, n});
   }
   return out;
 }

@@ -37,6 +37,7 @@ struct KeyCounters {
   std::atomic<int64_t> month_count{0};
   std::atomic<int64_t> pending_uses{0};  // verifications not yet written to the store
   std::atomic<int64_t> last_used{0};
+  int64_t last_used_written = 0;  // by the flusher only: last_used_at moves a minute at a time
   std::mutex ips_mu;
   absl::flat_hash_set<std::string> ips;  // addresses the key has been used from
 };

@@ -475,10 +475,12 @@ class SqlWriteTx final : public WriteTx {
 
   void RecordKeyUsage(const std::vector<KeyUsage>& batch) override {
     for (const auto& u : batch) {
-      c_->Exec(
-          "UPDATE api_keys SET last_used_at=$2 WHERE id=$1 AND (last_used_at IS NULL OR "
-          "last_used_at < $2)",
-          {u.key_id, u.last_used_at});
+      if (u.last_used_at > 0) {
+        c_->Exec(
+            "UPDATE api_keys SET last_used_at=$2 WHERE id=$1 AND (last_used_at IS NULL OR "
+            "last_used_at < $2)",
+            {u.key_id, u.last_used_at});
+      }
       if (u.count > 0) {
         c_->Exec(
             "INSERT INTO api_key_usage (key_id, period, count) SELECT $1, $2, $3 WHERE EXISTS "
