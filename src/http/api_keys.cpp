@@ -213,7 +213,8 @@ void AddKeyRoutes(App& app) {
   app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/api-keys",
                   .operation_id = "createApiKey",
                   .summary = "Create an API key; the secret is shown in this answer only",
-                  .access = Access::kWorkspace, .permission = "api_keys.create", .tag = "api_keys",
+                  .access = Access::kWorkspace, .permission = "api_keys.create",
+                  .secret_response = true, .tag = "api_keys",
                   .handler = [&app](Request& req) {
                     auto in = ReadKeyInput(req, true);
                     if (!in) return Problem(in.error(), req);
@@ -260,7 +261,7 @@ void AddKeyRoutes(App& app) {
                   .operation_id = "rotateApiKey",
                   .summary = "New secret; the old one works until grace_seconds pass",
                   .access = Access::kWorkspace, .permission = "api_keys.revoke_own",
-                  .tag = "api_keys", .handler = [&app](Request& req) {
+                  .secret_response = true, .tag = "api_keys", .handler = [&app](Request& req) {
                     auto body = ParseObject(req, {"grace_seconds"});
                     if (!body) return Problem(body.error(), req);
                     Fields f(*body);

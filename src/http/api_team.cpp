@@ -28,10 +28,20 @@ Json MemberProjectsJson(App& app, const ProjectBook& book, const Member& m,
   return out;
 }
 
-Json MemberJson(App& app, const Member& m, const Membership& viewer) {
+// What rendering a list of members needs once, not per member.
+struct MemberContext {
+  std::shared_ptr<const ProjectBook> book;
+  bool sees_all = false;
+};
+
+MemberContext ContextFor(App& app, const Membership& viewer) {
+  return {app.access.ProjectsOf(viewer.workspace_id), app.access.Can(viewer, "projects.view_all")};
+}
+
+Json MemberJson(App& app, const Member& m, const Membership& viewer, const MemberContext& ctx) {
   const std::string& ws = m.membership.workspace_id;
-  auto book = app.access.ProjectsOf(ws);
-  bool sees_all = app.access.Can(viewer, "projects.view_all");
+  const auto& book = ctx.book;
+  bool sees_all = ctx.sees_all;
   return {{"user_id", m.user.id},
           {"name", m.user.name},
           {"email", m.user.email},
@@ -84,11 +94,12 @@ Response PermissionsOfCaller(App& app, Request& req) {
   auto book = app.access.ProjectsOf(m.workspace_id);
   for (const auto& a : book->AssignmentsOf(m.user_id)) {
     const ProjectBook::Entry* p = book->Find(a.project_id);
-    Catalogue::Set in_project = app.access.PermissionsOf(m.workspace_id, a.role);
+    std::string role = app.access.RoleIn(m, a.project_id);  // the owner is never narrowed
+    Catalogue::Set in_project = app.access.PermissionsOf(m.workspace_id, role);
     projects.push_back({{"project_id", a.project_id},
                         {"name", p ? p->name : ""},
-                        {"role", a.role},
-                        {"role_name", app.access.RoleName(m.workspace_id, a.role)},
+                        {"role", role},
+                        {"role_name", app.access.RoleName(m.workspace_id, role)},
                         {"permissions", app.access.PermissionIds(in_project)}});
   }
   Json body = {{"workspace_id", m.workspace_id},
@@ -154,8 +165,9 @@ void AddTeamRoutes(App& app) {
                                                  req.QueryParam("cursor").value_or(""), *limit);
                     if (!page) return Problem(page.error(), req);
                     Json data = Json::array();
+                    MemberContext ctx = ContextFor(app, *req.membership);
                     for (const auto& m : page->members) {
-                      data.push_back(MemberJson(app, m, *req.membership));
+                      data.push_back(MemberJson(app, m, *req.membership, ctx));
                     }
                     Json next = page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor);
                     return JsonResponse(200, {{"data", std::move(data)},
@@ -178,7 +190,7 @@ void AddTeamRoutes(App& app) {
                     auto m = app.team.ChangeRole(*req.principal, *req.membership,
                                                  req.Param("usr"), *role);
                     if (!m) return Problem(m.error(), req);
-                    return JsonResponse(200, MemberJson(app, *m, *req.membership));
+                    return JsonResponse(200, MemberJson(app, *m, *req.membership, ContextFor(app, *req.membership)));
                   }});
 
   app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/members/{usr}",

@@ -158,8 +158,14 @@ Response RunHandler(App& app, Request& req) {
   }
   auto tx = app.store.Begin();
   if (r.status < 500) {
+    std::string stored = r.body;
+    if (route.secret_response) {
+      Json body = Json::parse(r.body, nullptr, false);
+      if (body.is_object()) body.erase("key");
+      stored = body.is_discarded() ? "{}" : body.dump();
+    }
     tx->CompleteIdempotentResponse(scope, idem_key,
-                                   {hash, r.status, r.content_type, r.body, 0});
+                                   {hash, r.status, r.content_type, stored, 0});
   } else {
     tx->DeleteIdempotentResponse(scope, idem_key);  // a server failure may be retried
   }

@@ -306,6 +306,10 @@ int ApiKeys::RevokeAllOf(WriteTx& tx, const std::string& ws, const std::string& 
   return static_cast<int>(ids.size());
 }
 
+void ApiKeys::ReindexWorkspace(const std::string& workspace_id) {
+  for (const auto& k : store_.ApiKeys(workspace_id)) Reindex(k);
+}
+
 VerifyResult ApiKeys::Verify(const VerifyRequest& req) {
   int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch())

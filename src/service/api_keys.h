@@ -64,6 +64,10 @@ class ApiKeys {
   // The publishable key every workspace gets at creation.
   ApiKey ProvisionPublishable(WriteTx& tx, const Principal& p, const Workspace& ws, UnixTime now);
 
+  // Recompiles every key of the workspace from the store: after a change of a project's
+  // default limits, a project's deletion or the workspace's time zone.
+  void ReindexWorkspace(const std::string& workspace_id);
+
   VerifyResult Verify(const VerifyRequest& req);
 
   // The owner behind a secret key sent as `Authorization: Bearer`, when the key is live, its

@@ -98,6 +98,20 @@ void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
   slot.key = compiled;
 }
 
+void KeyIndex::RemoveWorkspace(const std::string& workspace_id) {
+  std::lock_guard ids(ids_mu_);
+  for (auto it = by_id_.begin(); it != by_id_.end();) {
+    const auto& key = it->second.key;
+    if (key && key->key.workspace_id == workspace_id) {
+      Erase(key->key.hash);
+      if (!key->key.previous_hash.empty()) Erase(key->key.previous_hash);
+      by_id_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void KeyIndex::Load(Store& store) {
   std::string after;
   absl::flat_hash_map<std::string, std::optional<Project>> projects;

@@ -89,6 +89,9 @@ class KeyIndex {
   // limits; `timezone` the workspace's.
   void Put(const ApiKey& key, const std::optional<Project>& project, const std::string& timezone);
 
+  // Forgets every key of a deleted workspace.
+  void RemoveWorkspace(const std::string& workspace_id);
+
   VerifyResult Verify(const VerifyRequest& req, int64_t now_us);
   // Looks a key up by its secret without counting a use (for management authentication).
   std::shared_ptr<const CompiledKey> Find(std::string_view secret, UnixTime now) const;

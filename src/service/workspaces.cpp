@@ -157,6 +157,7 @@ Status Workspaces::Delete(const Principal& p, const Membership& m, const std::st
   AppendAudit(*tx, p, {w->id, "workspace.deleted", "workspace", w->id, w->name, "", "{}"}, now);
   tx->DeleteWorkspace(w->id);
   tx->Commit();
+  if (keys_) keys_->index().RemoveWorkspace(w->id);
   cache_.ForgetMemberships();
   return {};
 }

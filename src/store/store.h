@@ -84,7 +84,8 @@ class WriteTx {
   virtual bool DeleteProjectMember(const std::string& project_id, const std::string& user_id) = 0;
 
   virtual void InsertApiKey(const ApiKey& key) = 0;
-  // Writes every mutable column of the key (name, limits, patterns, hashes, expiry, revoked).
+  // Writes every mutable column of the key (name, service, limits, patterns, hashes, the
+  // publishable key, expiry, revoked).
   virtual void UpdateApiKey(const ApiKey& key) = 0;
   // Revokes the live keys `owner_id` created in the workspace; returns their ids.
   virtual std::vector<std::string> RevokeKeysOfOwner(const std::string& workspace_id,
