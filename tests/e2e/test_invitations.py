@@ -2,6 +2,7 @@
 flow, revocation, expiry, re-sending, the seat limit, bulk CSV, and the mail outbox without
 SMTP (`gatehouse mail list`)."""
 import calendar
+import os
 import signal
 import time
 from datetime import datetime
@@ -11,7 +12,7 @@ import pytest
 
 from ghtest import (INVITE_MESSAGE, PASSWORD, RFC3339_UTC, accept_as_new, assert_problem,
                     invite, join, link_from_mail_list, link_in, mail_parts, start_with_public_url,
-                    unique_email)
+                    unique_email, Server)
 
 
 def epoch(rfc3339):
@@ -568,3 +569,46 @@ def test_bulk_accepts_csv_with_charset(user):
 def test_bulk_bad_files(user, csv, status, code):
     ws = user.create_workspace("Bad CSV Co")
     assert_problem(bulk(user, ws["id"], csv), status, code)
+
+
+# --- the same flow on PostgreSQL ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pg_mail_server(tmp_path_factory, mailbox):
+    url = os.environ.get("GATEHOUSE_TEST_PG")
+    if not url:
+        pytest.skip("GATEHOUSE_TEST_PG is not set")
+
+    def start(db=None, extra_args=(), listen="127.0.0.1:0"):
+        d = tmp_path_factory.mktemp("gatehouse-pg-smtp")
+        return Server(url, d, extra_args, listen=listen).start()
+
+    srv = start_with_public_url(start, mailbox.url)
+    yield srv
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=10) == 0
+
+
+def test_invitation_through_smtp_on_postgres(pg_mail_server, mailbox):
+    owner = pg_mail_server.signup(name="Pat Postgres")
+    ws = owner.create_workspace("Postgres Labs")
+    address = unique_email("pg-invitee")
+    r = owner.post(f"/v1/workspaces/{ws['id']}/invitations",
+                   json={"email": address, "role": "viewer"})
+    assert r.status_code == 201, r.text
+    text, html = mail_parts(mailbox.wait_for(address))
+    link, token = link_in(text)
+    assert link == f"{pg_mail_server.url}/accept-invite?token={token}"
+    anon = pg_mail_server.client()
+    assert anon.get(f"/v1/invitations/{token}").json()["workspace_name"] == "Postgres Labs"
+    accepted = anon.post(f"/v1/invitations/{token}/accept",
+                         json={"name": "Quinn Invitee", "password": PASSWORD})
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["workspace_id"] == ws["id"]
+    assert accepted.json()["role"] == "viewer"
+    again = pg_mail_server.client()  # the first client is signed in now
+    assert_problem(again.post(f"/v1/invitations/{token}/accept",
+                              json={"name": "Quinn Invitee", "password": PASSWORD}),
+                   410, "invitation_used")
+    members = owner.get(f"/v1/workspaces/{ws['id']}/members").json()
+    assert address in [m["email"] for m in members["data"]]
