@@ -8,13 +8,6 @@
 namespace gh::http {
 namespace {
 
-Response NoContent() {
-  Response r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
-}
-
 Json Limit(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
 Json ProjectMemberJson(const ProjectMemberView& m) {

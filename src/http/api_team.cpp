@@ -6,13 +6,6 @@
 namespace gh::http {
 namespace {
 
-Response NoContent() {
-  Response r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
-}
-
 // The member's project roles, as far as `viewer` may see those projects.
 Json MemberProjectsJson(App& app, const ProjectBook& book, const Member& m,
                         const Membership& viewer, bool viewer_sees_all) {

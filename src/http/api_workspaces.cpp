@@ -7,13 +7,6 @@ namespace {
 
 constexpr size_t kLogoBodyLimit = Workspaces::kMaxLogoBytes + 64 * 1024;  // + multipart framing
 
-Response NoContent() {
-  Response r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
-}
-
 Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
   auto body = creating ? ParseObject(req, {"name", "region", "timezone", "language"})
                        : ParseObject(req, {"name", "region", "timezone", "language",

@@ -101,6 +101,13 @@ std::optional<int64_t> Fields::Int(const char* key) {
   return it->get<int64_t>();
 }
 
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
 Response JsonResponse(int status, const Json& body) {
   Response r;
   r.status = status;

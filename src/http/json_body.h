@@ -41,6 +41,8 @@ class Fields {
 };
 
 Response JsonResponse(int status, const Json& body);
+// 204 with no body.
+Response NoContent();
 // A problem+json response for `e`; `instance` is the request path.
 Response Problem(const Error& e, const Request& req);
 int StatusOf(ErrorKind kind);
