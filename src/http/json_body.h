@@ -43,6 +43,9 @@ class Fields {
 Response JsonResponse(int status, const Json& body);
 // 204 with no body.
 Response NoContent();
+
+// Appends `s` as a JSON string literal (quoted and escaped), for hand-rendered hot responses.
+void AppendJsonString(std::string& out, std::string_view s);
 // A problem+json response for `e`; `instance` is the request path.
 Response Problem(const Error& e, const Request& req);
 int StatusOf(ErrorKind kind);
