@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libsqlite3-dev libpq-dev libssl-dev libsodium-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libabsl-dev
-  libfmt-dev libcurl4-openssl-dev tzdata
+  libfmt-dev libcurl4-openssl-dev libjemalloc-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(
