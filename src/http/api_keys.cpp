@@ -104,43 +104,161 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
   return in;
 }
 
-Response Verify(App& app, Request& req) {
+// The verify body in its usual shape: a flat object of string fields without escapes or
+// non-ASCII bytes, each of key/endpoint/method/ip at most once. Anything else (escapes, other
+// types, unknown or repeated fields, malformed JSON) returns nullopt and takes the general
+// parser, which gives the precise problem. This is the gateway's hot path: no allocation.
+struct VerifyBody {
+  std::optional<std::string_view> key, endpoint, method, ip;
+};
+
+std::optional<VerifyBody> ParsePlainVerifyBody(std::string_view b) {
+  size_t i = 0;
+  auto ws = [&] {
+    while (i < b.size() && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) ++i;
+  };
+  auto string = [&]() -> std::optional<std::string_view> {
+    if (i >= b.size() || b[i] != '"') return std::nullopt;
+    size_t start = ++i;
+    while (i < b.size() && b[i] != '"') {
+      auto c = static_cast<unsigned char>(b[i]);
+      if (c == '\\' || c < 0x20 || c >= 0x80) return std::nullopt;
+      ++i;
+    }
+    if (i >= b.size()) return std::nullopt;
+    return b.substr(start, i++ - start);
+  };
+  VerifyBody out;
+  ws();
+  if (i >= b.size() || b[i++] != '{') return std::nullopt;
+  ws();
+  if (i < b.size() && b[i] == '}') {
+    ++i;
+  } else {
+    while (true) {
+      ws();
+      auto name = string();
+      if (!name) return std::nullopt;
+      ws();
+      if (i >= b.size() || b[i++] != ':') return std::nullopt;
+      ws();
+      auto value = string();
+      if (!value) return std::nullopt;
+      std::optional<std::string_view>* slot = *name == "key"        ? &out.key
+                                              : *name == "endpoint" ? &out.endpoint
+                                              : *name == "method"   ? &out.method
+                                              : *name == "ip"       ? &out.ip
+                                                                    : nullptr;
+      if (!slot || *slot) return std::nullopt;
+      *slot = value;
+      ws();
+      if (i < b.size() && b[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < b.size() && b[i] == '}') {
+        ++i;
+        break;
+      }
+      return std::nullopt;
+    }
+  }
+  ws();
+  if (i != b.size() || !out.key || !out.endpoint) return std::nullopt;
+  return out;
+}
+
+// The verify body through the general parser: exact problems for every malformed shape.
+Result<VerifyBody> ParseVerifyBody(const Request& req, Json& holder) {
+  if (!req.body.empty()) {
+    std::string_view ct = req.Header("content-type");
+    if (ct.substr(0, ct.find(';')).find("json") != std::string_view::npos) {
+      if (auto plain = ParsePlainVerifyBody(req.body)) return *plain;
+    }
+  }
   auto body = ParseObject(req, {"key", "endpoint", "method", "ip"});
+  if (!body) return body.error();
+  holder = std::move(*body);
+  Fields f(holder);
+  (void)f.RequiredStr("key");
+  (void)f.RequiredStr("endpoint");
+  (void)f.Str("method");
+  (void)f.Str("ip");
+  if (!f.ok()) return f.error();
+  VerifyBody out;
+  auto str = [&](const char* k) -> std::optional<std::string_view> {
+    auto it = holder.find(k);
+    if (it == holder.end() || it->is_null()) return std::nullopt;
+    return std::string_view(it->get_ref<const std::string&>());
+  };
+  out.key = str("key");
+  out.endpoint = str("endpoint");
+  out.method = str("method");
+  out.ip = str("ip");
+  return out;
+}
+
+void AppendIntField(std::string& out, const char* name, int64_t v) {
+  out += name;
+  out += std::to_string(v);
+}
+
+Response Verify(App& app, Request& req) {
+  Json holder;
+  auto body = ParseVerifyBody(req, holder);
   if (!body) return Problem(body.error(), req);
-  Fields f(*body);
-  auto key = f.RequiredStr("key");
-  auto endpoint = f.RequiredStr("endpoint");
-  auto method = f.Str("method");
-  auto ip = f.Str("ip");
-  if (!f.ok()) return Problem(f.error(), req);
-  if (key->size() > 256 || endpoint->size() > 2048) {
-    return Problem(Error::Invalid("invalid_key", key->size() > 256 ? "key" : "endpoint",
+  std::string_view key = *body->key, endpoint = *body->endpoint;
+  if (key.size() > 256 || endpoint.size() > 2048) {
+    return Problem(Error::Invalid("invalid_key", key.size() > 256 ? "key" : "endpoint",
                                   "The value is too long."),
                    req);
   }
-  VerifyResult r = app.api_keys.Verify({*key, *endpoint, method.value_or(""), ip.value_or("")});
-  Json j = {{"valid", r.valid()}, {"code", r.code}};
-  if (r.key) {
-    const ApiKey& k = r.key->key;
-    j["key_id"] = k.id;
-    j["workspace_id"] = k.workspace_id;
-    j["project_id"] = k.project_id.empty() ? Json(nullptr) : Json(k.project_id);
-    j["environment"] = k.environment;
-    j["owner_id"] = k.owner_id;
-    j["ratelimit"] = r.rate_limit > 0
-                         ? Json{{"limit", r.rate_limit},
-                                {"remaining", r.rate_remaining},
-                                {"reset_at", FormatRfc3339((r.rate_reset_us + 999'999) / 1'000'000)}}
-                         : Json(nullptr);
-    j["quota"] = r.quota_limit > 0 ? Json{{"limit", r.quota_limit}, {"remaining", r.quota_remaining}}
-                                   : Json(nullptr);
+  VerifyResult r = app.api_keys.Verify(
+      {key, endpoint, body->method.value_or(""), body->ip.value_or("")});
+  // Rendered by hand: this answer is the gateway's hot path.
+  std::string out;
+  out.reserve(384);
+  out += r.valid() ? "{\"valid\":true,\"code\":" : "{\"valid\":false,\"code\":";
+  AppendJsonString(out, r.code);
+  if (!r.key) {
+    out += ",\"key_id\":null,\"workspace_id\":null,\"project_id\":null,\"environment\":null,"
+           "\"owner_id\":null,\"ratelimit\":null,\"quota\":null}";
   } else {
-    for (const char* field : {"key_id", "workspace_id", "project_id", "environment", "owner_id",
-                              "ratelimit", "quota"}) {
-      j[field] = nullptr;
+    const ApiKey& k = r.key->key;
+    out += ",\"key_id\":";
+    AppendJsonString(out, k.id);
+    out += ",\"workspace_id\":";
+    AppendJsonString(out, k.workspace_id);
+    out += ",\"project_id\":";
+    if (k.project_id.empty()) {
+      out += "null";
+    } else {
+      AppendJsonString(out, k.project_id);
+    }
+    out += ",\"environment\":";
+    AppendJsonString(out, k.environment);
+    out += ",\"owner_id\":";
+    AppendJsonString(out, k.owner_id);
+    if (r.rate_limit > 0) {
+      AppendIntField(out, ",\"ratelimit\":{\"limit\":", r.rate_limit);
+      AppendIntField(out, ",\"remaining\":", r.rate_remaining);
+      out += ",\"reset_at\":";
+      AppendJsonString(out, FormatRfc3339((r.rate_reset_us + 999'999) / 1'000'000));
+      out += '}';
+    } else {
+      out += ",\"ratelimit\":null";
+    }
+    if (r.quota_limit > 0) {
+      AppendIntField(out, ",\"quota\":{\"limit\":", r.quota_limit);
+      AppendIntField(out, ",\"remaining\":", r.quota_remaining);
+      out += "}}";
+    } else {
+      out += ",\"quota\":null}";
     }
   }
-  return JsonResponse(200, j);
+  Response res;
+  res.body = std::move(out);
+  return res;
 }
 
 Response Check(App& app, Request& req) {

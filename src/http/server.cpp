@@ -50,6 +50,7 @@ struct Shared {
   App& app;
   const ServerOptions& options;
   net::io_context& ioc;
+  int threads = 1;
   net::thread_pool slow_pool{2};
   std::atomic<bool> draining{false};
   std::mutex mu;
@@ -76,21 +77,48 @@ Request ToRequest(const bhttp::request<bhttp::string_body>& in, const std::strin
   return req;
 }
 
-bhttp::response<bhttp::string_body> ToBeast(Response&& res, unsigned version, bool keep_alive,
-                                            bool head_request = false) {
-  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-  out.set(bhttp::field::server, "gatehouse");
-  out.set(bhttp::field::date, DateHeader());
-  if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
-  for (const auto& [k, v] : SecurityHeaders(res)) out.insert(k, v);
-  for (auto& [k, v] : res.headers) out.insert(k, v);
-  out.keep_alive(keep_alive);
-  if (head_request) {  // the headers of the GET, without its body
-    out.content_length(res.body.size());
-    return out;
+// Appends a header value with any CR or LF replaced: no value can split the response.
+void AppendHeaderValue(std::string& out, std::string_view v) {
+  for (char c : v) out += (c == '\r' || c == '\n') ? ' ' : c;
+}
+
+// The whole response as one buffer, written by hand: Beast's serializer cost more than the
+// handler of the hottest routes. `head_request`: the headers of the GET, without its body.
+std::string Serialize(Response&& res, unsigned version, bool keep_alive,
+                      bool head_request = false) {
+  std::string out;
+  out.reserve(512 + (head_request ? 0 : res.body.size()));
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out += bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
+  out += "\r\nServer: gatehouse\r\nDate: ";
+  out += DateHeader();
+  if (!res.content_type.empty()) {
+    out += "\r\nContent-Type: ";
+    AppendHeaderValue(out, res.content_type);
   }
-  out.body() = std::move(res.body);
-  out.prepare_payload();
+  for (const auto& [k, v] : SecurityHeaders(res)) {
+    out += "\r\n";
+    out += k;
+    out += ": ";
+    out += v;
+  }
+  for (const auto& [k, v] : res.headers) {
+    out += "\r\n";
+    AppendHeaderValue(out, k);
+    out += ": ";
+    AppendHeaderValue(out, v);
+  }
+  if (version == 10 && keep_alive) out += "\r\nConnection: keep-alive";
+  if (version != 10 && !keep_alive) out += "\r\nConnection: close";
+  bool bodyless = res.status / 100 == 1 || res.status == 204 || res.status == 304;
+  if (!bodyless) {
+    out += "\r\nContent-Length: ";
+    out += std::to_string(res.body.size());
+  }
+  out += "\r\n\r\n";
+  if (!head_request && !bodyless) out += res.body;
   return out;
 }
 
@@ -162,8 +190,8 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
                        : EarlyProblem(bad, ErrorKind::kBadRequest, "malformed_request",
                                       "The HTTP request could not be parsed.");
       Record(sh, bad, r, started);
-      auto out = ToBeast(std::move(r), 11, false);
-      co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+      auto out = Serialize(std::move(r), 11, false);
+      co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
       break;
     }
 
@@ -184,8 +212,8 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
     if (too_large) {
       Response r = too_large_problem();
       Record(sh, req, r, started);
-      auto out = ToBeast(std::move(r), head.version(), false);
-      co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+      auto out = Serialize(std::move(r), head.version(), false);
+      co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
       break;
     }
     parser.body_limit(limit);
@@ -201,8 +229,8 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       if (ec == bhttp::error::body_limit) {
         Response r = too_large_problem();
         Record(sh, req, r, started);
-        auto out = ToBeast(std::move(r), head.version(), false);
-        co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+        auto out = Serialize(std::move(r), head.version(), false);
+        co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
         break;
       }
       if (ec) break;
@@ -230,9 +258,9 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
     }
     bool keep_alive = parser.get().keep_alive() && !sh.draining;
     Record(sh, req, res, started);
-    auto out = ToBeast(std::move(res), parser.get().version(), keep_alive, req.method == "HEAD");
+    auto out = Serialize(std::move(res), parser.get().version(), keep_alive, req.method == "HEAD");
     stream.expires_after(header_timeout);
-    co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+    co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
     if (ec || !keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -242,8 +270,12 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
 net::awaitable<void> Accept(Shared& sh, tcp::acceptor& acceptor) {
   while (!sh.draining) {
     beast::error_code ec;
+    // A connection's coroutine, its timer and the drain signal need a strand only when several
+    // threads run the io_context; with one, the strand is pure overhead.
+    net::any_io_executor executor = sh.threads == 1 ? net::any_io_executor(sh.ioc.get_executor())
+                                                    : net::any_io_executor(net::make_strand(sh.ioc));
     tcp::socket socket = co_await acceptor.async_accept(
-        net::make_strand(sh.ioc), net::redirect_error(net::use_awaitable, ec));
+        executor, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (sh.draining || ec == net::error::operation_aborted) break;
       continue;  // e.g. EMFILE: keep serving the connections we have
@@ -255,8 +287,8 @@ net::awaitable<void> Accept(Shared& sh, tcp::acceptor& acceptor) {
       sh.connections.remove_if([](const auto& w) { return w.expired(); });
       sh.connections.push_back(conn);
     }
-    auto executor = conn->stream.get_executor();
-    net::co_spawn(executor, ServeConnection(sh, std::move(conn)), net::detached);
+    auto conn_executor = conn->stream.get_executor();
+    net::co_spawn(conn_executor, ServeConnection(sh, std::move(conn)), net::detached);
   }
 }
 
@@ -293,7 +325,7 @@ int Serve(App& app, const ServerOptions& options) {
   int threads = options.threads > 0 ? options.threads
                                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   net::io_context ioc(threads);
-  Shared sh{app, options, ioc};
+  Shared sh{app, options, ioc, threads};
   sql::SetQueryObserver(
       [](const char* backend, double seconds) { Metrics::Global().ObserveStore(backend, seconds); });
 
