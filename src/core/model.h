@@ -175,6 +175,8 @@ struct ApiKey {
   UnixTime updated_at = 0;
   std::optional<UnixTime> revoked_at;
   std::optional<UnixTime> last_used_at;
+
+  bool operator==(const ApiKey&) const = default;
 };
 
 // Usage of one key, recorded in batches off the verify path.

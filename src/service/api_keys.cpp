@@ -49,6 +49,9 @@ bool ApiKeys::CanManage(const Membership& caller, const ApiKey& k) {
 
 KeyView ApiKeys::ViewOf(const ApiKey& k, std::string secret) {
   KeyView v{k, "", std::move(secret)};
+  if (UnixTime used = index_.LastUsed(k.id); used > v.key.last_used_at.value_or(0)) {
+    v.key.last_used_at = used;
+  }
   if (auto u = store_.UserById(k.owner_id)) v.owner_name = u->name;
   if (k.type == "publishable") v.secret = k.publishable_key;
   return v;
@@ -356,12 +359,59 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
   return p;
 }
 
+void ApiKeys::Refresh() {
+  UnixTime now = clock_.Now();
+  if (last_refresh_ == 0) last_refresh_ = index_.loaded_at();
+  UnixTime since = last_refresh_ - kRefreshOverlapSeconds;
+  uint64_t generation = index_.Generation();
+  // Keys first, tombstones last: a key read before its workspace's deletion committed is
+  // removed again by the tombstone read after it.
+  auto keys = store_.ApiKeysUpdatedSince(since);
+  auto changed = store_.WorkspacesChangedSince(since);
+  auto deleted = store_.WorkspacesDeletedSince(since);
+  absl::flat_hash_map<std::string, std::optional<Workspace>> workspaces;
+  absl::flat_hash_map<std::string, std::optional<Project>> projects;
+  auto apply = [&](const ApiKey& k) {
+    auto w = workspaces.find(k.workspace_id);
+    if (w == workspaces.end()) {
+      w = workspaces.emplace(k.workspace_id, store_.WorkspaceById(k.workspace_id)).first;
+    }
+    if (!w->second) return;  // deleted meanwhile: its tombstone removes its keys
+    std::optional<Project> project;
+    if (!k.project_id.empty()) {
+      auto p = projects.find(k.project_id);
+      if (p == projects.end()) {
+        p = projects.emplace(k.project_id, store_.ProjectById(k.workspace_id, k.project_id)).first;
+      }
+      project = p->second;
+    }
+    index_.PutIfUnchangedSince(k, project, w->second->timezone, generation);
+  };
+  for (const auto& k : keys) apply(k);
+  for (const auto& ws : changed) {
+    for (const auto& k : store_.ApiKeys(ws)) apply(k);
+  }
+  for (const auto& ws : deleted) index_.RemoveWorkspace(ws);
+  last_refresh_ = now;
+}
+
 void ApiKeys::Flush(bool everything) {
+  // One flush at a time: a slow one must not overlap the next tick's.
+  std::unique_lock lock(flush_mu_, std::defer_lock);
+  if (everything) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return;
+  }
   // First uses from new addresses are audited within a second; usage counts (one row per
-  // active key) are written every two seconds.
+  // active key) are written every ten seconds: with 10,000 active keys, writing them every
+  // second or two cost a tenth of the core that serves verifications. Quotas count in memory,
+  // and this process's answers show last_used_at from memory, so the interval only bounds
+  // what a crash can lose and how stale another process's view is.
+  if (!everything) Refresh();
   UnixTime now = clock_.Now();
   std::vector<KeyUsage> usage;
-  if (everything || now - last_usage_flush_ >= 2) {
+  if (everything || now - last_usage_flush_ >= kUsageFlushSeconds) {
     usage = index_.TakeUsage();
     last_usage_flush_ = now;
   }

@@ -2,6 +2,7 @@
 // product's gateway, and authenticate management calls made with a secret key.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,13 @@ class ApiKeys {
   // every second; `everything` (at shutdown) also writes usage not yet due.
   void Flush(bool everything = false);
 
+  // Applies to the index what other processes sharing the store changed: keys created,
+  // edited, rotated or revoked, projects' default limits, time zones, deleted workspaces.
+  // Called every second by the flusher; reads what changed since the previous call minus
+  // kRefreshOverlapSeconds, so that a transaction that committed late (or a clock a little
+  // behind) is still seen.
+  void Refresh();
+
   KeyIndex& index() { return index_; }
 
  private:
@@ -93,7 +101,11 @@ class ApiKeys {
   Access& access_;
   KeyIndex& index_;
   const Clock& clock_;
+  std::mutex flush_mu_;
+  static constexpr UnixTime kUsageFlushSeconds = 10;
   UnixTime last_usage_flush_ = 0;  // by the flusher thread only
+  static constexpr UnixTime kRefreshOverlapSeconds = 10;
+  UnixTime last_refresh_ = 0;  // by the flusher thread only
 };
 
 }  // namespace gh

@@ -67,8 +67,9 @@ KeyIndex::Slot& KeyIndex::SlotOf(const std::string& key_id) {
   return slot;
 }
 
-void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
-                   const std::string& timezone) {
+std::shared_ptr<CompiledKey> KeyIndex::Compile(const ApiKey& key,
+                                               const std::optional<Project>& project,
+                                               const std::string& timezone) const {
   auto compiled = std::make_shared<CompiledKey>();
   compiled->key = key;
   for (const auto& c : key.ip_allowlist) {
@@ -80,9 +81,11 @@ void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
       project ? project->rate_limit_per_month.value_or(0) : 0);
   compiled->timezone = timezone;
   compiled->publishable_endpoints = catalogue_.publishable_endpoints;
+  return compiled;
+}
 
-  std::lock_guard ids(ids_mu_);
-  Slot& slot = SlotOf(key.id);
+void KeyIndex::Install(Slot& slot, std::shared_ptr<const CompiledKey> compiled) {
+  const ApiKey& key = compiled->key;
   if (slot.key) {  // forget the secrets of the previous version
     Erase(slot.key->key.hash);
     if (!slot.key->key.previous_hash.empty()) Erase(slot.key->key.previous_hash);
@@ -95,11 +98,43 @@ void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
     std::unique_lock lock(s.mu);
     s.by_hash[d] = {compiled, slot.counters, i == 1};
   }
-  slot.key = compiled;
+  slot.key = std::move(compiled);
+}
+
+void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
+                   const std::string& timezone) {
+  auto compiled = Compile(key, project, timezone);
+  std::lock_guard ids(ids_mu_);
+  Slot& slot = SlotOf(key.id);
+  slot.changed_at_generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  Install(slot, std::move(compiled));
+}
+
+void KeyIndex::PutIfUnchangedSince(const ApiKey& key, const std::optional<Project>& project,
+                                   const std::string& timezone, uint64_t generation) {
+  auto compiled = Compile(key, project, timezone);
+  std::lock_guard ids(ids_mu_);
+  if (auto rw = removed_workspaces_.find(key.workspace_id);
+      rw != removed_workspaces_.end() && rw->second > generation) {
+    return;
+  }
+  Slot& slot = SlotOf(key.id);
+  if (slot.changed_at_generation > generation) return;
+  if (slot.key) {
+    const CompiledKey& old = *slot.key;
+    ApiKey a = old.key, b = key;
+    a.last_used_at = b.last_used_at = std::nullopt;  // the flusher's column, not a change
+    if (a == b && old.per_minute == compiled->per_minute &&
+        old.per_month == compiled->per_month && old.timezone == compiled->timezone) {
+      return;
+    }
+  }
+  Install(slot, std::move(compiled));
 }
 
 void KeyIndex::RemoveWorkspace(const std::string& workspace_id) {
   std::lock_guard ids(ids_mu_);
+  removed_workspaces_[workspace_id] = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
   for (auto it = by_id_.begin(); it != by_id_.end();) {
     const auto& key = it->second.key;
     if (key && key->key.workspace_id == workspace_id) {
@@ -113,6 +148,7 @@ void KeyIndex::RemoveWorkspace(const std::string& workspace_id) {
 }
 
 void KeyIndex::Load(Store& store) {
+  loaded_at_ = Clock::System().Now();
   std::string after;
   absl::flat_hash_map<std::string, std::optional<Project>> projects;
   absl::flat_hash_map<std::string, std::string> timezones;
@@ -290,15 +326,22 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
     dirty_.push_back(e.key);
   }
   if (ip) {
-    std::string addr(req.ip);
     std::lock_guard lock(c.ips_mu);
-    if (c.ips.insert(addr).second) {
+    if (!c.ips.contains(absl::string_view(req.ip.data(), req.ip.size()))) {
+      std::string addr(req.ip);
+      c.ips.insert(addr);
       r.new_ip = true;
       std::lock_guard q(new_ips_mu_);
-      new_ips_.push_back({k.id, k.workspace_id, addr, now});
+      new_ips_.push_back({k.id, k.workspace_id, std::move(addr), now});
     }
   }
   return r;
+}
+
+UnixTime KeyIndex::LastUsed(const std::string& key_id) {
+  std::lock_guard ids(ids_mu_);
+  auto it = by_id_.find(key_id);
+  return it == by_id_.end() ? 0 : it->second.counters->last_used.load(std::memory_order_relaxed);
 }
 
 std::vector<KeyUsage> KeyIndex::TakeUsage() {

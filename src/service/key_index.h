@@ -92,6 +92,17 @@ class KeyIndex {
   // Forgets every key of a deleted workspace.
   void RemoveWorkspace(const std::string& workspace_id);
 
+  // Following other processes. Every local Put and RemoveWorkspace takes a new generation
+  // number; a refresh notes Generation() before it reads the store and applies what it read
+  // with PutIfUnchangedSince, which leaves alone a key this process changed (or whose
+  // workspace it removed) after that point: what the refresh read may predate that change.
+  // It also skips a key whose compiled form would be the same.
+  uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
+  void PutIfUnchangedSince(const ApiKey& key, const std::optional<Project>& project,
+                           const std::string& timezone, uint64_t generation);
+  // When Load read the store (seconds): changes from then on are for the refresh to find.
+  UnixTime loaded_at() const { return loaded_at_; }
+
   VerifyResult Verify(const VerifyRequest& req, int64_t now_us);
   // Looks a key up by its secret without counting a use (for management authentication).
   std::shared_ptr<const CompiledKey> Find(std::string_view secret, UnixTime now) const;
@@ -101,6 +112,10 @@ class KeyIndex {
   std::vector<NewIpUse> TakeNewIps();
 
   size_t size() const;
+
+  // The last verification of `key_id` seen by this process (0 if none): fresher than the
+  // store's last_used_at, which the flusher moves a minute at a time.
+  UnixTime LastUsed(const std::string& key_id);
 
  private:
   static constexpr size_t kShards = 64;
@@ -118,17 +133,24 @@ class KeyIndex {
   struct Slot {
     std::shared_ptr<const CompiledKey> key;
     std::shared_ptr<KeyCounters> counters;
+    uint64_t changed_at_generation = 0;  // of the last local Put
   };
 
   Shard& ShardOf(const Digest& hash) const;
   bool Lookup(const Digest& hash, Entry& out) const;
   void Erase(const std::string& hex_hash);
   Slot& SlotOf(const std::string& key_id);  // requires ids_mu_
+  std::shared_ptr<CompiledKey> Compile(const ApiKey& key, const std::optional<Project>& project,
+                                       const std::string& timezone) const;
+  void Install(Slot& slot, std::shared_ptr<const CompiledKey> compiled);  // requires ids_mu_
 
   const Catalogue& catalogue_;
   mutable std::array<Shard, kShards> shards_;
   std::mutex ids_mu_;
   absl::flat_hash_map<std::string, Slot> by_id_;
+  absl::flat_hash_map<std::string, uint64_t> removed_workspaces_;  // id -> generation
+  std::atomic<uint64_t> generation_{0};
+  UnixTime loaded_at_ = 0;
   std::mutex new_ips_mu_;
   std::vector<NewIpUse> new_ips_;
   std::mutex dirty_mu_;

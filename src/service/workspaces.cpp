@@ -155,7 +155,7 @@ Status Workspaces::Delete(const Principal& p, const Membership& m, const std::st
   auto tx = store_.Begin();
   // The event goes into the workspace's own chain, which outlives the workspace row.
   AppendAudit(*tx, p, {w->id, "workspace.deleted", "workspace", w->id, w->name, "", "{}"}, now);
-  tx->DeleteWorkspace(w->id);
+  tx->DeleteWorkspace(w->id, now);
   tx->Commit();
   if (keys_) keys_->index().RemoveWorkspace(w->id);
   cache_.ForgetMemberships();

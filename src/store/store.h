@@ -61,7 +61,9 @@ class WriteTx {
 
   virtual void InsertWorkspace(const Workspace& ws) = 0;
   virtual void UpdateWorkspace(const Workspace& ws) = 0;
-  virtual void DeleteWorkspace(const std::string& workspace_id) = 0;
+  // Deletes the workspace and what belongs to it (not its audit log), leaving a tombstone
+  // dated `now` so that other processes learn of the deletion (WorkspacesDeletedSince).
+  virtual void DeleteWorkspace(const std::string& workspace_id, UnixTime now) = 0;
   virtual void PutLogo(const std::string& workspace_id, const Logo& logo) = 0;
 
   virtual void InsertMembership(const Membership& m) = 0;
@@ -175,6 +177,11 @@ class Store {
                                            const std::string& key_id) = 0;
   // Every key of every workspace, for the verification index; `after_id` pages by id.
   virtual std::vector<ApiKey> AllApiKeys(const std::string& after_id, int limit) = 0;
+  // What changed at or after `since` (seconds), for processes that follow each other's
+  // changes: keys, workspaces whose row or one of whose projects changed, deleted workspaces.
+  virtual std::vector<ApiKey> ApiKeysUpdatedSince(UnixTime since) = 0;
+  virtual std::vector<std::string> WorkspacesChangedSince(UnixTime since) = 0;
+  virtual std::vector<std::string> WorkspacesDeletedSince(UnixTime since) = 0;
   // (key id, ip) pairs after the given pair, in that order.
   virtual std::vector<std::pair<std::string, std::string>> AllKeyIps(const std::string& after_key,
                                                                      const std::string& after_ip,

@@ -1176,6 +1176,46 @@ def test_keys_usage_and_addresses_survive_a_restart(srv, start_server):
     assert quota_ips == [ip_a]
 
 
+def test_a_second_process_follows_key_changes_made_by_the_first(srv, start_server):
+    """Two servers on one store: what one changes, the other's index learns within seconds
+    (it polls the store every second), without a restart."""
+    db = srv.db if srv.db.startswith("postgres") else None
+    first = start_server(db=db)
+    second = start_server(db=first.db)
+    owner = first.signup(name="Olive Owner")
+    ws_id = owner.create_workspace("Two Process Co")["id"]
+    r = owner.post(f"/v1/workspaces/{ws_id}/projects",
+                   json={"name": "Shared", "rate_limit": {"per_minute": 5}})
+    assert r.status_code == 201, r.text
+    prj = r.json()
+
+    created = create_key(owner, ws_id, "Created elsewhere", project_id=prj["id"])
+    poll(lambda: code(second, created["key"]), lambda c: c == "VALID", "a key created by the first")
+    assert verify(second, created["key"])["ratelimit"]["limit"] == 5
+
+    # Project defaults, edits, rotation and revocation made through the first process.
+    r = owner.patch(f"/v1/workspaces/{ws_id}/projects/{prj['id']}",
+                    json={"rate_limit": {"per_minute": 40}})
+    assert r.status_code == 200, r.text
+    poll(lambda: verify(second, created["key"])["ratelimit"]["limit"], lambda n: n == 40,
+         "the project's new default limit")
+    patch_key(owner, ws_id, created["id"], permissions={"deny": ["/v1/chat"]})
+    poll(lambda: code(second, created["key"]), lambda c: c == "FORBIDDEN_ENDPOINT",
+         "an endpoint denied by an edit")
+    rotating = create_key(owner, ws_id, "Rotating")
+    r = owner.post(keys_path(ws_id, rotating["id"]) + "/rotate", json={"grace_seconds": 0})
+    assert r.status_code == 200, r.text
+    new_secret = r.json()["key"]
+    poll(lambda: (code(second, rotating["key"]), code(second, new_secret)),
+         lambda c: c == ("NOT_FOUND", "VALID"), "a rotation without grace")
+    assert owner.delete(keys_path(ws_id, created["id"])).status_code == 200
+    poll(lambda: code(second, created["key"]), lambda c: c == "REVOKED", "a revocation")
+
+    # A workspace deleted through the first process: its keys stop working in the second.
+    assert owner.delete(f"/v1/workspaces/{ws_id}", json={"confirm": "DELETE"}).status_code == 204
+    poll(lambda: code(second, new_secret), lambda c: c == "NOT_FOUND", "a deleted workspace")
+
+
 def store_dump(srv):
     """Every row of the server's store as text (sqlite3 .dump or pg_dump)."""
     if srv.db.startswith("sqlite:"):

@@ -851,7 +851,7 @@ TEST_P(StoreConformance, DeleteWorkspaceRemovesItsMembershipsAndLogoButNotItsAud
   });
   std::vector<AuditEvent> events = AppendMany(doomed.id, 3);
 
-  InTx([&](WriteTx& tx) { tx.DeleteWorkspace(doomed.id); });
+  InTx([&](WriteTx& tx) { tx.DeleteWorkspace(doomed.id, 1700000000); });
 
   EXPECT_FALSE(store().WorkspaceById(doomed.id).has_value());
   EXPECT_EQ(store().MemberCount(doomed.id), 0);
@@ -1405,7 +1405,7 @@ TEST_P(StoreConformance, DeleteWorkspaceRemovesItsCustomRolesAndInvitations) {
   Invitation doomed_inv = AddInvitation(doomed.id, NewEmail(), kT0, kT0 + 86400);
   Invitation kept_inv = AddInvitation(kept.id, doomed_inv.email, kT0, kT0 + 86400);
 
-  InTx([&](WriteTx& tx) { tx.DeleteWorkspace(doomed.id); });
+  InTx([&](WriteTx& tx) { tx.DeleteWorkspace(doomed.id, 1700000000); });
 
   EXPECT_TRUE(store().CustomRoles(doomed.id).empty());
   EXPECT_FALSE(store().CustomRoleById(doomed.id, doomed_role.id).has_value());
@@ -1997,6 +1997,69 @@ TEST_P(StoreConformance, IdempotentResponseIsSavedOnceAndFound) {
   InTx([&](WriteTx& tx) { tx.SaveIdempotentResponse(other_scope, key, second); });
   EXPECT_EQ(Fields(*store().FindIdempotentResponse(other_scope, key)), Fields(second));
   EXPECT_EQ(Fields(*store().FindIdempotentResponse(scope, key)), Fields(first));
+}
+
+// What other processes poll to keep their key index current.
+TEST_P(StoreConformance, ChangesSinceFindKeysProjectsAndDeletedWorkspaces) {
+  constexpr UnixTime kLater = kT0 + 5'000'000;  // after every other test's rows
+  Workspace w = AddWorkspace();
+  Workspace quiet = AddWorkspace();
+  User owner = AddUser();
+  auto ids_of = [](const std::vector<ApiKey>& keys) {
+    std::set<std::string> ids;
+    for (const auto& k : keys) ids.insert(k.id);
+    return ids;
+  };
+  ApiKey old_key, new_key;
+  for (ApiKey* k : {&old_key, &new_key}) {
+    k->id = NewId("key");
+    k->workspace_id = w.id;
+    k->owner_id = owner.id;
+    k->name = "k";
+    k->prefix = "sk_live_abc";
+    k->hash = NewId("hash");  // unique; its shape does not matter to the store
+    k->created_at = k->updated_at = k == &old_key ? kLater : kLater + 100;
+  }
+  InTx([&](WriteTx& tx) {
+    tx.InsertApiKey(old_key);
+    tx.InsertApiKey(new_key);
+  });
+  auto since = ids_of(store().ApiKeysUpdatedSince(kLater + 50));
+  EXPECT_FALSE(since.contains(old_key.id));
+  EXPECT_TRUE(since.contains(new_key.id));
+
+  // An edit moves updated_at; so does revocation of an owner's keys.
+  old_key.name = "renamed";
+  old_key.updated_at = kLater + 200;
+  InTx([&](WriteTx& tx) { tx.UpdateApiKey(old_key); });
+  auto edited = store().ApiKeysUpdatedSince(kLater + 150);
+  ASSERT_TRUE(ids_of(edited).contains(old_key.id));
+  EXPECT_FALSE(ids_of(edited).contains(new_key.id));
+  InTx([&](WriteTx& tx) { tx.RevokeKeysOfOwner(w.id, owner.id, kLater + 300); });
+  auto revoked = store().ApiKeysUpdatedSince(kLater + 250);
+  EXPECT_EQ(ids_of(revoked), (std::set<std::string>{old_key.id, new_key.id}));
+  for (const auto& k : revoked) EXPECT_EQ(k.revoked_at, kLater + 300);
+
+  // A project's change names its workspace; a workspace without changes is not named.
+  Project p;
+  p.id = NewId("prj");
+  p.workspace_id = w.id;
+  p.name = "Changes";
+  p.created_at = p.updated_at = kLater + 400;
+  InTx([&](WriteTx& tx) { ASSERT_TRUE(tx.InsertProject(p).ok()); });
+  auto changed = store().WorkspacesChangedSince(kLater + 350);
+  EXPECT_NE(std::find(changed.begin(), changed.end(), w.id), changed.end());
+  EXPECT_EQ(std::find(changed.begin(), changed.end(), quiet.id), changed.end());
+
+  // A deleted workspace leaves a tombstone dated by the deletion.
+  InTx([&](WriteTx& tx) { tx.DeleteWorkspace(w.id, kLater + 500); });
+  auto deleted = store().WorkspacesDeletedSince(kLater + 450);
+  EXPECT_NE(std::find(deleted.begin(), deleted.end(), w.id), deleted.end());
+  EXPECT_EQ(std::find(deleted.begin(), deleted.end(), quiet.id), deleted.end());
+  auto before = store().WorkspacesDeletedSince(kLater + 501);
+  EXPECT_EQ(std::find(before.begin(), before.end(), w.id), before.end());
+  // The workspace's keys went with it.
+  EXPECT_TRUE(ids_of(store().ApiKeysUpdatedSince(kLater + 250)).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backend, StoreConformance, ::testing::ValuesIn(BackendsToTest()),

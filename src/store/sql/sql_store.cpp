@@ -328,8 +328,14 @@ class SqlWriteTx final : public WriteTx {
          int64_t{w.audit_retention_days}, w.logo_content_type, w.logo_updated_at, w.updated_at});
   }
 
-  void DeleteWorkspace(const std::string& id) override {
+  void DeleteWorkspace(const std::string& id, UnixTime now) override {
     c_->Exec("DELETE FROM workspaces WHERE id=$1", {id});
+    // Tombstones are read for seconds after the deletion; a day is a generous margin.
+    c_->Exec("DELETE FROM workspace_tombstones WHERE deleted_at < $1", {now - 86400});
+    c_->Exec(
+        "INSERT INTO workspace_tombstones (id, deleted_at) VALUES ($1,$2) "
+        "ON CONFLICT (id) DO UPDATE SET deleted_at=excluded.deleted_at",
+        {id, now});
   }
 
   void PutLogo(const std::string& ws, const Logo& logo) override {
@@ -750,6 +756,24 @@ class SqlStore final : public Store {
     return All<ApiKey>(
         Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2"}),
         {after_id, int64_t{limit}}, KeyFrom);
+  }
+
+  std::vector<ApiKey> ApiKeysUpdatedSince(UnixTime since) override {
+    return All<ApiKey>(
+        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE updated_at >= $1 ORDER BY updated_at, id"}),
+        {since}, KeyFrom);
+  }
+
+  std::vector<std::string> WorkspacesChangedSince(UnixTime since) override {
+    return All<std::string>(
+        "SELECT id FROM workspaces WHERE updated_at >= $1 UNION "
+        "SELECT workspace_id FROM projects WHERE updated_at >= $1",
+        {since}, [](const Row& r) { return r.Text(0); });
+  }
+
+  std::vector<std::string> WorkspacesDeletedSince(UnixTime since) override {
+    return All<std::string>("SELECT id FROM workspace_tombstones WHERE deleted_at >= $1",
+                            {since}, [](const Row& r) { return r.Text(0); });
   }
 
   std::vector<std::pair<std::string, std::string>> AllKeyIps(const std::string& after_key,

@@ -205,6 +205,18 @@ CREATE TABLE api_key_usage (
   PRIMARY KEY (key_id, period)
 );
 )sql"},
+      {4, R"sql(
+-- Other processes follow changes to keys, projects and workspaces by time (see KeyIndex):
+-- indexes for "changed since", and tombstones for deleted workspaces, whose rows are gone.
+CREATE INDEX api_keys_by_updated ON api_keys(updated_at);
+CREATE INDEX projects_by_updated ON projects(updated_at);
+CREATE INDEX workspaces_by_updated ON workspaces(updated_at);
+CREATE TABLE workspace_tombstones (
+  id TEXT PRIMARY KEY,
+  deleted_at INTEGER NOT NULL
+);
+CREATE INDEX workspace_tombstones_by_time ON workspace_tombstones(deleted_at);
+)sql"},
   };
   return kMigrations;
 }
