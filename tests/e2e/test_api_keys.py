@@ -437,6 +437,47 @@ def test_verify_not_found_and_checksum_refusal(srv, owner_ws):
                                  timeout=15), 422, "unknown_field", "extra")
 
 
+def test_verify_body_in_every_json_spelling(srv, owner_ws):
+    """The usual body takes a fast parser; every other spelling of the same JSON must get the
+    same answer, and every malformed one the general parser's problem."""
+    owner, ws = owner_ws
+    k = create_key(owner, ws["id"], "Spelling", permissions={"deny": ["/v1/admin*"]})
+    secret = k["key"]
+    url = srv.url + "/v1/keys/verify"
+    headers = {"Content-Type": "application/json"}
+
+    def post(raw):
+        return requests.post(url, data=raw.encode(), headers=headers, timeout=15)
+
+    for raw in [
+        f'{{"key":"{secret}","endpoint":"/v1/chat"}}',
+        f' {{ "endpoint" : "/v1/chat" ,\n\t"key" : "{secret}" }} ',
+        f'{{"key":"{secret}","endpoint":"\\/v1\\/chat","method":"POST","ip":"10.0.0.1"}}',
+        f'{{"key":"{secret}","endpoint":"/v1/ch\\u0061t","method":null,"ip":null}}',
+        f'{{"key":"x","key":"{secret}","endpoint":"/v1/chat"}}',  # the last duplicate wins
+    ]:
+        r = post(raw)
+        assert r.status_code == 200 and r.json()["code"] == "VALID", (raw, r.text)
+        assert r.json()["key_id"] == k["id"]
+    # An escaped path is matched as its decoded value: the deny pattern holds.
+    r = post(f'{{"key":"{secret}","endpoint":"\\/v1\\/admin\\/users"}}')
+    assert r.json()["code"] == "FORBIDDEN_ENDPOINT", r.text
+    assert_problem(post(f'{{"key":"{secret}","endpoint":"/v1/chat",}}'), 400, "malformed_json")
+    assert_problem(post(f'{{"key":"{secret}","endpoint":"/v1/chat"}} x'), 400, "malformed_json")
+    assert_problem(post(f'{{"key":"{secret}","endpoint":"/v1/chat"'), 400, "malformed_json")
+    assert_problem(post(f'{{"key":{len(secret)},"endpoint":"/v1/chat"}}'), 422, "invalid_type",
+                   "key")
+    assert_problem(post(f'{{"key":"{secret}","endpoint":"/v1/chat","method":7}}'), 422,
+                   "invalid_type", "method")
+    assert_problem(post(f'{{"key":"{secret}","endpoint":"/v1/chat","Key":"x"}}'), 422,
+                   "unknown_field", "Key")
+    assert_problem(requests.post(url, data=f'{{"key":"{secret}","endpoint":"/v1/chat"}}',
+                                 headers={"Content-Type": "text/plain"}, timeout=15),
+                   415, "unsupported_media_type")
+    r = requests.post(url, data=b'{"key":"\xff","endpoint":"/"}', headers=headers, timeout=15)
+    assert_problem(r, 400, "invalid_utf8")
+
+
 def test_verify_revoked_after_delete(srv, owner_ws):
     owner, ws = owner_ws
     k = create_key(owner, ws["id"], "Doomed")
