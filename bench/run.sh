@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-50}
 KEYS=${KEYS:-100000}
+STARTUP_KEYS=${STARTUP_KEYS:-1000000}  # 0 skips the startup measurement with many keys
 BUILD=build-bench
 
 bash scripts/deps.sh --test
@@ -38,7 +39,7 @@ start_server() {  # $1: store URL
   taskset -c 0 "$BUILD/gatehouse" serve --db "$1" --listen "127.0.0.1:$port" --threads 1 \
     >/dev/null 2>"$work/server.err" &
   server=$!
-  for _ in $(seq 300); do curl -sf "$base/healthz" >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 1200); do curl -sf "$base/healthz" >/dev/null && return; sleep 0.1; done
   cat "$work/server.err"; exit 1
 }
 
@@ -85,6 +86,28 @@ bench_store() {  # $1: store URL, $2: label
 }
 
 bench_store "sqlite:$work/g.db" "SQLite"
+
+# Startup time and resident memory with STARTUP_KEYS keys (SQLite): what a restart costs.
+if [ "$STARTUP_KEYS" -gt 0 ]; then
+  db="sqlite:$work/million.db"
+  start_server "$db"
+  email="bench-$RANDOM$RANDOM@example.com"
+  cookie=$(curl -si -X POST "$base/v1/auth/signup" -H 'content-type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"correct horse battery\",\"name\":\"Bench\"}" \
+    | sed -n 's/^[Ss]et-[Cc]ookie: gh_session=\([^;]*\);.*/\1/p')
+  csrf=$(curl -s "$base/v1/me" -H "Cookie: gh_session=$cookie" \
+    | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
+  ws=$(curl -sf -X POST "$base/v1/workspaces" -H "Cookie: gh_session=$cookie" \
+    -H "X-CSRF-Token: $csrf" -H 'content-type: application/json' -d '{"name":"Million Corp"}' \
+    | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  "$BUILD/gatehouse" dev seed-keys --db "$db" --workspace "$ws" --count "$STARTUP_KEYS" \
+    --out "$work/million.txt" >/dev/null
+  start_server "$db"
+  echo "== SQLite: start with $STARTUP_KEYS keys"
+  grep -h "api keys:" "$work/server.err" || true
+  echo "resident memory after start: $(grep VmRSS /proc/$server/status | awk '{print $2 " " $3}')"
+  rm -f "$work/million.db" "$work/million.txt"
+fi
 
 eval "$(bash scripts/pg.sh)"
 pg_dir=$GATEHOUSE_TEST_PG_DIR

@@ -15,13 +15,14 @@ bool MethodAllowed(const std::vector<std::string>& methods, std::string_view met
   return std::any_of(methods.begin(), methods.end(), [&](const std::string& m) { return m == method; });
 }
 
-bool EndpointAllowed(const CompiledKey& k, std::string_view endpoint) {
+bool EndpointAllowed(const CompiledKey& k, std::string_view endpoint,
+                     const std::vector<std::string>& publishable_endpoints) {
   auto matches = [&](const std::vector<std::string>& patterns) {
     return std::any_of(patterns.begin(), patterns.end(),
                        [&](const std::string& p) { return PathPatternMatches(p, endpoint); });
   };
   if (matches(k.key.deny)) return false;  // deny wins
-  if (k.key.type == "publishable" && !matches(k.publishable_endpoints)) return false;
+  if (k.key.type == "publishable" && !matches(publishable_endpoints)) return false;
   return k.key.allow.empty() || matches(k.key.allow);
 }
 
@@ -80,7 +81,6 @@ std::shared_ptr<CompiledKey> KeyIndex::Compile(const ApiKey& key,
   compiled->per_month = key.rate_per_month.value_or(
       project ? project->rate_limit_per_month.value_or(0) : 0);
   compiled->timezone = timezone;
-  compiled->publishable_endpoints = catalogue_.publishable_endpoints;
   return compiled;
 }
 
@@ -262,7 +262,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
     r.code = "EXPIRED";
     return r;
   }
-  if (!EndpointAllowed(ck, req.endpoint) || !MethodAllowed(k.methods, req.method)) {
+  if (!EndpointAllowed(ck, req.endpoint, catalogue_.publishable_endpoints) || !MethodAllowed(k.methods, req.method)) {
     r.code = "FORBIDDEN_ENDPOINT";
     return r;
   }

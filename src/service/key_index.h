@@ -49,7 +49,6 @@ struct CompiledKey {
   int64_t per_minute = 0;  // 0: unlimited (the key's limit, else its project's)
   int64_t per_month = 0;
   std::string timezone;    // the workspace's, for monthly quotas
-  std::vector<std::string> publishable_endpoints;  // for publishable keys
 };
 
 struct VerifyRequest {
