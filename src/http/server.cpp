@@ -76,15 +76,20 @@ Request ToRequest(const bhttp::request<bhttp::string_body>& in, const std::strin
   return req;
 }
 
-bhttp::response<bhttp::string_body> ToBeast(Response&& res, unsigned version, bool keep_alive,
-                                            bool head_request = false) {
-  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+template <typename Body>
+void SetHeaders(bhttp::response<Body>& out, const Response& res, bool keep_alive) {
   out.set(bhttp::field::server, "gatehouse");
   out.set(bhttp::field::date, DateHeader());
   if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
   for (const auto& [k, v] : SecurityHeaders(res)) out.insert(k, v);
-  for (auto& [k, v] : res.headers) out.insert(k, v);
+  for (const auto& [k, v] : res.headers) out.insert(k, v);
   out.keep_alive(keep_alive);
+}
+
+bhttp::response<bhttp::string_body> ToBeast(Response&& res, unsigned version, bool keep_alive,
+                                            bool head_request = false) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+  SetHeaders(out, res, keep_alive);
   if (head_request) {  // the headers of the GET, without its body
     out.content_length(res.body.size());
     return out;
@@ -230,6 +235,46 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
     }
     bool keep_alive = parser.get().keep_alive() && !sh.draining;
     Record(sh, req, res, started);
+    if (res.stream && req.method != "HEAD") {
+      // A streamed body goes out chunked, one producer piece per chunk.
+      auto produce = std::move(res.stream);
+      bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status),
+                                             parser.get().version()};
+      SetHeaders(out, res, keep_alive);
+      out.chunked(true);
+      bhttp::response_serializer<bhttp::empty_body> sr{out};
+      stream.expires_after(header_timeout);
+      co_await bhttp::async_write_header(stream, sr, net::redirect_error(net::use_awaitable, ec));
+      bool complete = false;
+      std::string chunk;
+      while (!ec) {
+        bool more = false;
+        try {
+          more = produce(chunk);
+        } catch (const std::exception& e) {
+          // Too late for a problem response: end the connection without the last chunk, so
+          // that the client sees a truncated body rather than a complete one.
+          std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"stream: %s\"}\n",
+                       req.request_id.c_str(), e.what());
+          break;
+        }
+        if (!chunk.empty()) {
+          stream.expires_after(header_timeout);
+          co_await net::async_write(stream, bhttp::make_chunk(net::buffer(chunk)),
+                                    net::redirect_error(net::use_awaitable, ec));
+        }
+        if (!more) {
+          complete = true;
+          break;
+        }
+      }
+      if (complete && !ec) {
+        co_await net::async_write(stream, bhttp::make_chunk_last(),
+                                  net::redirect_error(net::use_awaitable, ec));
+      }
+      if (ec || !complete || !keep_alive) break;
+      continue;
+    }
     auto out = ToBeast(std::move(res), parser.get().version(), keep_alive, req.method == "HEAD");
     stream.expires_after(header_timeout);
     co_await bhttp::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
