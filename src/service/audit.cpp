@@ -221,6 +221,13 @@ Result<AuditEvent> AuditLog::RecordHostEvent(const Principal& caller,
       return Error::Invalid("unknown_actor", "actor",
                             "actor must be the id or email of a member of this workspace.");
     }
+    // Only the host product's backend (a secret key) speaks for other members; a person
+    // signed in records events as themselves.
+    if (caller.api_key_id.empty() && member->user.id != caller.user.id) {
+      return Error{ErrorKind::kForbidden, "actor_not_allowed",
+                   "Only a secret API key may record events on behalf of another member.",
+                   "actor"};
+    }
     actor.user = member->user;
     actor.api_key_id.clear();
     actor.api_key_name.clear();

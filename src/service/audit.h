@@ -71,7 +71,8 @@ class AuditLog {
   int64_t Scan(const AuditFilter& filter, int batch_size,
                const std::function<bool(const std::vector<AuditEvent>&)>& batch);
 
-  // Records a host product event; `actor` must be the caller or a member of the workspace.
+  // Records a host product event. A named `actor` must be a member of the workspace, and
+  // someone other than the caller only when a secret key calls (the host's backend).
   Result<AuditEvent> RecordHostEvent(const Principal& caller, const std::string& workspace_id,
                                      const HostEventInput& in);
 

@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from ghtest import assert_problem, binary, join
 
@@ -299,16 +300,24 @@ def test_host_events_validate_action_details_and_actor(history):
                    "unknown_project", "project_id")
     near_limit = record(owner, w, "logs.viewed", details={"x": "y" * 16000})
     assert len(near_limit["details"]["x"]) == 16000
-    by_id = record(owner, w, "logs.viewed", actor=dev.user["id"])
-    assert by_id["actor"]["id"] == dev.user["id"] and by_id["actor"]["type"] == "user"
-    by_email = record(owner, w, "logs.viewed", actor=dev.email.upper())
-    assert by_email["actor"]["id"] == dev.user["id"]
-    # A secret key records as itself.
+    assert record(owner, w, "logs.viewed", actor=owner.user["id"])["actor"]["id"] == owner.user["id"]
+    # A person signed in cannot speak for someone else; the host's backend (a key) can.
+    assert_problem(post({"action": "logs.viewed", "actor": dev.user["id"]}), 403,
+                   "actor_not_allowed", "actor")
     key = owner.post(f"/v1/workspaces/{w}/api-keys", json={"name": "Host backend"}).json()
-    import requests
-    r = requests.post(history["srv"].url + logs_path(w), timeout=15,
-                      headers={"Authorization": f"Bearer {key['key']}"},
-                      json={"action": "report.exported", "details": {"rows": 3}})
+
+    def as_key(body):
+        return requests.post(history["srv"].url + logs_path(w), timeout=15, json=body,
+                             headers={"Authorization": f"Bearer {key['key']}"})
+
+    by_id = as_key({"action": "logs.viewed", "actor": dev.user["id"]})
+    assert by_id.status_code == 201, by_id.text
+    assert by_id.json()["actor"]["id"] == dev.user["id"] and by_id.json()["actor"]["type"] == "user"
+    by_email = as_key({"action": "logs.viewed", "actor": dev.email.upper()})
+    assert by_email.json()["actor"]["id"] == dev.user["id"]
+    assert as_key({"action": "logs.viewed", "actor": "nobody@example.com"}).status_code == 422
+    # Without an actor, the key records as itself.
+    r = as_key({"action": "report.exported", "details": {"rows": 3}})
     assert r.status_code == 201, r.text
     assert r.json()["actor"]["type"] == "api_key" and r.json()["actor"]["id"] == key["id"]
     assert ids(owner, w, actor=key["id"]) == [r.json()["id"]]

@@ -547,13 +547,14 @@ class SqlWriteTx final : public WriteTx {
     e.seq = rows.at(0).Int(0);
     c_->Exec("UPDATE audit_chain_heads SET last_hash=$2, last_seq=$3 WHERE chain=$1",
              {e.workspace_id, e.hash, e.seq});
-    CountDaily(e, 1);
+    CountDaily(e.workspace_id, DayOf(e.occurred_at), e.actor_id, e.action, 1);
   }
 
   void AppendAuditEvents(std::vector<AuditEvent>& events) override {
     if (events.empty()) return;
-    // Multi-row INSERTs of up to 50 events (17 parameters each); seq follows row order.
+    // Multi-row INSERTs of up to 50 events (17 parameters each).
     constexpr size_t kRows = 50;
+    // Daily counters, summed over the batch: (day, actor, action) -> events.
     std::map<std::tuple<std::string, std::string, std::string>, int64_t> counts;
     for (size_t start = 0; start < events.size(); start += kRows) {
       size_t end = std::min(events.size(), start + kRows);
@@ -566,20 +567,15 @@ class SqlWriteTx final : public WriteTx {
       for (size_t i = start; i < end; ++i) {
         const AuditEvent& e = events[i];
         sql += i == start ? "(" : ",(";
-        for (int k = 0; k < 17; ++k) {
-          sql += (k ? ",$" : "$") + std::to_string(params.size() + k + 1);
+        for (size_t k = 1; k <= 17; ++k) {
+          sql += (k > 1 ? ",$" : "$") + std::to_string(params.size() + k);
         }
         sql += ')';
-        for (const std::string* f :
-             {&e.id, &e.workspace_id}) params.emplace_back(*f);
-        params.emplace_back(e.occurred_at);
-        for (const std::string* f :
-             {&e.action, &e.actor_type, &e.actor_id, &e.actor_name, &e.actor_email,
-              &e.target_type, &e.target_id, &e.target_name, &e.project_id, &e.ip,
-              &e.user_agent, &e.details_json, &e.prev_hash, &e.hash}) {
-          params.emplace_back(*f);
-        }
-        counts[{e.workspace_id, e.actor_id, e.action + " " + DayOf(e.occurred_at)}] += 1;
+        params.insert(params.end(),
+                      {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id,
+                       e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name,
+                       e.project_id, e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash});
+        ++counts[{DayOf(e.occurred_at), e.actor_id, e.action}];
       }
       sql += " RETURNING seq, id";
       auto rows = c_->Query(sql, params);
@@ -595,13 +591,8 @@ class SqlWriteTx final : public WriteTx {
     c_->Exec("UPDATE audit_chain_heads SET last_hash=$2, last_seq=$3 WHERE chain=$1",
              {last.workspace_id, last.hash, last.seq});
     for (const auto& [key, n] : counts) {
-      const auto& [ws, actor, action_day] = key;
-      size_t sp = action_day.rfind(' ');
-      AuditEvent e;
-      e.workspace_id = ws;
-      e.actor_id = actor;
-      e.action = action_day.substr(0, sp);
-      CountDaily(e, n, action_day.substr(sp + 1));
+      const auto& [day, actor, action] = key;
+      CountDaily(last.workspace_id, day, actor, action, n);
     }
   }
 
@@ -687,13 +678,15 @@ class SqlWriteTx final : public WriteTx {
   }
 
  private:
-  void CountDaily(const AuditEvent& e, int64_t n, const std::string& day = "") {
-    if (e.workspace_id.empty()) return;  // account-level events have no workspace baseline
+  // Adds `n` events to a workspace's daily counter, in the append's transaction.
+  void CountDaily(const std::string& ws, const std::string& day, const std::string& actor,
+                  const std::string& action, int64_t n) {
+    if (ws.empty()) return;  // account-level events have no workspace baseline
     c_->Exec(
         "INSERT INTO audit_daily_counts (workspace_id, day, actor_id, action, count) "
         "VALUES ($1,$2,$3,$4,$5) ON CONFLICT (workspace_id, day, actor_id, action) "
         "DO UPDATE SET count = audit_daily_counts.count + excluded.count",
-        {e.workspace_id, day.empty() ? DayOf(e.occurred_at) : day, e.actor_id, e.action, n});
+        {ws, day, actor, action, n});
   }
 
   Lease c_;
