@@ -321,14 +321,22 @@ int RunAuditPurge(const Flags& f, const std::string& workspace, const std::strin
   return 0;
 }
 
-// Generates `events` audit events spread over `workspaces` new workspaces through the store's
-// batch append path, for benchmarks.
-int RunSeedAudit(const Flags& f, int64_t events, int workspaces, int batch) {
+// Generates `events` audit events spread over `workspaces` new workspaces (or appended to
+// `existing`) through the store's batch append path, for benchmarks.
+int RunSeedAudit(const Flags& f, int64_t events, int workspaces, int batch,
+                 const std::string& existing) {
   gh::Config config = LoadOrExit(f);
   auto store = OpenOrExit(config);
   gh::UnixTime now = gh::Clock::System().Now();
   std::vector<std::string> ids;
-  {
+  if (!existing.empty()) {
+    if (!store->WorkspaceById(existing)) {
+      std::fprintf(stderr, "gatehouse: no workspace %s\n", existing.c_str());
+      return 1;
+    }
+    ids.push_back(existing);
+    workspaces = 1;
+  } else {
     auto tx = store->Begin();
     for (int i = 0; i < workspaces; ++i) {
       gh::Workspace w;
@@ -479,6 +487,9 @@ int main(int argc, char** argv) {
   seed_audit->add_option("--events", seed_events, "How many events")->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
   seed_audit->add_option("--workspaces", seed_workspaces, "Over how many new workspaces")->check(CLI::Range(1, 100000));
   seed_audit->add_option("--batch", seed_batch, "Events per transaction")->check(CLI::Range(1, 100000));
+  std::string seed_audit_ws;
+  seed_audit->add_option("--workspace", seed_audit_ws,
+                         "Append to this existing workspace instead of creating new ones");
 
   CLI11_PARSE(app, argc, argv);
   if (*serve) return RunServe(f);
@@ -489,6 +500,6 @@ int main(int argc, char** argv) {
   if (*audit_export) return RunAuditExport(f, af);
   if (*audit_verify) return RunAuditVerify(f, af.workspace);
   if (*audit_purge) return RunAuditPurge(f, af.workspace, af.before);
-  if (*seed_audit) return RunSeedAudit(f, seed_events, seed_workspaces, seed_batch);
+  if (*seed_audit) return RunSeedAudit(f, seed_events, seed_workspaces, seed_batch, seed_audit_ws);
   return 0;
 }

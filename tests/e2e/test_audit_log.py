@@ -390,3 +390,38 @@ def test_retention_is_capped_by_the_plan(user):
     assert_problem(r, 422, "invalid_retention", "audit_retention_days")
     r = user.patch(f"/v1/workspaces/{ws['id']}", json={"audit_retention_days": 0})
     assert_problem(r, 422, "invalid_retention", "audit_retention_days")
+
+
+def test_http_export_streams_many_batches_of_a_seeded_log(start_server, tmp_path):
+    db = f"sqlite:{tmp_path}/stream.db"
+    srv = start_server(db=db)
+    owner = srv.signup()
+    ws = owner.create_workspace("Stream Co")
+    # 2,600 more events through the store's batch path, chained onto the live log.
+    r = cli("dev", "seed-audit", "--db", db, "--workspace", ws["id"], "--events", "2600")
+    assert r.returncode == 0, r.stderr
+    assert owner.get(logs_path(ws["id"], "/verify")).json() == {"valid": True, "checked": 2602}
+    listed = ids(owner, ws["id"])
+    assert len(listed) == 2602
+    header, rows, raw = export_rows(owner, ws["id"])
+    assert [r[0] for r in rows] == listed  # three batches, in order, nothing twice
+    assert raw.count(b"\r\n") == 2603
+    recorded = listing(owner, ws["id"], action="audit_log.exported")["data"][0]
+    assert recorded["details"]["rows"] == 2602
+    _, some, _ = export_rows(owner, ws["id"], action="logs.*")
+    assert some and all(r[2] == "logs.viewed" for r in some)
+
+
+def test_cli_export_shows_progress_only_on_a_terminal(tmp_path):
+    db = f"sqlite:{tmp_path}/tty.db"
+    r = cli("dev", "seed-audit", "--db", db, "--events", "50", "--workspaces", "1")
+    ws_id = r.stdout.split("workspace ")[1].split()[0]
+    out = tmp_path / "o.csv"
+    cmd = f"{binary()} audit export --db {db} --workspace {ws_id} --out {out}"
+    # `script` gives the command a terminal; its output is what the terminal showed.
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       timeout=60, env={k: v for k, v in os.environ.items()
+                                        if not k.startswith("GATEHOUSE_")})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"exporting {ws_id}: 50 events" in r.stdout
+    assert open(out).read().count("\n") == 51
