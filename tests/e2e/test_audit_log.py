@@ -425,3 +425,15 @@ def test_cli_export_shows_progress_only_on_a_terminal(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"exporting {ws_id}: 50 events" in r.stdout
     assert open(out).read().count("\n") == 51
+
+
+def test_export_as_json_lines_and_unknown_formats(user):
+    ws = user.create_workspace("Lines Co")
+    record(user, ws["id"], "report.exported", details={"rows": 7})
+    r = user.get(logs_path(ws["id"], "/export"), params={"format": "jsonl", "action": "report.*"})
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/x-ndjson"
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert [(e["action"], e["details"]) for e in lines] == [("report.exported", {"rows": 7})]
+    assert lines[0] == listing(user, ws["id"], action="report.exported")["data"][0]
+    assert_problem(user.get(logs_path(ws["id"], "/export"), params={"format": "xml"}), 400,
+                   "invalid_filter", "format")
