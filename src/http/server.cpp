@@ -76,20 +76,15 @@ Request ToRequest(const bhttp::request<bhttp::string_body>& in, const std::strin
   return req;
 }
 
-template <typename Body>
-void SetHeaders(bhttp::response<Body>& out, const Response& res, bool keep_alive) {
+bhttp::response<bhttp::string_body> ToBeast(Response&& res, unsigned version, bool keep_alive,
+                                            bool head_request = false) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
   out.set(bhttp::field::server, "gatehouse");
   out.set(bhttp::field::date, DateHeader());
   if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
   for (const auto& [k, v] : SecurityHeaders(res)) out.insert(k, v);
-  for (const auto& [k, v] : res.headers) out.insert(k, v);
+  for (auto& [k, v] : res.headers) out.insert(k, v);
   out.keep_alive(keep_alive);
-}
-
-bhttp::response<bhttp::string_body> ToBeast(Response&& res, unsigned version, bool keep_alive,
-                                            bool head_request = false) {
-  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-  SetHeaders(out, res, keep_alive);
   if (head_request) {  // the headers of the GET, without its body
     out.content_length(res.body.size());
     return out;
@@ -236,12 +231,20 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
     bool keep_alive = parser.get().keep_alive() && !sh.draining;
     Record(sh, req, res, started);
     if (res.stream && req.method != "HEAD") {
-      // A streamed body goes out chunked, one producer piece per chunk.
+      // A streamed body goes out chunked, one producer piece per chunk; HTTP/1.0 has no
+      // chunks, so there the body simply ends with the connection.
       auto produce = std::move(res.stream);
+      bool chunked = parser.get().version() >= 11;
+      if (!chunked) keep_alive = false;
       bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status),
                                              parser.get().version()};
-      SetHeaders(out, res, keep_alive);
-      out.chunked(true);
+      out.set(bhttp::field::server, "gatehouse");
+      out.set(bhttp::field::date, DateHeader());
+      out.set(bhttp::field::content_type, res.content_type);
+      for (const auto& [k, v] : SecurityHeaders(res)) out.insert(k, v);
+      for (const auto& [k, v] : res.headers) out.insert(k, v);
+      out.keep_alive(keep_alive);
+      out.chunked(chunked);
       bhttp::response_serializer<bhttp::empty_body> sr{out};
       stream.expires_after(header_timeout);
       co_await bhttp::async_write_header(stream, sr, net::redirect_error(net::use_awaitable, ec));
@@ -260,15 +263,20 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
         }
         if (!chunk.empty()) {
           stream.expires_after(header_timeout);
-          co_await net::async_write(stream, bhttp::make_chunk(net::buffer(chunk)),
-                                    net::redirect_error(net::use_awaitable, ec));
+          if (chunked) {
+            co_await net::async_write(stream, bhttp::make_chunk(net::buffer(chunk)),
+                                      net::redirect_error(net::use_awaitable, ec));
+          } else {
+            co_await net::async_write(stream, net::buffer(chunk),
+                                      net::redirect_error(net::use_awaitable, ec));
+          }
         }
         if (!more) {
           complete = true;
           break;
         }
       }
-      if (complete && !ec) {
+      if (complete && chunked && !ec) {
         co_await net::async_write(stream, bhttp::make_chunk_last(),
                                   net::redirect_error(net::use_awaitable, ec));
       }

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from ghtest import assert_problem, binary, join
+from ghtest import assert_problem, binary, connect, join
 
 ROLE_AUDITOR = ["workspace.view", "members.view", "audit_log.view", "audit_log.export"]
 
@@ -437,3 +437,20 @@ def test_export_as_json_lines_and_unknown_formats(user):
     assert lines[0] == listing(user, ws["id"], action="report.exported")["data"][0]
     assert_problem(user.get(logs_path(ws["id"], "/export"), params={"format": "xml"}), 400,
                    "invalid_filter", "format")
+
+
+def test_export_to_an_http_1_0_client_ends_with_the_connection(server, user):
+    ws = user.create_workspace("Old Client Co")
+    sock = connect(server)
+    sock.sendall((f"GET {logs_path(ws['id'], '/export')} HTTP/1.0\r\nHost: x\r\n"
+                  f"Cookie: gh_session={user.token}\r\n\r\n").encode())
+    data = b""
+    sock.settimeout(10)
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200") or head.startswith(b"HTTP/1.1 200"), head
+    assert b"transfer-encoding" not in head.lower()
+    rows = list(csv.reader(io.StringIO(body.decode(), newline="")))
+    assert rows[0][0] == "id" and [r[2] for r in rows[1:]] == ["api_key.created", "workspace.created"]

@@ -205,7 +205,8 @@ CREATE TABLE api_key_usage (
   PRIMARY KEY (key_id, period)
 );
 )sql"},
-      {4, R"sql(
+      {5, R"sql(
+-- (Version 4 is the key index's change tracking, on main.)
 -- Audit log at scale: one index per filter, each ending in the (occurred_at, seq) keyset
 -- so that a filtered page is an index range scan; the retention anchor; daily counters.
 ALTER TABLE audit_chain_heads ADD COLUMN anchor_hash TEXT NOT NULL DEFAULT '';
