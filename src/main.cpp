@@ -1,15 +1,21 @@
-// gatehouse: the command line. serve, migrate, mail list; --help everywhere.
+// gatehouse: the command line. serve, migrate, mail list, audit; --help everywhere.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <unistd.h>
 
+#include "core/audit_chain.h"
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/key_format.h"
 #include "core/time.h"
 #include "http/server.h"
+#include "jobs/audit_retention.h"
 #include "jobs/mail_worker.h"
+#include "service/audit.h"
+#include "service/audit_export.h"
 #include "service/config.h"
 #include "service/presets.h"
 #include "store/store.h"
@@ -89,6 +95,8 @@ int RunServe(const Flags& f) {
                                           .count()));
   gh::MailWorker mail(*store, config);
   mail.Start();
+  gh::AuditRetentionJob retention(app.audit);
+  retention.Start();
   app.mail_queued = [&mail] { mail.Wake(); };
   gh::http::ServerOptions opts;
   opts.listen = config.listen;
@@ -100,6 +108,7 @@ int RunServe(const Flags& f) {
     std::fflush(stdout);
   };
   int rc = gh::http::Serve(app, opts);
+  retention.Stop();
   mail.Stop();
   std::fprintf(stderr, "gatehouse stopped\n");
   return rc;
@@ -208,6 +217,196 @@ int RunSeedKeys(const Flags& f, const std::string& workspace_id, int count, cons
   return 0;
 }
 
+struct AuditFlags {
+  std::string workspace;
+  std::string format = "csv";
+  std::string out;
+  gh::AuditFilterInput filter;
+  std::string actor, action, project_id, target, from, to;
+  std::string before;
+};
+
+// Exports one workspace's audit log (unredacted: the CLI runs with the store's credentials)
+// to stdout or --out, and records the export like the API does.
+int RunAuditExport(const Flags& f, AuditFlags a) {
+  gh::Config config = LoadOrExit(f);
+  auto store = OpenOrExit(config);
+  auto opt = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); };
+  a.filter = {opt(a.actor), opt(a.action), opt(a.project_id), opt(a.target), opt(a.from),
+              opt(a.to)};
+  auto filter = gh::AuditLog::ParseFilter(a.workspace, a.filter);
+  if (!filter) {
+    std::fprintf(stderr, "gatehouse: --%s: %s\n", filter.error().field.c_str(),
+                 filter.error().message.c_str());
+    return 2;
+  }
+  if (a.format != "csv" && a.format != "jsonl") {
+    std::fprintf(stderr, "gatehouse: --format must be csv or jsonl\n");
+    return 2;
+  }
+  FILE* out = stdout;
+  if (!a.out.empty() && a.out != "-") {
+    out = std::fopen(a.out.c_str(), "wb");
+    if (!out) {
+      std::fprintf(stderr, "gatehouse: cannot write %s\n", a.out.c_str());
+      return 1;
+    }
+  }
+  gh::AuditExporter exporter(*store, *filter,
+                             a.format == "csv" ? gh::AuditExporter::Format::kCsv
+                                               : gh::AuditExporter::Format::kJsonl,
+                             /*redact=*/false);
+  bool progress = isatty(STDERR_FILENO);
+  std::string chunk;
+  bool more = true;
+  while (more) {
+    more = exporter.Next(chunk);
+    if (!chunk.empty() && std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size()) {
+      std::fprintf(stderr, "gatehouse: write failed\n");
+      return 1;
+    }
+    if (progress) {
+      std::fprintf(stderr, "\rexporting %s: %lld events", a.workspace.c_str(),
+                   static_cast<long long>(exporter.rows()));
+    }
+  }
+  if (progress) std::fprintf(stderr, "\n");
+  if (out != stdout) std::fclose(out);
+  std::fflush(stdout);
+  nlohmann::json filter_json = nlohmann::json::object();
+  for (auto [k, v] : {std::pair{"actor", a.filter.actor}, {"action", a.filter.action},
+                      {"project_id", a.filter.project_id}, {"target", a.filter.target},
+                      {"from", a.filter.from}, {"to", a.filter.to}}) {
+    if (v) filter_json[k] = *v;
+  }
+  gh::Principal cli;
+  cli.client.user_agent = std::string("gatehouse-cli/") + GATEHOUSE_VERSION;
+  gh::AuditLog(*store).RecordExport(cli, a.workspace, a.format, filter_json.dump(),
+                                    exporter.rows());
+  return 0;
+}
+
+int RunAuditVerify(const Flags& f, const std::string& workspace) {
+  gh::Config config = LoadOrExit(f);
+  auto store = OpenOrExit(config);
+  gh::AuditVerification v = gh::AuditLog(*store).Verify(workspace);
+  if (v.valid) {
+    std::printf("valid: %lld events checked\n", static_cast<long long>(v.checked));
+    return 0;
+  }
+  std::printf("BROKEN at %s (%s) after %lld events checked\n",
+              v.first_invalid_id.empty() ? "(no event)" : v.first_invalid_id.c_str(),
+              v.reason.c_str(), static_cast<long long>(v.checked));
+  return 1;
+}
+
+// Runs retention once: every workspace by its audit_retention_days, or one chain up to
+// --before.
+int RunAuditPurge(const Flags& f, const std::string& workspace, const std::string& before) {
+  gh::Config config = LoadOrExit(f);
+  auto store = OpenOrExit(config);
+  gh::AuditLog audit(*store);
+  int64_t n = 0;
+  if (!before.empty()) {
+    auto cutoff = gh::ParseRfc3339(before);
+    if (!cutoff || workspace.empty()) {
+      std::fprintf(stderr, "gatehouse: --before takes an RFC 3339 time and needs --workspace\n");
+      return 2;
+    }
+    n = audit.PurgeChain(workspace, *cutoff);
+  } else {
+    n = audit.PurgeExpired();
+  }
+  std::printf("deleted %lld events\n", static_cast<long long>(n));
+  return 0;
+}
+
+// Generates `events` audit events spread over `workspaces` new workspaces (or appended to
+// `existing`) through the store's batch append path, for benchmarks.
+int RunSeedAudit(const Flags& f, int64_t events, int workspaces, int batch,
+                 const std::string& existing) {
+  gh::Config config = LoadOrExit(f);
+  auto store = OpenOrExit(config);
+  gh::UnixTime now = gh::Clock::System().Now();
+  std::vector<std::string> ids;
+  if (!existing.empty()) {
+    if (!store->WorkspaceById(existing)) {
+      std::fprintf(stderr, "gatehouse: no workspace %s\n", existing.c_str());
+      return 1;
+    }
+    ids.push_back(existing);
+    workspaces = 1;
+  } else {
+    auto tx = store->Begin();
+    for (int i = 0; i < workspaces; ++i) {
+      gh::Workspace w;
+      w.id = gh::NewId("ws");
+      w.name = "Seed Audit " + std::to_string(i + 1);
+      w.region = "us-east-1";
+      w.plan = "enterprise";
+      w.audit_retention_days = 2555;
+      w.created_at = now;
+      w.updated_at = now;
+      tx->InsertWorkspace(w);
+      ids.push_back(w.id);
+    }
+    tx->Commit();
+  }
+  static const char* kActions[] = {"member.invited", "member.removed", "api_key.created",
+                                    "api_key.revoked", "project.updated", "logs.viewed",
+                                    "report.exported", "routing_rules.updated"};
+  std::vector<std::string> actors;
+  for (int i = 0; i < 50; ++i) actors.push_back(gh::NewId("usr"));
+  auto started = std::chrono::steady_clock::now();
+  int64_t done = 0;
+  uint64_t rnd = 88172645463325252ull;
+  auto next = [&rnd] {
+    rnd ^= rnd << 13;
+    rnd ^= rnd >> 7;
+    rnd ^= rnd << 17;
+    return rnd;
+  };
+  // Spread over the last 300 days, oldest first, so that time filters have something to cut.
+  gh::UnixTime span = 300 * 86400;
+  while (done < events) {
+    for (const auto& ws : ids) {
+      if (done >= events) break;
+      int64_t n = std::min<int64_t>(batch, events - done);
+      auto tx = store->Begin();
+      std::string prev = tx->LockAuditChain(ws);
+      std::vector<gh::AuditEvent> out(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        gh::AuditEvent& e = out[static_cast<size_t>(i)];
+        e.id = gh::NewId("evt");
+        e.workspace_id = ws;
+        e.occurred_at = now - span + (done + i) * span / std::max<int64_t>(events, 1);
+        e.action = kActions[next() % 8];
+        e.actor_type = "user";
+        e.actor_id = actors[next() % actors.size()];
+        e.actor_name = "Seed User";
+        e.actor_email = "seed-" + e.actor_id.substr(4, 6) + "@example.com";
+        e.target_type = "member";
+        e.target_id = actors[next() % actors.size()];
+        e.project_id = next() % 3 == 0 ? "prj_seed" + std::to_string(next() % 5) : "";
+        e.ip = "203.0.113." + std::to_string(next() % 250);
+        e.user_agent = "seed-audit/1.0";
+        e.details_json = R"({"seed":true})";
+        e.prev_hash = prev;
+        e.hash = gh::AuditEventHash(e);
+        prev = e.hash;
+      }
+      tx->AppendAuditEvents(out);
+      tx->Commit();
+      done += n;
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("appended %lld events to %d workspaces in %.2f s (%.0f events/s)\n",
+              static_cast<long long>(done), workspaces, secs, secs > 0 ? done / secs : 0.0);
+  for (size_t i = 0; i < ids.size() && i < 3; ++i) std::printf("workspace %s\n", ids[i].c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -257,11 +456,50 @@ int main(int argc, char** argv) {
   seed_keys->add_option("--count", seed_count, "How many keys")->check(CLI::Range(1, 10000000));
   seed_keys->add_option("--out", keys_out, "File for the keys, one per line");
 
+  auto* audit = app.add_subcommand("audit", "The audit log: export, verify, retention");
+  audit->require_subcommand(1);
+  AuditFlags af;
+  auto* audit_export = audit->add_subcommand("export", "Write a workspace's audit log, newest first");
+  AddStoreFlags(audit_export, f);
+  audit_export->add_option("--workspace", af.workspace, "Workspace id (ws_…)")->required();
+  audit_export->add_option("--format", af.format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
+  audit_export->add_option("--out", af.out, "File to write (default: standard output)");
+  audit_export->add_option("--actor", af.actor, "Only events of this actor id");
+  audit_export->add_option("--action", af.action, "An action, or a noun followed by .*");
+  audit_export->add_option("--project-id", af.project_id, "Only events of this project");
+  audit_export->add_option("--target", af.target, "Only events on this target id");
+  audit_export->add_option("--from", af.from, "From this RFC 3339 time (inclusive)");
+  audit_export->add_option("--to", af.to, "Until this RFC 3339 time (exclusive)");
+  auto* audit_verify = audit->add_subcommand("verify", "Recompute a workspace's hash chain");
+  AddStoreFlags(audit_verify, f);
+  audit_verify->add_option("--workspace", af.workspace, "Workspace id (ws_…)")->required();
+  auto* audit_purge = audit->add_subcommand("purge", "Apply audit retention once");
+  AddStoreFlags(audit_purge, f);
+  audit_purge->add_option("--workspace", af.workspace, "Only this workspace (with --before)");
+  audit_purge->add_option("--before", af.before,
+                          "Delete this workspace's events older than this RFC 3339 time");
+
+  auto* seed_audit = dev->add_subcommand("seed-audit", "Generate audit events through the batch path");
+  AddStoreFlags(seed_audit, f);
+  int64_t seed_events = 10000;
+  int seed_workspaces = 10;
+  int seed_batch = 1000;
+  seed_audit->add_option("--events", seed_events, "How many events")->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
+  seed_audit->add_option("--workspaces", seed_workspaces, "Over how many new workspaces")->check(CLI::Range(1, 100000));
+  seed_audit->add_option("--batch", seed_batch, "Events per transaction")->check(CLI::Range(1, 100000));
+  std::string seed_audit_ws;
+  seed_audit->add_option("--workspace", seed_audit_ws,
+                         "Append to this existing workspace instead of creating new ones");
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return RunServe(f);
   if (*migrate) return RunMigrate(f);
   if (*mail_list) return RunMailList(f, limit);
   if (*seed) return RunSeedMembers(f, seed_ws, seed_count);
   if (*seed_keys) return RunSeedKeys(f, seed_ws, seed_count, keys_out);
+  if (*audit_export) return RunAuditExport(f, af);
+  if (*audit_verify) return RunAuditVerify(f, af.workspace);
+  if (*audit_purge) return RunAuditPurge(f, af.workspace, af.before);
+  if (*seed_audit) return RunSeedAudit(f, seed_events, seed_workspaces, seed_batch, seed_audit_ws);
   return 0;
 }

@@ -2,6 +2,7 @@
 // server.cpp, so that the rest of http/ compiles fast.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,10 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // A streamed body (sent chunked) instead of `body`: the server calls it for the next piece
+  // until it returns false, and stops calling it if the client goes away. It may block on the
+  // store; each piece should be small (a batch of rows), so that memory stays flat.
+  std::function<bool(std::string& chunk)> stream;
 
   Response& Header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

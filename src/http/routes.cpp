@@ -6,6 +6,7 @@
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/time.h"
+#include "service/audit_export.h"
 
 namespace gh::http {
 namespace {
@@ -349,27 +350,7 @@ Json SessionJson(const Session& s, const std::string& current) {
           {"expires_at", FormatRfc3339(std::min(s.idle_expires_at, s.absolute_expires_at))}};
 }
 
-Json AuditEventJson(const AuditEvent& e) {
-  Json details = Json::parse(e.details_json, nullptr, false);
-  if (details.is_discarded()) details = Json::object();
-  auto or_null = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
-  return {{"id", e.id},
-          {"occurred_at", FormatRfc3339(e.occurred_at)},
-          {"action", e.action},
-          {"actor",
-           {{"type", e.actor_type},
-            {"id", or_null(e.actor_id)},
-            {"name", or_null(e.actor_name)},
-            {"email", or_null(e.actor_email)}}},
-          {"target",
-           {{"type", or_null(e.target_type)},
-            {"id", or_null(e.target_id)},
-            {"name", or_null(e.target_name)}}},
-          {"project_id", or_null(e.project_id)},
-          {"ip", or_null(e.ip)},
-          {"user_agent", or_null(e.user_agent)},
-          {"details", details}};
-}
+Json AuditEventJson(const AuditEvent& e) { return AuditEventToJson(e); }
 
 std::string SessionCookie(const App& app, const std::string& token, int64_t max_age) {
   std::string c = "gh_session=" + token + "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" +

@@ -258,6 +258,59 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
     }
     bool keep_alive = parser.get().keep_alive() && !sh.draining;
     Record(sh, req, res, started);
+    if (res.stream && req.method != "HEAD") {
+      // A streamed body goes out chunked, one producer piece per chunk; HTTP/1.0 has no
+      // chunks, so there the body simply ends with the connection.
+      auto produce = std::move(res.stream);
+      bool chunked = parser.get().version() >= 11;
+      if (!chunked) keep_alive = false;
+      bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status),
+                                             parser.get().version()};
+      out.set(bhttp::field::server, "gatehouse");
+      out.set(bhttp::field::date, DateHeader());
+      out.set(bhttp::field::content_type, res.content_type);
+      for (const auto& [k, v] : SecurityHeaders(res)) out.insert(k, v);
+      for (const auto& [k, v] : res.headers) out.insert(k, v);
+      out.keep_alive(keep_alive);
+      out.chunked(chunked);
+      bhttp::response_serializer<bhttp::empty_body> sr{out};
+      stream.expires_after(header_timeout);
+      co_await bhttp::async_write_header(stream, sr, net::redirect_error(net::use_awaitable, ec));
+      bool complete = false;
+      std::string chunk;
+      while (!ec) {
+        bool more = false;
+        try {
+          more = produce(chunk);
+        } catch (const std::exception& e) {
+          // Too late for a problem response: end the connection without the last chunk, so
+          // that the client sees a truncated body rather than a complete one.
+          std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"stream: %s\"}\n",
+                       req.request_id.c_str(), e.what());
+          break;
+        }
+        if (!chunk.empty()) {
+          stream.expires_after(header_timeout);
+          if (chunked) {
+            co_await net::async_write(stream, bhttp::make_chunk(net::buffer(chunk)),
+                                      net::redirect_error(net::use_awaitable, ec));
+          } else {
+            co_await net::async_write(stream, net::buffer(chunk),
+                                      net::redirect_error(net::use_awaitable, ec));
+          }
+        }
+        if (!more) {
+          complete = true;
+          break;
+        }
+      }
+      if (complete && chunked && !ec) {
+        co_await net::async_write(stream, bhttp::make_chunk_last(),
+                                  net::redirect_error(net::use_awaitable, ec));
+      }
+      if (ec || !complete || !keep_alive) break;
+      continue;
+    }
     auto out = Serialize(std::move(res), parser.get().version(), keep_alive, req.method == "HEAD");
     stream.expires_after(header_timeout);
     co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));

@@ -1,10 +1,49 @@
 #include "service/audit.h"
 
+#include <nlohmann/json.hpp>
+
 #include "core/audit_chain.h"
 #include "core/cursor.h"
 #include "core/ids.h"
+#include "core/validation.h"
 
 namespace gh {
+namespace {
+
+// Nouns of Gatehouse's own events: the host product cannot write events that look like them.
+constexpr std::string_view kReservedNouns[] = {"api_key", "audit_log", "invitation", "member",
+                                               "project", "role",      "session",    "sso",
+                                               "user",    "workspace"};
+
+constexpr size_t kMaxDetailsBytes = 16 * 1024;
+
+bool IsNamePart(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// Ids are "<prefix>_<alphanumerics>"; anything else cannot match and is a typo.
+bool IsIdLike(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  size_t us = s.find('_');
+  if (us == std::string_view::npos || us == 0 || us + 1 == s.size()) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Error BadFilter(const std::string& field, const std::string& message) {
+  return Error::BadRequest("invalid_filter", message, field);
+}
+
+}  // namespace
 
 AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r, UnixTime now) {
   AuditEvent e;
@@ -36,55 +75,254 @@ AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r
   return e;
 }
 
-std::string AuditLog::EncodeCursor(int64_t seq) {
-  return gh::EncodeCursor("a1:" + std::to_string(seq));
+bool AuditLog::IsActionName(std::string_view action) {
+  size_t dot = action.find('.');
+  if (dot == std::string_view::npos) return false;
+  return IsNamePart(action.substr(0, dot)) && IsNamePart(action.substr(dot + 1));
 }
 
-std::optional<int64_t> AuditLog::DecodeCursor(const std::string& cursor) {
-  auto payload = gh::DecodeCursor(cursor, "a1:");
-  if (!payload || payload->size() > 18) return std::nullopt;
-  int64_t seq = 0;
-  for (char c : *payload) {
-    if (c < '0' || c > '9') return std::nullopt;
-    seq = seq * 10 + (c - '0');
+Result<AuditFilter> AuditLog::ParseFilter(const std::string& workspace_id,
+                                          const AuditFilterInput& in) {
+  AuditFilter f;
+  f.workspace_id = workspace_id;
+  if (in.actor) {
+    if (!IsIdLike(*in.actor)) return BadFilter("actor", "actor must be a user or API key id.");
+    f.actor_id = *in.actor;
   }
-  if (EncodeCursor(seq) != cursor) return std::nullopt;  // no leading zeros
-  return seq;
+  if (in.action) {
+    const std::string& a = *in.action;
+    if (a.size() > 2 && a.compare(a.size() - 2, 2, ".*") == 0 &&
+        IsNamePart(std::string_view(a).substr(0, a.size() - 2))) {
+      f.action_prefix = a.substr(0, a.size() - 1);  // "member."
+    } else if (IsActionName(a)) {
+      f.action = a;
+    } else {
+      return BadFilter("action", "action must be an action name (member.invited) or a noun "
+                                 "followed by .* (member.*).");
+    }
+  }
+  if (in.project_id) {
+    if (!IsIdLike(*in.project_id)) return BadFilter("project_id", "project_id must be a project id.");
+    f.project_id = *in.project_id;
+  }
+  if (in.target) {
+    if (in.target->empty() || in.target->size() > 200) {
+      return BadFilter("target", "target must be the id of the event's target.");
+    }
+    f.target_id = *in.target;
+  }
+  auto time = [](const std::optional<std::string>& raw, const char* field)
+      -> Result<std::optional<UnixTime>> {
+    if (!raw) return std::optional<UnixTime>();
+    auto t = ParseRfc3339(*raw);
+    if (!t) {
+      return BadFilter(field, std::string(field) +
+                                  " must be an RFC 3339 time such as 2026-01-30T14:32:15Z.");
+    }
+    return std::optional<UnixTime>(*t);
+  };
+  auto from = time(in.from, "from");
+  if (!from) return from.error();
+  auto to = time(in.to, "to");
+  if (!to) return to.error();
+  f.from = *from;
+  f.to = *to;
+  if (f.from && f.to && *f.from > *f.to) return BadFilter("to", "to must not be before from.");
+  return f;
 }
 
-Result<AuditPage> AuditLog::List(const std::string& workspace_id, const std::string& cursor,
-                                 int limit) {
-  std::optional<int64_t> before;
+std::string AuditLog::EncodeCursor(const AuditKey& key) {
+  return gh::EncodeCursor("a2:" + std::to_string(key.occurred_at) + ":" + std::to_string(key.seq));
+}
+
+std::optional<AuditKey> AuditLog::DecodeCursor(const std::string& cursor) {
+  auto payload = gh::DecodeCursor(cursor, "a2:");
+  if (!payload || payload->size() > 40) return std::nullopt;
+  size_t colon = payload->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  auto number = [](std::string_view s) -> std::optional<int64_t> {
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    int64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  };
+  auto t = number(std::string_view(*payload).substr(0, colon));
+  auto seq = number(std::string_view(*payload).substr(colon + 1));
+  if (!t || !seq) return std::nullopt;
+  AuditKey key{*t, *seq};
+  if (EncodeCursor(key) != cursor) return std::nullopt;  // one spelling per position
+  return key;
+}
+
+Result<AuditFilteredPage> AuditLog::List(const AuditFilter& filter, const std::string& cursor,
+                                         int limit) {
+  std::optional<AuditKey> after;
   if (!cursor.empty()) {
-    before = DecodeCursor(cursor);
-    if (!before) return Error::BadRequest("invalid_cursor", "The cursor is not valid.", "cursor");
+    after = DecodeCursor(cursor);
+    if (!after) return Error::BadRequest("invalid_cursor", "The cursor is not valid.", "cursor");
   }
-  return store_.AuditEvents(workspace_id, before, limit);
+  return store_.FilteredAuditEvents(filter, after, limit);
+}
+
+int64_t AuditLog::Scan(const AuditFilter& filter, int batch_size,
+                       const std::function<bool(const std::vector<AuditEvent>&)>& batch) {
+  int64_t rows = 0;
+  std::optional<AuditKey> after;
+  while (true) {
+    auto page = store_.FilteredAuditEvents(filter, after, batch_size);
+    rows += static_cast<int64_t>(page.events.size());
+    if (!page.events.empty() && !batch(page.events)) break;
+    if (!page.next) break;
+    after = page.next;
+  }
+  return rows;
+}
+
+Result<AuditEvent> AuditLog::RecordHostEvent(const Principal& caller,
+                                             const std::string& workspace_id,
+                                             const HostEventInput& in) {
+  if (!IsActionName(in.action)) {
+    return Error::Invalid("invalid_action", "action",
+                          "action must be noun.verb in lower case, e.g. report.exported.");
+  }
+  std::string_view noun = std::string_view(in.action).substr(0, in.action.find('.'));
+  for (auto reserved : kReservedNouns) {
+    if (noun == reserved) {
+      return Error::Invalid("reserved_action", "action",
+                            "Actions on " + std::string(noun) +
+                                " are recorded by Gatehouse itself; choose another noun.");
+    }
+  }
+  if (in.details_json.size() > kMaxDetailsBytes) {
+    return Error::Invalid("details_too_large", "details",
+                          "details must be at most 16 KiB of JSON.");
+  }
+  for (const auto* s : {&in.target_type, &in.target_id, &in.target_name}) {
+    if (s->size() > 200) {
+      return Error::Invalid("invalid_target", "target",
+                            "target type, id and name are at most 200 characters each.");
+    }
+  }
+  Principal actor = caller;
+  if (in.actor) {
+    // A named user: the host product reports what one of the workspace's members did.
+    std::optional<Member> member;
+    if (in.actor->find('@') != std::string::npos) {
+      auto email = validation::NormalizeEmail(*in.actor, "actor");
+      if (!email) return email.error();
+      if (auto u = store_.UserByEmail(*email)) member = store_.MemberOf(workspace_id, u->id);
+    } else {
+      member = store_.MemberOf(workspace_id, *in.actor);
+    }
+    if (!member) {
+      return Error::Invalid("unknown_actor", "actor",
+                            "actor must be the id or email of a member of this workspace.");
+    }
+    // Only the host product's backend (a secret key) speaks for other members; a person
+    // signed in records events as themselves.
+    if (caller.api_key_id.empty() && member->user.id != caller.user.id) {
+      return Error{ErrorKind::kForbidden, "actor_not_allowed",
+                   "Only a secret API key may record events on behalf of another member.",
+                   "actor"};
+    }
+    actor.user = member->user;
+    actor.api_key_id.clear();
+    actor.api_key_name.clear();
+  }
+  AuditRecord r{workspace_id, in.action, in.target_type, in.target_id, in.target_name,
+                in.project_id, in.details_json};
+  auto tx = store_.Begin();
+  AuditEvent e = AppendAudit(*tx, actor, r, clock_.Now());
+  tx->Commit();
+  return e;
+}
+
+AuditEvent AuditLog::RecordExport(const Principal& actor, const std::string& workspace_id,
+                                  const std::string& format, const std::string& filter_json,
+                                  int64_t rows) {
+  nlohmann::json details = {{"format", format}, {"rows", rows}};
+  auto filter = nlohmann::json::parse(filter_json, nullptr, false);
+  details["filter"] = filter.is_discarded() ? nlohmann::json::object() : filter;
+  AuditRecord r{workspace_id, "audit_log.exported", "audit_log", workspace_id, "", "",
+                details.dump()};
+  auto tx = store_.Begin();
+  AuditEvent e = AppendAudit(*tx, actor, r, clock_.Now());
+  tx->Commit();
+  return e;
 }
 
 AuditVerification AuditLog::Verify(const std::string& workspace_id) {
   AuditVerification v;
-  std::string prev;
+  AuditChainBounds bounds = store_.AuditBounds(workspace_id);
+  std::string prev = bounds.anchor_hash;
   int64_t after = 0;
   bool first = true;
-  while (true) {
+  std::string last_id;
+  while (after < bounds.last_seq) {
     auto batch = store_.AuditChainSegment(workspace_id, after, 1000);
     if (batch.empty()) break;
     for (const auto& e : batch) {
+      if (e.seq > bounds.last_seq) break;  // appended after we read the head
       ++v.checked;
-      // The oldest retained event anchors the chain (older ones may have been purged).
-      bool link_ok = first || e.prev_hash == prev;
-      if (!link_ok || AuditEventHash(e) != e.hash) {
+      if (first && e.prev_hash != prev) {
+        // A purge may have moved the anchor since we read it: look once more.
+        AuditChainBounds now = store_.AuditBounds(workspace_id);
+        if (now.anchor_hash == e.prev_hash && now.purged_through_seq < e.seq) prev = e.prev_hash;
+      }
+      if (e.prev_hash != prev) {
         v.valid = false;
         v.first_invalid_id = e.id;
+        v.reason = first ? "anchor" : "hash";
+        return v;
+      }
+      if (AuditEventHash(e) != e.hash) {
+        v.valid = false;
+        v.first_invalid_id = e.id;
+        v.reason = "hash";
         return v;
       }
       first = false;
       prev = e.hash;
       after = e.seq;
+      last_id = e.id;
     }
+    if (batch.back().seq > bounds.last_seq) break;
+  }
+  // The head remembers the newest event: removing the newest rows is a break too.
+  if (prev != bounds.last_hash) {
+    v.valid = false;
+    v.first_invalid_id = last_id;
+    v.reason = "head";
   }
   return v;
+}
+
+int64_t AuditLog::PurgeChain(const std::string& chain, UnixTime cutoff, int batch) {
+  // A read first: most chains have nothing due, and need no write transaction to say so.
+  AuditFilter due{.workspace_id = chain, .to = cutoff};
+  if (store_.FilteredAuditEvents(due, std::nullopt, 1).events.empty()) return 0;
+  int64_t total = 0;
+  while (true) {
+    auto tx = store_.Begin();
+    tx->LockAuditChain(chain);
+    int64_t n = tx->PurgeAuditEvents(chain, cutoff, batch);
+    tx->Commit();
+    total += n;
+    if (n < batch) break;
+  }
+  return total;
+}
+
+int64_t AuditLog::PurgeExpired(int batch) {
+  UnixTime now = clock_.Now();
+  int64_t total = 0;
+  for (const auto& [chain, days] : store_.AuditRetentions()) {
+    total += PurgeChain(chain, now - int64_t{days} * 86400, batch);
+  }
+  return total;
 }
 
 }  // namespace gh

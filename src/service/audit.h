@@ -1,9 +1,12 @@
 // The audit log: appending events inside the caller's transaction (chained per workspace),
-// reading them newest first, and checking the chain.
+// reading them newest first through filters, recording the host product's own events,
+// retention, and checking the chain.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/model.h"
 #include "core/result.h"
@@ -31,23 +34,73 @@ struct AuditVerification {
   bool valid = true;
   int64_t checked = 0;
   std::string first_invalid_id;
+  // Why the chain is broken: "hash" (an event's content or link changed), "anchor" (the
+  // oldest retained events were removed outside retention) or "head" (the newest were).
+  std::string reason;
+};
+
+// The filters of GET …/audit-logs and its export, as the caller wrote them (query strings).
+struct AuditFilterInput {
+  std::optional<std::string> actor, action, project_id, target, from, to;
+};
+
+// An event the host product reports through POST …/audit-logs.
+struct HostEventInput {
+  std::string action;
+  std::optional<std::string> actor;  // a member's user id or email; default: the caller
+  std::string target_type, target_id, target_name;
+  std::string project_id;
+  std::string details_json = "{}";
 };
 
 class AuditLog {
  public:
-  explicit AuditLog(Store& store) : store_(store) {}
+  explicit AuditLog(Store& store, const Clock& clock = Clock::System())
+      : store_(store), clock_(clock) {}
+
+  // Checks and converts query filters; 400 `invalid_filter` naming the field at fault.
+  static Result<AuditFilter> ParseFilter(const std::string& workspace_id,
+                                         const AuditFilterInput& in);
 
   // Newest first. `cursor` is the opaque value of a previous page's next_cursor.
-  Result<AuditPage> List(const std::string& workspace_id, const std::string& cursor, int limit);
+  Result<AuditFilteredPage> List(const AuditFilter& filter, const std::string& cursor,
+                                 int limit);
 
-  // Recomputes the chain of `workspace_id` from its first event.
+  // Calls `batch` with successive pages of `batch_size` events (newest first) until the
+  // filter is exhausted or `batch` returns false; memory stays at one page.
+  int64_t Scan(const AuditFilter& filter, int batch_size,
+               const std::function<bool(const std::vector<AuditEvent>&)>& batch);
+
+  // Records a host product event. A named `actor` must be a member of the workspace, and
+  // someone other than the caller only when a secret key calls (the host's backend).
+  Result<AuditEvent> RecordHostEvent(const Principal& caller, const std::string& workspace_id,
+                                     const HostEventInput& in);
+
+  // Records that `actor` exported `rows` events matching `filter_json`.
+  AuditEvent RecordExport(const Principal& actor, const std::string& workspace_id,
+                          const std::string& format, const std::string& filter_json,
+                          int64_t rows);
+
+  // Recomputes the chain of `workspace_id` from its anchor (the hash the oldest retained
+  // event links to) to its head.
   AuditVerification Verify(const std::string& workspace_id);
 
-  static std::string EncodeCursor(int64_t seq);
-  static std::optional<int64_t> DecodeCursor(const std::string& cursor);
+  // Retention: deletes events older than each workspace's audit_retention_days, in
+  // transactions of `batch` events so that writers of the chain wait at most one batch.
+  // Returns how many were deleted.
+  int64_t PurgeExpired(int batch = 500);
+  // Deletes events of one chain that occurred before `cutoff` (same batching).
+  int64_t PurgeChain(const std::string& chain, UnixTime cutoff, int batch = 500);
+
+  static std::string EncodeCursor(const AuditKey& key);
+  static std::optional<AuditKey> DecodeCursor(const std::string& cursor);
+
+  // Whether `action` is a `noun.verb` name (lower case, digits and underscores).
+  static bool IsActionName(std::string_view action);
 
  private:
   Store& store_;
+  const Clock& clock_;
 };
 
 }  // namespace gh

@@ -1,5 +1,7 @@
 #include "service/workspaces.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "core/ids.h"
@@ -119,7 +121,9 @@ Result<WorkspaceView> Workspaces::Update(const Principal& p, const Membership& m
   }
   if (in.audit_retention_days) {
     const Plan* plan = config_.FindPlan(w.plan);
-    int max = plan ? plan->max_audit_retention_days : 365;
+    // Seven years is the ceiling whatever a plan says (the top plan's limit in the spec).
+    constexpr int kMaxRetentionDays = 2555;
+    int max = std::min(plan ? plan->max_audit_retention_days : 365, kMaxRetentionDays);
     int days = *in.audit_retention_days;
     if (days < 1 || days > max) {
       return Error::Invalid("invalid_retention", "audit_retention_days",

@@ -40,6 +40,48 @@ struct SessionActivity {
   UnixTime idle_expires_at = 0;
 };
 
+// What a filtered read of one audit chain selects. Empty strings and nullopt mean "any".
+struct AuditFilter {
+  std::string workspace_id;  // the chain ("" for account-level events)
+  std::string actor_id;
+  std::string action;         // exact action
+  std::string action_prefix;  // "member." matches member.invited, member.removed …
+  std::string project_id;
+  std::string target_id;
+  std::optional<UnixTime> from;  // occurred_at >= from
+  std::optional<UnixTime> to;    // occurred_at < to
+  // When set, only events of these projects and workspace-level events (no project).
+  std::optional<std::vector<std::string>> visible_projects;
+};
+
+// The keyset position of an event in newest-first order: (occurred_at, seq) descending.
+struct AuditKey {
+  UnixTime occurred_at = 0;
+  int64_t seq = 0;
+};
+
+struct AuditFilteredPage {
+  std::vector<AuditEvent> events;
+  std::optional<AuditKey> next;  // the last event's key when more may follow
+};
+
+// Where a chain's verification starts and ends: the retained events lie between them.
+struct AuditChainBounds {
+  std::string anchor_hash;       // prev_hash of the oldest retained event ("" before a purge)
+  int64_t purged_through_seq = 0;  // events with seq <= this were deleted by retention
+  std::string last_hash;
+  int64_t last_seq = 0;
+};
+
+// Events of one actor on one day, by action: the baseline of anomaly detection.
+struct AuditDailyCount {
+  std::string workspace_id;
+  std::string actor_id;
+  std::string day;  // "2026-11-30", UTC
+  std::string action;
+  int64_t count = 0;
+};
+
 // A write transaction. Destroying it without Commit() rolls everything back.
 class WriteTx {
  public:
@@ -108,6 +150,15 @@ class WriteTx {
   // Appends an event whose prev_hash and hash are already set; assigns event.seq and moves
   // the chain head. Call LockAuditChain first in the same transaction.
   virtual void AppendAuditEvent(AuditEvent& event) = 0;
+  // Appends events of one chain whose hashes are already linked (the batch path of bulk
+  // generators); assigns their seq and moves the chain head to the last one. Call
+  // LockAuditChain first in the same transaction.
+  virtual void AppendAuditEvents(std::vector<AuditEvent>& events) = 0;
+  // Retention: deletes, oldest first, at most `limit` events of `chain` that occurred before
+  // `cutoff`, stopping at the first younger one, and records the hash the oldest retained
+  // event links to as the chain's anchor. Returns how many were deleted. Call LockAuditChain
+  // first in the same transaction.
+  virtual int64_t PurgeAuditEvents(const std::string& chain, UnixTime cutoff, int limit) = 0;
 
   virtual void InsertMail(const MailMessage& mail) = 0;
   virtual void MarkMail(const std::string& id, const std::string& status,
@@ -204,6 +255,18 @@ class Store {
   // Newest first; `before_seq` excludes it and everything newer.
   virtual AuditPage AuditEvents(const std::string& chain, std::optional<int64_t> before_seq,
                                 int limit) = 0;
+  // Newest first by (occurred_at, seq), matching `filter`, strictly after `after` in that
+  // order when given.
+  virtual AuditFilteredPage FilteredAuditEvents(const AuditFilter& filter,
+                                                std::optional<AuditKey> after, int limit) = 0;
+  // The anchor and head of a chain (all empty/zero for a chain without events).
+  virtual AuditChainBounds AuditBounds(const std::string& chain) = 0;
+  // Every chain with its workspace's retention in days (365 for chains without a workspace).
+  virtual std::vector<std::pair<std::string, int>> AuditRetentions() = 0;
+  // Daily counters of `workspace_id` for days in [from_day, to_day] ("YYYY-MM-DD").
+  virtual std::vector<AuditDailyCount> AuditDailyCounts(const std::string& workspace_id,
+                                                        const std::string& from_day,
+                                                        const std::string& to_day) = 0;
   // Oldest first, for verification: events with seq > after_seq.
   virtual std::vector<AuditEvent> AuditChainSegment(const std::string& chain, int64_t after_seq,
                                                     int limit) = 0;

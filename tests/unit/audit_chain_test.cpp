@@ -46,11 +46,16 @@ TEST(AuditChain, FieldBoundariesCannotBeShifted) {
 }
 
 TEST(AuditCursor, RoundTripsAndRejectsForgery) {
-  std::string c = AuditLog::EncodeCursor(12345);
-  EXPECT_EQ(AuditLog::DecodeCursor(c), 12345);
+  std::string c = AuditLog::EncodeCursor(AuditKey{1767225600, 12345});
+  auto key = AuditLog::DecodeCursor(c);
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->occurred_at, 1767225600);
+  EXPECT_EQ(key->seq, 12345);
   EXPECT_FALSE(AuditLog::DecodeCursor(""));
   EXPECT_FALSE(AuditLog::DecodeCursor("not a cursor"));
   EXPECT_FALSE(AuditLog::DecodeCursor("YTE6LTE"));  // "a1:-1"
+  EXPECT_FALSE(AuditLog::DecodeCursor("YTI6MTo"));  // "a2:1:" (no seq)
+  EXPECT_FALSE(AuditLog::DecodeCursor("YTI6LTE6Mg"));  // "a2:-1:2"
   EXPECT_FALSE(AuditLog::DecodeCursor(std::string(200, 'A')));
 }
 

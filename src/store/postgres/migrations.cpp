@@ -217,6 +217,26 @@ CREATE TABLE workspace_tombstones (
 );
 CREATE INDEX workspace_tombstones_by_time ON workspace_tombstones(deleted_at);
 )sql"},
+      {5, R"sql(
+-- Audit log at scale: one index per filter, each ending in the (occurred_at, seq) keyset
+-- so that a filtered page is an index range scan; the retention anchor; daily counters.
+ALTER TABLE audit_events ALTER COLUMN action SET DATA TYPE TEXT COLLATE "C";
+ALTER TABLE audit_chain_heads ADD COLUMN anchor_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_chain_heads ADD COLUMN purged_through_seq BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX audit_events_by_time ON audit_events(workspace_id, occurred_at, seq);
+CREATE INDEX audit_events_by_actor ON audit_events(workspace_id, actor_id, occurred_at, seq);
+CREATE INDEX audit_events_by_action ON audit_events(workspace_id, action, occurred_at, seq);
+CREATE INDEX audit_events_by_project ON audit_events(workspace_id, project_id, occurred_at, seq);
+CREATE INDEX audit_events_by_target ON audit_events(workspace_id, target_id, occurred_at, seq);
+CREATE TABLE audit_daily_counts (
+  workspace_id TEXT NOT NULL,
+  day TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  count BIGINT NOT NULL,
+  PRIMARY KEY (workspace_id, day, actor_id, action)
+);
+)sql"},
   };
   return kMigrations;
 }

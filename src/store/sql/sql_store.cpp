@@ -1,6 +1,11 @@
 #include "store/sql/sql_store.h"
 
+#include <algorithm>
+#include <map>
 #include <string>
+#include <tuple>
+
+#include "core/time.h"
 
 namespace gh::sql {
 namespace {
@@ -227,6 +232,9 @@ ApiKey KeyFrom(const Row& r) {
 }
 
 Value OptText(const std::string& s) { return s.empty() ? Value(nullptr) : Value(s); }
+
+// The UTC day of `t`, "2026-11-30".
+std::string DayOf(UnixTime t) { return FormatRfc3339(t).substr(0, 10); }
 
 std::string Sql(std::initializer_list<std::string_view> parts) {
   std::string s;
@@ -545,6 +553,76 @@ class SqlWriteTx final : public WriteTx {
     e.seq = rows.at(0).Int(0);
     c_->Exec("UPDATE audit_chain_heads SET last_hash=$2, last_seq=$3 WHERE chain=$1",
              {e.workspace_id, e.hash, e.seq});
+    CountDaily(e.workspace_id, DayOf(e.occurred_at), e.actor_id, e.action, 1);
+  }
+
+  void AppendAuditEvents(std::vector<AuditEvent>& events) override {
+    if (events.empty()) return;
+    // Multi-row INSERTs of up to 50 events (17 parameters each).
+    constexpr size_t kRows = 50;
+    // Daily counters, summed over the batch: (day, actor, action) -> events.
+    std::map<std::tuple<std::string, std::string, std::string>, int64_t> counts;
+    for (size_t start = 0; start < events.size(); start += kRows) {
+      size_t end = std::min(events.size(), start + kRows);
+      std::string sql =
+          "INSERT INTO audit_events (id, workspace_id, occurred_at, action, actor_type, "
+          "actor_id, actor_name, actor_email, target_type, target_id, target_name, project_id, "
+          "ip, user_agent, details, prev_hash, hash) VALUES ";
+      Params params;
+      params.reserve((end - start) * 17);
+      for (size_t i = start; i < end; ++i) {
+        const AuditEvent& e = events[i];
+        sql += i == start ? "(" : ",(";
+        for (size_t k = 1; k <= 17; ++k) {
+          sql += (k > 1 ? ",$" : "$") + std::to_string(params.size() + k);
+        }
+        sql += ')';
+        params.insert(params.end(),
+                      {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id,
+                       e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name,
+                       e.project_id, e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash});
+        ++counts[{DayOf(e.occurred_at), e.actor_id, e.action}];
+      }
+      sql += " RETURNING seq, id";
+      auto rows = c_->Query(sql, params);
+      if (rows.size() != end - start) throw StoreError("batch append lost rows");
+      // RETURNING order is not promised: match rows back by id.
+      std::map<std::string, int64_t> seq_of;
+      for (const auto& r : rows) seq_of[r.Text(1)] = r.Int(0);
+      for (size_t i = start; i < end; ++i) events[i].seq = seq_of.at(events[i].id);
+    }
+    const AuditEvent& last = *std::max_element(
+        events.begin(), events.end(),
+        [](const AuditEvent& a, const AuditEvent& b) { return a.seq < b.seq; });
+    c_->Exec("UPDATE audit_chain_heads SET last_hash=$2, last_seq=$3 WHERE chain=$1",
+             {last.workspace_id, last.hash, last.seq});
+    for (const auto& [key, n] : counts) {
+      const auto& [day, actor, action] = key;
+      CountDaily(last.workspace_id, day, actor, action, n);
+    }
+  }
+
+  int64_t PurgeAuditEvents(const std::string& chain, UnixTime cutoff, int limit) override {
+    // The oldest events by seq, so that what remains is always a suffix of the chain.
+    auto rows = c_->Query(
+        "SELECT seq, occurred_at, hash FROM audit_events WHERE workspace_id=$1 "
+        "ORDER BY seq LIMIT $2",
+        {chain, int64_t{limit}});
+    int64_t through = 0;
+    std::string anchor;
+    int64_t n = 0;
+    for (const auto& r : rows) {
+      if (r.Int(1) >= cutoff) break;
+      through = r.Int(0);
+      anchor = r.Text(2);
+      ++n;
+    }
+    if (n == 0) return 0;
+    c_->Exec("DELETE FROM audit_events WHERE workspace_id=$1 AND seq <= $2", {chain, through});
+    c_->Exec(
+        "UPDATE audit_chain_heads SET anchor_hash=$2, purged_through_seq=$3 WHERE chain=$1",
+        {chain, anchor, through});
+    return n;
   }
 
   void InsertMail(const MailMessage& m) override {
@@ -606,6 +684,17 @@ class SqlWriteTx final : public WriteTx {
   }
 
  private:
+  // Adds `n` events to a workspace's daily counter, in the append's transaction.
+  void CountDaily(const std::string& ws, const std::string& day, const std::string& actor,
+                  const std::string& action, int64_t n) {
+    if (ws.empty()) return;  // account-level events have no workspace baseline
+    c_->Exec(
+        "INSERT INTO audit_daily_counts (workspace_id, day, actor_id, action, count) "
+        "VALUES ($1,$2,$3,$4,$5) ON CONFLICT (workspace_id, day, actor_id, action) "
+        "DO UPDATE SET count = audit_daily_counts.count + excluded.count",
+        {ws, day, actor, action, n});
+  }
+
   Lease c_;
   bool done_ = false;
 };
@@ -857,6 +946,82 @@ class SqlStore final : public Store {
       page.next_seq = page.events.back().seq;
     }
     return page;
+  }
+
+  AuditFilteredPage FilteredAuditEvents(const AuditFilter& f, std::optional<AuditKey> after,
+                                        int limit) override {
+    std::string sql = Sql({"SELECT ", kAuditCols, " FROM audit_events WHERE workspace_id=$1"});
+    Params params{f.workspace_id};
+    auto bind = [&](Value v) {
+      params.push_back(std::move(v));
+      return "$" + std::to_string(params.size());
+    };
+    if (!f.actor_id.empty()) sql += " AND actor_id=" + bind(f.actor_id);
+    if (!f.action.empty()) sql += " AND action=" + bind(f.action);
+    if (!f.action_prefix.empty()) {
+      // A range on the index rather than LIKE (case rules and escaping differ by backend);
+      // the prefix ends in '.', whose successor is '/'. PostgreSQL compares action in "C".
+      std::string hi = f.action_prefix;
+      hi.back() = static_cast<char>(hi.back() + 1);
+      sql += " AND action >= " + bind(f.action_prefix) + " AND action < " + bind(hi);
+    }
+    if (!f.project_id.empty()) sql += " AND project_id=" + bind(f.project_id);
+    if (!f.target_id.empty()) sql += " AND target_id=" + bind(f.target_id);
+    if (f.from) sql += " AND occurred_at >= " + bind(*f.from);
+    if (f.to) sql += " AND occurred_at < " + bind(*f.to);
+    if (f.visible_projects) {
+      sql += " AND (project_id=''";
+      if (!f.visible_projects->empty()) {
+        sql += " OR project_id IN (";
+        for (size_t i = 0; i < f.visible_projects->size(); ++i) {
+          sql += (i ? "," : "") + bind((*f.visible_projects)[i]);
+        }
+        sql += ')';
+      }
+      sql += ')';
+    }
+    if (after) {
+      // Written so that both planners see a plain range on occurred_at first.
+      std::string t = bind(after->occurred_at);
+      std::string q = bind(after->seq);
+      sql += " AND occurred_at <= " + t + " AND (occurred_at < " + t + " OR seq < " + q + ")";
+    }
+    sql += " ORDER BY occurred_at DESC, seq DESC LIMIT " + bind(int64_t{limit} + 1);
+    auto rows = db_->Reader()->Query(sql, params);
+    AuditFilteredPage page;
+    page.events.reserve(rows.size());
+    for (const auto& r : rows) page.events.push_back(AuditFrom(r));
+    if (static_cast<int>(page.events.size()) > limit) {
+      page.events.pop_back();
+      page.next = AuditKey{page.events.back().occurred_at, page.events.back().seq};
+    }
+    return page;
+  }
+
+  AuditChainBounds AuditBounds(const std::string& chain) override {
+    auto rows = db_->Reader()->Query(
+        "SELECT anchor_hash, purged_through_seq, last_hash, last_seq FROM audit_chain_heads "
+        "WHERE chain=$1",
+        {chain});
+    if (rows.empty()) return {};
+    return {rows[0].Text(0), rows[0].Int(1), rows[0].Text(2), rows[0].Int(3)};
+  }
+
+  std::vector<std::pair<std::string, int>> AuditRetentions() override {
+    return All<std::pair<std::string, int>>(
+        "SELECT h.chain, COALESCE(w.audit_retention_days, 365) FROM audit_chain_heads h "
+        "LEFT JOIN workspaces w ON w.id = h.chain ORDER BY h.chain",
+        {}, [](const Row& r) { return std::pair<std::string, int>(r.Text(0), static_cast<int>(r.Int(1))); });
+  }
+
+  std::vector<AuditDailyCount> AuditDailyCounts(const std::string& ws, const std::string& from_day,
+                                                const std::string& to_day) override {
+    return All<AuditDailyCount>(
+        "SELECT workspace_id, actor_id, day, action, count FROM audit_daily_counts "
+        "WHERE workspace_id=$1 AND day >= $2 AND day <= $3 ORDER BY day, actor_id, action",
+        {ws, from_day, to_day}, [](const Row& r) {
+          return AuditDailyCount{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+        });
   }
 
   std::vector<AuditEvent> AuditChainSegment(const std::string& chain, int64_t after_seq,

@@ -1,0 +1,86 @@
+#include "service/audit_export.h"
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "core/csv.h"
+#include "core/pii.h"
+#include "core/time.h"
+
+namespace gh {
+
+nlohmann::json AuditEventToJson(const AuditEvent& e) {
+  using nlohmann::json;
+  json details = json::parse(e.details_json, nullptr, false);
+  if (details.is_discarded()) details = json::object();
+  auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  return {{"id", e.id},
+          {"occurred_at", FormatRfc3339(e.occurred_at)},
+          {"action", e.action},
+          {"actor",
+           {{"type", e.actor_type},
+            {"id", or_null(e.actor_id)},
+            {"name", or_null(e.actor_name)},
+            {"email", or_null(e.actor_email)}}},
+          {"target",
+           {{"type", or_null(e.target_type)},
+            {"id", or_null(e.target_id)},
+            {"name", or_null(e.target_name)}}},
+          {"project_id", or_null(e.project_id)},
+          {"ip", or_null(e.ip)},
+          {"user_agent", or_null(e.user_agent)},
+          {"details", details}};
+}
+
+std::string AuditCsvHeader() {
+  return "id,occurred_at,action,actor_type,actor_id,actor_name,actor_email,target_type,"
+         "target_id,target_name,project_id,ip,user_agent,details\r\n";
+}
+
+void AppendAuditCsvRow(std::string& out, const AuditEvent& e) {
+  std::string when = FormatRfc3339(e.occurred_at);
+  std::array<const std::string*, 14> fields = {
+      &e.id,          &when,        &e.action,    &e.actor_type,  &e.actor_id,
+      &e.actor_name,  &e.actor_email, &e.target_type, &e.target_id, &e.target_name,
+      &e.project_id,  &e.ip,        &e.user_agent, &e.details_json};
+  bool first = true;
+  for (const std::string* f : fields) {
+    if (!first) out += ',';
+    first = false;
+    AppendCsvField(out, *f);
+  }
+  out += "\r\n";
+}
+
+void AppendAuditJsonLine(std::string& out, const AuditEvent& e) {
+  out += AuditEventToJson(e).dump();
+  out += '\n';
+}
+
+AuditExporter::AuditExporter(Store& store, AuditFilter filter, Format format, bool redact,
+                             int batch)
+    : store_(store), filter_(std::move(filter)), format_(format), redact_(redact), batch_(batch) {}
+
+bool AuditExporter::Next(std::string& chunk) {
+  chunk.clear();
+  if (finished_) return false;
+  if (!header_done_) {
+    header_done_ = true;
+    if (format_ == Format::kCsv) chunk = AuditCsvHeader();
+  }
+  auto page = store_.FilteredAuditEvents(filter_, after_, batch_);
+  for (auto& e : page.events) {
+    if (redact_) RedactAuditEvent(e);
+    if (format_ == Format::kCsv) {
+      AppendAuditCsvRow(chunk, e);
+    } else {
+      AppendAuditJsonLine(chunk, e);
+    }
+  }
+  rows_ += static_cast<int64_t>(page.events.size());
+  after_ = page.next;
+  if (!page.next) finished_ = true;
+  return !chunk.empty() || !finished_;
+}
+
+}  // namespace gh
