@@ -8,6 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { Gatehouse, launchBrowser, screenshots, SmtpSink, DESKTOP } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
+// An 8×8 PNG, for the logo upload.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR4nGNwtjildPkdJsmAVRRIMgxKHQBMsWUBcysgYgAAAABJRU5ErkJggg==',
+  'base64',
+);
 const run = Math.random().toString(36).slice(2, 8);
 const ADMIN = { name: 'Ada Admin', email: `ada-${run}@example.com` };
 const INVITEE = { name: 'Bob Builder', email: `bob-${run}@example.com` };
@@ -98,7 +103,26 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.getByText(`Invitation sent to ${INVITEE.email}. You can change their role after they join.`).waitFor();
     const pending = admin.getByRole('region', { name: 'Pending Invitations' });
     await pending.getByRole('cell', { name: INVITEE.email, exact: true }).waitFor();
+
+    // Bulk invitations from a CSV file: one bad row never blocks the others.
+    await admin.getByRole('button', { name: 'Upload CSV' }).click();
+    const bulk = admin.getByRole('dialog', { name: 'Invite from a CSV file' });
+    const carol = `carol-${run}@example.com`;
+    await bulk.getByLabel('CSV file').setInputFiles({
+      name: 'team.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(`email,role,projects\n${carol},Viewer,all\nnot-an-email,Viewer,all\n`),
+    });
+    await bulk.getByText('1 invited, 1 failed').waitFor();
+    await bulk.getByRole('cell', { name: carol }).waitFor();
+    await screenshots(admin, 'team-bulk');
+    await admin.keyboard.press('Escape');
+    await pending.getByRole('cell', { name: carol, exact: true }).waitFor();
     await screenshots(admin, 'team-pending');
+    // Revoking takes it off the pending list.
+    await pending.getByRole('button', { name: `Revoke invitation to ${carol}` }).click();
+    await admin.getByText(`Invitation to ${carol} revoked.`).waitFor();
+    await pending.getByRole('cell', { name: carol, exact: true }).waitFor({ state: 'detached' });
   });
 
   test('the invitee accepts from the mail in a second browser', async () => {
@@ -123,7 +147,7 @@ describe('dashboard', { concurrency: false }, () => {
     const role = active.getByLabel('Role of Bob Builder');
     await role.waitFor();
     assert.equal(await role.inputValue(), 'developer', 'invitees join with the default role');
-    await admin.getByText('No pending invitations.').waitFor();
+    await admin.getByText('No pending invitations.').waitFor(); // accepted, and the bulk one revoked
     await admin.getByText('2 members', { exact: false }).waitFor();
     await role.selectOption({ label: 'Viewer' });
     await admin.getByText('Bob Builder is now Viewer.').waitFor();
@@ -183,8 +207,8 @@ describe('dashboard', { concurrency: false }, () => {
     const secret = await shown.getByLabel('Secret key for Production API').inputValue();
     assert.match(secret, /^sk_live_/);
     await screenshots(admin, 'api-key-created');
-    const verify = async () =>
-      (await admin.request.post('/v1/keys/verify', { data: { key: secret, endpoint: '/v1/chat/completions' } })).json();
+    const verify = async (key = secret) =>
+      (await admin.request.post('/v1/keys/verify', { data: { key, endpoint: '/v1/chat/completions' } })).json();
     assert.equal((await verify()).code, 'VALID');
 
     await shown.getByRole('button', { name: 'I have copied it' }).click();
@@ -197,13 +221,24 @@ describe('dashboard', { concurrency: false }, () => {
     assert.ok(!(await admin.content()).includes(secret), 'the secret is never shown again');
     await screenshots(admin, 'api-keys');
 
+    // Rotation shows the new secret once; with no grace period the old one stops at once.
+    await admin.getByRole('button', { name: 'Rotate Production API' }).click();
+    await admin.getByRole('dialog', { name: 'Rotate Production API?' }).getByRole('button', { name: 'Rotate key' }).click();
+    const rotated = admin.getByRole('dialog', { name: 'API key rotated' });
+    const newSecret = await rotated.getByLabel('Secret key for Production API').inputValue();
+    assert.match(newSecret, /^sk_live_/);
+    assert.notEqual(newSecret, secret);
+    assert.equal((await verify()).valid, false, 'the old secret stops working');
+    assert.equal((await verify(newSecret)).code, 'VALID');
+    await rotated.getByRole('button', { name: 'I have copied it' }).click();
+
     await admin.getByRole('button', { name: 'Revoke Production API' }).click();
     const confirm = admin.getByRole('dialog', { name: 'Revoke Production API?' });
     await confirm.getByText('This cannot be undone.', { exact: false }).waitFor();
     await confirm.getByRole('button', { name: 'Revoke key' }).click();
     await admin.getByText('Production API was revoked.', { exact: false }).waitFor();
     await admin.getByRole('row', { name: /Production API/ }).waitFor({ state: 'detached' });
-    assert.equal((await verify()).code, 'REVOKED');
+    assert.equal((await verify(newSecret)).code, 'REVOKED');
   });
 
   test('the audit log lists what happened, filters by action and exports CSV', async () => {
@@ -243,6 +278,18 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.getByText('Workspace name updated successfully').waitFor();
     assert.ok(await save.isDisabled());
     await admin.locator('.context-name', { hasText: 'Acme Corporation' }).waitFor();
+
+    // The logo: checked in the browser before upload, previewed, then served by the API.
+    const chooser = admin.getByLabel('Choose Image');
+    await chooser.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await admin.getByText('Choose a PNG, JPG or WebP image.').waitFor();
+    await chooser.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: Buffer.alloc(2 * 1024 * 1024 + 1) });
+    await admin.getByText('The image is larger than 2 MB.').waitFor();
+    await chooser.setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: PNG });
+    await admin.getByRole('img', { name: 'Workspace logo preview' }).waitFor();
+    await admin.getByRole('button', { name: 'Upload', exact: true }).click();
+    await admin.getByText('Logo uploaded.').waitFor();
+    await admin.locator('.context-banner img[src*="/logo"]').waitFor();
 
     await admin.getByText('Database Region').waitFor();
     await admin.getByText('Set at workspace creation.').waitFor();
@@ -285,6 +332,17 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.getByText('Not Enabled').waitFor();
     await admin.getByText('1 device').waitFor();
     await screenshots(admin, 'account');
+    // Another sign-in elsewhere shows up as a device, and "sign out all" ends it.
+    const elsewhere = await fetch(server.url + '/v1/auth/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0' },
+      body: JSON.stringify({ email: ADMIN.email, password: PASSWORD }),
+    });
+    assert.equal(elsewhere.status, 200);
+    await admin.reload();
+    await admin.getByText('2 devices').waitFor();
+    await admin.getByRole('button', { name: 'Sign out all other sessions' }).click();
+    await admin.getByText('1 device').waitFor();
 
     await admin.getByRole('link', { name: 'Projects' }).click();
     await admin.getByRole('button', { name: 'Create Project' }).click();

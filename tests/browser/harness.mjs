@@ -148,6 +148,7 @@ export const MOBILE = { width: 390, height: 844 };
 
 /** Full-page screenshots of `page` at desktop and mobile widths, as NAME-desktop.png / NAME-mobile.png. */
 export async function screenshots(page, name) {
+  await assertLabelled(page, name);
   fs.mkdirSync(outputDir, { recursive: true });
   const original = page.viewportSize();
   for (const [label, size] of [['desktop', DESKTOP], ['mobile', MOBILE]]) {
@@ -156,4 +157,14 @@ export async function screenshots(page, name) {
     await page.screenshot({ path: path.join(outputDir, `${name}-${label}.png`), fullPage: true });
   }
   await page.setViewportSize(original);
+}
+
+/** Every form control and button on the page has an accessible name. */
+export async function assertLabelled(page, where) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]')]
+      .filter((el) => !(el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.labels?.length || ((el.tagName === 'BUTTON' || el.tagName === 'A') && el.textContent.trim())))
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+  if (unlabelled.length) throw new Error(`unlabelled controls on ${where}: ${unlabelled.join(' | ')}`);
 }

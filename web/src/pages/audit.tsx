@@ -33,9 +33,13 @@ function timestamp(iso: string): string {
 function details(e: AuditEvent): string {
   const parts: string[] = [];
   if (e.target?.name) parts.push(e.target.name);
+  // Ids are in the export; the table shows what a person reads.
   for (const [k, v] of Object.entries(e.details ?? {})) {
-    if (v === null || v === undefined || typeof v === 'object') continue;
-    parts.push(`${k}: ${v}`);
+    if (v === null || v === undefined || v === '' || typeof v === 'object') continue;
+    if (k === 'id' || k.endsWith('_id') || k === 'invited_by' || (k === 'name' && v === e.target?.name)) continue;
+    if (k === 'from' && 'from_name' in (e.details ?? {})) continue;
+    if (k === 'to' && 'to_name' in (e.details ?? {})) continue;
+    parts.push(`${k.replace(/_name$/, '').replace(/_/g, ' ')}: ${v}`);
   }
   return parts.join(' · ') || '—';
 }
