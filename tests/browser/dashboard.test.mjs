@@ -20,6 +20,7 @@ const INVITEE = { name: 'Bob Builder', email: 'bob@acme.example.com' };
 describe('dashboard', { concurrency: false }, () => {
   let smtp, server, browser, adminCtx, memberCtx, admin, member;
   let wsUrl = ''; // http://…/w/ws_…
+  const scriptErrors = [];
 
   before(async () => {
     smtp = await new SmtpSink().start();
@@ -30,7 +31,14 @@ describe('dashboard', { concurrency: false }, () => {
     memberCtx = await browser.newContext({ viewport: DESKTOP, baseURL: server.url });
     admin = await adminCtx.newPage();
     member = await memberCtx.newPage();
-    for (const p of [admin, member]) p.setDefaultTimeout(15_000);
+    for (const p of [admin, member]) {
+      p.setDefaultTimeout(15_000);
+      // Script errors and CSP violations fail the walk (refused API calls are expected).
+      p.on('pageerror', (e) => scriptErrors.push(String(e)));
+      p.on('console', (m) => {
+        if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) scriptErrors.push(m.text());
+      });
+    }
   });
 
   after(async () => {
@@ -374,6 +382,10 @@ describe('dashboard', { concurrency: false }, () => {
     assert.equal(direction, 'row');
     await admin.setViewportSize(DESKTOP);
     assert.equal(await nav.locator('ul').first().evaluate((el) => getComputedStyle(el).flexDirection), 'column');
+  });
+
+  test('no script errors or content-security-policy violations on any screen', () => {
+    assert.deepEqual(scriptErrors, []);
   });
 
   test('logs out and back in', async () => {

@@ -2,7 +2,7 @@
 // action and date range, cursor pagination, and Export CSV with the same filters.
 import { useState } from 'preact/hooks';
 import { ApiError, AuditEvent, get, Member, Page, Workspace, wsPath } from '../api';
-import { usePermissions } from '../permissions';
+import { PermissionGuard } from '../permissions';
 import { Card, FormError, SelectField, TextField, useAsync } from '../ui';
 import { SkeletonRows } from './team';
 
@@ -46,7 +46,6 @@ function details(e: AuditEvent): string {
 
 export function AuditLog(props: { ws: Workspace }) {
   const ws = props.ws;
-  const perms = usePermissions(ws.id);
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   // Cursors of the pages before the current one, for "Newer".
@@ -69,13 +68,13 @@ export function AuditLog(props: { ws: Workspace }) {
           <h1>Audit Log</h1>
           <p class="muted">Who did what in {ws.name}, newest first. The log is tamper-evident.</p>
         </div>
-        {perms.can('audit_log.export') && (
+        <PermissionGuard ws={ws.id} permission="audit_log.export">
           <div class="page-actions">
             <a class="button secondary" href={exportHref} download="audit-log.csv">
               Export CSV
             </a>
           </div>
-        )}
+        </PermissionGuard>
       </header>
       <Card label="Filters">
         <form class="filters" onSubmit={apply} aria-label="Audit log filters">

@@ -2,7 +2,7 @@
 // publishable key card, and the Danger Zone.
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, ApiKey, del, get, Page, patch, Workspace, wsPath } from '../api';
-import { usePermissions } from '../permissions';
+import { PermissionGuard, usePermissions } from '../permissions';
 import { navigate } from '../router';
 import { useSession } from '../session';
 import { applyTheme, Theme } from '../theme';
@@ -28,7 +28,9 @@ export function General(props: { ws: Workspace; reloadWs: () => void }) {
       <AppearanceCard />
       <LanguageCard ws={ws} canEdit={canEdit} reloadWs={props.reloadWs} />
       {canEdit && ['active', 'trialing'].includes(ws.subscription_status) && perms.can('api_keys.view_all') && <PublishableKeyCard ws={ws} />}
-      {perms.can('workspace.delete') && <DangerZone ws={ws} />}
+      <PermissionGuard ws={ws.id} permission="workspace.delete">
+        <DangerZone ws={ws} />
+      </PermissionGuard>
     </div>
   );
 }

@@ -1,6 +1,7 @@
 // usePermissions: the caller's role and permissions in a workspace, from
 // GET /v1/workspaces/{ws}/permissions, cached for five minutes (the server enforces anyway;
 // this only decides which controls to show).
+import { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, wsPath } from './api';
 
@@ -60,4 +61,11 @@ export function usePermissions(ws: string): PermissionState {
   }, [ws, tick]);
   const set = new Set(perms?.permissions ?? []);
   return { loading: perms === null, role: perms?.role ?? '', can: (p) => set.has(p) };
+}
+
+/** Renders its children only when the caller holds `permission` in workspace `ws`. */
+export function PermissionGuard(props: { ws: string; permission: string; children: ComponentChildren; fallback?: ComponentChildren }) {
+  const perms = usePermissions(props.ws);
+  if (perms.loading) return null;
+  return <>{perms.can(props.permission) ? props.children : props.fallback ?? null}</>;
 }
