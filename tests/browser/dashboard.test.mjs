@@ -28,6 +28,13 @@ describe('dashboard', { concurrency: false }, () => {
     browser = await launchBrowser();
     // A fixed zone, so that the workspace form's prefill from Intl can be checked.
     adminCtx = await browser.newContext({ viewport: DESKTOP, timezoneId: 'Europe/Berlin', baseURL: server.url });
+    // Layout shifts (Chromium's Layout Instability API), for the "no layout shift" check.
+    await adminCtx.addInitScript(() => {
+      window.__layoutShift = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (!e.hadRecentInput) window.__layoutShift += e.value;
+      }).observe({ type: 'layout-shift', buffered: true });
+    });
     memberCtx = await browser.newContext({ viewport: DESKTOP, baseURL: server.url });
     admin = await adminCtx.newPage();
     member = await memberCtx.newPage();
@@ -372,6 +379,24 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.getByText('Current plan').waitFor();
     await admin.getByRole('progressbar').waitFor();
     await screenshots(admin, 'billing');
+  });
+
+  test('screens load without noticeable layout shift', async () => {
+    const screens = [
+      ['settings/team', admin.getByRole('cell', { name: /Ada Admin \(You\)/ })],
+      ['settings/general', admin.getByLabel(/Publishable key/)],
+      ['api-keys', admin.getByText('No API keys yet.')],
+      ['audit-log', admin.getByText('workspace.created')],
+      ['settings/account', admin.getByText('1 device')],
+      ['projects', admin.getByRole('cell', { name: 'Production', exact: true })],
+    ];
+    for (const [path, ready] of screens) {
+      await admin.goto(`${wsUrl}/${path}`);
+      await ready.waitFor();
+      const shift = await admin.evaluate(() => window.__layoutShift);
+      // 0.1 is the bound of a "good" cumulative layout shift in Web Vitals.
+      assert.ok(shift < 0.1, `layout shift ${shift.toFixed(3)} on ${path}`);
+    }
   });
 
   test('navigation is a horizontal bar on a phone', async () => {

@@ -71,7 +71,8 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
         </div>
         <nav aria-label="Settings">
           <p class="nav-heading">Workspace Settings</p>
-          <ul class="nav-list">{perms.loading ? null : workspaceSections.map(nav)}</ul>
+          {/* Ungated sections show at once; the rest join when permissions arrive. */}
+          <ul class="nav-list">{(perms.loading ? workspaceSections.filter((s) => !s.anyOf) : workspaceSections).map(nav)}</ul>
           <p class="nav-heading personal">Personal Settings</p>
           <ul class="nav-list">{personalSections.map(nav)}</ul>
         </nav>
