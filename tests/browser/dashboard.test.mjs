@@ -405,6 +405,13 @@ describe('dashboard', { concurrency: false }, () => {
     const nav = admin.getByRole('navigation', { name: 'Settings' });
     const direction = await nav.locator('ul').first().evaluate((el) => getComputedStyle(el).flexDirection);
     assert.equal(direction, 'row');
+    // Loaded on a phone, the strip scrolls to show the current section.
+    await admin.goto(`${wsUrl}/audit-log`);
+    const current = nav.locator('[aria-current=page]');
+    await current.waitFor();
+    const [navBox, linkBox] = [await nav.boundingBox(), await current.boundingBox()];
+    assert.ok(linkBox.x >= navBox.x && linkBox.x + linkBox.width <= navBox.x + navBox.width, 'current section in view');
+    await screenshots(admin, 'audit-log-phone');
     await admin.setViewportSize(DESKTOP);
     assert.equal(await nav.locator('ul').first().evaluate((el) => getComputedStyle(el).flexDirection), 'column');
   });

@@ -1,6 +1,7 @@
 // The signed-in layout: workspace switcher and the settings navigation (vertical on desktop,
 // a horizontal scrolling bar under 768 px), the workspace context banner, and the screen.
 import { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
 import { get, post, Workspace, wsPath } from './api';
 import { usePermissions } from './permissions';
 import { Link, navigate } from './router';
@@ -33,6 +34,17 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
   const visible = SECTIONS.filter((s) => !s.anyOf || s.anyOf.some((p) => perms.can(p)));
   const workspaceSections = visible.filter((s) => !s.personal);
   const personalSections = visible.filter((s) => s.personal);
+  // On a phone the navigation is a horizontal strip: bring the current section into view.
+  const navRef = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const el = navRef.current;
+    const current = el?.querySelector<HTMLElement>('[aria-current=page]');
+    if (el && current && el.scrollWidth > el.clientWidth) {
+      const navLeft = el.getBoundingClientRect().left;
+      const linkLeft = current.getBoundingClientRect().left - navLeft + el.scrollLeft;
+      el.scrollLeft = linkLeft - (el.clientWidth - current.offsetWidth) / 2;
+    }
+  }, [props.section, perms.loading]);
   const nav = (s: Section) => (
     <li key={s.id}>
       <Link href={s.href(props.ws)} class="nav-link" aria-current={s.id === props.section ? 'page' : undefined}>
@@ -69,7 +81,7 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
             <option value="__new">+ Create workspace…</option>
           </select>
         </div>
-        <nav aria-label="Settings">
+        <nav aria-label="Settings" ref={navRef}>
           <p class="nav-heading">Workspace Settings</p>
           {/* Ungated sections show at once; the rest join when permissions arrive. */}
           <ul class="nav-list">{(perms.loading ? workspaceSections.filter((s) => !s.anyOf) : workspaceSections).map(nav)}</ul>
