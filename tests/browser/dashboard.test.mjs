@@ -435,3 +435,81 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.getByRole('heading', { name: 'Team Members' }).waitFor();
   });
 });
+
+// The second product document's two roles, word for word: an Admin invites (no role to pick:
+// invitees join as Member), and a Member sees no Invite button, no pending invitations and
+// no API key section.
+describe('dashboard with the admin-member preset', { concurrency: false }, () => {
+  let smtp, server, browser, adminPage, memberPage;
+
+  before(async () => {
+    smtp = await new SmtpSink().start();
+    server = await new Gatehouse({ smtpUrl: smtp.url, extraArgs: ['--preset', 'admin-member'] }).start();
+    browser = await launchBrowser();
+    adminPage = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
+    memberPage = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
+    for (const p of [adminPage, memberPage]) p.setDefaultTimeout(15_000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    const code = await server?.stop();
+    smtp?.stop();
+    assert.equal(code, 0, 'gatehouse exits cleanly on SIGTERM');
+  });
+
+  test('an Admin invites without choosing a role', async () => {
+    await adminPage.goto('/signup');
+    await adminPage.getByLabel('Full name').fill('Alice Admin');
+    await adminPage.getByLabel('Email').fill('alice@perspection.example.com');
+    await adminPage.getByLabel('Password').fill(PASSWORD);
+    await adminPage.getByRole('button', { name: 'Sign up' }).click();
+    await adminPage.getByLabel('Workspace name').fill('Perspection Demo');
+    await adminPage.getByRole('button', { name: 'Create workspace' }).click();
+    await adminPage.getByRole('heading', { name: 'Team Members' }).waitFor();
+    await adminPage.getByRole('button', { name: 'Invite Member' }).click();
+    const dialog = adminPage.getByRole('dialog', { name: 'Invite Member' });
+    await dialog.getByLabel('Email address').waitFor();
+    assert.equal(await dialog.getByLabel('Role').count(), 0, 'invitees always join as Member');
+    await dialog.getByLabel('Email address').fill('colleague@perspection.example.com');
+    await dialog.getByRole('button', { name: 'Send Invitation' }).click();
+    await adminPage.getByText('Invitation sent to colleague@perspection.example.com. You can change their role after they join.').waitFor();
+  });
+
+  test("a Member's view: no Invite button, no pending invitations, no API key section", async () => {
+    const mail = await smtp.waitFor('colleague@perspection.example.com');
+    const link = mail.text.match(/https?:\/\/\S+\/accept-invite\?token=[A-Za-z0-9_-]+/)[0];
+    await memberPage.goto(link);
+    await memberPage.getByText('as Member', { exact: false }).waitFor();
+    await memberPage.getByLabel('Full name').fill('Carl Colleague');
+    await memberPage.getByLabel('Password').fill(PASSWORD);
+    await memberPage.getByRole('button', { name: 'Create account and join' }).click();
+    await memberPage.getByRole('cell', { name: /Carl Colleague \(You\)/ }).waitFor();
+    await memberPage.getByRole('cell', { name: /Alice Admin/ }).waitFor();
+    for (const l of [
+      memberPage.getByRole('button', { name: 'Invite Member' }),
+      memberPage.getByRole('heading', { name: 'Pending Invitations' }),
+      memberPage.getByRole('combobox', { name: /^Role of/ }),
+      memberPage.getByRole('button', { name: /^Remove/ }),
+      memberPage.getByRole('link', { name: 'API Keys' }),
+    ]) {
+      assert.equal(await l.count(), 0, `absent for a Member: ${l}`);
+    }
+    await screenshots(memberPage, 'admin-member-member-team');
+    await memberPage.getByRole('link', { name: 'General' }).click();
+    await memberPage.getByLabel('Workspace Name').waitFor();
+    assert.equal(await memberPage.getByRole('heading', { name: 'API Keys' }).count(), 0);
+    assert.equal(await memberPage.getByRole('heading', { name: 'Danger Zone' }).count(), 0);
+    await memberPage.getByRole('link', { name: 'Account' }).click();
+    await memberPage.getByText('member at Perspection Demo').waitFor();
+
+    // The Admin promotes the Member with the role selector.
+    await adminPage.reload();
+    await adminPage.getByLabel('Role of Carl Colleague').selectOption({ label: 'Admin' });
+    await adminPage.getByText('Carl Colleague is now Admin.').waitFor();
+    await memberPage.reload();
+    await memberPage.getByText('admin at Perspection Demo').waitFor();
+    await memberPage.getByRole('link', { name: 'Team Members' }).click();
+    await memberPage.getByRole('button', { name: 'Invite Member' }).waitFor();
+  });
+});

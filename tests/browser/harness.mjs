@@ -102,8 +102,9 @@ export class SmtpSink {
 }
 
 export class Gatehouse {
-  constructor({ smtpUrl, binary } = {}) {
+  constructor({ smtpUrl, binary, extraArgs = [] } = {}) {
     this.smtpUrl = smtpUrl;
+    this.extraArgs = extraArgs;
     this.binary = binary || process.env.GATEHOUSE_BIN || path.join(root, 'build', 'gatehouse');
   }
 
@@ -116,6 +117,7 @@ export class Gatehouse {
       this.url = `http://127.0.0.1:${port}`;
       const args = ['serve', '--listen', `127.0.0.1:${port}`, '--db', `sqlite:${this.dir}/g.db`, '--public-url', this.url];
       if (this.smtpUrl) args.push('--smtp', this.smtpUrl);
+      args.push(...this.extraArgs);
       this.stderr = fs.openSync(path.join(this.dir, 'stderr.log'), 'w');
       this.proc = spawn(this.binary, args, { env, stdio: ['ignore', 'pipe', this.stderr] });
       try {
