@@ -375,6 +375,19 @@ describe('dashboard', { concurrency: false }, () => {
     await screenshots(admin, 'projects');
     await admin.keyboard.press('Escape');
 
+    // An invitation can add the invitee to projects.
+    await admin.getByRole('link', { name: 'Team Members' }).click();
+    await admin.getByRole('button', { name: 'Invite Member' }).click();
+    const invite = admin.getByRole('dialog', { name: 'Invite Member' });
+    await invite.getByLabel('Email address').fill('dan@acme.example.com');
+    await invite.getByLabel('Production').check();
+    await invite.getByRole('button', { name: 'Send Invitation' }).click();
+    await admin.getByText('Invitation sent to dan@acme.example.com.', { exact: false }).waitFor();
+    const wsId = wsUrl.split('/').pop();
+    const pendingInvites = await (await admin.request.get(`/v1/workspaces/${wsId}/invitations`)).json();
+    const dan = pendingInvites.data.find((i) => i.email === 'dan@acme.example.com');
+    assert.equal(dan.projects.length, 1, JSON.stringify(dan));
+
     await admin.getByRole('link', { name: 'Usage & Billing' }).click();
     await admin.getByText('Current plan').waitFor();
     await admin.getByRole('progressbar').waitFor();

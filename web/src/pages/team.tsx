@@ -1,7 +1,7 @@
 // Settings → Team Members: member count, Active Members (role selector, Remove), Pending
 // Invitations (Revoke), the Invite Member dialog and bulk CSV invitations.
 import { useState } from 'preact/hooks';
-import { api, ApiError, del, get, Invitation, Member, Page, patch, post, Role, Workspace, wsPath } from '../api';
+import { api, ApiError, del, get, Invitation, Member, Page, patch, post, Project, Role, Workspace, wsPath } from '../api';
 import { invalidatePermissions, usePermissions } from '../permissions';
 import { useSession } from '../session';
 import { Avatar, Badge, Card, Dialog, fieldErrors, FormError, formatDate, relativeTime, useAsync } from '../ui';
@@ -37,6 +37,11 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
   );
   const roles = useAsync(() => get<{ data: Role[] } | Role[]>(wsPath(ws.id, '/roles')), [ws.id]);
   const catalogue = useAsync(() => get<Catalogue>('/v1/permissions'), []);
+  // Projects an invitation may add the invitee to (spec: "Optional: Add to specific projects").
+  const projects = useAsync(
+    () => (canInvite && perms.can('projects.manage') ? get<Page<Project>>(wsPath(ws.id, '/projects?limit=200')) : Promise.resolve({ data: [], next_cursor: null })),
+    [ws.id, canInvite],
+  );
 
   const [inviting, setInviting] = useState(false);
   const [bulk, setBulk] = useState(false);
@@ -231,6 +236,7 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
           ws={ws}
           roles={(catalogue.data?.roles ?? []).filter((r) => r.invitable).concat(roleList.filter((r) => !r.builtin).map((r) => ({ id: r.id, name: r.name, invitable: true })))}
           defaultRole={catalogue.data?.default_invite_role ?? ''}
+          projects={projects.data?.data ?? []}
           onClose={() => setInviting(false)}
           onSent={(message) => {
             setInviting(false);
@@ -285,10 +291,12 @@ function InviteDialog(props: {
   ws: Workspace;
   roles: { id: string; name: string }[];
   defaultRole: string;
+  projects: Project[];
   onClose: () => void;
   onSent: (message: string) => void;
 }) {
   const [email, setEmail] = useState('');
+  const [chosen, setChosen] = useState<string[]>([]);
   const [touched, setTouched] = useState(false);
   const [role, setRole] = useState(props.defaultRole);
   const [serverError, setServerError] = useState<string | undefined>();
@@ -306,6 +314,7 @@ function InviteDialog(props: {
     try {
       const body: any = { email: email.trim() };
       if (role && role !== props.defaultRole) body.role = role;
+      if (chosen.length) body.projects = chosen;
       const r = await post<{ message: string }>(wsPath(props.ws.id, '/invitations'), body);
       props.onSent(r.message);
     } catch (err) {
@@ -361,6 +370,24 @@ function InviteDialog(props: {
               ))}
             </select>
           </div>
+        )}
+        {props.projects.length > 0 && (
+          <fieldset>
+            <legend>Add to projects (optional)</legend>
+            {props.projects.map((p) => (
+              <label class="checkbox" key={p.id}>
+                <input
+                  type="checkbox"
+                  checked={chosen.includes(p.id)}
+                  onChange={(e) => {
+                    const on = (e.target as HTMLInputElement).checked;
+                    setChosen(on ? [...chosen, p.id] : chosen.filter((x) => x !== p.id));
+                  }}
+                />
+                {p.name}
+              </label>
+            ))}
+          </fieldset>
         )}
         <FormError error={formError} />
         <div class="dialog-actions">
