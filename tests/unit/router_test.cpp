@@ -1,6 +1,9 @@
 #include "http/router.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "http/routes.h"
 #include "service/presets.h"
@@ -64,7 +67,11 @@ TEST(Router, WorkspaceRoutesMustDeclareAPermission) {
 // Every route of the real application declares who may call it, and every workspace-scoped
 // route names a permission: enumerate the whole table.
 TEST(Routes, EveryRouteDeclaresItsAccess) {
-  auto store = OpenStore("sqlite:" + ::testing::TempDir() + "/routes_test.db");
+  // A file of this process alone: /tmp is shared with other checkouts, whose binaries may
+  // have migrated a same-named store to a schema this one does not know.
+  std::string path = ::testing::TempDir() + "/routes_test_" + std::to_string(::getpid()) + ".db";
+  std::remove(path.c_str());
+  auto store = OpenStore("sqlite:" + path);
   Config config;
   auto catalogue = LoadCatalogue("four-role");
   ASSERT_TRUE(catalogue.ok()) << catalogue.error().message;

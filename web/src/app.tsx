@@ -40,6 +40,11 @@ export function App() {
   return <SessionContext.Provider value={{ me, reload }}>{route(loc.path, loc.query, me)}</SessionContext.Provider>;
 }
 
+/** A ?next= target: only a path of this site (never //host or a full URL). */
+function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
 function Redirect(props: { to: string }) {
   useEffect(() => navigate(props.to, true), [props.to]);
   return null;
@@ -48,7 +53,7 @@ function Redirect(props: { to: string }) {
 function route(path: string, query: URLSearchParams, me: Me | null) {
   if (path === '/accept-invite') return <AcceptInvite token={query.get('token') ?? ''} />;
   if (path === '/signup') return me ? <Redirect to="/" /> : <Signup />;
-  if (path === '/login') return me ? <Redirect to={query.get('next') ?? '/'} /> : <Login />;
+  if (path === '/login') return me ? <Redirect to={safeNext(query.get('next'))} /> : <Login />;
   if (!me) return <Redirect to={`/login${path !== '/' ? '?next=' + encodeURIComponent(path + location.search) : ''}`} />;
   if (path === '/workspaces/new') return <CreateWorkspace />;
   if (path === '/') {
