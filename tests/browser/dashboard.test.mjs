@@ -61,6 +61,16 @@ describe('dashboard', { concurrency: false }, () => {
     assert.match(res.headers()['content-type'], /^text\/html/);
     await admin.waitForURL('**/login');
     await admin.getByRole('heading', { name: 'Log in' }).waitFor();
+    // Keyboard focus is visible.
+    await admin.keyboard.press('Tab');
+    await admin.keyboard.press('Tab');
+    const focused = await admin.evaluate(() => {
+      const el = document.activeElement;
+      const style = getComputedStyle(el);
+      return { tag: el.tagName, outline: style.outlineStyle, width: parseFloat(style.outlineWidth) };
+    });
+    assert.notEqual(focused.tag, 'BODY');
+    assert.ok(focused.outline !== 'none' && focused.width >= 2, JSON.stringify(focused));
   });
 
   test('signs up and creates a workspace with the browser time zone', async () => {
@@ -524,5 +534,33 @@ describe('dashboard with the admin-member preset', { concurrency: false }, () =>
     await memberPage.getByText('admin at Perspection Demo').waitFor();
     await memberPage.getByRole('link', { name: 'Team Members' }).click();
     await memberPage.getByRole('button', { name: 'Invite Member' }).waitFor();
+  });
+
+  test('someone with an account logs in from the invitation and accepts it', async () => {
+    const erin = 'erin@elsewhere.example.com';
+    const signup = await fetch(server.url + '/v1/auth/signup', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: erin, password: PASSWORD, name: 'Erin Existing' }),
+    });
+    assert.equal(signup.status, 201);
+    await adminPage.getByRole('button', { name: 'Invite Member' }).click();
+    const dialog = adminPage.getByRole('dialog', { name: 'Invite Member' });
+    await dialog.getByLabel('Email address').fill(erin);
+    await dialog.getByRole('button', { name: 'Send Invitation' }).click();
+    await adminPage.getByText(`Invitation sent to ${erin}.`, { exact: false }).waitFor();
+
+    const link = (await smtp.waitFor(erin)).text.match(/https?:\/\/\S+\/accept-invite\?token=[A-Za-z0-9_-]+/)[0];
+    const page = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(link);
+    await page.getByRole('link', { name: 'Log in to accept' }).click();
+    await page.getByLabel('Email').fill(erin);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL('**/accept-invite?token=*');
+    await page.getByRole('button', { name: 'Accept invitation' }).click();
+    await page.getByRole('cell', { name: /Erin Existing \(You\)/ }).waitFor();
+    await page.locator('.context-name', { hasText: 'Perspection Demo' }).waitFor();
   });
 });
