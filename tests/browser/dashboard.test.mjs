@@ -39,7 +39,7 @@ describe('dashboard', { concurrency: false }, () => {
     admin = await adminCtx.newPage();
     member = await memberCtx.newPage();
     for (const p of [admin, member]) {
-      p.setDefaultTimeout(15_000);
+      p.setDefaultTimeout(30_000);
       // Script errors and CSP violations fail the walk (refused API calls are expected).
       p.on('pageerror', (e) => scriptErrors.push(String(e)));
       p.on('console', (m) => {
@@ -471,7 +471,7 @@ describe('dashboard with the admin-member preset', { concurrency: false }, () =>
     browser = await launchBrowser();
     adminPage = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
     memberPage = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
-    for (const p of [adminPage, memberPage]) p.setDefaultTimeout(15_000);
+    for (const p of [adminPage, memberPage]) p.setDefaultTimeout(30_000);
   });
 
   after(async () => {
@@ -552,7 +552,7 @@ describe('dashboard with the admin-member preset', { concurrency: false }, () =>
 
     const link = (await smtp.waitFor(erin)).text.match(/https?:\/\/\S+\/accept-invite\?token=[A-Za-z0-9_-]+/)[0];
     const page = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(30_000);
     await page.goto(link);
     await page.getByRole('link', { name: 'Log in to accept' }).click();
     await page.getByLabel('Email').fill(erin);

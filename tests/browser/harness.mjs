@@ -85,7 +85,7 @@ export class SmtpSink {
   }
 
   /** The `count`-th message to `address`, polling for up to `timeoutMs`. */
-  async waitFor(address, { count = 1, timeoutMs = 15_000 } = {}) {
+  async waitFor(address, { count = 1, timeoutMs = 30_000 } = {}) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const got = this.messages().filter((m) => m.to.includes(address));
