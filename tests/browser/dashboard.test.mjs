@@ -382,6 +382,7 @@ describe('dashboard', { concurrency: false }, () => {
     await members.getByRole('button', { name: 'Add' }).click();
     await members.getByLabel('Project role of Bob Builder').waitFor();
     assert.equal(await members.getByLabel('Project role of Bob Builder').inputValue(), 'developer');
+    assert.equal(await members.getByLabel('Add member').inputValue(), '', 'the picker resets after adding');
     await screenshots(admin, 'projects');
     await admin.keyboard.press('Escape');
 

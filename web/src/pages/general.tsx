@@ -157,9 +157,11 @@ function LogoField(props: { ws: Workspace; canEdit: boolean; reloadWs: () => voi
           </div>
         )}
       </div>
-      <p id="logo-msg" class={error ? 'field-error' : success ? 'field-success' : 'field-hint'} role={error ? 'alert' : undefined}>
-        {error ?? (success || 'PNG, JPG or WebP, up to 2 MB. Square images look best.')}
-      </p>
+      {props.canEdit && (
+        <p id="logo-msg" class={error ? 'field-error' : success ? 'field-success' : 'field-hint'} role={error ? 'alert' : undefined}>
+          {error ?? (success || 'PNG, JPG or WebP, up to 2 MB. Square images look best.')}
+        </p>
+      )}
     </div>
   );
 }

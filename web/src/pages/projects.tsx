@@ -148,6 +148,7 @@ function ProjectMembersDialog(props: { ws: Workspace; projectId: string; canMana
     setError(null);
     try {
       await put(wsPath(ws.id, `/projects/${projectId}/members/${userId}`), { role });
+      if (userId === addUser) setAddUser('');
       project.reload();
     } catch (e) {
       setError(e);
