@@ -563,5 +563,16 @@ describe('dashboard with the admin-member preset', { concurrency: false }, () =>
     await page.getByRole('button', { name: 'Accept invitation' }).click();
     await page.getByRole('cell', { name: /Erin Existing \(You\)/ }).waitFor();
     await page.locator('.context-name', { hasText: 'Perspection Demo' }).waitFor();
+
+    // The Admin removes Erin (and her keys); her access ends at once.
+    await adminPage.reload();
+    await adminPage.getByRole('button', { name: 'Remove Erin Existing' }).click();
+    const confirm = adminPage.getByRole('dialog', { name: 'Remove Erin Existing?' });
+    assert.ok(await confirm.getByLabel(/Also revoke every API key/).isChecked(), 'revoking keys is the default');
+    await confirm.getByRole('button', { name: 'Remove member' }).click();
+    await adminPage.getByText('Erin Existing was removed from Perspection Demo.').waitFor();
+    await adminPage.getByRole('cell', { name: /^Erin Existing/ }).waitFor({ state: 'detached' });
+    await page.reload();
+    await page.getByText('This workspace could not be loaded', { exact: false }).waitFor();
   });
 });
