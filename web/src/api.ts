@@ -142,6 +142,7 @@ export interface Role {
   name: string;
   builtin: boolean;
   invitable?: boolean;
+  permissions?: string[];
 }
 
 export interface ApiKey {

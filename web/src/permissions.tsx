@@ -37,6 +37,8 @@ export function invalidatePermissions(ws?: string) {
 export interface PermissionState {
   loading: boolean;
   role: string;
+  /** The role's display name (a custom role's own name). */
+  roleName: string;
   can: (permission: string) => boolean;
 }
 
@@ -60,7 +62,7 @@ export function usePermissions(ws: string): PermissionState {
     };
   }, [ws, tick]);
   const set = new Set(perms?.permissions ?? []);
-  return { loading: perms === null, role: perms?.role ?? '', can: (p) => set.has(p) };
+  return { loading: perms === null, role: perms?.role ?? '', roleName: perms?.role_name ?? perms?.role ?? '', can: (p) => set.has(p) };
 }
 
 /** Renders its children only when the caller holds `permission` in workspace `ws`. */

@@ -1,6 +1,7 @@
 // Settings → Account (personal): profile, role in this workspace, security overview, sessions.
 import { useState } from 'preact/hooks';
 import { ApiError, del, get, patch, post, Workspace } from '../api';
+import { usePermissions } from '../permissions';
 import { useSession } from '../session';
 import { Avatar, Badge, Card, FormError, relativeTime, TextField, useAsync } from '../ui';
 
@@ -22,8 +23,8 @@ export function Account(props: { ws: Workspace }) {
   const [nameMsg, setNameMsg] = useState('');
   const [nameErr, setNameErr] = useState<string | undefined>();
   const [error, setError] = useState<any>(null);
-  const membership = me?.memberships.find((m) => m.workspace_id === props.ws.id);
-  const roleName = (props.ws as any).role_name ?? membership?.role ?? props.ws.role;
+  const perms = usePermissions(props.ws.id);
+  const roleName = perms.roleName || props.ws.role;
   if (!me) return null;
   return (
     <div class="page">

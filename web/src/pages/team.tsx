@@ -53,6 +53,11 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
   const ownerRole = catalogue.data?.owner_role ?? 'owner';
   const assignable = roleList.filter((r) => r.id !== ownerRole);
   const roleName = (id: string) => roleList.find((r) => r.id === id)?.name ?? id;
+  // Roles that see every project show "All" in the Projects column (the first document's table).
+  const seesAllProjects = (id: string) => {
+    const perms = roleList.find((r) => r.id === id)?.permissions ?? [];
+    return perms.includes('*') || perms.includes('projects.view_all');
+  };
   const count = members.data?.total ?? members.data?.data.length ?? ws.member_count;
 
   async function changeRole(m: Member, role: string) {
@@ -164,7 +169,7 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
                         <Badge tone={isOwner ? 'blue' : 'gray'}>{m.role_name ?? roleName(m.role)}</Badge>
                       )}
                     </td>
-                    <td>{isOwner || m.role === 'admin' ? 'All' : m.projects.length ? m.projects.map((p) => p.name).join(', ') : '—'}</td>
+                    <td>{isOwner || seesAllProjects(m.role) ? 'All' : m.projects.length ? m.projects.map((p) => p.name).join(', ') : '—'}</td>
                     <td>{self ? 'Now' : relativeTime(m.last_login_at)}</td>
                     <td class="actions">
                       {canRemove && !self && !isOwner ? (
