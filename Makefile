@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build deps test-deps run test unit store-test e2e bench clean
+.PHONY: all build deps test-deps web run test unit store-test e2e bench clean
 
 all: build
 
@@ -13,17 +13,21 @@ deps:
 test-deps:
 	@bash scripts/deps.sh --test
 
+# The dashboard (TypeScript, Vite): npm packages and the build into web/dist.
+web:
+	@bash scripts/web.sh
+
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
 
-build: deps $(BUILD)/build.ninja
+build: deps web $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
 	@mkdir -p data
 	$(BUILD)/gatehouse serve --db sqlite:./data/gatehouse.db --listen 127.0.0.1:8080
 
-test: test-deps $(BUILD)/build.ninja
+test: test-deps web $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 	bash scripts/test.sh $(BUILD)
 

@@ -13,6 +13,7 @@ PACKAGES=(
 )
 TEST_PACKAGES=(
   postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl
+  chromium fonts-dejavu-core
 )
 
 want=("${PACKAGES[@]}")

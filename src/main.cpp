@@ -24,7 +24,7 @@ namespace {
 
 struct Flags {
   std::string config_file;
-  std::string listen, db, public_url, smtp, mail_from, preset;
+  std::string listen, db, public_url, smtp, mail_from, preset, web_dir;
   int threads = 0;
 };
 
@@ -87,6 +87,17 @@ int RunServe(const Flags& f) {
                store->SchemaVersion());
   gh::http::App app(*store, config, *catalogue, GATEHOUSE_VERSION);
   gh::http::AddAllRoutes(app);
+  std::string web_dir = f.web_dir;
+  if (const char* env = std::getenv("GATEHOUSE_WEB_DIR"); web_dir.empty() && env && *env) {
+    web_dir = env;
+  }
+  app.web = gh::http::WebAssets(web_dir.empty() ? GATEHOUSE_WEB_DIR : web_dir);
+  if (app.web.Available()) {
+    std::fprintf(stderr, "dashboard: %s\n", app.web.dir().c_str());
+  } else {
+    std::fprintf(stderr, "dashboard: not served (no index.html in %s; `make web` builds it)\n",
+                 app.web.dir().c_str());
+  }
   auto load_started = std::chrono::steady_clock::now();
   app.key_index.Load(*store);
   std::fprintf(stderr, "api keys: %zu secrets indexed in %lld ms\n", app.key_index.size(),
@@ -428,6 +439,9 @@ int main(int argc, char** argv) {
   serve->add_option("--preset", f.preset,
                     "Permission preset: four-role or admin-member [env GATEHOUSE_PRESET]");
   serve->add_option("--threads", f.threads, "I/O threads (default: one per core)");
+  serve->add_option("--web-dir", f.web_dir,
+                    "Directory of the dashboard's build output (default: web/dist of the "
+                    "source tree) [env GATEHOUSE_WEB_DIR]");
 
   auto* migrate = app.add_subcommand("migrate", "Bring the store's schema up to date");
   AddStoreFlags(migrate, f);

@@ -222,6 +222,13 @@ Response Dispatch(App& app, Request& req) {
                       req);
         res.Header("Allow", m.allow);
       } else if (!m.route) {
+        if (auto page = app.web.Serve(req)) {
+          // Labelled as one route in metrics and the access log, whatever the file.
+          static const Route kDashboard{.method = "GET", .path = "(dashboard)"};
+          FinishResponse(req, *page);
+          req.route = &kDashboard;
+          return std::move(*page);
+        }
         res = Problem({ErrorKind::kNotFound, "route_not_found", "No such endpoint.", {}}, req);
       }
       req.route = m.route;

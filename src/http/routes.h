@@ -8,6 +8,7 @@
 
 #include "http/json_body.h"
 #include "http/router.h"
+#include "http/web_assets.h"
 #include "service/access.h"
 #include "service/accounts.h"
 #include "service/api_keys.h"
@@ -42,6 +43,8 @@ struct App {
   std::function<void()> mail_queued;
   AuditLog audit;
   Router router;
+  // The dashboard's build output, served at / for what no API route matches (empty: none).
+  WebAssets web;
   bool secure_cookies = false;  // public URL is https
 };
 

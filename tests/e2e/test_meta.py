@@ -188,7 +188,6 @@ def test_api_responses_are_not_cached(user):
 
 def test_unknown_route_is_404_route_not_found(anon):
     assert_problem(anon.get("/v2/nothing"), 404, "route_not_found")
-    assert_problem(anon.get("/"), 404, "route_not_found")
     assert_problem(anon.get("/v1/workspaces/"), 404, "route_not_found")
 
 

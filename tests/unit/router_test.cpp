@@ -1,6 +1,9 @@
 #include "http/router.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "http/routes.h"
 #include "service/presets.h"

@@ -1,0 +1,186 @@
+// The HTTP API as the dashboard uses it: JSON in and out, the session cookie sent by the
+// browser, and the CSRF token (from signup, login and GET /v1/me) on every mutation.
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An RFC 9457 problem answered by the API. */
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    public detail: string,
+    public errors: FieldError[] = [],
+  ) {
+    super(detail || code);
+  }
+
+  /** The message for one field, when the API named it. */
+  forField(field: string): string | undefined {
+    return this.errors.find((e) => e.field === field)?.message;
+  }
+}
+
+let csrfToken = '';
+
+export function setCsrfToken(token: string) {
+  csrfToken = token;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is (FormData, CSV text) instead of JSON. */
+  raw?: BodyInit;
+  contentType?: string;
+  /** The fetch cache mode; 'no-cache' to bypass the browser's HTTP cache. */
+  cache?: RequestCache;
+}
+
+export async function api<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  const mutating = method !== 'GET' && method !== 'HEAD';
+  if (mutating && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let body: BodyInit | undefined;
+  if (opts.raw !== undefined) {
+    body = opts.raw;
+    if (opts.contentType) headers['Content-Type'] = opts.contentType;
+  } else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['Content-Type'] = 'application/json';
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: opts.cache });
+  } catch {
+    throw new ApiError(0, 'network_error', 'The server could not be reached. Check your connection.');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: any = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
+  if (!res.ok) {
+    throw new ApiError(
+      res.status,
+      json?.code ?? 'http_' + res.status,
+      json?.detail ?? json?.title ?? res.statusText,
+      Array.isArray(json?.errors) ? json.errors : [],
+    );
+  }
+  return json as T;
+}
+
+export const get = <T = any>(path: string) => api<T>('GET', path);
+export const post = <T = any>(path: string, body?: unknown) => api<T>('POST', path, { body: body ?? {} });
+export const patch = <T = any>(path: string, body: unknown) => api<T>('PATCH', path, { body });
+export const put = <T = any>(path: string, body: unknown) => api<T>('PUT', path, { body });
+export const del = <T = any>(path: string, body?: unknown) => api<T>('DELETE', path, { body });
+
+// --- the records the dashboard shows -----------------------------------------------------
+
+export interface Membership {
+  workspace_id: string;
+  workspace_name: string;
+  role: string;
+}
+
+export interface Me {
+  id: string;
+  email: string;
+  name: string;
+  avatar_url: string | null;
+  theme: 'light' | 'dark' | 'system';
+  language: string;
+  mfa_enabled: boolean;
+  csrf_token: string;
+  memberships: Membership[];
+}
+
+export interface Workspace {
+  id: string;
+  name: string;
+  logo_url: string | null;
+  region: string;
+  timezone: string;
+  language: string;
+  plan: string;
+  subscription_status: string;
+  member_count: number;
+  member_limit: number;
+  role: string;
+  created_at: string;
+}
+
+export interface Member {
+  user_id: string;
+  name: string;
+  email: string;
+  role: string;
+  role_name?: string;
+  projects: { project_id: string; name: string; role: string }[];
+  last_login_at: string | null;
+  joined_at: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: string;
+  status: string;
+  invited_by: any;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface Role {
+  id: string;
+  name: string;
+  builtin: boolean;
+  invitable?: boolean;
+  permissions?: string[];
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  type: 'secret' | 'publishable';
+  prefix: string;
+  key?: string;
+  owner: { user_id: string; name: string };
+  project_id: string | null;
+  environment: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  environment: string;
+  created_at: string;
+  members?: { user_id: string; name: string; email?: string; role: string }[];
+}
+
+export interface AuditEvent {
+  id: string;
+  occurred_at: string;
+  action: string;
+  actor: { type: string; id: string | null; name: string | null; email: string | null };
+  target: { type: string | null; id: string | null; name: string | null };
+  details: Record<string, unknown>;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+  total?: number;
+}
+
+export const wsPath = (ws: string, rest = '') => `/v1/workspaces/${encodeURIComponent(ws)}${rest}`;

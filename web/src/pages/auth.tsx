@@ -1,0 +1,145 @@
+// Sign up and log in.
+import { useState } from 'preact/hooks';
+import { post, setCsrfToken } from '../api';
+import { Link, navigate } from '../router';
+import { useSession } from '../session';
+import { fieldErrors, FormError, TextField } from '../ui';
+
+export function AuthLayout(props: { title: string; subtitle?: string; children: any }) {
+  return (
+    <main class="auth-layout">
+      <div class="auth-card">
+        <div class="brand">
+          <img src="/favicon.svg" alt="" width={32} height={32} />
+          <span>Gatehouse</span>
+        </div>
+        <h1>{props.title}</h1>
+        {props.subtitle && <p class="muted">{props.subtitle}</p>}
+        {props.children}
+      </div>
+    </main>
+  );
+}
+
+/** Where to go after signing in: ?next=… when it is a path of ours, else the home page. */
+function nextPath(): string {
+  const next = new URLSearchParams(location.search).get('next');
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
+export function Login() {
+  const { reload } = useSession();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [totp, setTotp] = useState('');
+  const [needTotp, setNeedTotp] = useState(false);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<any>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setFormError(null);
+    try {
+      const body: any = { email, password };
+      if (needTotp && totp) body.totp_code = totp;
+      const r = await post('/v1/auth/login', body);
+      setCsrfToken(r.csrf_token);
+      await reload();
+      navigate(nextPath(), true);
+    } catch (err: any) {
+      if (err?.code === 'mfa_required') {
+        setNeedTotp(true);
+        setFormError(needTotp ? err : 'Enter the code from your authenticator app.');
+      } else {
+        const f = fieldErrors(err, ['email', 'password', 'totp_code']);
+        setErrors(f.fields);
+        setFormError(f.rest);
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <AuthLayout title="Log in" subtitle="Welcome back to Gatehouse.">
+      <form onSubmit={submit} noValidate>
+        <TextField label="Email" type="email" autoComplete="email" value={email} onValue={setEmail} error={errors.email} required />
+        <TextField label="Password" type="password" autoComplete="current-password" value={password} onValue={setPassword} error={errors.password} required />
+        {needTotp && <TextField label="Authentication code" inputMode="numeric" autoComplete="one-time-code" value={totp} onValue={setTotp} error={errors.totp_code} />}
+        <FormError error={formError} />
+        <button class="button primary wide" type="submit" disabled={busy}>
+          {busy ? 'Logging in…' : 'Log in'}
+        </button>
+      </form>
+      <p class="muted center">
+        New to Gatehouse? <Link href={'/signup' + location.search}>Create an account</Link>
+      </p>
+    </AuthLayout>
+  );
+}
+
+export function Signup() {
+  const { reload } = useSession();
+  const [name, setName] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<any>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    const local: Record<string, string> = {};
+    if (!name.trim()) local.name = 'Enter your name.';
+    if (password.length < 12) local.password = 'Use at least 12 characters.';
+    setErrors(local);
+    setFormError(null);
+    if (Object.keys(local).length) return;
+    setBusy(true);
+    try {
+      const r = await post('/v1/auth/signup', { name: name.trim(), email: email.trim(), password });
+      setCsrfToken(r.csrf_token);
+      await reload();
+      navigate(nextPath(), true);
+    } catch (err: any) {
+      if (err?.code === 'email_taken') {
+        setErrors({ email: 'An account with this email already exists. Log in instead.' });
+      } else {
+        const f = fieldErrors(err, ['name', 'email', 'password']);
+        setErrors(f.fields);
+        setFormError(f.rest);
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <AuthLayout title="Create your account" subtitle="Teams, roles, API keys and audit in one place.">
+      <form onSubmit={submit} noValidate>
+        <TextField label="Full name" autoComplete="name" value={name} onValue={setName} error={errors.name} required />
+        <TextField label="Email" type="email" autoComplete="email" value={email} onValue={setEmail} error={errors.email} required />
+        <TextField
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          value={password}
+          onValue={setPassword}
+          error={errors.password}
+          hint="At least 12 characters."
+          required
+        />
+        <FormError error={formError} />
+        <button class="button primary wide" type="submit" disabled={busy}>
+          {busy ? 'Creating account…' : 'Sign up'}
+        </button>
+      </form>
+      <p class="muted center">
+        Already have an account? <Link href={'/login' + location.search}>Log in</Link>
+      </p>
+    </AuthLayout>
+  );
+}

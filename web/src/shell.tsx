@@ -1,0 +1,135 @@
+// The signed-in layout: workspace switcher and the settings navigation (vertical on desktop,
+// a horizontal scrolling bar under 768 px), the workspace context banner, and the screen.
+import { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { get, post, Workspace, wsPath } from './api';
+import { usePermissions } from './permissions';
+import { Link, navigate } from './router';
+import { useSession } from './session';
+import { Avatar, Badge, useAsync } from './ui';
+
+export interface Section {
+  id: string;
+  label: string;
+  href: (ws: string) => string;
+  /** Shown when the caller holds any of these (none: always). */
+  anyOf?: string[];
+  personal?: boolean;
+}
+
+export const SECTIONS: Section[] = [
+  { id: 'general', label: 'General', href: (ws) => `/w/${ws}/settings/general` },
+  { id: 'billing', label: 'Usage & Billing', href: (ws) => `/w/${ws}/settings/billing` },
+  { id: 'team', label: 'Team Members', href: (ws) => `/w/${ws}/settings/team` },
+  { id: 'projects', label: 'Projects', href: (ws) => `/w/${ws}/projects` },
+  { id: 'api-keys', label: 'API Keys', href: (ws) => `/w/${ws}/api-keys`, anyOf: ['api_keys.create', 'api_keys.view_own', 'api_keys.view_all'] },
+  { id: 'audit-log', label: 'Audit Log', href: (ws) => `/w/${ws}/audit-log`, anyOf: ['audit_log.view'] },
+  { id: 'account', label: 'Account', href: (ws) => `/w/${ws}/settings/account`, personal: true },
+];
+
+export function Shell(props: { ws: string; section: string; children: (w: Workspace, reloadWs: () => void) => ComponentChildren }) {
+  const { me, reload } = useSession();
+  const perms = usePermissions(props.ws);
+  const ws = useAsync(() => get<Workspace>(wsPath(props.ws)), [props.ws]);
+  const visible = SECTIONS.filter((s) => !s.anyOf || s.anyOf.some((p) => perms.can(p)));
+  const workspaceSections = visible.filter((s) => !s.personal);
+  const personalSections = visible.filter((s) => s.personal);
+  // On a phone the navigation is a horizontal strip: bring the current section into view.
+  const navRef = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const el = navRef.current;
+    const current = el?.querySelector<HTMLElement>('[aria-current=page]');
+    if (el && current && el.scrollWidth > el.clientWidth) {
+      const navLeft = el.getBoundingClientRect().left;
+      const linkLeft = current.getBoundingClientRect().left - navLeft + el.scrollLeft;
+      el.scrollLeft = linkLeft - (el.clientWidth - current.offsetWidth) / 2;
+    }
+  }, [props.section, perms.loading]);
+  const nav = (s: Section) => (
+    <li key={s.id}>
+      <Link href={s.href(props.ws)} class="nav-link" aria-current={s.id === props.section ? 'page' : undefined}>
+        {s.label}
+      </Link>
+    </li>
+  );
+
+  return (
+    <div class="shell">
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <aside class="sidebar">
+        <div class="switcher">
+          <label for="ws-switcher">Workspace</label>
+          <select
+            id="ws-switcher"
+            value={props.ws}
+            onChange={(e) => {
+              const v = (e.target as HTMLSelectElement).value;
+              if (v === '__new') navigate('/workspaces/new');
+              else {
+                localStorage.setItem('gh.workspace', v);
+                navigate(`/w/${v}/settings/${props.section === 'account' ? 'account' : 'general'}`);
+              }
+            }}
+          >
+            {me?.memberships.map((m) => (
+              <option value={m.workspace_id} key={m.workspace_id}>
+                {m.workspace_name}
+              </option>
+            ))}
+            <option value="__new">+ Create workspace…</option>
+          </select>
+        </div>
+        <nav aria-label="Settings" ref={navRef}>
+          <p class="nav-heading">Workspace Settings</p>
+          {/* Ungated sections show at once; the rest join when permissions arrive. */}
+          <ul class="nav-list">{(perms.loading ? workspaceSections.filter((s) => !s.anyOf) : workspaceSections).map(nav)}</ul>
+          <p class="nav-heading personal">Personal Settings</p>
+          <ul class="nav-list">{personalSections.map(nav)}</ul>
+        </nav>
+        <div class="sidebar-user">
+          <Avatar name={me?.name ?? ''} src={me?.avatar_url} round size={28} />
+          <span class="sidebar-user-name">{me?.name}</span>
+          <button
+            class="link-button"
+            type="button"
+            onClick={async () => {
+              await post('/v1/auth/logout').catch(() => undefined);
+              await reload();
+              navigate('/login', true);
+            }}
+          >
+            Log out
+          </button>
+        </div>
+      </aside>
+      <main id="main" class="content" tabIndex={-1}>
+        <div class="context-banner">
+          {ws.data ? (
+            <>
+              <Avatar name={ws.data.name} src={ws.data.logo_url} size={40} label={`${ws.data.name} logo`} />
+              <div>
+                <div class="context-name">{ws.data.name}</div>
+                <Badge tone="blue">Workspace</Badge>
+              </div>
+            </>
+          ) : (
+            <div class="context-placeholder" aria-hidden="true" />
+          )}
+        </div>
+        {ws.error ? (
+          <p role="alert" class="form-error">
+            This workspace could not be loaded. It may have been deleted or you may no longer be a member.
+          </p>
+        ) : ws.data && !perms.loading ? (
+          props.children(ws.data, ws.reload)
+        ) : (
+          <div class="loading" aria-busy="true">
+            Loading…
+          </div>
+        )}
+      </main>
+    </div>
+  );
+}
