@@ -8,11 +8,11 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libsqlite3-dev libpq-dev libssl-dev libsodium-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libabsl-dev
-  libfmt-dev libcurl4-openssl-dev libjemalloc-dev tzdata
+  libfmt-dev libcurl4-openssl-dev libjemalloc-dev libqrencode-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(
-  postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl
+  postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl oathtool
   chromium fonts-dejavu-core
 )
 

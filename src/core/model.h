@@ -21,6 +21,7 @@ struct User {
   UnixTime created_at = 0;
   UnixTime updated_at = 0;
   std::optional<UnixTime> last_login_at;
+  bool mfa_enabled = false;  // TOTP confirmed; written only through the MFA store methods
 };
 
 // A signed-in browser or client. The token itself is never stored, only its SHA-256.
@@ -48,6 +49,7 @@ struct Workspace {
   std::string plan;
   std::string subscription_status = "trialing";
   int audit_retention_days = 365;
+  bool require_mfa = false;  // members without two-factor authentication cannot act here
   std::string logo_content_type;  // empty when no logo
   UnixTime logo_updated_at = 0;
   UnixTime created_at = 0;
@@ -177,6 +179,15 @@ struct ApiKey {
   std::optional<UnixTime> last_used_at;
 
   bool operator==(const ApiKey&) const = default;
+};
+
+// A user's TOTP secret: pending until a first code confirms it.
+struct TotpState {
+  std::string user_id;
+  std::string secret;  // the raw bytes (20), not base32
+  bool confirmed = false;
+  int64_t last_step = 0;  // the last time step whose code was accepted
+  UnixTime created_at = 0;
 };
 
 // Usage of one key, recorded in batches off the verify path.

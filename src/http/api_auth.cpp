@@ -37,9 +37,10 @@ void AddAuthRoutes(App& app) {
                     Fields f(*body);
                     auto email = f.RequiredStr("email");
                     auto password = f.RequiredStr("password");
-                    f.Str("totp_code");
+                    auto totp_code = f.Str("totp_code");
                     if (!f.ok()) return Problem(f.error(), req);
-                    auto s = app.accounts.Login(*email, *password, req.Client());
+                    auto s = app.accounts.Login(*email, *password, req.Client(),
+                                                totp_code.value_or(""));
                     if (!s) return Problem(s.error(), req);
                     return SessionStarted(app, 200, *s);
                   }});

@@ -10,7 +10,7 @@ void AddMeRoutes(App& app) {
                   .handler = [&app](Request& req) {
                     const Principal& p = *req.principal;
                     Json j = UserJson(p.user);
-                    j["mfa_enabled"] = false;
+                    j["mfa_enabled"] = p.user.mfa_enabled;
                     j["csrf_token"] = req.session_token.empty()
                                           ? Json(nullptr)
                                           : Json(Accounts::CsrfTokenFor(req.session_token));
@@ -66,6 +66,51 @@ void AddMeRoutes(App& app) {
                   .handler = [&app](Request& req) {
                     int n = app.accounts.RevokeOtherSessions(*req.principal);
                     return JsonResponse(200, {{"revoked", n}});
+                  }});
+
+  app.router.Add({.method = "POST", .path = "/v1/me/mfa/totp", .operation_id = "startTotp",
+                  .summary = "Start TOTP enrolment: a secret, its otpauth:// URI and QR code",
+                  .access = Access::kAuthenticated, .body_type = "", .secret_response = true,
+                  .tag = "me", .handler = [&app](Request& req) {
+                    auto e = app.mfa.Start(*req.principal);
+                    if (!e) return Problem(e.error(), req);
+                    return JsonResponse(200, {{"secret", e->secret},
+                                              {"otpauth_uri", e->otpauth_uri},
+                                              {"qr_svg", e->qr_svg}});
+                  }});
+
+  // The code of the two routes below: {code}, required, a string.
+  auto code_of = [](Request& req) -> Result<std::string> {
+    auto body = ParseObject(req, {"code"});
+    if (!body) return body.error();
+    Fields f(*body);
+    auto code = f.RequiredStr("code");
+    if (!f.ok()) return f.error();
+    return *code;
+  };
+
+  app.router.Add({.method = "POST", .path = "/v1/me/mfa/totp/verify",
+                  .operation_id = "confirmTotp",
+                  .summary = "Confirm enrolment with a first code; returns the recovery codes once",
+                  .access = Access::kAuthenticated, .secret_response = true, .tag = "me",
+                  .handler = [&app, code_of](Request& req) {
+                    auto code = code_of(req);
+                    if (!code) return Problem(code.error(), req);
+                    auto codes = app.mfa.Confirm(*req.principal, *code);
+                    if (!codes) return Problem(codes.error(), req);
+                    return JsonResponse(200, {{"mfa_enabled", true}, {"recovery_codes", *codes}});
+                  }});
+
+  app.router.Add({.method = "DELETE", .path = "/v1/me/mfa/totp", .operation_id = "disableTotp",
+                  .summary = "Turn TOTP off with a current code or a recovery code",
+                  .access = Access::kAuthenticated, .tag = "me",
+                  .handler = [&app, code_of](Request& req) {
+                    auto code = code_of(req);
+                    if (!code) return Problem(code.error(), req);
+                    if (auto st = app.mfa.Disable(*req.principal, *code); !st.ok()) {
+                      return Problem(st.error(), req);
+                    }
+                    return NoContent();
                   }});
 }
 

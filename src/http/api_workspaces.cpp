@@ -10,7 +10,7 @@ constexpr size_t kLogoBodyLimit = Workspaces::kMaxLogoBytes + 64 * 1024;  // + m
 Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
   auto body = creating ? ParseObject(req, {"name", "region", "timezone", "language"})
                        : ParseObject(req, {"name", "region", "timezone", "language",
-                                           "audit_retention_days"});
+                                           "audit_retention_days", "require_mfa"});
   if (!body) return body.error();
   Fields f(*body);
   WorkspaceInput in;
@@ -24,6 +24,12 @@ Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
                             "audit_retention_days is out of range.");
     }
     in.audit_retention_days = static_cast<int>(*days);
+  }
+  if (auto it = body->find("require_mfa"); it != body->end() && !it->is_null()) {
+    if (!it->is_boolean()) {
+      return Error::Invalid("invalid_type", "require_mfa", "require_mfa must be true or false.");
+    }
+    in.require_mfa = it->get<bool>();
   }
   if (!f.ok()) return f.error();
   return in;

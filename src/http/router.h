@@ -32,8 +32,9 @@ struct Route {
   size_t body_limit = 64 * 1024;
   std::string body_type = "application/json";  // or multipart/form-data, text/csv, "" for none
   bool slow = false;          // CPU-heavy (password hashing): runs off the I/O threads
-  // The response carries a secret in its "key" field: an Idempotency-Key replay answers
-  // without it, since only hashes of secrets may be stored.
+  // The response carries secrets ("key", or the TOTP enrolment's "secret", "otpauth_uri",
+  // "qr_svg", "recovery_codes"): an Idempotency-Key replay answers without them, since only
+  // hashes of secrets may be stored.
   bool secret_response = false;
   std::string tag;            // OpenAPI grouping
   Handler handler;

@@ -162,7 +162,11 @@ Response RunHandler(App& app, Request& req) {
     std::string stored = r.body;
     if (route.secret_response) {
       Json body = Json::parse(r.body, nullptr, false);
-      if (body.is_object()) body.erase("key");
+      if (body.is_object()) {
+        for (const char* field : {"key", "secret", "otpauth_uri", "qr_svg", "recovery_codes"}) {
+          body.erase(field);
+        }
+      }
       stored = body.is_discarded() ? "{}" : body.dump();
     }
     tx->CompleteIdempotentResponse(scope, idem_key,
@@ -183,6 +187,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       version(std::move(v)),
       access(s, cat, identities),
       accounts(s, c, identities),
+      mfa(s, identities),
       workspaces(s, c, cat, identities),
       team(s, c, access, identities),
       key_index(cat),
@@ -340,6 +345,7 @@ Json WorkspaceJson(const WorkspaceView& v) {
           {"member_count", v.member_count},
           {"member_limit", v.member_limit},
           {"audit_retention_days", w.audit_retention_days},
+          {"require_mfa", w.require_mfa},
           {"role", v.role},
           {"created_at", FormatRfc3339(w.created_at)},
           {"updated_at", FormatRfc3339(w.updated_at)}};

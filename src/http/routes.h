@@ -18,6 +18,7 @@
 #include "service/invitations.h"
 #include "service/projects.h"
 #include "service/team.h"
+#include "service/mfa.h"
 #include "service/workspaces.h"
 #include "store/store.h"
 
@@ -33,6 +34,7 @@ struct App {
   IdentityCache identities;
   gh::Access access;
   Accounts accounts;
+  Mfa mfa;
   Workspaces workspaces;
   Team team;
   KeyIndex key_index;

@@ -192,10 +192,22 @@ Result<Membership> Access::Authorize(const Principal& p, const std::string& ws,
     cache_.PutMemberships(p.user.id, list, now);
   }
   const Membership* m = nullptr;
+  bool require_mfa = false;
   for (const auto& w : *list) {
-    if (w.workspace.id == ws) m = &w.membership;
+    if (w.workspace.id == ws) {
+      m = &w.membership;
+      require_mfa = w.workspace.require_mfa;
+    }
   }
   if (!m) return Error::NotFound("workspace");
+  // A workspace that requires two-factor authentication admits people who have it; API keys
+  // are credentials of their own and are not asked for it.
+  if (require_mfa && !p.user.mfa_enabled && p.api_key_id.empty()) {
+    return Error{ErrorKind::kForbidden, "mfa_enrollment_required",
+                 "This workspace requires two-factor authentication. Turn it on for your "
+                 "account (POST /v1/me/mfa/totp) to continue.",
+                 {}};
+  }
   if (!permission.empty() && !Can(*m, permission)) {
     return Error::Forbidden("Your role (" + RoleName(ws, m->role) + ") lacks the permission " +
                             std::string(permission) + ".");

@@ -7,6 +7,7 @@
 #include "core/user_agent.h"
 #include "core/validation.h"
 #include "service/audit.h"
+#include "service/mfa.h"
 
 namespace gh {
 namespace {
@@ -114,7 +115,7 @@ Result<NewSession> Accounts::Signup(const SignupInput& in, const ClientInfo& cli
 }
 
 Result<NewSession> Accounts::Login(const std::string& email_in, const std::string& password,
-                                   const ClientInfo& client) {
+                                   const ClientInfo& client, const std::string& second_factor) {
   UnixTime now = clock_.Now();
   std::string account = validation::Trim(email_in);
   for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -136,6 +137,15 @@ Result<NewSession> Accounts::Login(const std::string& email_in, const std::strin
   if (!ok) {
     throttle_.RecordFailure(account, client.ip, now);
     return InvalidCredentials();
+  }
+  if (user->mfa_enabled && !Mfa::UseSecondFactor(store_, user->id, second_factor, now)) {
+    // A wrong code counts as a failed attempt; a missing one is the first step of the flow.
+    if (!second_factor.empty()) throttle_.RecordFailure(account, client.ip, now);
+    return Error::Unauthenticated(
+        "mfa_required",
+        second_factor.empty()
+            ? "Enter the code from your authenticator app (totp_code) or a recovery code."
+            : "The two-factor code is not valid.");
   }
   throttle_.RecordSuccess(account);
   return StartSession(*user, client, now, "session.created", false);

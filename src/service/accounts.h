@@ -44,8 +44,10 @@ class Accounts {
            const Clock& clock = Clock::System());
 
   Result<NewSession> Signup(const SignupInput& in, const ClientInfo& client);
+  // With TOTP on, `second_factor` (a current code or an unused recovery code) is required:
+  // 401 mfa_required without it or when it is wrong.
   Result<NewSession> Login(const std::string& email, const std::string& password,
-                           const ClientInfo& client);
+                           const ClientInfo& client, const std::string& second_factor = "");
   Status Logout(const Principal& p);
 
   // The caller behind a session token, or 401. Records activity (batched, not per request).

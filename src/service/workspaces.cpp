@@ -135,6 +135,15 @@ Result<WorkspaceView> Workspaces::Update(const Principal& p, const Membership& m
     }
     w.audit_retention_days = days;
   }
+  if (in.require_mfa && *in.require_mfa != w.require_mfa) {
+    // Whoever turns it on must have it, or they would lock themselves out at once.
+    if (*in.require_mfa && !p.user.mfa_enabled) {
+      return Error::Invalid("mfa_enrollment_required", "require_mfa",
+                            "Turn on two-factor authentication for your own account first.");
+    }
+    changes["require_mfa"] = {{"from", w.require_mfa}, {"to", *in.require_mfa}};
+    w.require_mfa = *in.require_mfa;
+  }
   if (changes.empty()) return ViewOf(w, m.role);
   UnixTime now = clock_.Now();
   w.updated_at = now;

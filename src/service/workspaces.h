@@ -22,6 +22,7 @@ struct WorkspaceInput {
   std::optional<std::string> timezone;
   std::optional<std::string> language;
   std::optional<int> audit_retention_days;
+  std::optional<bool> require_mfa;
 };
 
 // A workspace as the API shows it.

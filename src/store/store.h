@@ -92,6 +92,18 @@ class WriteTx {
   virtual void UpdateUser(const User& user) = 0;
   virtual void SetUserLastLogin(const std::string& user_id, UnixTime at) = 0;
 
+  // Two-factor authentication. A pending secret replaces any earlier pending one; confirming
+  // sets users.mfa_enabled and replaces the recovery codes; deleting clears all three.
+  virtual void PutPendingTotp(const TotpState& t) = 0;
+  // Records `step` as used if it is later than the last used one; false otherwise (replay).
+  virtual bool UseTotpStep(const std::string& user_id, int64_t step) = 0;
+  virtual void ConfirmTotp(const std::string& user_id,
+                           const std::vector<std::string>& recovery_code_hashes) = 0;
+  virtual void DeleteTotp(const std::string& user_id) = 0;
+  // Marks an unused recovery code used; false if there is none with this hash.
+  virtual bool UseRecoveryCode(const std::string& user_id, const std::string& code_hash,
+                               UnixTime at) = 0;
+
   virtual void InsertSession(const Session& session) = 0;
   // Returns false when the session does not exist, belongs to another user or is revoked.
   virtual bool RevokeSession(const std::string& user_id, const std::string& session_id,
@@ -231,6 +243,8 @@ class Store {
   // What changed at or after `since` (seconds), for processes that follow each other's
   // changes: keys, workspaces whose row or one of whose projects changed, deleted workspaces.
   virtual std::vector<ApiKey> ApiKeysUpdatedSince(UnixTime since) = 0;
+  virtual std::optional<TotpState> TotpOf(const std::string& user_id) = 0;
+  virtual int RecoveryCodesLeft(const std::string& user_id) = 0;
   virtual std::vector<std::string> WorkspacesChangedSince(UnixTime since) = 0;
   virtual std::vector<std::string> WorkspacesDeletedSince(UnixTime since) = 0;
   // (key id, ip) pairs after the given pair, in that order.

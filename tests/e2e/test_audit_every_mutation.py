@@ -1,6 +1,7 @@
 """Every mutating route records its audit event: the test walks the route table served at
 /openapi.json, performs each mutation once, and finds its event. A new mutating route fails
 this test until it is performed here (or exempted with a reason)."""
+import subprocess
 import time
 
 import requests
@@ -58,6 +59,16 @@ def test_every_mutating_route_records_its_event(server):
     leaving = server.login(email, password="correct horse battery")
     did("POST", "/v1/auth/logout", leaving.post("/v1/auth/logout"), 204, "session.revoked",
         lambda: account_actions(uid))
+    r = owner.post("/v1/me/mfa/totp")
+    did("POST", "/v1/me/mfa/totp", r, 200, "mfa.enrollment_started", lambda: account_actions(uid))
+    totp = lambda: subprocess.run(["oathtool", "--totp", "-b", r.json()["secret"]],  # noqa: E731
+                                  capture_output=True, text=True, check=True).stdout.strip()
+    confirmed = owner.post("/v1/me/mfa/totp/verify", json={"code": totp()})
+    did("POST", "/v1/me/mfa/totp/verify", confirmed, 200, "mfa.enabled",
+        lambda: account_actions(uid))
+    recovery = confirmed.json()["recovery_codes"][0]
+    did("DELETE", "/v1/me/mfa/totp", owner.delete("/v1/me/mfa/totp", json={"code": recovery}),
+        204, "mfa.disabled", lambda: account_actions(uid))
 
     # --- the workspace ----------------------------------------------------------------------
     r = owner.post("/v1/workspaces", json={"name": "Every Co"})

@@ -1,7 +1,6 @@
 #include "http/router.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdio>
 

@@ -237,6 +237,25 @@ CREATE TABLE audit_daily_counts (
   PRIMARY KEY (workspace_id, day, actor_id, action)
 );
 )sql"},
+      {6, R"sql(
+-- Two-factor authentication: TOTP secrets, single-use recovery codes (hashes only), and the
+-- workspace setting that requires it.
+ALTER TABLE users ADD COLUMN mfa_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workspaces ADD COLUMN require_mfa INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE user_totp (
+  user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  secret BYTEA NOT NULL,
+  confirmed INTEGER NOT NULL DEFAULT 0,
+  last_step BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE recovery_codes (
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL,
+  used_at BIGINT,
+  PRIMARY KEY (user_id, code_hash)
+);
+)sql"},
   };
   return kMigrations;
 }

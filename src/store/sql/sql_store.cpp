@@ -12,7 +12,7 @@ namespace {
 
 constexpr const char* kUserCols =
     "id, email, name, password_hash, theme, language, avatar_url, created_at, updated_at, "
-    "last_login_at";
+    "last_login_at, mfa_enabled";
 
 User UserFrom(const Row& r) {
   User u;
@@ -26,6 +26,7 @@ User UserFrom(const Row& r) {
   u.created_at = r.Int(7);
   u.updated_at = r.Int(8);
   u.last_login_at = r.OptInt(9);
+  u.mfa_enabled = r.Int(10) != 0;
   return u;
 }
 
@@ -52,7 +53,10 @@ Session SessionFrom(const Row& r) {
 
 constexpr const char* kWorkspaceCols =
     "w.id, w.name, w.region, w.timezone, w.language, w.plan, w.subscription_status, "
-    "w.audit_retention_days, w.logo_content_type, w.logo_updated_at, w.created_at, w.updated_at";
+    "w.audit_retention_days, w.logo_content_type, w.logo_updated_at, w.created_at, w.updated_at, "
+    "w.require_mfa";
+
+constexpr int kWorkspaceColCount = 13;
 
 Workspace WorkspaceFrom(const Row& r) {
   Workspace w;
@@ -68,6 +72,7 @@ Workspace WorkspaceFrom(const Row& r) {
   w.logo_updated_at = r.Int(9);
   w.created_at = r.Int(10);
   w.updated_at = r.Int(11);
+  w.require_mfa = r.Int(12) != 0;
   return w;
 }
 
@@ -281,6 +286,42 @@ class SqlWriteTx final : public WriteTx {
         {u.id, u.name, u.theme, u.language, u.avatar_url, u.password_hash, u.updated_at});
   }
 
+  void PutPendingTotp(const TotpState& t) override {
+    c_->Exec(
+        "INSERT INTO user_totp (user_id, secret, confirmed, last_step, created_at) "
+        "VALUES ($1,$2,0,0,$3) ON CONFLICT (user_id) DO UPDATE SET secret=excluded.secret, "
+        "confirmed=0, last_step=0, created_at=excluded.created_at",
+        {t.user_id, Blob{t.secret}, t.created_at});
+  }
+
+  bool UseTotpStep(const std::string& user_id, int64_t step) override {
+    return c_->Exec("UPDATE user_totp SET last_step=$2 WHERE user_id=$1 AND last_step < $2",
+                    {user_id, step}) > 0;
+  }
+
+  void ConfirmTotp(const std::string& user_id, const std::vector<std::string>& code_hashes) override {
+    c_->Exec("UPDATE user_totp SET confirmed=1 WHERE user_id=$1", {user_id});
+    c_->Exec("UPDATE users SET mfa_enabled=1 WHERE id=$1", {user_id});
+    c_->Exec("DELETE FROM recovery_codes WHERE user_id=$1", {user_id});
+    for (const auto& h : code_hashes) {
+      c_->Exec("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1,$2)", {user_id, h});
+    }
+  }
+
+  void DeleteTotp(const std::string& user_id) override {
+    c_->Exec("DELETE FROM user_totp WHERE user_id=$1", {user_id});
+    c_->Exec("DELETE FROM recovery_codes WHERE user_id=$1", {user_id});
+    c_->Exec("UPDATE users SET mfa_enabled=0 WHERE id=$1", {user_id});
+  }
+
+  bool UseRecoveryCode(const std::string& user_id, const std::string& code_hash,
+                       UnixTime at) override {
+    return c_->Exec(
+               "UPDATE recovery_codes SET used_at=$3 WHERE user_id=$1 AND code_hash=$2 AND "
+               "used_at IS NULL",
+               {user_id, code_hash, at}) > 0;
+  }
+
   void SetUserLastLogin(const std::string& user_id, UnixTime at) override {
     c_->Exec("UPDATE users SET last_login_at=$2 WHERE id=$1", {user_id, at});
   }
@@ -331,9 +372,10 @@ class SqlWriteTx final : public WriteTx {
     c_->Exec(
         "UPDATE workspaces SET name=$2, timezone=$3, language=$4, plan=$5, "
         "subscription_status=$6, audit_retention_days=$7, logo_content_type=$8, "
-        "logo_updated_at=$9, updated_at=$10 WHERE id=$1",
+        "logo_updated_at=$9, updated_at=$10, require_mfa=$11 WHERE id=$1",
         {w.id, w.name, w.timezone, w.language, w.plan, w.subscription_status,
-         int64_t{w.audit_retention_days}, w.logo_content_type, w.logo_updated_at, w.updated_at});
+         int64_t{w.audit_retention_days}, w.logo_content_type, w.logo_updated_at, w.updated_at,
+         int64_t{w.require_mfa ? 1 : 0}});
   }
 
   void DeleteWorkspace(const std::string& id, UnixTime now) override {
@@ -755,7 +797,8 @@ class SqlStore final : public Store {
     std::vector<WorkspaceWithRole> out;
     for (const auto& r : rows) {
       Workspace w = WorkspaceFrom(r);
-      Membership m{r.Text(12), w.id, user_id, r.Text(13), r.Int(14)};
+      constexpr int n = kWorkspaceColCount;  // the membership's columns follow
+      Membership m{r.Text(n), w.id, user_id, r.Text(n + 1), r.Int(n + 2)};
       out.push_back({std::move(w), std::move(m)});
     }
     return out;
@@ -845,6 +888,20 @@ class SqlStore final : public Store {
     return All<ApiKey>(
         Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2"}),
         {after_id, int64_t{limit}}, KeyFrom);
+  }
+
+  std::optional<TotpState> TotpOf(const std::string& user_id) override {
+    return One<TotpState>(
+        "SELECT user_id, secret, confirmed, last_step, created_at FROM user_totp WHERE user_id=$1",
+        {user_id}, [](const Row& r) {
+          return TotpState{r.Text(0), r.Text(1), r.Int(2) != 0, r.Int(3), r.Int(4)};
+        });
+  }
+
+  int RecoveryCodesLeft(const std::string& user_id) override {
+    auto rows = db_->Reader()->Query(
+        "SELECT count(*) FROM recovery_codes WHERE user_id=$1 AND used_at IS NULL", {user_id});
+    return rows.empty() ? 0 : static_cast<int>(rows[0].Int(0));
   }
 
   std::vector<ApiKey> ApiKeysUpdatedSince(UnixTime since) override {
