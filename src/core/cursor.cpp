@@ -30,4 +30,46 @@ std::optional<std::string> DecodeCursor(std::string_view cursor, std::string_vie
   return out.substr(prefix.size());
 }
 
+std::string EncodeMemberCursor(const MemberCursor& c) {
+  return EncodeCursor("m1:" + std::to_string(c.joined_at) + ":" + c.id);
+}
+
+std::optional<MemberCursor> DecodeMemberCursor(std::string_view cursor) {
+  auto payload = DecodeCursor(cursor, "m1:");
+  size_t colon = payload ? payload->find(':') : std::string::npos;
+  if (colon == std::string::npos || colon == 0 || colon > 19) return std::nullopt;
+  MemberCursor c;
+  for (char ch : payload->substr(0, colon)) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    c.joined_at = c.joined_at * 10 + (ch - '0');
+  }
+  c.id = payload->substr(colon + 1);
+  return c;
+}
+
+std::string EncodeProjectCursor(const ProjectCursor& c) {
+  return EncodeCursor("p1:" + c.name + "\n" + c.id);
+}
+
+std::optional<ProjectCursor> DecodeProjectCursor(std::string_view cursor) {
+  auto payload = DecodeCursor(cursor, "p1:");
+  size_t nl = payload ? payload->rfind('\n') : std::string::npos;
+  if (nl == std::string::npos) return std::nullopt;
+  return ProjectCursor{payload->substr(0, nl), payload->substr(nl + 1)};
+}
+
+std::string EncodeAuditCursor(int64_t seq) { return EncodeCursor("a1:" + std::to_string(seq)); }
+
+std::optional<int64_t> DecodeAuditCursor(std::string_view cursor) {
+  auto payload = DecodeCursor(cursor, "a1:");
+  if (!payload || payload->size() > 18) return std::nullopt;
+  int64_t seq = 0;
+  for (char c : *payload) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seq = seq * 10 + (c - '0');
+  }
+  if (EncodeAuditCursor(seq) != cursor) return std::nullopt;  // no leading zeros
+  return seq;
+}
+
 }  // namespace gh

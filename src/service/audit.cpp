@@ -36,20 +36,10 @@ AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r
   return e;
 }
 
-std::string AuditLog::EncodeCursor(int64_t seq) {
-  return gh::EncodeCursor("a1:" + std::to_string(seq));
-}
+std::string AuditLog::EncodeCursor(int64_t seq) { return EncodeAuditCursor(seq); }
 
 std::optional<int64_t> AuditLog::DecodeCursor(const std::string& cursor) {
-  auto payload = gh::DecodeCursor(cursor, "a1:");
-  if (!payload || payload->size() > 18) return std::nullopt;
-  int64_t seq = 0;
-  for (char c : *payload) {
-    if (c < '0' || c > '9') return std::nullopt;
-    seq = seq * 10 + (c - '0');
-  }
-  if (EncodeCursor(seq) != cursor) return std::nullopt;  // no leading zeros
-  return seq;
+  return DecodeAuditCursor(cursor);
 }
 
 Result<AuditPage> AuditLog::List(const std::string& workspace_id, const std::string& cursor,
