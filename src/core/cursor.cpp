@@ -37,7 +37,8 @@ std::string EncodeMemberCursor(const MemberCursor& c) {
 std::optional<MemberCursor> DecodeMemberCursor(std::string_view cursor) {
   auto payload = DecodeCursor(cursor, "m1:");
   size_t colon = payload ? payload->find(':') : std::string::npos;
-  if (colon == std::string::npos || colon == 0 || colon > 19) return std::nullopt;
+  // At most 18 digits: 19 could overflow int64 (found by fuzz/fuzz_cursor.cpp under UBSan).
+  if (colon == std::string::npos || colon == 0 || colon > 18) return std::nullopt;
   MemberCursor c;
   for (char ch : payload->substr(0, colon)) {
     if (ch < '0' || ch > '9') return std::nullopt;
