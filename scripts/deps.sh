@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(
-  postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl oathtool
+  postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl oathtool clang
   chromium fonts-dejavu-core
 )
 

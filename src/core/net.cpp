@@ -8,6 +8,9 @@ namespace gh {
 
 std::optional<IpAddress> ParseIp(std::string_view text) {
   if (text.empty() || text.size() > 45) return std::nullopt;
+  // inet_pton reads a C string: whatever follows a NUL would be ignored, so that
+  // "10.0.0.1\0anything" passed for 10.0.0.1 (found by fuzz/fuzz_cidr.cpp).
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   std::string s(text);
   IpAddress ip;
   in_addr v4{};

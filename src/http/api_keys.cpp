@@ -4,6 +4,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "http/routes.h"
+#include "http/verify_body.h"
 
 namespace gh::http {
 namespace {
@@ -102,100 +103,6 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
     }
   }
   return in;
-}
-
-// The verify body in its usual shape: a flat object of string fields without escapes or
-// non-ASCII bytes, each of key/endpoint/method/ip at most once. Anything else (escapes, other
-// types, unknown or repeated fields, malformed JSON) returns nullopt and takes the general
-// parser, which gives the precise problem. This is the gateway's hot path: no allocation.
-struct VerifyBody {
-  std::optional<std::string_view> key, endpoint, method, ip;
-};
-
-std::optional<VerifyBody> ParsePlainVerifyBody(std::string_view b) {
-  size_t i = 0;
-  auto ws = [&] {
-    while (i < b.size() && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) ++i;
-  };
-  auto string = [&]() -> std::optional<std::string_view> {
-    if (i >= b.size() || b[i] != '"') return std::nullopt;
-    size_t start = ++i;
-    while (i < b.size() && b[i] != '"') {
-      auto c = static_cast<unsigned char>(b[i]);
-      if (c == '\\' || c < 0x20 || c >= 0x80) return std::nullopt;
-      ++i;
-    }
-    if (i >= b.size()) return std::nullopt;
-    return b.substr(start, i++ - start);
-  };
-  VerifyBody out;
-  ws();
-  if (i >= b.size() || b[i++] != '{') return std::nullopt;
-  ws();
-  if (i < b.size() && b[i] == '}') {
-    ++i;
-  } else {
-    while (true) {
-      ws();
-      auto name = string();
-      if (!name) return std::nullopt;
-      ws();
-      if (i >= b.size() || b[i++] != ':') return std::nullopt;
-      ws();
-      auto value = string();
-      if (!value) return std::nullopt;
-      std::optional<std::string_view>* slot = *name == "key"        ? &out.key
-                                              : *name == "endpoint" ? &out.endpoint
-                                              : *name == "method"   ? &out.method
-                                              : *name == "ip"       ? &out.ip
-                                                                    : nullptr;
-      if (!slot || *slot) return std::nullopt;
-      *slot = value;
-      ws();
-      if (i < b.size() && b[i] == ',') {
-        ++i;
-        continue;
-      }
-      if (i < b.size() && b[i] == '}') {
-        ++i;
-        break;
-      }
-      return std::nullopt;
-    }
-  }
-  ws();
-  if (i != b.size() || !out.key || !out.endpoint) return std::nullopt;
-  return out;
-}
-
-// The verify body through the general parser: exact problems for every malformed shape.
-Result<VerifyBody> ParseVerifyBody(const Request& req, Json& holder) {
-  if (!req.body.empty()) {
-    std::string_view ct = req.Header("content-type");
-    if (ct.substr(0, ct.find(';')).find("json") != std::string_view::npos) {
-      if (auto plain = ParsePlainVerifyBody(req.body)) return *plain;
-    }
-  }
-  auto body = ParseObject(req, {"key", "endpoint", "method", "ip"});
-  if (!body) return body.error();
-  holder = std::move(*body);
-  Fields f(holder);
-  (void)f.RequiredStr("key");
-  (void)f.RequiredStr("endpoint");
-  (void)f.Str("method");
-  (void)f.Str("ip");
-  if (!f.ok()) return f.error();
-  VerifyBody out;
-  auto str = [&](const char* k) -> std::optional<std::string_view> {
-    auto it = holder.find(k);
-    if (it == holder.end() || it->is_null()) return std::nullopt;
-    return std::string_view(it->get_ref<const std::string&>());
-  };
-  out.key = str("key");
-  out.endpoint = str("endpoint");
-  out.method = str("method");
-  out.ip = str("ip");
-  return out;
 }
 
 void AppendIntField(std::string& out, const char* name, int64_t v) {

@@ -132,29 +132,13 @@ Result<AuditFilter> AuditLog::ParseFilter(const std::string& workspace_id,
 }
 
 std::string AuditLog::EncodeCursor(const AuditKey& key) {
-  return gh::EncodeCursor("a2:" + std::to_string(key.occurred_at) + ":" + std::to_string(key.seq));
+  return EncodeAuditCursor({key.occurred_at, key.seq});
 }
 
 std::optional<AuditKey> AuditLog::DecodeCursor(const std::string& cursor) {
-  auto payload = gh::DecodeCursor(cursor, "a2:");
-  if (!payload || payload->size() > 40) return std::nullopt;
-  size_t colon = payload->find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  auto number = [](std::string_view s) -> std::optional<int64_t> {
-    if (s.empty() || s.size() > 18) return std::nullopt;
-    int64_t v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return std::nullopt;
-      v = v * 10 + (c - '0');
-    }
-    return v;
-  };
-  auto t = number(std::string_view(*payload).substr(0, colon));
-  auto seq = number(std::string_view(*payload).substr(colon + 1));
-  if (!t || !seq) return std::nullopt;
-  AuditKey key{*t, *seq};
-  if (EncodeCursor(key) != cursor) return std::nullopt;  // one spelling per position
-  return key;
+  auto c = DecodeAuditCursor(cursor);
+  if (!c) return std::nullopt;
+  return AuditKey{c->occurred_at, c->seq};
 }
 
 Result<AuditFilteredPage> AuditLog::List(const AuditFilter& filter, const std::string& cursor,

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "core/csv.h"
 #include "core/ids.h"
 #include "core/validation.h"
 #include "service/audit.h"
@@ -65,56 +66,6 @@ std::string OriginOf(const std::string& url) {
 }
 
 }  // namespace
-
-std::optional<std::vector<std::vector<std::string>>> ParseCsv(const std::string& text) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  size_t i = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
-  bool quoted = false, field_started = false;
-  auto end_field = [&] {
-    row.push_back(std::move(field));
-    field.clear();
-    field_started = false;
-  };
-  auto end_row = [&] {
-    end_field();
-    bool blank = row.size() == 1 && row[0].empty();
-    if (!blank) rows.push_back(std::move(row));
-    row.clear();
-  };
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        field += c;
-      }
-    } else if (c == '"' && !field_started) {
-      quoted = true;
-      field_started = true;
-    } else if (c == ',') {
-      end_field();
-    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
-      end_row();
-      ++i;
-    } else if (c == '\n' || c == '\r') {
-      end_row();
-    } else {
-      field += c;
-      field_started = true;
-    }
-  }
-  if (quoted) return std::nullopt;
-  if (!field.empty() || !row.empty() || field_started) end_row();
-  return rows;
-}
 
 Invitations::Invitations(Store& store, const Config& config, Access& access, Accounts& accounts,
                          Team& team, IdentityCache& cache, const Clock& clock)

@@ -97,8 +97,4 @@ class Invitations {
   const Clock& clock_;
 };
 
-// Splits RFC 4180 CSV (quotes, doubled quotes, CRLF or LF, a UTF-8 BOM) into rows of fields.
-// nullopt when a quoted field is not closed.
-std::optional<std::vector<std::vector<std::string>>> ParseCsv(const std::string& text);
-
 }  // namespace gh

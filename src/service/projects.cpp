@@ -122,12 +122,11 @@ Result<ProjectPage> Projects::List(const Membership& caller, const std::string& 
   // Keyset on (name, id), compared bytewise: the store's collation may differ per backend.
   std::optional<std::pair<std::string, std::string>> after;
   if (!cursor.empty()) {
-    auto payload = DecodeCursor(cursor, "p1:");
-    size_t nl = payload ? payload->rfind('\n') : std::string::npos;
-    if (nl == std::string::npos) {
+    auto position = DecodeProjectCursor(cursor);
+    if (!position) {
       return Error::BadRequest("invalid_cursor", "The cursor is not valid.", "cursor");
     }
-    after.emplace(payload->substr(0, nl), payload->substr(nl + 1));
+    after.emplace(std::move(position->name), std::move(position->id));
   }
   auto visible = access_.VisibleProjects(caller);
   std::vector<Project> all;
@@ -146,7 +145,7 @@ Result<ProjectPage> Projects::List(const Membership& caller, const std::string& 
     if (after && std::tie(p.name, p.id) <= std::tie(after->first, after->second)) continue;
     if (page.projects.size() == static_cast<size_t>(limit)) {
       const Project& last = page.projects.back().project;
-      page.next_cursor = EncodeCursor("p1:" + last.name + "\n" + last.id);
+      page.next_cursor = EncodeProjectCursor({last.name, last.id});
       break;
     }
     page.projects.push_back(ViewOf(caller, std::move(p)));

@@ -41,17 +41,12 @@ Result<MemberPage> Team::Members(const Membership& caller, const std::string& cu
   // Keyset on (joined_at, membership id), the list's order: stable while members come and go.
   size_t start = 0;
   if (!cursor.empty()) {
-    auto payload = DecodeCursor(cursor, "m1:");
-    size_t colon = payload ? payload->find(':') : std::string::npos;
-    if (colon == std::string::npos || colon == 0 || colon > 19) {
+    auto position = DecodeMemberCursor(cursor);
+    if (!position) {
       return Error::BadRequest("invalid_cursor", "The cursor is not valid.", "cursor");
     }
-    UnixTime joined = 0;
-    for (char c : payload->substr(0, colon)) {
-      if (c < '0' || c > '9') return Error::BadRequest("invalid_cursor", "The cursor is not valid.", "cursor");
-      joined = joined * 10 + (c - '0');
-    }
-    std::string id = payload->substr(colon + 1);
+    UnixTime joined = position->joined_at;
+    const std::string& id = position->id;
     auto after = [&](const Member& m) {
       return m.membership.joined_at > joined ||
              (m.membership.joined_at == joined && m.membership.id > id);
@@ -65,7 +60,7 @@ Result<MemberPage> Team::Members(const Membership& caller, const std::string& cu
                       all->begin() + static_cast<std::ptrdiff_t>(end));
   if (end < all->size()) {
     const Membership& last = page.members.back().membership;
-    page.next_cursor = EncodeCursor("m1:" + std::to_string(last.joined_at) + ":" + last.id);
+    page.next_cursor = EncodeMemberCursor({last.joined_at, last.id});
   }
   return page;
 }

@@ -1,5 +1,6 @@
 """Every class of bad input gets problem+json with a stable code, never a crash; and
 Idempotency-Key replays."""
+import base64
 import json
 
 import pytest
@@ -209,3 +210,13 @@ def test_idempotency_key_too_long_is_400(user):
     r = user.post("/v1/workspaces", json={"name": "Long Key"},
                   headers={"Idempotency-Key": "k" * 256})
     assert_problem(r, 400, "invalid_idempotency_key")
+
+
+@pytest.mark.parametrize("payload", [b"m1:9999999999999999999:mem_x", b"m1:99999999999999999999:mem_x",
+                                     b"m1::mem_x", b"m1:12a:mem_x"])
+def test_members_cursor_out_of_range_is_400(user, payload):
+    """19 digits overflowed the joined_at parse (signed overflow, found by fuzz/fuzz_cursor.cpp)."""
+    ws = user.create_workspace("Cursor Co")
+    cursor = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+    r = user.get(f"/v1/workspaces/{ws['id']}/members", params={"cursor": cursor})
+    assert_problem(r, 400, "invalid_cursor", "cursor")
