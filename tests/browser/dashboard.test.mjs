@@ -4,6 +4,8 @@
 // key and see its secret once, revoke it, the audit log, general settings, and sign out.
 // Screenshots at desktop and mobile widths go to tests/browser/output/ (or $BROWSER_TEST_OUTPUT).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Gatehouse, launchBrowser, screenshots, SmtpSink, DESKTOP } from './harness.mjs';
 
@@ -16,6 +18,60 @@ const PNG = Buffer.from(
 // Each run has its own server and store, so plain addresses do (and read well in screenshots).
 const ADMIN = { name: 'Ada Admin', email: 'ada@acme.example.com' };
 const INVITEE = { name: 'Bob Builder', email: 'bob@acme.example.com' };
+
+/** The TOTP code of `secret` (base32) at `ms` (epoch milliseconds), from Debian's oathtool. */
+function totp(secret, ms = Date.now()) {
+  const at = new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return execFileSync('oathtool', ['--totp', '-b', '--now', at, secret], { encoding: 'utf8' }).trim();
+}
+
+/** Whether `locator` has the keyboard focus, waiting up to 5 s for a dialog's effect to move it. */
+async function hasFocus(locator) {
+  try {
+    await locator.evaluate(
+      (el) =>
+        new Promise((resolve, reject) => {
+          const until = Date.now() + 5000;
+          const check = () => (el === document.activeElement ? resolve() : Date.now() > until ? reject() : requestAnimationFrame(check));
+          check();
+        }),
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the current 30-second TOTP step has at least `margin` seconds left. */
+async function clearOfStepBoundary(margin = 5) {
+  while ((Date.now() / 1000) % 30 > 30 - margin) await new Promise((r) => setTimeout(r, 250));
+}
+
+/** RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) into rows of fields. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field || row.length) row.push(field), rows.push(row);
+  return rows;
+}
 
 describe('dashboard', { concurrency: false }, () => {
   let smtp, server, browser, adminCtx, memberCtx, admin, member;
@@ -280,15 +336,37 @@ describe('dashboard', { concurrency: false }, () => {
     await asked;
     await table.getByText('api_key.created').first().waitFor();
 
-    const href = await admin.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+    const link = admin.getByRole('link', { name: 'Export CSV' });
+    const href = await link.getAttribute('href');
     assert.match(href, /\/audit-logs\/export\?action=api_key\.\*/);
-    const csv = await admin.request.get(href);
-    // The export route comes with the audit issue; once the server has it, it must be CSV.
-    if (csv.status() !== 404) {
-      assert.equal(csv.status(), 200);
-      assert.match(csv.headers()['content-type'], /^text\/csv/);
-      assert.match(await csv.text(), /api_key\.created/);
+    const res = await admin.request.get(href);
+    assert.equal(res.status(), 200);
+    assert.match(res.headers()['content-type'], /^text\/csv/);
+
+    // The file the browser downloads from the link: the header row, then exactly the rows the
+    // list answers for the same filter, newest first.
+    const [download] = await Promise.all([admin.waitForEvent('download'), link.click()]);
+    assert.equal(await download.failure(), null);
+    const rows = parseCsv(fs.readFileSync(await download.path(), 'utf8'));
+    assert.deepEqual(rows[0], [
+      'id', 'occurred_at', 'action', 'actor_type', 'actor_id', 'actor_name', 'actor_email', 'target_type',
+      'target_id', 'target_name', 'project_id', 'ip', 'user_agent', 'details',
+    ]);
+    const data = rows.slice(1);
+    assert.ok(data.length >= 4, `created, rotated, revoked…: ${JSON.stringify(data)}`);
+    for (const r of data) {
+      assert.equal(r.length, 14, JSON.stringify(r));
+      assert.match(r[2], /^api_key\./, 'only the filtered actions');
     }
+    const actions = data.map((r) => r[2]);
+    for (const a of ['api_key.created', 'api_key.rotated', 'api_key.revoked']) assert.ok(actions.includes(a), `${a} in ${actions}`);
+    const listed = await (await admin.request.get(href.replace('/audit-logs/export?', '/audit-logs?') + '&limit=100')).json();
+    assert.deepEqual(data.map((r) => r[0]), listed.data.map((e) => e.id), 'the same events as the filtered list');
+    const created = data[actions.indexOf('api_key.created')];
+    assert.equal(created[5], ADMIN.name);
+    assert.equal(created[6], ADMIN.email);
+    assert.equal(created[9], 'Production API');
+    assert.ok(!data.some((r) => r[2] === 'member.invited'), 'other actions are filtered out');
   });
 
   test('general settings: rename, theme, publishable key, and deleting a second workspace', async () => {
@@ -438,6 +516,112 @@ describe('dashboard', { concurrency: false }, () => {
     await screenshots(admin, 'audit-log-phone');
     await admin.setViewportSize(DESKTOP);
     assert.equal(await nav.locator('ul').first().evaluate((el) => getComputedStyle(el).flexDirection), 'column');
+  });
+
+  test('two-step verification: enable with a QR code, recovery codes once, log in with one, disable', async () => {
+    await admin.goto(`${wsUrl}/settings/account`);
+    const security = admin.getByRole('region', { name: 'Security Overview' });
+    await security.getByText('Not Enabled', { exact: true }).waitFor();
+
+    // The dialog closes on Escape and gives the focus back to the button that opened it.
+    await security.getByRole('button', { name: 'Enable' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Enable two-step verification' });
+    await dialog.waitFor();
+    await admin.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await admin.evaluate(() => document.activeElement?.textContent), 'Enable');
+
+    await security.getByRole('button', { name: 'Enable' }).click();
+    await dialog.waitFor();
+    const codeField = dialog.getByLabel('Verification code');
+    assert.ok(await hasFocus(codeField), 'focus starts in the code field');
+    for (let i = 0; i < 8; i++) {
+      await admin.keyboard.press('Tab');
+      assert.ok(await admin.evaluate(() => !!document.activeElement?.closest('[role=dialog]')), 'focus stays in the dialog');
+    }
+    // The QR code is an image of the SVG (never markup in the page), and it renders.
+    const qr = dialog.getByRole('img', { name: /QR code/ });
+    assert.match(await qr.getAttribute('src'), /^data:image\/svg\+xml;base64,/);
+    assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code renders');
+    assert.equal(await dialog.locator('svg').count(), 0);
+    const secret = (await dialog.getByLabel('Or enter this key in the app').inputValue()).replace(/\s+/g, '');
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+
+    // Not six digits: refused in the browser. A wrong code: the API's refusal, next to the field.
+    await codeField.fill('12345');
+    await dialog.getByRole('button', { name: 'Verify and enable' }).click();
+    await dialog.getByText('Enter the 6-digit code from your authenticator app.').waitFor();
+    assert.equal(await codeField.getAttribute('aria-invalid'), 'true');
+    await codeField.fill(totp(secret, Date.now() - 3600_000));
+    await dialog.getByRole('button', { name: 'Verify and enable' }).click();
+    await dialog.locator('.field-error', { hasText: 'That code is not valid' }).waitFor();
+    await screenshots(admin, 'mfa-enable');
+
+    await clearOfStepBoundary();
+    const enrolledAt = Date.now();
+    await codeField.fill(totp(secret, enrolledAt));
+    await dialog.getByRole('button', { name: 'Verify and enable' }).click();
+
+    // The recovery codes, once, with a warning, Copy and Download.
+    const saved = admin.getByRole('dialog', { name: 'Save your recovery codes' });
+    await saved.getByText('They will not be shown again', { exact: false }).waitFor();
+    const codes = (await saved.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allTextContents()).map((c) => c.trim());
+    assert.equal(codes.length, 10);
+    assert.equal(new Set(codes).size, 10);
+    for (const c of codes) assert.match(c, /^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/);
+    await security.getByText('Enabled', { exact: true }).waitFor();
+    await adminCtx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await saved.getByRole('button', { name: 'Copy recovery codes' }).click();
+    await saved.getByRole('button', { name: 'Copy recovery codes' }).getByText('Copied').waitFor();
+    assert.equal((await admin.evaluate(() => navigator.clipboard.readText())).trim(), codes.join('\n'));
+    const [download] = await Promise.all([admin.waitForEvent('download'), saved.getByRole('link', { name: 'Download' }).click()]);
+    assert.equal(download.suggestedFilename(), 'gatehouse-recovery-codes.txt');
+    assert.deepEqual(fs.readFileSync(await download.path(), 'utf8').trim().split('\n'), codes);
+    await screenshots(admin, 'mfa-recovery-codes');
+    await saved.getByRole('button', { name: 'I have saved them' }).click();
+    await saved.waitFor({ state: 'detached' });
+    await admin.getByText('Two-step verification is on.').waitFor();
+    await admin.reload();
+    await security.getByText('Enabled', { exact: true }).waitFor();
+    await security.getByRole('button', { name: 'Disable' }).waitFor();
+    assert.ok(!(await admin.content()).includes(codes[0]), 'the recovery codes are never shown again');
+    await screenshots(admin, 'account-mfa-enabled');
+
+    // Logging in now asks for a code; a used one is refused next to the field; a recovery code works.
+    await admin.getByRole('button', { name: 'Log out' }).click();
+    await admin.waitForURL('**/login');
+    await admin.getByLabel('Email').fill(ADMIN.email);
+    await admin.getByLabel('Password').fill(PASSWORD);
+    await admin.getByRole('button', { name: 'Log in' }).click();
+    const loginCode = admin.getByLabel('Authentication code');
+    await loginCode.waitFor();
+    assert.ok(await hasFocus(loginCode), 'focus moves to the code field');
+    await screenshots(admin, 'login-mfa');
+    await loginCode.fill(totp(secret, enrolledAt)); // the code that confirmed enrolment: never accepted twice
+    await admin.getByRole('button', { name: 'Log in' }).click();
+    await admin.locator('.field-error', { hasText: 'not valid or was already used' }).waitFor();
+    assert.equal(await loginCode.getAttribute('aria-invalid'), 'true');
+    await loginCode.fill(codes[0]);
+    await admin.getByRole('button', { name: 'Log in' }).click();
+    await admin.waitForURL((u) => !u.pathname.startsWith('/login'));
+
+    // Disabling asks for a code: the recovery code just used is refused, a fresh TOTP code works.
+    await admin.goto(`${wsUrl}/settings/account`);
+    await security.getByRole('button', { name: 'Disable' }).click();
+    const off = admin.getByRole('dialog', { name: 'Disable two-step verification?' });
+    const offCode = off.getByLabel('Authentication code');
+    assert.ok(await hasFocus(offCode), 'focus starts in the code field');
+    await offCode.fill(codes[0]);
+    await off.getByRole('button', { name: 'Disable two-step verification' }).click();
+    await off.locator('.field-error', { hasText: 'not valid or was already used' }).waitFor();
+    await screenshots(admin, 'mfa-disable');
+    // The next 30-second step: unused, and inside the one-step window the server allows.
+    await offCode.fill(totp(secret, Date.now() + 30_000));
+    await off.getByRole('button', { name: 'Disable two-step verification' }).click();
+    await off.waitFor({ state: 'detached' });
+    await admin.getByText('Two-step verification is off.').waitFor();
+    await security.getByText('Not Enabled', { exact: true }).waitFor();
+    assert.equal((await (await admin.request.get('/v1/me')).json()).mfa_enabled, false);
   });
 
   test('no script errors or content-security-policy violations on any screen', () => {

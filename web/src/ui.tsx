@@ -147,7 +147,11 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   useEffect(() => {
     const opener = document.activeElement as HTMLElement | null;
     const el = ref.current!;
-    const first = el.querySelector<HTMLElement>('[autofocus], input, select, textarea') ?? el.querySelector<HTMLElement>(FOCUSABLE);
+    // The field marked autofocus first, wherever it is; else the first field; else any control.
+    const first =
+      el.querySelector<HTMLElement>('[autofocus]') ??
+      el.querySelector<HTMLElement>('input, select, textarea') ??
+      el.querySelector<HTMLElement>(FOCUSABLE);
     (first ?? el).focus();
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, del, get, patch, post, Workspace } from '../api';
 import { usePermissions } from '../permissions';
 import { useSession } from '../session';
+import { TwoStepRow } from './mfa';
 import { Avatar, Badge, Card, FormError, relativeTime, TextField, useAsync } from '../ui';
 
 interface SessionRow {
@@ -68,13 +69,7 @@ export function Account(props: { ws: Workspace }) {
         </form>
       </Card>
       <Card title="Security Overview">
-        <div class="security-row">
-          <div>
-            <strong>Two-step verification</strong>
-            <p class="muted">Add an extra layer of security to your account.</p>
-          </div>
-          {me.mfa_enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone="yellow">Not Enabled</Badge>}
-        </div>
+        <TwoStepRow />
         <div class="security-row">
           <div>
             <strong>Active Devices</strong>

@@ -1,5 +1,5 @@
 // Sign up and log in.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { post, setCsrfToken } from '../api';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
@@ -36,6 +36,10 @@ export function Login() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<any>(null);
   const [busy, setBusy] = useState(false);
+  // The code field takes the focus when it appears.
+  useEffect(() => {
+    if (needTotp) document.querySelector<HTMLInputElement>('.auth-card input[autocomplete="one-time-code"]')?.focus();
+  }, [needTotp]);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -44,15 +48,20 @@ export function Login() {
     setFormError(null);
     try {
       const body: any = { email, password };
-      if (needTotp && totp) body.totp_code = totp;
+      if (needTotp && totp.trim()) body.totp_code = totp.trim();
       const r = await post('/v1/auth/login', body);
       setCsrfToken(r.csrf_token);
       await reload();
       navigate(nextPath(), true);
     } catch (err: any) {
       if (err?.code === 'mfa_required') {
-        setNeedTotp(true);
-        setFormError(needTotp ? err : 'Enter the code from your authenticator app.');
+        if (needTotp && totp.trim()) {
+          setErrors({ totp_code: 'That code is not valid or was already used. Enter the current code or a recovery code.' });
+        } else if (needTotp) {
+          setErrors({ totp_code: 'Enter the code from your authenticator app.' });
+        } else {
+          setNeedTotp(true);
+        }
       } else {
         const f = fieldErrors(err, ['email', 'password', 'totp_code']);
         setErrors(f.fields);
@@ -68,7 +77,17 @@ export function Login() {
       <form onSubmit={submit} noValidate>
         <TextField label="Email" type="email" autoComplete="email" value={email} onValue={setEmail} error={errors.email} required />
         <TextField label="Password" type="password" autoComplete="current-password" value={password} onValue={setPassword} error={errors.password} required />
-        {needTotp && <TextField label="Authentication code" inputMode="numeric" autoComplete="one-time-code" value={totp} onValue={setTotp} error={errors.totp_code} />}
+        {needTotp && (
+          <TextField
+            label="Authentication code"
+            autoComplete="one-time-code"
+            value={totp}
+            onValue={setTotp}
+            error={errors.totp_code}
+            hint="Two-step verification is on: enter the 6-digit code from your authenticator app, or a recovery code."
+            required
+          />
+        )}
         <FormError error={formError} />
         <button class="button primary wide" type="submit" disabled={busy}>
           {busy ? 'Logging in…' : 'Log in'}
