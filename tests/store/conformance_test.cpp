@@ -2293,6 +2293,45 @@ TEST_P(StoreConformance, ChangesSinceFindKeysProjectsAndDeletedWorkspaces) {
   EXPECT_TRUE(ids_of(store().ApiKeysUpdatedSince(kLater + 250)).empty());
 }
 
+// Usage is written in batches by the verification flusher: counts add up per key and month,
+// last_used_at only moves forward, and a key deleted meanwhile is skipped, not an error.
+TEST_P(StoreConformance, RecordKeyUsageAddsCountsInBatchesAndSkipsVanishedKeys) {
+  Workspace w = AddWorkspace();
+  User owner = AddUser();
+  std::vector<ApiKey> keys(250);
+  for (auto& k : keys) {
+    k.id = NewId("key");
+    k.workspace_id = w.id;
+    k.owner_id = owner.id;
+    k.name = "usage";
+    k.prefix = "sk_live_abc";
+    k.hash = NewId("hash");
+    k.created_at = k.updated_at = kT0;
+  }
+  InTx([&](WriteTx& tx) {
+    for (const auto& k : keys) tx.InsertApiKey(k);
+  });
+  const std::string period = "2031-" + NewId("p").substr(4, 6);  // this test's own month
+  std::vector<KeyUsage> batch;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    batch.push_back({keys[i].id, kT0 + 100, period, static_cast<int64_t>(i + 1)});
+  }
+  batch.push_back({NewId("key"), kT0 + 100, period, 5});  // no such key
+  batch.push_back({keys[0].id, 0, period, 10});           // count only
+  InTx([&](WriteTx& tx) { tx.RecordKeyUsage(batch); });
+  InTx([&](WriteTx& tx) { tx.RecordKeyUsage({{keys[1].id, kT0 + 50, period, 1}}); });
+
+  std::map<std::string, int64_t> counts;
+  for (const auto& [id, n] : store().KeyUsageIn(period)) counts[id] = n;
+  EXPECT_EQ(counts.size(), keys.size());
+  EXPECT_EQ(counts[keys[0].id], 1 + 10);
+  EXPECT_EQ(counts[keys[1].id], 2 + 1);
+  EXPECT_EQ(counts[keys[249].id], 250);
+  EXPECT_EQ(store().ApiKeyById(w.id, keys[249].id)->last_used_at, kT0 + 100);
+  // An older last use does not move it back.
+  EXPECT_EQ(store().ApiKeyById(w.id, keys[1].id)->last_used_at, kT0 + 100);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backend, StoreConformance, ::testing::ValuesIn(BackendsToTest()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;

@@ -529,20 +529,51 @@ class SqlWriteTx final : public WriteTx {
     return ids;
   }
 
+  // A few statements of up to kUsageRows rows each, not two per key: with 10,000 active keys
+  // the flusher otherwise spent a tenth of the server's core (and on PostgreSQL, minutes at
+  // shutdown) in round trips. VALUES columns are column1.. on both backends; parameters in
+  // VALUES are untyped on PostgreSQL, hence the casts.
   void RecordKeyUsage(const std::vector<KeyUsage>& batch) override {
-    for (const auto& u : batch) {
-      if (u.last_used_at > 0) {
-        c_->Exec(
-            "UPDATE api_keys SET last_used_at=$2 WHERE id=$1 AND (last_used_at IS NULL OR "
-            "last_used_at < $2)",
-            {u.key_id, u.last_used_at});
+    constexpr size_t kUsageRows = 200;
+    for (size_t start = 0; start < batch.size(); start += kUsageRows) {
+      size_t end = std::min(batch.size(), start + kUsageRows);
+      std::string used_values, count_values;
+      Params used, counts;
+      for (size_t i = start; i < end; ++i) {
+        const KeyUsage& u = batch[i];
+        if (u.last_used_at > 0) {
+          used_values += used_values.empty() ? "" : ",";
+          used_values += "($" + std::to_string(used.size() + 1) + ",$" +
+                         std::to_string(used.size() + 2) + ")";
+          used.push_back(u.key_id);
+          used.push_back(u.last_used_at);
+        }
+        if (u.count > 0) {
+          count_values += count_values.empty() ? "" : ",";
+          count_values += "($" + std::to_string(counts.size() + 1) + ",$" +
+                          std::to_string(counts.size() + 2) + ",$" +
+                          std::to_string(counts.size() + 3) + ")";
+          counts.push_back(u.key_id);
+          counts.push_back(u.period);
+          counts.push_back(u.count);
+        }
       }
-      if (u.count > 0) {
+      if (!used.empty()) {
         c_->Exec(
-            "INSERT INTO api_key_usage (key_id, period, count) SELECT $1, $2, $3 WHERE EXISTS "
-            "(SELECT 1 FROM api_keys WHERE id=$1) ON CONFLICT (key_id, period) DO UPDATE SET "
-            "count = api_key_usage.count + excluded.count",
-            {u.key_id, u.period, u.count});
+            "UPDATE api_keys SET last_used_at = CAST(v.column2 AS BIGINT) FROM (VALUES " +
+                used_values +
+                ") AS v WHERE api_keys.id = v.column1 AND (api_keys.last_used_at IS NULL OR "
+                "api_keys.last_used_at < CAST(v.column2 AS BIGINT))",
+            used);
+      }
+      if (!counts.empty()) {
+        c_->Exec(
+            "INSERT INTO api_key_usage (key_id, period, count) SELECT v.column1, v.column2, "
+            "CAST(v.column3 AS BIGINT) FROM (VALUES " + count_values +
+                ") AS v WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = v.column1) "
+                "ON CONFLICT (key_id, period) DO UPDATE SET count = api_key_usage.count + "
+                "excluded.count",
+            counts);
       }
     }
   }
