@@ -56,9 +56,9 @@ bench_store() {  # $1: store URL, $2: label
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
   # Most events in other workspaces; a tenth of them in the measured one.
   "$BUILD/gatehouse" dev seed-audit --db "$db" --events "$EVENTS" --workspaces "$WORKSPACES" \
-    --batch 1000 | head -1
+    --batch 1000
   "$BUILD/gatehouse" dev seed-audit --db "$db" --events "$((EVENTS / 10))" --workspace "$ws" \
-    --batch 1000 | head -1
+    --batch 1000
   start_server "$db"
 
   echo "== $2: HTTP append, one event per request (wrk, 10 s)"
