@@ -15,6 +15,10 @@ bool IsValidUtf8(std::string_view s);
 // Trims ASCII white space at both ends.
 std::string Trim(std::string_view s);
 
+// RFC 3986 percent-encoding of everything but unreserved characters (for query values and
+// otpauth:// labels).
+std::string PercentEncode(std::string_view s);
+
 // Lower-cases and trims an email address and checks its shape (one '@', a dotted domain,
 // no spaces, at most 254 characters). Error code `invalid_email` on field `field`.
 Result<std::string> NormalizeEmail(std::string_view email, const char* field = "email");

@@ -35,21 +35,6 @@ std::string HtmlEscape(const std::string& s) {
   return out;
 }
 
-std::string UrlEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -128,7 +113,7 @@ void Invitations::QueueInvitationMail(WriteTx& tx, const Invitation& inv, const 
                                       const Principal& inviter, const std::string& workspace_name,
                                       UnixTime now) {
   std::string link = config_.PublicUrl() + "/accept-invite?token=" + token;
-  if (!inv.redirect_url.empty()) link += "&redirect_url=" + UrlEncode(inv.redirect_url);
+  if (!inv.redirect_url.empty()) link += "&redirect_url=" + validation::PercentEncode(inv.redirect_url);
   std::string role = access_.RoleName(inv.workspace_id, inv.role);
   std::string subject = inviter.user.name + " invited you to join " + workspace_name;
   std::string text = inviter.user.name + " (" + inviter.user.email + ") invited you to join " +

@@ -7,6 +7,7 @@
 
 #include "core/crypto.h"
 #include "core/totp.h"
+#include "core/validation.h"
 #include "service/audit.h"
 
 namespace gh {
@@ -31,21 +32,6 @@ std::string NewRecoveryCode() {
   for (size_t i = 0; i < raw.size(); ++i) {
     if (i > 0 && i % 4 == 0) out += '-';
     out += static_cast<char>(std::tolower(static_cast<unsigned char>(raw[i])));
-  }
-  return out;
-}
-
-std::string PercentEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
   }
   return out;
 }
@@ -91,7 +77,7 @@ Result<TotpEnrolment> Mfa::Start(const Principal& p) {
   tx->Commit();
   TotpEnrolment e;
   e.secret = totp::Base32Encode(t.secret);
-  e.otpauth_uri = "otpauth://totp/Gatehouse:" + PercentEncode(p.user.email) + "?secret=" +
+  e.otpauth_uri = "otpauth://totp/Gatehouse:" + validation::PercentEncode(p.user.email) + "?secret=" +
                   e.secret + "&issuer=Gatehouse&algorithm=SHA1&digits=6&period=30";
   e.qr_svg = QrSvg(e.otpauth_uri);
   return e;
