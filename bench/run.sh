@@ -14,7 +14,7 @@ BUILD=build-bench
 
 bash scripts/deps.sh --test
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGATEHOUSE_TESTS=OFF -DGATEHOUSE_BENCH=ON >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target gatehouse bench_core
+cmake --build "$BUILD" -j "$(nproc)" --target gatehouse bench_core baseline_server
 
 echo "== machine"
 echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
@@ -100,6 +100,16 @@ bench_store() {  # $1: store URL, $2: label
   echo "(verify: traffic from all $KEYS keys)"
   KEYS_FILE="$work/keys.txt" run_wrk -s bench/verify.lua "$base/v1/keys/verify"
 }
+
+# The yardstick: a minimal Beast server answering a constant JSON body, pinned the same way.
+# Its rate is the ceiling of any route on this machine today; read the figures below against it.
+echo "== baseline: minimal Beast server, constant JSON (server on core 0, wrk on core 1)"
+taskset -c 0 "$BUILD/baseline_server" 127.0.0.1 "$port" >/dev/null &
+server=$!
+for _ in $(seq 100); do curl -sf "$base/" >/dev/null && break; sleep 0.1; done
+run_wrk "$base/"
+kill "$server"; wait "$server" 2>/dev/null || true
+server=""
 
 bench_store "sqlite:$work/g.db" "SQLite"
 

@@ -198,6 +198,13 @@ struct KeyUsage {
   int64_t count = 0;   // verifications to add
 };
 
+// A key's first use from an address (api_key_ips).
+struct KeyIpUse {
+  std::string key_id;
+  std::string ip;
+  UnixTime at = 0;
+};
+
 // A member as the team list shows them.
 struct Member {
   Membership membership;

@@ -1,5 +1,6 @@
 #include "service/api_keys.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -416,20 +417,32 @@ void ApiKeys::Flush(bool everything) {
     last_usage_flush_ = now;
   }
   auto ips = index_.TakeNewIps();
-  if (usage.empty() && ips.empty()) return;
-  auto tx = store_.Begin();
-  if (!usage.empty()) tx->RecordKeyUsage(usage);
-  for (const auto& use : ips) {
-    if (!tx->InsertKeyIp(use.key_id, use.ip, use.at)) continue;
-    auto k = store_.ApiKeyById(use.workspace_id, use.key_id);
-    if (!k) continue;
-    Principal system;
-    system.client.ip = use.ip;
-    AuditRecord r{use.workspace_id, "api_key.new_ip", "api_key", k->id, k->name, k->project_id,
-                  nlohmann::json{{"ip", use.ip}}.dump()};
-    AppendAudit(*tx, system, r, use.at);
+  if (!usage.empty()) {
+    auto tx = store_.Begin();
+    tx->RecordKeyUsage(usage);
+    tx->Commit();
   }
-  tx->Commit();
+  // First uses in transactions of at most kNewIpBatch: a burst (a fleet of clients meeting
+  // the keys for the first time) is written in multi-row statements, never in one long
+  // transaction that would hold up other writers.
+  for (size_t start = 0; start < ips.size(); start += kNewIpBatch) {
+    size_t end = std::min(ips.size(), start + kNewIpBatch);
+    std::vector<KeyIpUse> uses;
+    uses.reserve(end - start);
+    for (size_t i = start; i < end; ++i) uses.push_back({ips[i].key_id, ips[i].ip, ips[i].at});
+    auto tx = store_.Begin();
+    std::vector<AuditEvent> events;
+    for (size_t i : tx->InsertKeyIps(uses)) {
+      const NewIpUse& use = ips[start + i];
+      Principal system;
+      system.client.ip = use.ip;
+      AuditRecord r{use.workspace_id, "api_key.new_ip", "api_key", use.key_id, use.key_name,
+                    use.project_id, nlohmann::json{{"ip", use.ip}}.dump()};
+      events.push_back(MakeAuditEvent(system, r, use.at));
+    }
+    AppendAuditBatch(*tx, events);
+    tx->Commit();
+  }
 }
 
 }  // namespace gh

@@ -1,5 +1,7 @@
 #include "service/audit.h"
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "core/audit_chain.h"
@@ -45,7 +47,7 @@ Error BadFilter(const std::string& field, const std::string& message) {
 
 }  // namespace
 
-AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r, UnixTime now) {
+AuditEvent MakeAuditEvent(const Principal& actor, const AuditRecord& r, UnixTime now) {
   AuditEvent e;
   e.id = NewId("evt");
   e.workspace_id = r.workspace_id;
@@ -69,10 +71,31 @@ AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r
   e.ip = actor.client.ip;
   e.user_agent = actor.client.user_agent.substr(0, 512);
   e.details_json = r.details_json;
+  return e;
+}
+
+AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r, UnixTime now) {
+  AuditEvent e = MakeAuditEvent(actor, r, now);
   e.prev_hash = tx.LockAuditChain(e.workspace_id);
   e.hash = AuditEventHash(e);
   tx.AppendAuditEvent(e);
   return e;
+}
+
+void AppendAuditBatch(WriteTx& tx, std::vector<AuditEvent>& events) {
+  std::map<std::string, std::vector<AuditEvent>> chains;
+  for (auto& e : events) chains[e.workspace_id].push_back(std::move(e));
+  events.clear();
+  for (auto& [chain, list] : chains) {
+    std::string prev = tx.LockAuditChain(chain);
+    for (auto& e : list) {
+      e.prev_hash = std::move(prev);
+      e.hash = AuditEventHash(e);
+      prev = e.hash;
+    }
+    tx.AppendAuditEvents(list);
+    for (auto& e : list) events.push_back(std::move(e));
+  }
 }
 
 bool AuditLog::IsActionName(std::string_view action) {

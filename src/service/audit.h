@@ -26,9 +26,16 @@ struct AuditRecord {
   std::string details_json = "{}";
 };
 
+// `record` as done by `actor`, with a new id, not yet chained.
+AuditEvent MakeAuditEvent(const Principal& actor, const AuditRecord& record, UnixTime now);
+
 // Appends `record` as done by `actor` inside `tx`, chained to the previous event of its chain.
 AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& record,
                        UnixTime now);
+
+// Appends made events (any chains, in order) inside `tx` with one multi-row write per chain:
+// the path for events recorded in bulk, such as a burst of first uses of keys.
+void AppendAuditBatch(WriteTx& tx, std::vector<AuditEvent>& events);
 
 struct AuditVerification {
   bool valid = true;

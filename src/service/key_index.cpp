@@ -332,7 +332,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
       c.ips.insert(addr);
       r.new_ip = true;
       std::lock_guard q(new_ips_mu_);
-      new_ips_.push_back({k.id, k.workspace_id, std::move(addr), now});
+      new_ips_.push_back({k.id, k.workspace_id, std::move(addr), now, k.name, k.project_id});
     }
   }
   return r;

@@ -75,6 +75,8 @@ struct NewIpUse {
   std::string workspace_id;
   std::string ip;
   UnixTime at = 0;
+  std::string key_name;  // as they were at the time of use, for the event
+  std::string project_id;
 };
 
 class KeyIndex {

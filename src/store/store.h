@@ -149,8 +149,10 @@ class WriteTx {
                                                      UnixTime at) = 0;
   // Adds usage counts and moves last_used_at forward.
   virtual void RecordKeyUsage(const std::vector<KeyUsage>& batch) = 0;
-  // Records that a key was used from `ip`; false when it had been already.
-  virtual bool InsertKeyIp(const std::string& key_id, const std::string& ip, UnixTime at) = 0;
+  // Records first uses of keys from addresses, skipping keys that no longer exist and pairs
+  // recorded already (by this or another process); returns the positions in `uses` that were
+  // new, in ascending order.
+  virtual std::vector<size_t> InsertKeyIps(const std::vector<KeyIpUse>& uses) = 0;
 
   virtual void InsertInvitation(const Invitation& inv) = 0;
   // Writes status, token_hash, expires_at, accepted_at and revoked_at.

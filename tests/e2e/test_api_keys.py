@@ -1179,6 +1179,46 @@ def test_new_ip_events_and_last_used_at(srv, owner_ws):
                 if e["target"]["id"] == idle["id"]]
 
 
+
+def test_burst_of_first_uses_is_recorded_once_each_with_an_intact_chain(srv, owner_ws):
+    """More first uses than one write batch holds (1,000): every one gets its event, the
+    chain of the workspace still verifies, and repeats of known addresses add nothing."""
+    owner, ws = owner_ws
+    ws_id = ws["id"]
+    fleet = create_key(owner, ws_id, "Fleet", permissions={"allow": ["/v1/chat"]})
+    other = create_key(owner, ws_id, "Other", permissions={"allow": ["/v1/chat"]})
+    addresses = [f"10.{i // 250}.{i % 250}.7" for i in range(1100)]
+    session = requests.Session()
+    for ip in addresses:
+        r = session.post(srv.url + "/v1/keys/verify", timeout=15,
+                         json={"key": fleet["key"], "endpoint": "/v1/chat", "ip": ip})
+        assert r.json()["code"] == "VALID", r.text
+    for ip in addresses[:5]:
+        assert code(srv, other["key"], ip=ip) == "VALID"
+        assert code(srv, fleet["key"], ip=ip) == "VALID"  # known: no second event
+
+    def count_events():
+        seen, cursor = {}, None
+        while True:
+            params = {"limit": 200, "action": "api_key.new_ip"}
+            if cursor:
+                params["cursor"] = cursor
+            r = owner.get(f"/v1/workspaces/{ws_id}/audit-logs", params=params)
+            assert r.status_code == 200, r.text
+            for e in r.json()["data"]:
+                key = (e["target"]["id"], e["details"]["ip"])
+                seen[key] = seen.get(key, 0) + 1
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                return seen
+
+    seen = poll(count_events, lambda s: len(s) >= 1105, "1,105 api_key.new_ip events")
+    assert len(seen) == 1105 and set(seen.values()) == {1}
+    assert {ip for (key, ip) in seen if key == fleet["id"]} == set(addresses)
+    assert {ip for (key, ip) in seen if key == other["id"]} == set(addresses[:5])
+    check = owner.get(f"/v1/workspaces/{ws_id}/audit-logs/verify")
+    assert check.status_code == 200 and check.json()["valid"] is True, check.text
+
 # --- restart: the index is rebuilt from the store ----------------------------------------------
 
 def test_keys_usage_and_addresses_survive_a_restart(srv, start_server):

@@ -2332,6 +2332,53 @@ TEST_P(StoreConformance, RecordKeyUsageAddsCountsInBatchesAndSkipsVanishedKeys) 
   EXPECT_EQ(store().ApiKeyById(w.id, keys[1].id)->last_used_at, kT0 + 100);
 }
 
+// First uses from new addresses are written in batches: a pair recorded already (by this
+// process or another) and a key deleted meanwhile are skipped, and the answer says which of
+// the batch's positions were new, across the store's multi-row chunks.
+TEST_P(StoreConformance, InsertKeyIpsReportsOnlyNewPairs) {
+  Workspace w = AddWorkspace();
+  User owner = AddUser();
+  std::vector<ApiKey> keys(3);
+  for (auto& k : keys) {
+    k.id = NewId("key");
+    k.workspace_id = w.id;
+    k.owner_id = owner.id;
+    k.name = "ips";
+    k.prefix = "sk_live_abc";
+    k.hash = NewId("hash");
+    k.created_at = k.updated_at = kT0;
+  }
+  InTx([&](WriteTx& tx) {
+    for (const auto& k : keys) tx.InsertApiKey(k);
+  });
+  std::vector<size_t> first;
+  InTx([&](WriteTx& tx) { first = tx.InsertKeyIps({{keys[0].id, "203.0.113.1", kT0}}); });
+  EXPECT_EQ(first, std::vector<size_t>{0});
+
+  std::vector<KeyIpUse> uses;
+  uses.push_back({keys[0].id, "203.0.113.1", kT0 + 1});  // 0: known already
+  uses.push_back({NewId("key"), "203.0.113.2", kT0 + 1});  // 1: no such key
+  for (int i = 0; i < 300; ++i) {                          // 2..301: new, over two chunks
+    uses.push_back({keys[1 + i % 2].id, "2001:db8::" + std::to_string(i), kT0 + 2});
+  }
+  uses.push_back({keys[0].id, "203.0.113.1", kT0 + 3});  // 302: known already
+  std::vector<size_t> fresh;
+  InTx([&](WriteTx& tx) { fresh = tx.InsertKeyIps(uses); });
+  ASSERT_EQ(fresh.size(), 300u);
+  EXPECT_EQ(fresh.front(), 2u);
+  EXPECT_EQ(fresh.back(), 301u);
+  EXPECT_TRUE(std::is_sorted(fresh.begin(), fresh.end()));
+
+  size_t stored = 0;
+  for (const auto& [key, ip] : store().AllKeyIps("", "", 100000)) {
+    if (key == keys[0].id || key == keys[1].id || key == keys[2].id) ++stored;
+  }
+  EXPECT_EQ(stored, 301u);
+  std::vector<size_t> again;
+  InTx([&](WriteTx& tx) { again = tx.InsertKeyIps(uses); });
+  EXPECT_TRUE(again.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backend, StoreConformance, ::testing::ValuesIn(BackendsToTest()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;

@@ -578,11 +578,34 @@ class SqlWriteTx final : public WriteTx {
     }
   }
 
-  bool InsertKeyIp(const std::string& key_id, const std::string& ip, UnixTime at) override {
-    return c_->Exec(
-               "INSERT INTO api_key_ips (key_id, ip, first_seen_at) VALUES ($1,$2,$3) "
-               "ON CONFLICT (key_id, ip) DO NOTHING",
-               {key_id, ip, at}) > 0;
+  std::vector<size_t> InsertKeyIps(const std::vector<KeyIpUse>& uses) override {
+    constexpr size_t kRows = 200;
+    std::vector<size_t> inserted;
+    for (size_t start = 0; start < uses.size(); start += kRows) {
+      size_t end = std::min(uses.size(), start + kRows);
+      std::string values;
+      Params params;
+      params.reserve((end - start) * 3);
+      std::map<std::pair<std::string, std::string>, size_t> position;
+      for (size_t i = start; i < end; ++i) {
+        const KeyIpUse& u = uses[i];
+        values += values.empty() ? "($" : ",($";
+        values += std::to_string(params.size() + 1) + ",$" + std::to_string(params.size() + 2) +
+                  ",$" + std::to_string(params.size() + 3) + ")";
+        params.insert(params.end(), {u.key_id, u.ip, u.at});
+        position.emplace(std::pair{u.key_id, u.ip}, i);
+      }
+      auto rows = c_->Query(
+          "INSERT INTO api_key_ips (key_id, ip, first_seen_at) SELECT v.column1, v.column2, "
+          "CAST(v.column3 AS BIGINT) FROM (VALUES " + values +
+              ") AS v WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = v.column1) "
+              "ON CONFLICT (key_id, ip) DO NOTHING RETURNING key_id, ip",
+          params);
+      size_t first = inserted.size();
+      for (const auto& r : rows) inserted.push_back(position.at({r.Text(0), r.Text(1)}));
+      std::sort(inserted.begin() + static_cast<std::ptrdiff_t>(first), inserted.end());
+    }
+    return inserted;
   }
 
   void InsertInvitation(const Invitation& i) override {
