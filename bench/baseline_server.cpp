@@ -3,6 +3,8 @@
 // does on a machine is the ceiling for any route of gatehouse there, so bench/run.sh measures
 // it first and the verify figure can be read against it.
 //   baseline_server 127.0.0.1 8089
+#include <utility>  // before asio: its awaitable.hpp uses std::exchange without it (Boost 1.81)
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
