@@ -310,7 +310,21 @@ int ApiKeys::RevokeAllOf(WriteTx& tx, const std::string& ws, const std::string& 
 }
 
 void ApiKeys::ReindexWorkspace(const std::string& workspace_id) {
-  for (const auto& k : store_.ApiKeys(workspace_id)) Reindex(k);
+  // The workspace and each project read once, not once per key: a workspace may hold many.
+  auto w = store_.WorkspaceById(workspace_id);
+  KeyWorkspace ws = w ? KeyWorkspace::Of(*w) : KeyWorkspace{};
+  absl::flat_hash_map<std::string, std::optional<Project>> projects;
+  for (const auto& k : store_.ApiKeys(workspace_id)) {
+    std::optional<Project> project;
+    if (!k.project_id.empty()) {
+      auto p = projects.find(k.project_id);
+      if (p == projects.end()) {
+        p = projects.emplace(k.project_id, store_.ProjectById(workspace_id, k.project_id)).first;
+      }
+      project = p->second;
+    }
+    index_.Put(k, project, ws);
+  }
 }
 
 VerifyResult ApiKeys::Verify(const VerifyRequest& req) {
