@@ -37,7 +37,10 @@ Json IpAllowlistSchema() {
                      "IPv4 or IPv6 address or CIDR range, host bits zero; a bare address is "
                      "a /32 or /128. Answered in canonical form."},
                     {"examples", Json::array({"203.0.113.0/24", "2001:db8::/32"})}}},
-                  {"label", {{"type", "string"}, {"maxLength", 64}, {"examples", Json::array({"Office"})}}}}}};
+                  {"label",
+                   {{"type", "string"},
+                    {"maxLength", 64},
+                    {"examples", Json::array({"Office"})}}}}}};
   return {{"type", "object"},
           {"required", Json::array({"enabled", "entries"})},
           {"properties",
@@ -47,7 +50,10 @@ Json IpAllowlistSchema() {
                "Block all other IPs: sessions and API keys of the workspace are refused (403 "
                "ip_not_allowed, verify IP_NOT_ALLOWED) from addresses outside the entries."}}},
             {"entries", {{"type", "array"}, {"maxItems", 100}, {"items", entry}}},
-            {"updated_at", {{"type", Json::array({"string", "null"})}, {"format", "date-time"}, {"readOnly", true}}}}}};
+            {"updated_at",
+             {{"type", Json::array({"string", "null"})},
+              {"format", "date-time"},
+              {"readOnly", true}}}}}};
 }
 
 // Operations whose bodies have a schema of their own: operation id -> components schema.

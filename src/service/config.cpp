@@ -64,7 +64,8 @@ Status ApplyFile(Config& c, const std::string& path) {
                        std::string(e.description()));
   }
   static const char* kKnown[] = {"listen", "db", "public_url", "smtp", "mail_from", "preset",
-                                 "threads", "trusted_proxies", "session", "login", "invitations", "mail", "argon2", "regions",
+                                 "threads", "trusted_proxies", "session", "login", "invitations",
+                                 "mail", "argon2", "regions",
                                  "default_region", "plans", "default_plan",
                                  "default_subscription_status"};
   for (const auto& [key, node] : t) {

@@ -34,9 +34,9 @@ IpAllowlistView ViewOf(const Workspace& w) {
 Result<std::vector<IpAllowEntry>> ValidateIpAllowlist(
     const std::vector<IpAllowlistInput::Entry>& entries) {
   if (entries.size() > IpAllowlists::kMaxEntries) {
-    return Error::Invalid("too_many_entries", "entries",
-                          "An IP allowlist holds at most " +
-                              std::to_string(IpAllowlists::kMaxEntries) + " entries.");
+    return Error::Invalid(
+        "too_many_entries", "entries",
+        "An IP allowlist holds at most " + std::to_string(IpAllowlists::kMaxEntries) + " entries.");
   }
   std::vector<IpAllowEntry> out;
   out.reserve(entries.size());
@@ -104,7 +104,8 @@ Result<IpAllowlistView> IpAllowlists::Put(const Principal& p, const Membership& 
   // change would lock them out with its own answer.
   if (in.enabled && !IpAllowedIn(next, p.client.ip)) {
     return Error::Invalid("ip_allowlist_lockout", "entries",
-                          "Your current address (" + (p.client.ip.empty() ? "unknown" : p.client.ip) +
+                          "Your current address (" +
+                              (p.client.ip.empty() ? "unknown" : p.client.ip) +
                               ") is not inside the new list: saving it would lock you out. "
                               "Add a range that contains it.");
   }
@@ -115,14 +116,16 @@ Result<IpAllowlistView> IpAllowlists::Put(const Principal& p, const Membership& 
   UnixTime now = clock_.Now();
   nlohmann::json details = {
       {"enabled", in.enabled},
-      {"before", {{"enabled", current->ip_allowlist_enabled},
-                  {"entries", EntriesJson(current->ip_allowlist)}}},
+      {"before",
+       {{"enabled", current->ip_allowlist_enabled},
+        {"entries", EntriesJson(current->ip_allowlist)}}},
       {"after", {{"enabled", in.enabled}, {"entries", EntriesJson(next.ip_allowlist)}}},
   };
   auto tx = store_.Begin();
   tx->UpdateIpAllowlist(m.workspace_id, in.enabled, next.ip_allowlist, now);
-  AppendAudit(*tx, p, {m.workspace_id, "workspace.ip_allowlist_updated", "workspace",
-                       m.workspace_id, current->name, "", details.dump()},
+  AppendAudit(*tx, p,
+              {m.workspace_id, "workspace.ip_allowlist_updated", "workspace", m.workspace_id,
+               current->name, "", details.dump()},
               now);
   tx->Commit();
   // Sessions and bearer keys: Access::Authorize reads the workspace from the membership

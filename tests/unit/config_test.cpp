@@ -54,7 +54,8 @@ TEST(Config, ErrorsNameTheLine) {
 
 TEST(Config, TrustedProxiesFromFileThenEnvironment) {
   EXPECT_TRUE(LoadConfig("", false)->trusted_proxies.empty());  // none by default
-  std::string path = WriteFile("gh_proxies.toml", "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n");
+  std::string path =
+      WriteFile("gh_proxies.toml", "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n");
   auto c = LoadConfig(path, false);
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
@@ -69,7 +70,8 @@ TEST(Config, TrustedProxiesFromFileThenEnvironment) {
   bad.trusted_proxies = {"10.0.0.1/8"};
   ASSERT_FALSE(ValidateConfig(bad).ok());
   EXPECT_NE(ValidateConfig(bad).error().message.find("trusted_proxies"), std::string::npos);
-  auto wrong_type = LoadConfig(WriteFile("gh_proxies2.toml", "trusted_proxies = \"10.0.0.0/8\"\n"), false);
+  auto wrong_type =
+      LoadConfig(WriteFile("gh_proxies2.toml", "trusted_proxies = \"10.0.0.0/8\"\n"), false);
   EXPECT_FALSE(wrong_type.ok());
 }
 

@@ -14,8 +14,8 @@ namespace {
 using Entries = std::vector<IpAllowlistInput::Entry>;
 
 TEST(IpAllowlist, EntriesComeOutCanonicalWithTrimmedLabels) {
-  auto v = ValidateIpAllowlist({{"203.0.113.0/24", " Office "}, {"198.51.100.42", "VPN"},
-                                {"2001:DB8::/32", ""}});
+  auto v = ValidateIpAllowlist(
+      {{"203.0.113.0/24", " Office "}, {"198.51.100.42", "VPN"}, {"2001:DB8::/32", ""}});
   ASSERT_TRUE(v.ok());
   ASSERT_EQ(v->size(), 3u);
   EXPECT_EQ((*v)[0], (IpAllowEntry{"203.0.113.0/24", "Office"}));
@@ -48,8 +48,8 @@ TEST(IpAllowlist, ErrorsNameTheEntryAtFault) {
 }
 
 TEST(IpAllowlist, TheSameRangeTwiceIsRefusedEvenWrittenDifferently) {
-  auto dup = ValidateIpAllowlist({{"2001:db8::/32", "a"}, {"10.0.0.1", "b"},
-                                  {"2001:DB8:0::/32", "c"}});
+  auto dup =
+      ValidateIpAllowlist({{"2001:db8::/32", "a"}, {"10.0.0.1", "b"}, {"2001:DB8:0::/32", "c"}});
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().code, "duplicate_entry");
   EXPECT_EQ(dup.error().field, "entries[2].cidr");

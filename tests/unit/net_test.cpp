@@ -33,9 +33,9 @@ TEST(Cidr, HostBitsBelowThePrefixAreRefused) {
 }
 
 TEST(Cidr, MalformedRangesAreRefused) {
-  for (const char* bad : {"", "/24", "10.0.0.0/", "10.0.0.0/33", "2001:db8::/129", "10.0.0.0/-1",
-                          "10.0.0.0/2 4", "example.com", "300.1.1.1", "10.0.0.0/24/8",
-                          " 10.0.0.0/8", "10.0.0.0/0008"}) {
+  for (const char* bad :
+       {"", "/24", "10.0.0.0/", "10.0.0.0/33", "2001:db8::/129", "10.0.0.0/-1", "10.0.0.0/2 4",
+        "example.com", "300.1.1.1", "10.0.0.0/24/8", " 10.0.0.0/8", "10.0.0.0/0008"}) {
     EXPECT_FALSE(ParseCidr(bad)) << bad;
   }
 }
@@ -56,8 +56,7 @@ TEST(ClientAddress, WithoutTrustedProxiesThePeerIsTheClient) {
 }
 
 TEST(ClientAddress, AnUntrustedPeerIsTheClientWhateverItForwards) {
-  EXPECT_EQ(ClientAddress("198.51.100.1", {"203.0.113.7"}, Ranges({"10.0.0.0/8"})),
-            "198.51.100.1");
+  EXPECT_EQ(ClientAddress("198.51.100.1", {"203.0.113.7"}, Ranges({"10.0.0.0/8"})), "198.51.100.1");
 }
 
 TEST(ClientAddress, ATrustedPeerWithoutTheHeaderIsTheClient) {
@@ -68,8 +67,7 @@ TEST(ClientAddress, TheRightMostUntrustedEntryWins) {
   auto trusted = Ranges({"10.0.0.0/8", "127.0.0.1"});
   EXPECT_EQ(ClientAddress("127.0.0.1", {"203.0.113.7"}, trusted), "203.0.113.7");
   // The client sent "1.2.3.4" itself; our proxies appended the real address and each other.
-  EXPECT_EQ(ClientAddress("127.0.0.1", {"1.2.3.4, 203.0.113.7, 10.0.0.5"}, trusted),
-            "203.0.113.7");
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"1.2.3.4, 203.0.113.7, 10.0.0.5"}, trusted), "203.0.113.7");
   // Several headers count as one list, in order.
   EXPECT_EQ(ClientAddress("127.0.0.1", {"1.2.3.4", "203.0.113.7", "10.0.0.5"}, trusted),
             "203.0.113.7");
