@@ -25,6 +25,7 @@ namespace {
 struct Flags {
   std::string config_file;
   std::string listen, db, public_url, smtp, mail_from, preset, web_dir;
+  std::string trusted_proxies;
   int threads = 0;
 };
 
@@ -55,6 +56,7 @@ gh::Config LoadOrExit(const Flags& f) {
   if (!f.mail_from.empty()) c.mail_from = f.mail_from;
   if (!f.preset.empty()) c.preset = f.preset;
   if (f.threads > 0) c.threads = f.threads;
+  if (!f.trusted_proxies.empty()) c.trusted_proxies = gh::SplitCommaList(f.trusted_proxies);
   if (auto st = gh::ValidateConfig(c); !st.ok()) {
     std::fprintf(stderr, "gatehouse: invalid configuration: %s\n", st.error().message.c_str());
     std::exit(2);
@@ -112,6 +114,7 @@ int RunServe(const Flags& f) {
   gh::http::ServerOptions opts;
   opts.listen = config.listen;
   opts.threads = config.threads;
+  opts.trusted_proxies = config.TrustedProxyRanges();
   opts.on_listening = [&](const std::string& url) {
     // With --listen …:0 the port is known only now; links in mail must use it.
     if (config.public_url.empty()) config.public_url = url;
@@ -439,6 +442,10 @@ int main(int argc, char** argv) {
   serve->add_option("--preset", f.preset,
                     "Permission preset: four-role or admin-member [env GATEHOUSE_PRESET]");
   serve->add_option("--threads", f.threads, "I/O threads (default: one per core)");
+  serve->add_option("--trusted-proxies", f.trusted_proxies,
+                    "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is "
+                    "believed, e.g. 10.0.0.0/8,127.0.0.1 (default: none, X-Forwarded-For is "
+                    "ignored) [env GATEHOUSE_TRUSTED_PROXIES]");
   serve->add_option("--web-dir", f.web_dir,
                     "Directory of the dashboard's build output (default: web/dist of the "
                     "source tree) [env GATEHOUSE_WEB_DIR]");

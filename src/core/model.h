@@ -40,6 +40,14 @@ struct Session {
   std::optional<UnixTime> revoked_at;
 };
 
+// One range of a workspace's IP allowlist.
+struct IpAllowEntry {
+  std::string cidr;   // canonical, "203.0.113.0/24"
+  std::string label;  // "Office"; may be empty
+
+  bool operator==(const IpAllowEntry&) const = default;
+};
+
 struct Workspace {
   std::string id;  // ws_…
   std::string name;
@@ -54,6 +62,11 @@ struct Workspace {
   UnixTime logo_updated_at = 0;
   UnixTime created_at = 0;
   UnixTime updated_at = 0;
+  // The IP allowlist ("block all other IPs" when enabled): written only through
+  // WriteTx::UpdateIpAllowlist, so that a concurrent PATCH of other fields never reverts it.
+  bool ip_allowlist_enabled = false;
+  std::vector<IpAllowEntry> ip_allowlist;
+  UnixTime ip_allowlist_updated_at = 0;  // 0: never set
 };
 
 struct Membership {

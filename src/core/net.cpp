@@ -32,6 +32,16 @@ std::optional<IpAddress> ParseIp(std::string_view text) {
   return std::nullopt;
 }
 
+std::string FormatIp(const IpAddress& ip) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ip.v4) {
+    inet_ntop(AF_INET, ip.bytes.data() + 12, buf, sizeof buf);
+  } else {
+    inet_ntop(AF_INET6, ip.bytes.data(), buf, sizeof buf);
+  }
+  return buf;
+}
+
 bool Cidr::Contains(const IpAddress& ip) const {
   int bits = prefix_bits;
   for (size_t i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
@@ -66,9 +76,49 @@ std::optional<Cidr> ParseCidr(std::string_view text) {
     uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - keep));
     if (ip->bytes[i] & ~mask) return std::nullopt;
   }
-  std::string addr(text.substr(0, slash));
-  c.text = addr + "/" + std::to_string(bits);
+  c.text = FormatIp(*ip) + "/" + std::to_string(bits);
   return c;
+}
+
+bool AnyContains(const std::vector<Cidr>& ranges, const IpAddress& ip) {
+  for (const auto& r : ranges) {
+    if (r.Contains(ip)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string ClientAddress(std::string_view peer, const std::vector<std::string_view>& forwarded,
+                          const std::vector<Cidr>& trusted_proxies) {
+  if (trusted_proxies.empty() || forwarded.empty()) return std::string(peer);
+  auto peer_ip = ParseIp(peer);
+  if (!peer_ip || !AnyContains(trusted_proxies, *peer_ip)) return std::string(peer);
+  std::optional<IpAddress> leftmost;
+  // Right to left over the headers, and inside each header over its comma-separated entries.
+  for (auto h = forwarded.rbegin(); h != forwarded.rend(); ++h) {
+    std::string_view list = *h;
+    while (true) {
+      size_t comma = list.rfind(',');
+      std::string_view entry =
+          TrimSpaces(comma == std::string_view::npos ? list : list.substr(comma + 1));
+      auto ip = ParseIp(entry);
+      if (!ip) return std::string(peer);  // malformed: trust nothing it says
+      if (!AnyContains(trusted_proxies, *ip)) return FormatIp(*ip);
+      leftmost = ip;
+      if (comma == std::string_view::npos) break;
+      list = list.substr(0, comma);
+    }
+  }
+  return leftmost ? FormatIp(*leftmost) : std::string(peer);
 }
 
 bool PathPatternMatches(std::string_view pattern, std::string_view path) {

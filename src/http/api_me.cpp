@@ -18,7 +18,9 @@ void AddMeRoutes(App& app) {
                     for (const auto& w : *app.accounts.Memberships(p.user.id)) {
                       memberships.push_back({{"workspace_id", w.workspace.id},
                                              {"workspace_name", w.workspace.name},
-                                             {"role", w.membership.role}});
+                                             {"role", w.membership.role},
+                                             {"ip_allowlist_enabled",
+                                              w.workspace.ip_allowlist_enabled}});
                     }
                     j["memberships"] = std::move(memberships);
                     return JsonResponse(200, j);

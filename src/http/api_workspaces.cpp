@@ -57,6 +57,71 @@ Response UploadLogo(App& app, Request& req) {
   return JsonResponse(200, {{"logo_url", *url}});
 }
 
+Json IpAllowlistJson(const IpAllowlistView& v) {
+  Json entries = Json::array();
+  for (const auto& e : v.entries) entries.push_back({{"cidr", e.cidr}, {"label", e.label}});
+  return {{"enabled", v.enabled},
+          {"entries", entries},
+          {"updated_at", v.updated_at ? Json(FormatRfc3339(v.updated_at)) : Json(nullptr)}};
+}
+
+// {enabled, entries: [{cidr, label?}]}: both required, so that a PUT states the whole list.
+Result<IpAllowlistInput> ReadIpAllowlistInput(const Request& req) {
+  auto body = ParseObject(req, {"enabled", "entries"});
+  if (!body) return body.error();
+  IpAllowlistInput in;
+  auto enabled = body->find("enabled");
+  if (enabled == body->end() || enabled->is_null()) {
+    return Error::Invalid("required", "enabled", "enabled is required (true or false).");
+  }
+  if (!enabled->is_boolean()) {
+    return Error::Invalid("invalid_type", "enabled", "enabled must be true or false.");
+  }
+  in.enabled = enabled->get<bool>();
+  auto entries = body->find("entries");
+  if (entries == body->end() || entries->is_null()) {
+    return Error::Invalid("required", "entries", "entries is required (an array, maybe empty).");
+  }
+  if (!entries->is_array()) {
+    return Error::Invalid("invalid_type", "entries", "entries must be an array.");
+  }
+  if (entries->size() > IpAllowlists::kMaxEntries) {
+    return Error::Invalid("too_many_entries", "entries",
+                          "An IP allowlist holds at most " +
+                              std::to_string(IpAllowlists::kMaxEntries) + " entries.");
+  }
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const Json& e = (*entries)[i];
+    std::string at = "entries[" + std::to_string(i) + "]";
+    if (!e.is_object()) {
+      return Error::Invalid("invalid_type", at, at + " must be an object {cidr, label}.");
+    }
+    for (auto it = e.begin(); it != e.end(); ++it) {
+      if (it.key() != "cidr" && it.key() != "label") {
+        return Error::Invalid("unknown_field", at + "." + it.key(),
+                              "Unknown field " + it.key() + ".");
+      }
+    }
+    IpAllowlistInput::Entry entry;
+    auto cidr = e.find("cidr");
+    if (cidr == e.end() || cidr->is_null()) {
+      return Error::Invalid("required", at + ".cidr", "cidr is required.");
+    }
+    if (!cidr->is_string()) {
+      return Error::Invalid("invalid_type", at + ".cidr", "cidr must be a string.");
+    }
+    entry.cidr = cidr->get<std::string>();
+    if (auto label = e.find("label"); label != e.end() && !label->is_null()) {
+      if (!label->is_string()) {
+        return Error::Invalid("invalid_type", at + ".label", "label must be a string.");
+      }
+      entry.label = label->get<std::string>();
+    }
+    in.entries.push_back(std::move(entry));
+  }
+  return in;
+}
+
 }  // namespace
 
 void AddWorkspaceRoutes(App& app) {
@@ -128,6 +193,31 @@ void AddWorkspaceRoutes(App& app) {
                   .body_limit = kLogoBodyLimit, .body_type = "multipart/form-data",
                   .tag = "workspaces",
                   .handler = [&app](Request& req) { return UploadLogo(app, req); }});
+
+  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/ip-allowlist",
+                  .operation_id = "getIpAllowlist",
+                  .summary = "The IP allowlist: {enabled (block all other IPs), entries, "
+                             "updated_at}",
+                  .access = Access::kWorkspace, .permission = "ip_allowlist.manage",
+                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+                    auto v = app.ip_allowlists.Get(*req.membership);
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(200, IpAllowlistJson(*v));
+                  }});
+
+  app.router.Add({.method = "PUT", .path = "/v1/workspaces/{ws}/ip-allowlist",
+                  .operation_id = "putIpAllowlist",
+                  .summary = "Replace the IP allowlist {enabled, entries:[{cidr, label?}]}; "
+                             "refused (422 ip_allowlist_lockout) when it would shut out the "
+                             "caller's own address",
+                  .access = Access::kWorkspace, .permission = "ip_allowlist.manage",
+                  .tag = "workspaces", .handler = [&app](Request& req) {
+                    auto in = ReadIpAllowlistInput(req);
+                    if (!in) return Problem(in.error(), req);
+                    auto v = app.ip_allowlists.Put(*req.principal, *req.membership, *in);
+                    if (!v) return Problem(v.error(), req);
+                    return JsonResponse(200, IpAllowlistJson(*v));
+                  }});
 
   app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/logo",
                   .operation_id = "getWorkspaceLogo", .summary = "The logo image",

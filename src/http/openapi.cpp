@@ -24,6 +24,44 @@ Json ProblemSchema() {
                  {{"field", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}}}}}}}};
 }
 
+// The workspace IP allowlist, as GET answers it and PUT takes it (PUT: label optional,
+// updated_at ignored).
+Json IpAllowlistSchema() {
+  Json entry = {{"type", "object"},
+                {"required", Json::array({"cidr"})},
+                {"additionalProperties", false},
+                {"properties",
+                 {{"cidr",
+                   {{"type", "string"},
+                    {"description",
+                     "IPv4 or IPv6 address or CIDR range, host bits zero; a bare address is "
+                     "a /32 or /128. Answered in canonical form."},
+                    {"examples", Json::array({"203.0.113.0/24", "2001:db8::/32"})}}},
+                  {"label",
+                   {{"type", "string"},
+                    {"maxLength", 64},
+                    {"examples", Json::array({"Office"})}}}}}};
+  return {{"type", "object"},
+          {"required", Json::array({"enabled", "entries"})},
+          {"properties",
+           {{"enabled",
+             {{"type", "boolean"},
+              {"description",
+               "Block all other IPs: sessions and API keys of the workspace are refused (403 "
+               "ip_not_allowed, verify IP_NOT_ALLOWED) from addresses outside the entries."}}},
+            {"entries", {{"type", "array"}, {"maxItems", 100}, {"items", entry}}},
+            {"updated_at",
+             {{"type", Json::array({"string", "null"})},
+              {"format", "date-time"},
+              {"readOnly", true}}}}}};
+}
+
+// Operations whose bodies have a schema of their own: operation id -> components schema.
+const char* SchemaOf(const std::string& operation_id) {
+  if (operation_id == "getIpAllowlist" || operation_id == "putIpAllowlist") return "IpAllowlist";
+  return nullptr;
+}
+
 Json Operation(const Route& r) {
   Json op = {{"operationId", r.operation_id}, {"summary", r.summary}, {"tags", {r.tag}}};
   Json params = Json::array();
@@ -46,6 +84,14 @@ Json Operation(const Route& r) {
                    {{"application/problem+json",
                      {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
   op["responses"] = {{"2XX", {{"description", "Success"}}}, {"default", problem}};
+  if (const char* schema = SchemaOf(r.operation_id)) {
+    Json ref = {{"$ref", std::string("#/components/schemas/") + schema}};
+    op["responses"]["2XX"]["content"] = {{"application/json", {{"schema", ref}}}};
+    if (op.contains("requestBody")) {
+      op["requestBody"] = {{"required", true},
+                           {"content", {{"application/json", {{"schema", ref}}}}}};
+    }
+  }
   if (r.access == Access::kPublic) {
     op["security"] = Json::array();
   } else if (r.access == Access::kOptionalAuth) {
@@ -79,7 +125,8 @@ void AddOpenApiRoute(App& app) {
                         {"servers", {{{"url", app.config.PublicUrl()}}}},
                         {"paths", paths},
                         {"components",
-                         {{"schemas", {{"Problem", ProblemSchema()}}},
+                         {{"schemas",
+                           {{"Problem", ProblemSchema()}, {"IpAllowlist", IpAllowlistSchema()}}},
                           {"securitySchemes",
                            {{"sessionCookie",
                              {{"type", "apiKey"}, {"in", "cookie"}, {"name", "gh_session"}}},

@@ -192,6 +192,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       team(s, c, access, identities),
       key_index(cat),
       api_keys(s, c, access, key_index),
+      ip_allowlists(s, identities, api_keys),
       invitations(s, c, access, accounts, team, identities),
       projects(s, access, team),
       audit(s),
@@ -346,6 +347,7 @@ Json WorkspaceJson(const WorkspaceView& v) {
           {"member_limit", v.member_limit},
           {"audit_retention_days", w.audit_retention_days},
           {"require_mfa", w.require_mfa},
+          {"ip_allowlist_enabled", w.ip_allowlist_enabled},
           {"role", v.role},
           {"created_at", FormatRfc3339(w.created_at)},
           {"updated_at", FormatRfc3339(w.updated_at)}};

@@ -16,6 +16,7 @@
 #include "service/audit.h"
 #include "service/config.h"
 #include "service/invitations.h"
+#include "service/ip_allowlist.h"
 #include "service/projects.h"
 #include "service/team.h"
 #include "service/mfa.h"
@@ -39,6 +40,7 @@ struct App {
   Team team;
   KeyIndex key_index;
   ApiKeys api_keys;
+  IpAllowlists ip_allowlists;
   Invitations invitations;
   Projects projects;
   // Woken after a change queues mail; null when no worker runs (tests, CLI).

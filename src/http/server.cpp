@@ -58,7 +58,11 @@ struct Shared {
   std::mutex log_mu;
 };
 
-Request ToRequest(const bhttp::request<bhttp::string_body>& in, const std::string& remote_ip) {
+// The request as handlers see it. Its remote_ip is the client's address: the socket peer's,
+// or, behind a trusted proxy, the one X-Forwarded-For names (the one place it is decided, so
+// that audit events, sessions, login throttling and allowlists all see the same address).
+Request ToRequest(const bhttp::request<bhttp::string_body>& in, const std::string& remote_ip,
+                  const std::vector<Cidr>& trusted_proxies) {
   Request req;
   req.method = std::string(in.method_string());
   req.target = std::string(in.target());
@@ -73,7 +77,15 @@ Request ToRequest(const bhttp::request<bhttp::string_body>& in, const std::strin
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     req.headers.emplace_back(std::move(name), std::string(f.value()));
   }
-  req.remote_ip = remote_ip;
+  if (trusted_proxies.empty()) {
+    req.remote_ip = remote_ip;  // the common case: no header is looked at
+    return req;
+  }
+  std::vector<std::string_view> forwarded;
+  for (const auto& [name, value] : req.headers) {
+    if (name == "x-forwarded-for") forwarded.push_back(value);
+  }
+  req.remote_ip = ClientAddress(remote_ip, forwarded, trusted_proxies);
   return req;
 }
 
@@ -196,7 +208,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
     }
 
     auto& head = parser.get();
-    Request req = ToRequest(head, remote_ip);
+    Request req = ToRequest(head, remote_ip, sh.options.trusted_proxies);
     Match m = sh.app.router.Find(req.method, req.path);
     size_t limit = m.route ? m.route->body_limit : 64 * 1024;
     bool too_large = parser.content_length() && *parser.content_length() > limit;

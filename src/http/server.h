@@ -4,7 +4,9 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "core/net.h"
 #include "http/routes.h"
 
 namespace gh::http {
@@ -15,6 +17,8 @@ struct ServerOptions {
   int header_timeout_seconds = 30;        // to receive a whole request once it has begun
   int idle_timeout_seconds = 60;          // keep-alive connections with nothing to say
   size_t header_limit = 16 * 1024;
+  // Peers whose X-Forwarded-For names the client (see ClientAddress); empty: none.
+  std::vector<Cidr> trusted_proxies;
   // Called once the socket listens, with the base URL actually bound.
   std::function<void(const std::string& url)> on_listening;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/ids.h"
+#include "service/ip_allowlist.h"
 
 namespace gh {
 namespace {
@@ -192,14 +193,24 @@ Result<Membership> Access::Authorize(const Principal& p, const std::string& ws,
     cache_.PutMemberships(p.user.id, list, now);
   }
   const Membership* m = nullptr;
-  bool require_mfa = false;
+  const Workspace* workspace = nullptr;
   for (const auto& w : *list) {
     if (w.workspace.id == ws) {
       m = &w.membership;
-      require_mfa = w.workspace.require_mfa;
+      workspace = &w.workspace;
     }
   }
   if (!m) return Error::NotFound("workspace");
+  bool require_mfa = workspace->require_mfa;
+  // The IP allowlist binds sessions and API keys alike: it is about where a request comes
+  // from, not how it authenticated. The member still sees the workspace in their lists.
+  if (!IpAllowedIn(*workspace, p.client.ip)) {
+    return Error{ErrorKind::kForbidden, "ip_not_allowed",
+                 "This workspace accepts requests only from its IP allowlist, and your address (" +
+                     (p.client.ip.empty() ? std::string("unknown") : p.client.ip) +
+                     ") is not on it.",
+                 {}};
+  }
   // A workspace that requires two-factor authentication admits people who have it; API keys
   // are credentials of their own and are not asked for it.
   if (require_mfa && !p.user.mfa_enabled && p.api_key_id.empty()) {

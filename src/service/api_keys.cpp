@@ -62,7 +62,7 @@ void ApiKeys::Reindex(const ApiKey& k) {
   std::optional<Project> project;
   if (!k.project_id.empty()) project = store_.ProjectById(k.workspace_id, k.project_id);
   auto w = store_.WorkspaceById(k.workspace_id);
-  index_.Put(k, project, w ? w->timezone : "UTC");
+  index_.Put(k, project, w ? KeyWorkspace::Of(*w) : KeyWorkspace{});
 }
 
 Status ApiKeys::Apply(const Membership& caller, ApiKey& k, const KeyInput& in, bool creating,
@@ -311,7 +311,21 @@ int ApiKeys::RevokeAllOf(WriteTx& tx, const std::string& ws, const std::string& 
 }
 
 void ApiKeys::ReindexWorkspace(const std::string& workspace_id) {
-  for (const auto& k : store_.ApiKeys(workspace_id)) Reindex(k);
+  // The workspace and each project read once, not once per key: a workspace may hold many.
+  auto w = store_.WorkspaceById(workspace_id);
+  KeyWorkspace ws = w ? KeyWorkspace::Of(*w) : KeyWorkspace{};
+  absl::flat_hash_map<std::string, std::optional<Project>> projects;
+  for (const auto& k : store_.ApiKeys(workspace_id)) {
+    std::optional<Project> project;
+    if (!k.project_id.empty()) {
+      auto p = projects.find(k.project_id);
+      if (p == projects.end()) {
+        p = projects.emplace(k.project_id, store_.ProjectById(workspace_id, k.project_id)).first;
+      }
+      project = p->second;
+    }
+    index_.Put(k, project, ws);
+  }
 }
 
 VerifyResult ApiKeys::Verify(const VerifyRequest& req) {
@@ -342,6 +356,8 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
   bool method_ok = k.methods.empty();
   for (const auto& m : k.methods) method_ok = method_ok || m == method;
   if (denied || !allowed || !method_ok) return deny("may not call this endpoint");
+  // (The workspace's own IP allowlist is Access::Authorize's to enforce, for keys and
+  // sessions alike.)
   if (!key->allowlist.empty()) {
     auto ip = ParseIp(client.ip);
     bool inside = false;
@@ -370,12 +386,14 @@ void ApiKeys::Refresh() {
   auto keys = store_.ApiKeysUpdatedSince(since);
   auto changed = store_.WorkspacesChangedSince(since);
   auto deleted = store_.WorkspacesDeletedSince(since);
-  absl::flat_hash_map<std::string, std::optional<Workspace>> workspaces;
+  absl::flat_hash_map<std::string, std::optional<KeyWorkspace>> workspaces;
   absl::flat_hash_map<std::string, std::optional<Project>> projects;
   auto apply = [&](const ApiKey& k) {
     auto w = workspaces.find(k.workspace_id);
     if (w == workspaces.end()) {
-      w = workspaces.emplace(k.workspace_id, store_.WorkspaceById(k.workspace_id)).first;
+      std::optional<KeyWorkspace> kw;
+      if (auto found = store_.WorkspaceById(k.workspace_id)) kw = KeyWorkspace::Of(*found);
+      w = workspaces.emplace(k.workspace_id, std::move(kw)).first;
     }
     if (!w->second) return;  // deleted meanwhile: its tombstone removes its keys
     std::optional<Project> project;
@@ -386,7 +404,7 @@ void ApiKeys::Refresh() {
       }
       project = p->second;
     }
-    index_.PutIfUnchangedSince(k, project, w->second->timezone, generation);
+    index_.PutIfUnchangedSince(k, project, *w->second, generation);
   };
   for (const auto& k : keys) apply(k);
   for (const auto& ws : changed) {

@@ -64,7 +64,8 @@ Status ApplyFile(Config& c, const std::string& path) {
                        std::string(e.description()));
   }
   static const char* kKnown[] = {"listen", "db", "public_url", "smtp", "mail_from", "preset",
-                                 "threads", "session", "login", "invitations", "mail", "argon2", "regions",
+                                 "threads", "trusted_proxies", "session", "login", "invitations",
+                                 "mail", "argon2", "regions",
                                  "default_region", "plans", "default_plan",
                                  "default_subscription_status"};
   for (const auto& [key, node] : t) {
@@ -89,6 +90,7 @@ Status ApplyFile(Config& c, const std::string& path) {
   chain(Read(t, "threads", threads, path));
   c.threads = static_cast<int>(threads);
   chain(ReadStrings(t, "regions", c.regions, path));
+  chain(ReadStrings(t, "trusted_proxies", c.trusted_proxies, path));
   chain(Read(t, "default_region", c.default_region, path));
   chain(Read(t, "default_plan", c.default_plan, path));
   chain(Read(t, "default_subscription_status", c.default_subscription_status, path));
@@ -147,9 +149,34 @@ void ApplyEnvironment(Config& c) {
   env("GATEHOUSE_SMTP", c.smtp);
   env("GATEHOUSE_MAIL_FROM", c.mail_from);
   env("GATEHOUSE_PRESET", c.preset);
+  std::string proxies;
+  env("GATEHOUSE_TRUSTED_PROXIES", proxies);
+  if (!proxies.empty()) c.trusted_proxies = SplitCommaList(proxies);
 }
 
 }  // namespace
+
+std::vector<std::string> SplitCommaList(const std::string& list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    std::string item = list.substr(pos, comma - pos);
+    size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+std::vector<Cidr> Config::TrustedProxyRanges() const {
+  std::vector<Cidr> out;
+  for (const auto& p : trusted_proxies) {
+    if (auto c = ParseCidr(p)) out.push_back(*c);
+  }
+  return out;
+}
 
 const Plan* Config::FindPlan(const std::string& id) const {
   for (const auto& p : plans) {
@@ -177,6 +204,10 @@ std::string Config::Describe() const {
     << "preset = " << preset << "\n"
     << "config = " << (config_file.empty() ? "(none)" : config_file) << "\n"
     << "session = idle " << session_idle_days << "d, absolute " << session_absolute_days << "d\n"
+    << "trusted proxies = ";
+  if (trusted_proxies.empty()) o << "(none: X-Forwarded-For is ignored)";
+  for (size_t i = 0; i < trusted_proxies.size(); ++i) o << (i ? ", " : "") << trusted_proxies[i];
+  o << "\n"
     << "default plan = " << default_plan << " (" << default_subscription_status << ")\n";
   return o.str();
 }
@@ -196,6 +227,12 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.argon2_ops < 1 || c.argon2_mem_kib < 8 * 1024) {
     return ConfigError("argon2: ops must be >= 1 and mem_kib >= 8192");
+  }
+  for (const auto& p : c.trusted_proxies) {
+    if (!ParseCidr(p)) {
+      return ConfigError("trusted_proxies: '" + p +
+                         "' is not an IP address or a CIDR range with its host bits zero");
+    }
   }
   if (c.preset.empty()) return ConfigError("preset must name a built-in preset or a .toml file");
   return {};

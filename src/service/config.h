@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/net.h"
 #include "core/result.h"
 
 namespace gh {
@@ -27,6 +28,9 @@ struct Config {
   std::string preset = "four-role";
   std::string config_file;
   int threads = 0;  // 0: one per core
+  // Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. Empty: none, the
+  // client's address is the socket's and X-Forwarded-For is ignored.
+  std::vector<std::string> trusted_proxies;
 
   int invitation_days = 7;
   int mail_give_up_hours = 24;  // queued mail not delivered by then is marked failed
@@ -56,6 +60,8 @@ struct Config {
   std::string default_subscription_status = "trialing";
 
   const Plan* FindPlan(const std::string& id) const;
+  // trusted_proxies parsed (ValidateConfig has checked them).
+  std::vector<Cidr> TrustedProxyRanges() const;
   // public_url, or http://{listen} when unset.
   std::string PublicUrl() const;
   // The settings as `key = value` lines for the start-up log, secrets masked.
@@ -65,6 +71,10 @@ struct Config {
 // Reads the TOML file (when `path` is non-empty) over the defaults, then the environment.
 // Errors name the file, the line and the key.
 Result<Config> LoadConfig(const std::string& path, bool read_environment = true);
+
+// "10.0.0.0/8, 127.0.0.1" -> {"10.0.0.0/8", "127.0.0.1"} (the form of the flag and of
+// GATEHOUSE_TRUSTED_PROXIES). Empty items are dropped.
+std::vector<std::string> SplitCommaList(const std::string& list);
 
 // Checks cross-field rules (default plan exists, default region listed, …).
 Status ValidateConfig(const Config& c);

@@ -40,7 +40,31 @@ std::array<uint8_t, 32> FromHex(const std::string& hex) {
   return out;
 }
 
+// Two compiled workspace allowlists say the same (null: off).
+bool SameRanges(const std::shared_ptr<const std::vector<Cidr>>& a,
+                const std::shared_ptr<const std::vector<Cidr>>& b) {
+  if (a == b) return true;
+  if (!a || !b || a->size() != b->size()) return false;
+  for (size_t i = 0; i < a->size(); ++i) {
+    if ((*a)[i].text != (*b)[i].text) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+KeyWorkspace KeyWorkspace::Of(const Workspace& w) {
+  KeyWorkspace out;
+  out.timezone = w.timezone;
+  if (w.ip_allowlist_enabled) {
+    auto ranges = std::make_shared<std::vector<Cidr>>();
+    for (const auto& e : w.ip_allowlist) {
+      if (auto c = ParseCidr(e.cidr)) ranges->push_back(std::move(*c));
+    }
+    out.ip_allowlist = std::move(ranges);
+  }
+  return out;
+}
 
 KeyIndex::Shard& KeyIndex::ShardOf(const Digest& hash) const {
   return shards_[hash[0] % kShards];  // SHA-256 bytes are uniformly distributed
@@ -70,7 +94,7 @@ KeyIndex::Slot& KeyIndex::SlotOf(const std::string& key_id) {
 
 std::shared_ptr<CompiledKey> KeyIndex::Compile(const ApiKey& key,
                                                const std::optional<Project>& project,
-                                               const std::string& timezone) const {
+                                               const KeyWorkspace& ws) const {
   auto compiled = std::make_shared<CompiledKey>();
   compiled->key = key;
   for (const auto& c : key.ip_allowlist) {
@@ -80,7 +104,8 @@ std::shared_ptr<CompiledKey> KeyIndex::Compile(const ApiKey& key,
       project ? project->rate_limit_per_minute.value_or(0) : 0);
   compiled->per_month = key.rate_per_month.value_or(
       project ? project->rate_limit_per_month.value_or(0) : 0);
-  compiled->timezone = timezone;
+  compiled->timezone = ws.timezone;
+  compiled->workspace_allowlist = ws.ip_allowlist;
   return compiled;
 }
 
@@ -102,8 +127,8 @@ void KeyIndex::Install(Slot& slot, std::shared_ptr<const CompiledKey> compiled) 
 }
 
 void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
-                   const std::string& timezone) {
-  auto compiled = Compile(key, project, timezone);
+                   const KeyWorkspace& ws) {
+  auto compiled = Compile(key, project, ws);
   std::lock_guard ids(ids_mu_);
   Slot& slot = SlotOf(key.id);
   slot.changed_at_generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -111,8 +136,8 @@ void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
 }
 
 void KeyIndex::PutIfUnchangedSince(const ApiKey& key, const std::optional<Project>& project,
-                                   const std::string& timezone, uint64_t generation) {
-  auto compiled = Compile(key, project, timezone);
+                                   const KeyWorkspace& ws, uint64_t generation) {
+  auto compiled = Compile(key, project, ws);
   std::lock_guard ids(ids_mu_);
   if (auto rw = removed_workspaces_.find(key.workspace_id);
       rw != removed_workspaces_.end() && rw->second > generation) {
@@ -125,7 +150,8 @@ void KeyIndex::PutIfUnchangedSince(const ApiKey& key, const std::optional<Projec
     ApiKey a = old.key, b = key;
     a.last_used_at = b.last_used_at = std::nullopt;  // the flusher's column, not a change
     if (a == b && old.per_minute == compiled->per_minute &&
-        old.per_month == compiled->per_month && old.timezone == compiled->timezone) {
+        old.per_month == compiled->per_month && old.timezone == compiled->timezone &&
+        SameRanges(old.workspace_allowlist, compiled->workspace_allowlist)) {
       return;
     }
   }
@@ -151,14 +177,14 @@ void KeyIndex::Load(Store& store) {
   loaded_at_ = Clock::System().Now();
   std::string after;
   absl::flat_hash_map<std::string, std::optional<Project>> projects;
-  absl::flat_hash_map<std::string, std::string> timezones;
+  absl::flat_hash_map<std::string, KeyWorkspace> workspaces;
   while (true) {
     auto batch = store.AllApiKeys(after, 5000);
     if (batch.empty()) break;
     for (const auto& k : batch) {
-      if (!timezones.contains(k.workspace_id)) {
+      if (!workspaces.contains(k.workspace_id)) {
         auto w = store.WorkspaceById(k.workspace_id);
-        timezones[k.workspace_id] = w ? w->timezone : "UTC";
+        workspaces[k.workspace_id] = w ? KeyWorkspace::Of(*w) : KeyWorkspace{};
       }
       std::optional<Project> project;
       if (!k.project_id.empty()) {
@@ -168,7 +194,7 @@ void KeyIndex::Load(Store& store) {
         }
         project = it->second;
       }
-      Put(k, project, timezones[k.workspace_id]);
+      Put(k, project, workspaces[k.workspace_id]);
     }
     after = batch.back().id;
   }
@@ -275,6 +301,11 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
       r.code = "IP_NOT_ALLOWED";
       return r;
     }
+  }
+  // The workspace's allowlist binds every key of the workspace, on top of the key's own.
+  if (ck.workspace_allowlist && !(ip && AnyContains(*ck.workspace_allowlist, *ip))) {
+    r.code = "IP_NOT_ALLOWED";
+    return r;
   }
   // Monthly quota: the calendar month in the workspace's time zone.
   if (ck.per_month > 0) {

@@ -42,6 +42,18 @@ struct KeyCounters {
   absl::flat_hash_set<std::string> ips;  // addresses the key has been used from
 };
 
+// What a key's workspace adds to its verification.
+struct KeyWorkspace {
+  std::string timezone = "UTC";  // for monthly quotas
+  // The workspace's IP allowlist when "block all other IPs" is on; null when it is off.
+  // Shared by every key of the workspace.
+  std::shared_ptr<const std::vector<Cidr>> ip_allowlist;
+
+  // From the workspace as the store has it (ranges that do not parse are left out, which
+  // narrows the list rather than widening it).
+  static KeyWorkspace Of(const Workspace& w);
+};
+
 // A key as verification needs it, immutable once built.
 struct CompiledKey {
   ApiKey key;
@@ -49,6 +61,7 @@ struct CompiledKey {
   int64_t per_minute = 0;  // 0: unlimited (the key's limit, else its project's)
   int64_t per_month = 0;
   std::string timezone;    // the workspace's, for monthly quotas
+  std::shared_ptr<const std::vector<Cidr>> workspace_allowlist;  // null: any address
 };
 
 struct VerifyRequest {
@@ -86,9 +99,10 @@ class KeyIndex {
   // Loads every key of the store (and the addresses and this month's usage of each).
   void Load(Store& store);
 
-  // Adds or replaces a key (after create, edit, rotate or revoke). `project` gives default
-  // limits; `timezone` the workspace's.
-  void Put(const ApiKey& key, const std::optional<Project>& project, const std::string& timezone);
+  // Adds or replaces a key (after create, edit, rotate or revoke, or a change of its
+  // workspace's time zone or IP allowlist). `project` gives default limits; `ws` what the
+  // workspace adds.
+  void Put(const ApiKey& key, const std::optional<Project>& project, const KeyWorkspace& ws);
 
   // Forgets every key of a deleted workspace.
   void RemoveWorkspace(const std::string& workspace_id);
@@ -100,7 +114,7 @@ class KeyIndex {
   // It also skips a key whose compiled form would be the same.
   uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
   void PutIfUnchangedSince(const ApiKey& key, const std::optional<Project>& project,
-                           const std::string& timezone, uint64_t generation);
+                           const KeyWorkspace& ws, uint64_t generation);
   // When Load read the store (seconds): changes from then on are for the refresh to find.
   UnixTime loaded_at() const { return loaded_at_; }
 
@@ -142,7 +156,7 @@ class KeyIndex {
   void Erase(const std::string& hex_hash);
   Slot& SlotOf(const std::string& key_id);  // requires ids_mu_
   std::shared_ptr<CompiledKey> Compile(const ApiKey& key, const std::optional<Project>& project,
-                                       const std::string& timezone) const;
+                                       const KeyWorkspace& ws) const;
   void Install(Slot& slot, std::shared_ptr<const CompiledKey> compiled);  // requires ids_mu_
 
   const Catalogue& catalogue_;

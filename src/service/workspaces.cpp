@@ -77,7 +77,7 @@ Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInpu
   std::optional<ApiKey> publishable;
   if (keys_) publishable = keys_->ProvisionPublishable(*tx, p, w, now);
   tx->Commit();
-  if (publishable) keys_->index().Put(*publishable, std::nullopt, w.timezone);
+  if (publishable) keys_->index().Put(*publishable, std::nullopt, KeyWorkspace::Of(w));
   cache_.ForgetMemberships();
   return ViewOf(w, owner.role);
 }

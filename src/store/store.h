@@ -114,7 +114,12 @@ class WriteTx {
   virtual void RecordSessionActivity(const std::vector<SessionActivity>& batch) = 0;
 
   virtual void InsertWorkspace(const Workspace& ws) = 0;
+  // Writes the workspace's settings; not its IP allowlist (UpdateIpAllowlist does).
   virtual void UpdateWorkspace(const Workspace& ws) = 0;
+  // Replaces the IP allowlist and its switch, and moves updated_at and
+  // ip_allowlist_updated_at to `at` (so that other processes' refresh sees the change).
+  virtual void UpdateIpAllowlist(const std::string& workspace_id, bool enabled,
+                                 const std::vector<IpAllowEntry>& entries, UnixTime at) = 0;
   // Deletes the workspace and what belongs to it (not its audit log), leaving a tombstone
   // dated `now` so that other processes learn of the deletion (WorkspacesDeletedSince).
   virtual void DeleteWorkspace(const std::string& workspace_id, UnixTime now) = 0;

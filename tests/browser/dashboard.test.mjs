@@ -262,6 +262,7 @@ describe('dashboard', { concurrency: false }, () => {
       member.getByRole('heading', { name: 'Danger Zone' }),
       member.getByRole('heading', { name: 'API Keys' }),
       member.getByRole('button', { name: 'Choose Image' }),
+      member.getByRole('heading', { name: 'IP Allowlisting' }),
     ]) {
       assert.equal(await l.count(), 0, `absent for a member: ${l}`);
     }
@@ -427,6 +428,36 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.waitForURL((u) => u.href.startsWith(wsUrl));
     const options = await admin.locator('#ws-switcher').locator('option').allTextContents();
     assert.deepEqual(options, ['Acme Corporation', '+ Create workspace…']);
+  });
+
+  test('IP allowlisting: add ranges, the lockout guard, block all other IPs, remove', async () => {
+    await admin.getByRole('link', { name: 'General' }).click();
+    const card = admin.getByRole('region', { name: 'IP Allowlisting' });
+    await card.getByText('No ranges yet.').waitFor();
+    const add = async (cidr, label) => {
+      await card.getByLabel('Address or range').fill(cidr);
+      await card.getByLabel('Label (optional)').fill(label);
+      await card.getByRole('button', { name: 'Add', exact: true }).click();
+    };
+    await add('203.0.113.0/24', 'Office');
+    await card.getByRole('checkbox', { name: 'Block all other IPs' }).check();
+    await card.getByRole('button', { name: 'Save allowlist' }).click();
+    // The browser talks from 127.0.0.1, which the list leaves out: the server refuses it.
+    await card.getByText(/127\.0\.0\.1.*lock you out/).waitFor();
+    await add('127.0.0.1', 'This machine');
+    await card.getByRole('button', { name: 'Save allowlist' }).click();
+    await card.getByText('IP allowlist saved.').waitFor();
+    await card.getByRole('cell', { name: '127.0.0.1/32', exact: true }).waitFor(); // canonical form
+    await screenshots(admin, 'general-ip-allowlist');
+    await admin.reload();
+    await card.getByRole('cell', { name: '203.0.113.0/24', exact: true }).waitFor();
+    assert.ok(await card.getByRole('checkbox', { name: 'Block all other IPs' }).isChecked(), 'saved');
+    await card.getByRole('checkbox', { name: 'Block all other IPs' }).uncheck();
+    await card.getByRole('button', { name: 'Remove 203.0.113.0/24' }).click();
+    await card.getByRole('button', { name: 'Remove 127.0.0.1/32' }).click();
+    await card.getByRole('button', { name: 'Save allowlist' }).click();
+    await card.getByText('No ranges yet.').waitFor();
+    await card.getByText('IP allowlist saved.').waitFor();
   });
 
   test('account, projects and billing screens', async () => {

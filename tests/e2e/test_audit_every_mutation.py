@@ -82,6 +82,10 @@ def test_every_mutating_route_records_its_event(server):
     did("POST", "/v1/workspaces/{ws}/logo",
         owner.post(base + "/logo", files={"file": ("l.png", PNG, "image/png")}), 200,
         "workspace.logo_updated", in_ws)
+    did("PUT", "/v1/workspaces/{ws}/ip-allowlist",
+        owner.put(base + "/ip-allowlist",
+                  json={"enabled": False, "entries": [{"cidr": "203.0.113.0/24", "label": "Office"}]}),
+        200, "workspace.ip_allowlist_updated", in_ws)
 
     r = owner.post(base + "/invitations", json={"email": unique_email("inv"), "role": "viewer"})
     inv = r.json()

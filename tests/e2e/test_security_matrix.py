@@ -22,6 +22,8 @@ BODIES = {
     ("POST", "/v1/workspaces/{ws}/roles"): {"name": "Matrix role", "permissions": ["workspace.view"]},
     ("PATCH", "/v1/workspaces/{ws}/roles/{role}"): {"name": "Renamed"},
     ("PATCH", "/v1/workspaces/{ws}"): {"name": "Renamed Co"},
+    ("PUT", "/v1/workspaces/{ws}/ip-allowlist"): {"enabled": False,
+                                                  "entries": [{"cidr": "203.0.113.0/24"}]},
     ("POST", "/v1/workspaces/{ws}/api-keys"): {"name": "Matrix key"},
     ("PATCH", "/v1/workspaces/{ws}/api-keys/{key}"): {"name": "Renamed key"},
     ("POST", "/v1/workspaces/{ws}/projects"): {"name": "Matrix project"},

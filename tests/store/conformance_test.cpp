@@ -748,6 +748,53 @@ TEST_P(StoreConformance, UpdateWorkspaceChangesItsSettings) {
   EXPECT_EQ(Fields(*store().WorkspaceById(bystander.id)), Fields(bystander));
 }
 
+TEST_P(StoreConformance, IpAllowlistIsKeptApartFromTheOtherSettings) {
+  Workspace w = AddWorkspace();
+  Workspace bystander = AddWorkspace();
+  EXPECT_FALSE(store().WorkspaceById(w.id)->ip_allowlist_enabled);
+  EXPECT_TRUE(store().WorkspaceById(w.id)->ip_allowlist.empty());
+  EXPECT_EQ(store().WorkspaceById(w.id)->ip_allowlist_updated_at, 0);
+
+  std::vector<IpAllowEntry> entries = {{"203.0.113.0/24", "Office"},
+                                       {"198.51.100.42/32", "VPN (night shift)"},
+                                       {"2001:db8::/32", ""},
+                                       {"192.0.2.0/24", "Data Center \xc3\xbc"}};
+  InTx([&](WriteTx& tx) { tx.UpdateIpAllowlist(w.id, true, entries, kT0 + 500); });
+  auto got = store().WorkspaceById(w.id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->ip_allowlist_enabled);
+  EXPECT_EQ(got->ip_allowlist, entries);
+  EXPECT_EQ(got->ip_allowlist_updated_at, kT0 + 500);
+  EXPECT_EQ(got->updated_at, kT0 + 500);  // other processes' refresh finds the change
+  auto changed = store().WorkspacesChangedSince(kT0 + 500);
+  EXPECT_NE(std::find(changed.begin(), changed.end(), w.id), changed.end());
+  EXPECT_FALSE(store().WorkspaceById(bystander.id)->ip_allowlist_enabled);
+
+  // The member's view of their workspaces carries the list (Access::Authorize reads it).
+  User u = AddUser();
+  AddMember(w.id, u.id, "admin", kT0 + 501);
+  auto mine = store().WorkspacesOfUser(u.id);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].workspace.ip_allowlist, entries);
+  EXPECT_EQ(mine[0].membership.role, "admin");
+
+  // Updating the other settings leaves the list alone.
+  Workspace renamed = *got;
+  renamed.name = "Renamed";
+  renamed.ip_allowlist_enabled = false;
+  renamed.ip_allowlist.clear();
+  InTx([&](WriteTx& tx) { tx.UpdateWorkspace(renamed); });
+  got = store().WorkspaceById(w.id);
+  EXPECT_EQ(got->name, "Renamed");
+  EXPECT_TRUE(got->ip_allowlist_enabled);
+  EXPECT_EQ(got->ip_allowlist, entries);
+
+  InTx([&](WriteTx& tx) { tx.UpdateIpAllowlist(w.id, false, {}, kT0 + 600); });
+  got = store().WorkspaceById(w.id);
+  EXPECT_FALSE(got->ip_allowlist_enabled);
+  EXPECT_TRUE(got->ip_allowlist.empty());
+}
+
 TEST_P(StoreConformance, MembershipsAreCountedAndFoundPerWorkspace) {
   Workspace w = AddWorkspace();
   Workspace empty = AddWorkspace();

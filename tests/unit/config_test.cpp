@@ -52,6 +52,29 @@ TEST(Config, ErrorsNameTheLine) {
   EXPECT_NE(e.error().message.find("unknown key 'lisen'"), std::string::npos);
 }
 
+TEST(Config, TrustedProxiesFromFileThenEnvironment) {
+  EXPECT_TRUE(LoadConfig("", false)->trusted_proxies.empty());  // none by default
+  std::string path =
+      WriteFile("gh_proxies.toml", "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n");
+  auto c = LoadConfig(path, false);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+  ASSERT_TRUE(ValidateConfig(*c).ok());
+  EXPECT_EQ(c->TrustedProxyRanges().size(), 2u);
+  ::setenv("GATEHOUSE_TRUSTED_PROXIES", " 192.0.2.0/24 ,127.0.0.1,", 1);
+  auto e = LoadConfig(path, true);
+  ::unsetenv("GATEHOUSE_TRUSTED_PROXIES");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->trusted_proxies, (std::vector<std::string>{"192.0.2.0/24", "127.0.0.1"}));
+  Config bad;
+  bad.trusted_proxies = {"10.0.0.1/8"};
+  ASSERT_FALSE(ValidateConfig(bad).ok());
+  EXPECT_NE(ValidateConfig(bad).error().message.find("trusted_proxies"), std::string::npos);
+  auto wrong_type =
+      LoadConfig(WriteFile("gh_proxies2.toml", "trusted_proxies = \"10.0.0.0/8\"\n"), false);
+  EXPECT_FALSE(wrong_type.ok());
+}
+
 TEST(Config, DescribeMasksPasswords) {
   Config c;
   c.db = "postgres://gate:s3cret@db.internal:5432/gh";

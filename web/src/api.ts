@@ -112,6 +112,7 @@ export interface Workspace {
   subscription_status: string;
   member_count: number;
   member_limit: number;
+  ip_allowlist_enabled?: boolean;
   role: string;
   created_at: string;
 }

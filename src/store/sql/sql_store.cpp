@@ -54,9 +54,38 @@ Session SessionFrom(const Row& r) {
 constexpr const char* kWorkspaceCols =
     "w.id, w.name, w.region, w.timezone, w.language, w.plan, w.subscription_status, "
     "w.audit_retention_days, w.logo_content_type, w.logo_updated_at, w.created_at, w.updated_at, "
-    "w.require_mfa";
+    "w.require_mfa, w.ip_allowlist_enabled, w.ip_allowlist, w.ip_allowlist_updated_at";
 
-constexpr int kWorkspaceColCount = 13;
+constexpr int kWorkspaceColCount = 16;
+
+// The allowlist column: one "<cidr> <label>" line per entry (a CIDR holds no space, and
+// labels are validated to hold no control characters).
+std::string JoinAllowlist(const std::vector<IpAllowEntry>& entries) {
+  std::string out;
+  for (const auto& e : entries) {
+    if (!out.empty()) out += '\n';
+    out += e.cidr;
+    out += ' ';
+    out += e.label;
+  }
+  return out;
+}
+
+std::vector<IpAllowEntry> SplitAllowlist(const std::string& s) {
+  std::vector<IpAllowEntry> out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t nl = s.find('\n', pos);
+    if (nl == std::string::npos) nl = s.size();
+    std::string line = s.substr(pos, nl - pos);
+    size_t sp = line.find(' ');
+    if (!line.empty()) {
+      out.push_back({line.substr(0, sp), sp == std::string::npos ? "" : line.substr(sp + 1)});
+    }
+    pos = nl + 1;
+  }
+  return out;
+}
 
 Workspace WorkspaceFrom(const Row& r) {
   Workspace w;
@@ -73,6 +102,9 @@ Workspace WorkspaceFrom(const Row& r) {
   w.created_at = r.Int(10);
   w.updated_at = r.Int(11);
   w.require_mfa = r.Int(12) != 0;
+  w.ip_allowlist_enabled = r.Int(13) != 0;
+  w.ip_allowlist = SplitAllowlist(r.Text(14));
+  w.ip_allowlist_updated_at = r.Int(15);
   return w;
 }
 
@@ -376,6 +408,14 @@ class SqlWriteTx final : public WriteTx {
         {w.id, w.name, w.timezone, w.language, w.plan, w.subscription_status,
          int64_t{w.audit_retention_days}, w.logo_content_type, w.logo_updated_at, w.updated_at,
          int64_t{w.require_mfa ? 1 : 0}});
+  }
+
+  void UpdateIpAllowlist(const std::string& id, bool enabled,
+                         const std::vector<IpAllowEntry>& entries, UnixTime at) override {
+    c_->Exec(
+        "UPDATE workspaces SET ip_allowlist_enabled=$2, ip_allowlist=$3, "
+        "ip_allowlist_updated_at=$4, updated_at=$4 WHERE id=$1",
+        {id, int64_t{enabled ? 1 : 0}, JoinAllowlist(entries), at});
   }
 
   void DeleteWorkspace(const std::string& id, UnixTime now) override {

@@ -255,6 +255,13 @@ CREATE TABLE recovery_codes (
   PRIMARY KEY (user_id, code_hash)
 );
 )sql"},
+      {7, R"sql(
+-- The workspace IP allowlist: "block all other IPs", and its ranges as lines of
+-- "<cidr> <label>" (a CIDR holds no space; labels hold no control characters).
+ALTER TABLE workspaces ADD COLUMN ip_allowlist_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workspaces ADD COLUMN ip_allowlist TEXT NOT NULL DEFAULT '';
+ALTER TABLE workspaces ADD COLUMN ip_allowlist_updated_at INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

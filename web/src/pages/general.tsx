@@ -7,6 +7,7 @@ import { navigate } from '../router';
 import { useSession } from '../session';
 import { applyTheme, Theme } from '../theme';
 import { Avatar, Card, CopyButton, Dialog, FormError, SelectField, TextField, useAsync } from '../ui';
+import { IpAllowlistCard } from './ip_allowlist';
 import { timeZones } from './workspaces';
 
 const LOGO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
@@ -28,6 +29,9 @@ export function General(props: { ws: Workspace; reloadWs: () => void }) {
       <AppearanceCard />
       <LanguageCard ws={ws} canEdit={canEdit} reloadWs={props.reloadWs} />
       {canEdit && ['active', 'trialing'].includes(ws.subscription_status) && perms.can('api_keys.view_all') && <PublishableKeyCard ws={ws} />}
+      <PermissionGuard ws={ws.id} permission="ip_allowlist.manage">
+        <IpAllowlistCard ws={ws} reloadWs={props.reloadWs} />
+      </PermissionGuard>
       <PermissionGuard ws={ws.id} permission="workspace.delete">
         <DangerZone ws={ws} />
       </PermissionGuard>
