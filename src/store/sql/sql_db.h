@@ -38,6 +38,8 @@ class Row {
     static const std::string kEmpty;
     return cells_.at(i) ? *cells_[i] : kEmpty;
   }
+  // Moves the text out of the cell, for rows read once into a record (large pages).
+  std::string Take(size_t i) { return cells_.at(i) ? std::move(*cells_[i]) : std::string(); }
   int64_t Int(size_t i) const { return cells_.at(i) ? std::stoll(*cells_[i]) : 0; }
   std::optional<int64_t> OptInt(size_t i) const {
     return cells_.at(i) ? std::optional<int64_t>(std::stoll(*cells_[i])) : std::nullopt;
