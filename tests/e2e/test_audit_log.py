@@ -6,6 +6,7 @@ import io
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -381,6 +382,69 @@ def test_host_events_validate_action_details_and_actor(history):
     assert r.status_code == 201, r.text
     assert r.json()["actor"]["type"] == "api_key" and r.json()["actor"]["id"] == key["id"]
     assert ids(owner, w, actor=key["id"]) == [r.json()["id"]]
+
+
+def test_concurrent_host_events_commit_together_in_order_on_both_stores(backend_server):
+    """Many connections appending at once (group commit): every 201 is an event that is
+    stored, each connection's events keep their order, the chain verifies, and concurrent
+    repeats of one Idempotency-Key still record one event."""
+    owner = backend_server.signup(name="Olive Owner")
+    w = owner.create_workspace("Concurrent Audit Co")["id"]
+    r = owner.post(f"/v1/workspaces/{w}/api-keys", json={"name": "Host backend"})
+    assert r.status_code == 201, r.text
+    auth = {"Authorization": "Bearer " + r.json()["key"]}
+    url = backend_server.url + logs_path(w)
+    threads_n, each = 12, 8
+    barrier = threading.Barrier(threads_n)
+    made = {t: [] for t in range(threads_n)}
+    failures = []
+
+    def post(t):
+        s = requests.Session()
+        barrier.wait()
+        for i in range(each):
+            r = s.post(url, json={"action": "report.exported", "target": {"type": "report", "id": f"t{t}_{i}"}},
+                       headers=auth, timeout=30)
+            if r.status_code != 201:
+                failures.append(r.text)
+                return
+            made[t].append(r.json()["id"])
+
+    workers = [threading.Thread(target=post, args=(t,)) for t in range(threads_n)]
+    for th in workers:
+        th.start()
+    for th in workers:
+        th.join(timeout=60)
+    assert failures == []
+    listed = ids(owner, w, action="report.*", limit=200)
+    assert sorted(listed) == sorted(i for t in made.values() for i in t)
+    position = {e: n for n, e in enumerate(listed)}  # newest first
+    for t, mine in made.items():
+        assert [position[e] for e in mine] == sorted((position[e] for e in mine), reverse=True), t
+    total = len(everything(owner, w))
+    assert owner.get(logs_path(w, "/verify")).json() == {"valid": True, "checked": total}
+
+    key = {**auth, "Idempotency-Key": "host-event-once"}
+    barrier6 = threading.Barrier(6)
+    answers = []
+
+    def repeat():
+        s = requests.Session()
+        barrier6.wait()
+        answers.append(s.post(url, json={"action": "report.exported", "target": {"id": "once"}},
+                              headers=key, timeout=30))
+
+    repeats = [threading.Thread(target=repeat) for _ in range(6)]
+    for th in repeats:
+        th.start()
+    for th in repeats:
+        th.join(timeout=60)
+    once = [e for e in everything(owner, w) if e["target"]["id"] == "once"]
+    assert len(once) == 1
+    for a in answers:
+        assert a.status_code in (201, 409), a.text
+        if a.status_code == 201:
+            assert a.json()["id"] == once[0]["id"]
 
 
 def test_verify_detects_a_row_edited_in_the_database_on_both_stores(history):
