@@ -2,17 +2,23 @@
 # The audit log at scale: append rate through the store's batch path and over HTTP, first-page
 # query latency of each filter over a large log, export rate and memory, store size.
 #   EVENTS=10000000 bash bench/audit.sh      # default 2,000,000 events over 100 workspaces
+#   BENCH_BUILD=build bash bench/audit.sh    # reuse an existing build directory, no cmake steps
 # Same pinning as bench/run.sh: the server on core 0 (one I/O thread), clients on core 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-2000000}
 WORKSPACES=${WORKSPACES:-100}
 QUERIES=${QUERIES:-40}
-BUILD=build-bench
+BUILD=${BENCH_BUILD:-build-bench}
 
-bash scripts/deps.sh --test
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGATEHOUSE_TESTS=OFF -DGATEHOUSE_BENCH=ON >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target gatehouse
+if [ -z "${BENCH_BUILD:-}" ]; then
+  bash scripts/deps.sh --test
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGATEHOUSE_TESTS=OFF -DGATEHOUSE_BENCH=ON >/dev/null
+  cmake --build "$BUILD" -j "$(nproc)" --target gatehouse
+elif [ ! -x "$BUILD/gatehouse" ]; then
+  echo "bench/audit.sh: no $BUILD/gatehouse; build it first or unset BENCH_BUILD" >&2
+  exit 1
+fi
 
 work=$(mktemp -d)
 server=""

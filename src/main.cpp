@@ -391,7 +391,7 @@ int RunSeedAudit(const Flags& f, int64_t events, int workspaces, int batch,
       std::vector<gh::AuditEvent> out(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) {
         gh::AuditEvent& e = out[static_cast<size_t>(i)];
-        e.id = gh::NewId("evt");
+        e.id = gh::NewTimeOrderedId("evt");
         e.workspace_id = ws;
         e.occurred_at = now - span + (done + i) * span / std::max<int64_t>(events, 1);
         e.action = kActions[next() % 8];

@@ -188,7 +188,7 @@ void AddAuditRoutes(App& app) {
                   .operation_id = "recordAuditEvent",
                   .summary = "Record an event of the host product",
                   .access = Access::kMember, .permission = "",
-                  .body_limit = 32 * 1024, .tag = "audit",
+                  .body_limit = 32 * 1024, .group_commit = true, .tag = "audit",
                   .handler = [&app](Request& req) { return RecordHostEvent(app, req); }});
   app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/audit-logs/verify",
                   .operation_id = "verifyAuditLogs",

@@ -32,6 +32,10 @@ struct Route {
   size_t body_limit = 64 * 1024;
   std::string body_type = "application/json";  // or multipart/form-data, text/csv, "" for none
   bool slow = false;          // CPU-heavy (password hashing): runs off the I/O threads
+  // Waits for a write shared with other requests (the audit log's group commit): runs on the
+  // store pool, off the I/O threads, so that waiting requests do not hold a connection's
+  // thread and requests arriving meanwhile can join the same transaction.
+  bool group_commit = false;
   // The response carries secrets ("key", or the TOTP enrolment's "secret", "otpauth_uri",
   // "qr_svg", "recovery_codes"): an Idempotency-Key replay answers without them, since only
   // hashes of secrets may be stored.

@@ -52,6 +52,8 @@ struct Shared {
   net::io_context& ioc;
   int threads = 1;
   net::thread_pool slow_pool{2};
+  // Requests that wait for a group commit (Route::group_commit); as many as may share one.
+  net::thread_pool group_pool{32};
   std::atomic<bool> draining{false};
   std::mutex mu;
   std::list<std::weak_ptr<Connection>> connections;
@@ -263,6 +265,11 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       // CPU-heavy work (argon2id) must not stall the connections sharing this I/O thread.
       res = co_await net::co_spawn(
           sh.slow_pool,
+          [&]() -> net::awaitable<Response> { co_return Dispatch(sh.app, req); },
+          net::use_awaitable);
+    } else if (req.route && req.route->group_commit) {
+      res = co_await net::co_spawn(
+          sh.group_pool,
           [&]() -> net::awaitable<Response> { co_return Dispatch(sh.app, req); },
           net::use_awaitable);
     } else {
@@ -490,6 +497,7 @@ int Serve(App& app, const ServerOptions& options) {
   ioc.run();
   for (auto& t : pool) t.join();
   sh.slow_pool.join();
+  sh.group_pool.join();
   try {
     app.accounts.FlushActivity();
     app.api_keys.Flush(true);

@@ -3,7 +3,10 @@
 // retention, and checking the chain.
 #pragma once
 
+#include <condition_variable>
+#include <exception>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,6 +83,8 @@ class AuditLog {
 
   // Records a host product event. A named `actor` must be a member of the workspace, and
   // someone other than the caller only when a secret key calls (the host's backend).
+  // Concurrent callers share transactions (group commit, see AppendGrouped); each returns
+  // only once the transaction holding its event has committed.
   Result<AuditEvent> RecordHostEvent(const Principal& caller, const std::string& workspace_id,
                                      const HostEventInput& in);
 
@@ -106,8 +111,31 @@ class AuditLog {
   static bool IsActionName(std::string_view action);
 
  private:
+  // One caller's event waiting for a group commit.
+  struct Pending {
+    const Principal* actor;
+    const AuditRecord* record;
+    UnixTime now;
+    AuditEvent event;
+    std::exception_ptr error;
+    bool done = false;
+  };
+
+  // Group commit: the caller queues its event; whoever finds no commit running becomes the
+  // leader, takes the queue (up to kMaxGroup events) and appends it in one transaction, in
+  // queue order, so the chain stays in order; the others wait for the commit that holds
+  // their event. When the group's transaction fails, each of its events is retried alone, so
+  // one failure fails only its own caller. A lone caller commits at once, as before.
+  AuditEvent AppendGrouped(const Principal& actor, const AuditRecord& record);
+  void CommitGroup(const std::vector<Pending*>& group);
+  static constexpr size_t kMaxGroup = 256;
+
   Store& store_;
   const Clock& clock_;
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::vector<Pending*> queue_;
+  bool committing_ = false;
 };
 
 }  // namespace gh

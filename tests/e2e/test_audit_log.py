@@ -6,6 +6,7 @@ import io
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -161,6 +162,10 @@ def test_from_after_to_is_400(user):
 
 @pytest.fixture
 def isolated(server):
+    return isolated_workspace(server)
+
+
+def isolated_workspace(server):
     """An owner, two projects, and an auditor (custom role: audit log, no PII, no
     projects.view_all) who holds a role in project A only."""
     owner = server.signup(name="Olive Owner")
@@ -203,6 +208,62 @@ def test_project_isolation_shows_visible_projects_and_workspace_events(isolated)
     _, rows, _ = export_rows(auditor, w)
     exported = [r[0] for r in rows]
     assert ev["in_b"]["id"] not in exported and ev["in_a"]["id"] in exported
+
+
+def test_noun_prefix_pages_with_the_cursor_and_keeps_project_isolation_on_both_stores(
+        backend_server):
+    iso = isolated_workspace(backend_server)
+    owner, auditor, w = iso["owner"], iso["auditor"], iso["ws"]["id"]
+    a, b = iso["a"]["id"], iso["b"]["id"]
+    # Nouns that share the prefix's letters must not match: reports.*, report_card.*.
+    actions = ["report.exported", "reports.built", "report.viewed", "report_card.sent"]
+    projects = [a, b, None]
+    for i in range(14):
+        fields = {"project_id": projects[i % 3]} if projects[i % 3] else {}
+        record(owner, w, actions[i % 4], target={"type": "report", "id": f"rep_{i}"}, **fields)
+    full = everything(owner, w)
+    want = [e["id"] for e in full if e["action"].startswith("report.")]
+    assert len(want) == 7
+    for limit in (1, 2, 3, 50):
+        assert ids(owner, w, action="report.*", limit=limit) == want
+    # Every page is in keyset order and the cursor continues where the last page stopped.
+    first = listing(owner, w, action="report.*", limit=3)
+    second = listing(owner, w, action="report.*", limit=3, cursor=first["next_cursor"])
+    assert [e["id"] for e in first["data"] + second["data"]] == want[:6]
+    # The auditor sees project A's and workspace-wide events only, page by page.
+    visible = [e["id"] for e in full
+               if e["action"].startswith("report.") and e["project_id"] in (None, a)]
+    assert visible and len(visible) < len(want)
+    assert ids(auditor, w, action="report.*", limit=2) == visible
+    assert ids(auditor, w, action="report.*", project_id=b) == []
+    # Combined with an actor and a time range.
+    owner_id = owner.get("/v1/me").json()["id"]
+    t = full[-1]["occurred_at"]
+    assert ids(owner, w, action="report.*", actor=owner_id, limit=2,
+               **{"from": t, "to": "2100-01-01T00:00:00Z"}) == want
+    assert ids(owner, w, action="member.*") != []
+    assert ids(owner, w, action="report_card.*", limit=1) == \
+        [e["id"] for e in full if e["action"] == "report_card.sent"]
+
+
+def test_noun_backfill_fills_events_written_before_the_column_on_both_stores(backend_server):
+    srv = backend_server
+    owner = srv.signup(name="Olive Owner")
+    w = owner.create_workspace("Backfill Co")["id"]
+    made = [record(owner, w, "report.exported")["id"], record(owner, w, "logs.viewed")["id"],
+            record(owner, w, "report.viewed")["id"]]
+    want = [made[2], made[0]]
+    assert ids(owner, w, action="report.*") == want
+    # As if written by a gatehouse from before migration 9: no noun yet.
+    raw_sql(srv, f"UPDATE audit_events SET noun=NULL WHERE workspace_id='{w}'")
+    assert ids(owner, w, action="report.*") == []
+    r = cli("migrate", "--db", srv.db)
+    assert r.returncode == 0, r.stderr
+    assert ids(owner, w, action="report.*") == want
+    assert ids(owner, w, action="logs.*") == [made[1]]
+    left = raw_sql(srv, f"SELECT COUNT(*) FROM audit_events WHERE noun IS NULL AND workspace_id='{w}'")
+    assert left.strip() == "0"
+    assert owner.get(logs_path(w, "/verify")).json()["valid"] is True
 
 
 def test_pii_is_masked_for_roles_without_the_view_pii_permission(isolated):
@@ -321,6 +382,69 @@ def test_host_events_validate_action_details_and_actor(history):
     assert r.status_code == 201, r.text
     assert r.json()["actor"]["type"] == "api_key" and r.json()["actor"]["id"] == key["id"]
     assert ids(owner, w, actor=key["id"]) == [r.json()["id"]]
+
+
+def test_concurrent_host_events_commit_together_in_order_on_both_stores(backend_server):
+    """Many connections appending at once (group commit): every 201 is an event that is
+    stored, each connection's events keep their order, the chain verifies, and concurrent
+    repeats of one Idempotency-Key still record one event."""
+    owner = backend_server.signup(name="Olive Owner")
+    w = owner.create_workspace("Concurrent Audit Co")["id"]
+    r = owner.post(f"/v1/workspaces/{w}/api-keys", json={"name": "Host backend"})
+    assert r.status_code == 201, r.text
+    auth = {"Authorization": "Bearer " + r.json()["key"]}
+    url = backend_server.url + logs_path(w)
+    threads_n, each = 12, 8
+    barrier = threading.Barrier(threads_n)
+    made = {t: [] for t in range(threads_n)}
+    failures = []
+
+    def post(t):
+        s = requests.Session()
+        barrier.wait()
+        for i in range(each):
+            r = s.post(url, json={"action": "report.exported", "target": {"type": "report", "id": f"t{t}_{i}"}},
+                       headers=auth, timeout=30)
+            if r.status_code != 201:
+                failures.append(r.text)
+                return
+            made[t].append(r.json()["id"])
+
+    workers = [threading.Thread(target=post, args=(t,)) for t in range(threads_n)]
+    for th in workers:
+        th.start()
+    for th in workers:
+        th.join(timeout=60)
+    assert failures == []
+    listed = ids(owner, w, action="report.*", limit=200)
+    assert sorted(listed) == sorted(i for t in made.values() for i in t)
+    position = {e: n for n, e in enumerate(listed)}  # newest first
+    for t, mine in made.items():
+        assert [position[e] for e in mine] == sorted((position[e] for e in mine), reverse=True), t
+    total = len(everything(owner, w))
+    assert owner.get(logs_path(w, "/verify")).json() == {"valid": True, "checked": total}
+
+    key = {**auth, "Idempotency-Key": "host-event-once"}
+    barrier6 = threading.Barrier(6)
+    answers = []
+
+    def repeat():
+        s = requests.Session()
+        barrier6.wait()
+        answers.append(s.post(url, json={"action": "report.exported", "target": {"id": "once"}},
+                              headers=key, timeout=30))
+
+    repeats = [threading.Thread(target=repeat) for _ in range(6)]
+    for th in repeats:
+        th.start()
+    for th in repeats:
+        th.join(timeout=60)
+    once = [e for e in everything(owner, w) if e["target"]["id"] == "once"]
+    assert len(once) == 1
+    for a in answers:
+        assert a.status_code in (201, 409), a.text
+        if a.status_code == 201:
+            assert a.json()["id"] == once[0]["id"]
 
 
 def test_verify_detects_a_row_edited_in_the_database_on_both_stores(history):

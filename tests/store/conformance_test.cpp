@@ -1921,6 +1921,66 @@ TEST_P(StoreConformance, FilteredAuditPagesFollowTimeThenSeqAndStayStableUnderAp
   }
 }
 
+TEST_P(StoreConformance, NounPrefixPagesInKeysetOrderOverSingleAndBatchAppends) {
+  Workspace w = AddWorkspace();
+  // Ties and a clock step back; nouns that share the prefix's letters must not match.
+  auto e = AppendSpecs(w.id, {{"usr_a", "member.invited", "", "t", kT0 + 5},
+                              {"usr_a", "members.listed", "", "t", kT0 + 5},
+                              {"usr_a", "member.removed", "prj_1", "t", kT0 + 5},
+                              {"usr_a", "member_x.odd", "", "t", kT0 + 6},
+                              {"usr_a", "member.joined", "prj_2", "t", kT0 + 1}});
+  std::vector<AuditEvent> batch;
+  InTx([&](WriteTx& tx) {
+    std::string prev = tx.LockAuditChain(w.id);
+    for (int i = 0; i < 60; ++i) {  // the batch path stores the noun as well
+      AuditEvent ev;
+      ev.id = NewId("evt");
+      ev.workspace_id = w.id;
+      ev.occurred_at = kT0 + 5 + i % 3;
+      ev.action = i % 2 ? "member.batched" : "memberx.batched";
+      ev.actor_type = "user";
+      ev.actor_id = "usr_b";
+      ev.details_json = "{}";
+      ev.prev_hash = prev;
+      ev.hash = AuditEventHash(ev);
+      prev = ev.hash;
+      batch.push_back(ev);
+    }
+    tx.AppendAuditEvents(batch);
+  });
+  std::vector<AuditEvent> all = store().AuditChainSegment(w.id, 0, 1000);
+  std::vector<AuditEvent> members;
+  for (const auto& ev : all) {
+    if (ev.action.rfind("member.", 0) == 0) members.push_back(ev);
+  }
+  std::sort(members.begin(), members.end(), [](const AuditEvent& x, const AuditEvent& y) {
+    return std::tie(x.occurred_at, x.seq) > std::tie(y.occurred_at, y.seq);
+  });
+  ASSERT_EQ(members.size(), 33u);
+  AuditFilter f{.workspace_id = w.id, .action_prefix = "member."};
+  EXPECT_EQ(FilteredIds(f), Ids(members));
+  for (int limit : {1, 7, 33, 34}) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    std::vector<std::string> seen;
+    std::optional<AuditKey> after;
+    for (int pages = 0; pages < 50; ++pages) {
+      auto page = store().FilteredAuditEvents(f, after, limit);
+      for (const auto& ev : page.events) seen.push_back(ev.id);
+      if (!page.next) break;
+      after = page.next;
+    }
+    EXPECT_EQ(seen, Ids(members));
+  }
+  AuditFilter visible = f;
+  visible.visible_projects = std::vector<std::string>{"prj_2"};
+  std::vector<std::string> want;
+  for (const auto& ev : members) {
+    if (ev.project_id != "prj_1") want.push_back(ev.id);
+  }
+  EXPECT_EQ(FilteredIds(visible), want);
+  EXPECT_EQ(std::find(want.begin(), want.end(), e[2].id), want.end());
+}
+
 TEST_P(StoreConformance, PurgeKeepsTheChainVerifiableFromItsAnchor) {
   Workspace w = AddWorkspace();
   std::vector<Spec> specs;

@@ -38,6 +38,8 @@ class Row {
     static const std::string kEmpty;
     return cells_.at(i) ? *cells_[i] : kEmpty;
   }
+  // Moves the text out of the cell, for rows read once into a record (large pages).
+  std::string Take(size_t i) { return cells_.at(i) ? std::move(*cells_[i]) : std::string(); }
   int64_t Int(size_t i) const { return cells_.at(i) ? std::stoll(*cells_[i]) : 0; }
   std::optional<int64_t> OptInt(size_t i) const {
     return cells_.at(i) ? std::optional<int64_t>(std::stoll(*cells_[i])) : std::nullopt;
@@ -103,10 +105,16 @@ std::unique_ptr<Db> OpenPostgres(const std::string& conninfo);
 struct Migration {
   int version;
   const char* sql;
+  // Optional data backfill after `sql`: one statement that changes at most a batch of rows
+  // and is repeated, each run in its own transaction, until it changes none. It runs at every
+  // Migrate() once its migration is applied, so an interrupted backfill resumes; it must be
+  // cheap when there is nothing left to do (an index on the rows still to fill).
+  const char* backfill = nullptr;
 };
 
 // Shared migration runner: creates schema_migrations, refuses a store newer than
-// `migrations`, applies the missing ones each in its own transaction.
+// `migrations`, applies the missing ones each in its own transaction, then runs the
+// backfills of the applied ones in batches.
 std::pair<int, int> RunMigrations(Conn& conn, std::string_view begin_sql,
                                   const std::vector<Migration>& migrations);
 

@@ -108,30 +108,34 @@ Workspace WorkspaceFrom(const Row& r) {
   return w;
 }
 
+// The noun of an action ("member" for member.invited), stored for the `noun.*` filter.
+std::string NounOf(const std::string& action) { return action.substr(0, action.find('.')); }
+
 constexpr const char* kAuditCols =
     "seq, id, workspace_id, occurred_at, action, actor_type, actor_id, actor_name, actor_email, "
     "target_type, target_id, target_name, project_id, ip, user_agent, details, prev_hash, hash";
 
-AuditEvent AuditFrom(const Row& r) {
+// Moves the row's text into the event: audit pages and exports read thousands of rows.
+AuditEvent AuditFrom(Row& r) {
   AuditEvent e;
   e.seq = r.Int(0);
-  e.id = r.Text(1);
-  e.workspace_id = r.Text(2);
+  e.id = r.Take(1);
+  e.workspace_id = r.Take(2);
   e.occurred_at = r.Int(3);
-  e.action = r.Text(4);
-  e.actor_type = r.Text(5);
-  e.actor_id = r.Text(6);
-  e.actor_name = r.Text(7);
-  e.actor_email = r.Text(8);
-  e.target_type = r.Text(9);
-  e.target_id = r.Text(10);
-  e.target_name = r.Text(11);
-  e.project_id = r.Text(12);
-  e.ip = r.Text(13);
-  e.user_agent = r.Text(14);
-  e.details_json = r.Text(15);
-  e.prev_hash = r.Text(16);
-  e.hash = r.Text(17);
+  e.action = r.Take(4);
+  e.actor_type = r.Take(5);
+  e.actor_id = r.Take(6);
+  e.actor_name = r.Take(7);
+  e.actor_email = r.Take(8);
+  e.target_type = r.Take(9);
+  e.target_id = r.Take(10);
+  e.target_name = r.Take(11);
+  e.project_id = r.Take(12);
+  e.ip = r.Take(13);
+  e.user_agent = r.Take(14);
+  e.details_json = r.Take(15);
+  e.prev_hash = r.Take(16);
+  e.hash = r.Take(17);
   return e;
 }
 
@@ -681,11 +685,11 @@ class SqlWriteTx final : public WriteTx {
     auto rows = c_->Query(
         "INSERT INTO audit_events (id, workspace_id, occurred_at, action, actor_type, actor_id, "
         "actor_name, actor_email, target_type, target_id, target_name, project_id, ip, "
-        "user_agent, details, prev_hash, hash) VALUES "
-        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING seq",
+        "user_agent, details, prev_hash, hash, noun) VALUES "
+        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) RETURNING seq",
         {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id, e.actor_name,
          e.actor_email, e.target_type, e.target_id, e.target_name, e.project_id, e.ip,
-         e.user_agent, e.details_json, e.prev_hash, e.hash});
+         e.user_agent, e.details_json, e.prev_hash, e.hash, NounOf(e.action)});
     e.seq = rows.at(0).Int(0);
     c_->Exec("UPDATE audit_chain_heads SET last_hash=$2, last_seq=$3 WHERE chain=$1",
              {e.workspace_id, e.hash, e.seq});
@@ -694,8 +698,9 @@ class SqlWriteTx final : public WriteTx {
 
   void AppendAuditEvents(std::vector<AuditEvent>& events) override {
     if (events.empty()) return;
-    // Multi-row INSERTs of up to 50 events (17 parameters each).
+    // Multi-row INSERTs of up to 50 events (18 parameters each).
     constexpr size_t kRows = 50;
+    constexpr size_t kCols = 18;
     // Daily counters, summed over the batch: (day, actor, action) -> events.
     std::map<std::tuple<std::string, std::string, std::string>, int64_t> counts;
     for (size_t start = 0; start < events.size(); start += kRows) {
@@ -703,20 +708,21 @@ class SqlWriteTx final : public WriteTx {
       std::string sql =
           "INSERT INTO audit_events (id, workspace_id, occurred_at, action, actor_type, "
           "actor_id, actor_name, actor_email, target_type, target_id, target_name, project_id, "
-          "ip, user_agent, details, prev_hash, hash) VALUES ";
+          "ip, user_agent, details, prev_hash, hash, noun) VALUES ";
       Params params;
-      params.reserve((end - start) * 17);
+      params.reserve((end - start) * kCols);
       for (size_t i = start; i < end; ++i) {
         const AuditEvent& e = events[i];
         sql += i == start ? "(" : ",(";
-        for (size_t k = 1; k <= 17; ++k) {
+        for (size_t k = 1; k <= kCols; ++k) {
           sql += (k > 1 ? ",$" : "$") + std::to_string(params.size() + k);
         }
         sql += ')';
         params.insert(params.end(),
                       {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id,
                        e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name,
-                       e.project_id, e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash});
+                       e.project_id, e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash,
+                       NounOf(e.action)});
         ++counts[{DayOf(e.occurred_at), e.actor_id, e.action}];
       }
       sql += " RETURNING seq, id";
@@ -1091,7 +1097,7 @@ class SqlStore final : public Store {
              " FROM audit_events WHERE workspace_id=$1 AND seq < $2 ORDER BY seq DESC LIMIT $3"}),
         {chain, before_seq.value_or(INT64_MAX), int64_t{limit} + 1});
     AuditPage page;
-    for (const auto& r : rows) page.events.push_back(AuditFrom(r));
+    for (auto& r : rows) page.events.push_back(AuditFrom(r));
     if (static_cast<int>(page.events.size()) > limit) {
       page.events.pop_back();
       page.next_seq = page.events.back().seq;
@@ -1110,11 +1116,11 @@ class SqlStore final : public Store {
     if (!f.actor_id.empty()) sql += " AND actor_id=" + bind(f.actor_id);
     if (!f.action.empty()) sql += " AND action=" + bind(f.action);
     if (!f.action_prefix.empty()) {
-      // A range on the index rather than LIKE (case rules and escaping differ by backend);
-      // the prefix ends in '.', whose successor is '/'. PostgreSQL compares action in "C".
-      std::string hi = f.action_prefix;
-      hi.back() = static_cast<char>(hi.back() + 1);
-      sql += " AND action >= " + bind(f.action_prefix) + " AND action < " + bind(hi);
+      // The stored noun: an equality on audit_events_by_noun, whose (occurred_at, seq) tail
+      // is the keyset order, so the page needs no sort. Actions have exactly one dot.
+      std::string noun = f.action_prefix;
+      if (!noun.empty() && noun.back() == '.') noun.pop_back();
+      sql += " AND noun=" + bind(noun);
     }
     if (!f.project_id.empty()) sql += " AND project_id=" + bind(f.project_id);
     if (!f.target_id.empty()) sql += " AND target_id=" + bind(f.target_id);
@@ -1141,7 +1147,7 @@ class SqlStore final : public Store {
     auto rows = db_->Reader()->Query(sql, params);
     AuditFilteredPage page;
     page.events.reserve(rows.size());
-    for (const auto& r : rows) page.events.push_back(AuditFrom(r));
+    for (auto& r : rows) page.events.push_back(AuditFrom(r));
     if (static_cast<int>(page.events.size()) > limit) {
       page.events.pop_back();
       page.next = AuditKey{page.events.back().occurred_at, page.events.back().seq};
@@ -1182,7 +1188,7 @@ class SqlStore final : public Store {
              " FROM audit_events WHERE workspace_id=$1 AND seq > $2 ORDER BY seq LIMIT $3"}),
         {chain, after_seq, int64_t{limit}});
     std::vector<AuditEvent> out;
-    for (const auto& r : rows) out.push_back(AuditFrom(r));
+    for (auto& r : rows) out.push_back(AuditFrom(r));
     return out;
   }
 
@@ -1271,7 +1277,25 @@ std::pair<int, int> RunMigrations(Conn& conn, std::string_view begin_sql,
       throw;
     }
   }
-  return {from, current()};
+  int to = current();
+  for (const auto& m : migrations) {
+    if (!m.backfill || m.version > to) continue;
+    while (true) {
+      conn.Exec(begin_sql);
+      try {
+        int64_t changed = conn.Exec(m.backfill);
+        conn.Exec("COMMIT");
+        if (changed == 0) break;
+      } catch (...) {
+        try {
+          conn.Exec("ROLLBACK");
+        } catch (...) {
+        }
+        throw;
+      }
+    }
+  }
+  return {from, to};
 }
 
 }  // namespace gh::sql
