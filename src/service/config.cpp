@@ -64,6 +64,7 @@ Status ApplyFile(Config& c, const std::string& path) {
                        std::string(e.description()));
   }
   static const char* kKnown[] = {"listen", "db", "public_url", "smtp", "mail_from", "preset",
+                                 "geoip_db",
                                  "threads", "session", "login", "invitations", "mail", "argon2", "regions",
                                  "default_region", "plans", "default_plan",
                                  "default_subscription_status"};
@@ -85,6 +86,7 @@ Status ApplyFile(Config& c, const std::string& path) {
   chain(Read(t, "smtp", c.smtp, path));
   chain(Read(t, "mail_from", c.mail_from, path));
   chain(Read(t, "preset", c.preset, path));
+  chain(Read(t, "geoip_db", c.geoip_db, path));
   int64_t threads = c.threads;
   chain(Read(t, "threads", threads, path));
   c.threads = static_cast<int>(threads);
@@ -147,6 +149,7 @@ void ApplyEnvironment(Config& c) {
   env("GATEHOUSE_SMTP", c.smtp);
   env("GATEHOUSE_MAIL_FROM", c.mail_from);
   env("GATEHOUSE_PRESET", c.preset);
+  env("GATEHOUSE_GEOIP_DB", c.geoip_db);
 }
 
 }  // namespace
@@ -175,6 +178,7 @@ std::string Config::Describe() const {
     << "smtp = " << (smtp.empty() ? "(none: mail is kept in the store)" : MaskUrl(smtp)) << "\n"
     << "mail_from = " << mail_from << "\n"
     << "preset = " << preset << "\n"
+    << "geoip_db = " << (geoip_db.empty() ? "off" : geoip_db) << "\n"
     << "config = " << (config_file.empty() ? "(none)" : config_file) << "\n"
     << "session = idle " << session_idle_days << "d, absolute " << session_absolute_days << "d\n"
     << "default plan = " << default_plan << " (" << default_subscription_status << ")\n";

@@ -27,6 +27,9 @@ struct Config {
   std::string preset = "four-role";
   std::string config_file;
   int threads = 0;  // 0: one per core
+  // GeoIP country database (Debian geoip-database): a directory with GeoIP.dat/GeoIPv6.dat
+  // or one such file; "off" (or empty) for none. Missing files just mean unknown locations.
+  std::string geoip_db = "/usr/share/GeoIP";
 
   int invitation_days = 7;
   int mail_give_up_hours = 24;  // queued mail not delivered by then is marked failed

@@ -112,6 +112,8 @@ export interface Workspace {
   subscription_status: string;
   member_count: number;
   member_limit: number;
+  /** Members without two-factor authentication cannot act in the workspace. */
+  require_mfa?: boolean;
   role: string;
   created_at: string;
 }

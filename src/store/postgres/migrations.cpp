@@ -256,6 +256,13 @@ CREATE TABLE recovery_codes (
   PRIMARY KEY (user_id, code_hash)
 );
 )sql"},
+      {8, R"sql(
+-- Sign-in history and account deletion: the country GeoIP gave each session (new-location
+-- detection), and when a user deleted their account (the row stays, anonymised).
+ALTER TABLE sessions ADD COLUMN country TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN deleted_at BIGINT;
+CREATE INDEX sessions_by_user_created ON sessions(user_id, created_at);
+)sql"},
   };
   return kMigrations;
 }
