@@ -8,6 +8,7 @@ is null. The GeoIP lookup itself is unit-tested against Debian's database
 (tests/unit/geoip_test.cpp).
 """
 import json
+import os
 import subprocess
 
 import pytest
@@ -269,3 +270,18 @@ def test_revoke_all_is_audited_and_takes_effect_on_the_next_request(backend_serv
     for o in others:
         assert_problem(o.get("/v1/me"), 401, "unauthenticated")
     assert account_events(srv, c.user["id"], "session.revoked_all") == [{"revoked": 2}]
+
+
+# --- the GeoIP database setting -----------------------------------------------------------
+
+def test_geoip_database_is_found_at_the_debian_path_or_set_by_flag(start_server, tmp_path):
+    default = start_server()
+    if all(os.path.exists(f"/usr/share/GeoIP/{f}") for f in ("GeoIP.dat", "GeoIPv6.dat")):
+        assert "geoip: IPv4 + IPv6 from /usr/share/GeoIP" in default.stderr()
+    off = start_server(extra_args=["--geoip-db", "off"])
+    assert "geoip: off" in off.stderr()
+    # A missing database is no error: locations are unknown and sign-ins work.
+    missing = start_server(extra_args=["--geoip-db", str(tmp_path / "nothing-here")])
+    assert "no GeoIP country database" in missing.stderr()
+    c = missing.signup(ua=CHROME_UA)
+    assert current_session(c)["location"] is None
