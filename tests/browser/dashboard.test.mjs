@@ -594,15 +594,15 @@ describe('dashboard', { concurrency: false }, () => {
     const requireMfa = admin.getByRole('switch', { name: 'Require two-factor authentication' });
     assert.equal(await requireMfa.isChecked(), false);
     const patched = () => admin.waitForResponse((r) => r.url().endsWith(wsPathNow) && r.request().method() === 'PATCH');
-    const [on] = await Promise.all([patched(), requireMfa.check()]);
-    assert.equal(on.status(), 200);
+    const [turnedOn] = await Promise.all([patched(), requireMfa.check()]);
+    assert.equal(turnedOn.status(), 200);
     await admin.getByText('Members without two-step verification cannot act', { exact: false }).waitFor();
     await screenshots(admin, 'general-require-mfa');
     assert.equal((await (await admin.request.get(wsPathNow)).json()).require_mfa, true);
     await admin.reload();
     assert.equal(await requireMfa.isChecked(), true, 'the setting survives a reload');
-    const [off] = await Promise.all([patched(), requireMfa.uncheck()]);
-    assert.equal(off.status(), 200);
+    const [turnedOff] = await Promise.all([patched(), requireMfa.uncheck()]);
+    assert.equal(turnedOff.status(), 200);
     assert.equal((await (await admin.request.get(wsPathNow)).json()).require_mfa, false);
     await admin.goto(`${wsUrl}/settings/account`);
 
