@@ -374,6 +374,7 @@ Status Accounts::ConfirmPassword(const Principal& p, const std::string& password
     return Error{ErrorKind::kForbidden, "invalid_current_password",
                  "The current password is incorrect.", field};
   }
+  throttle_.RecordSuccess(account);
   return {};
 }
 

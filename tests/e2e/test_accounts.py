@@ -285,3 +285,18 @@ def test_geoip_database_is_found_at_the_debian_path_or_set_by_flag(start_server,
     assert "no GeoIP country database" in missing.stderr()
     c = missing.signup(ua=CHROME_UA)
     assert current_session(c)["location"] is None
+
+
+def test_location_is_the_country_and_a_new_country_is_a_new_location(server):
+    """The server only ever sees 127.0.0.1 here, so the country GeoIP gave an earlier session
+    is written into the store directly: the list shows it, and a sign-in from an address of
+    no known country (or another one) counts as a new location."""
+    c = server.signup(ua=CHROME_UA)
+    sid = current_session(c)["id"]
+    server.sql(f"UPDATE sessions SET country='RO' WHERE id='{sid}'")
+    assert current_session(c)["location"] == {"country": "RO", "country_name": "Romania"}
+    server.login(c.email, ua=CHROME_UA)
+    d = account_events(server, c.user["id"], "session.created")[0]
+    assert (d["new_device"], d["new_location"], d["country"]) == (False, True, None)
+    body = mails(server, c.email, "New sign-in to your account")
+    assert len(body) == 1 and "Location: Unknown" in body[0]
