@@ -160,8 +160,8 @@ void Accounts::QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now
       tx, config_, s.user.email, "New sign-in to your account",
       {"Hello " + s.user.name + ",",
        "",
-       "Your Gatehouse account " + s.user.email + " was just signed in to from a new " +
-           "device or location:",
+       "Someone just signed in to your Gatehouse account " + s.user.email +
+           " from a new device or location:",
        "",
        "Device: " + ses.device,
        "Browser: " + ses.browser,

@@ -594,15 +594,20 @@ describe('dashboard', { concurrency: false }, () => {
     const requireMfa = admin.getByRole('switch', { name: 'Require two-factor authentication' });
     assert.equal(await requireMfa.isChecked(), false);
     const patched = () => admin.waitForResponse((r) => r.url().endsWith(wsPathNow) && r.request().method() === 'PATCH');
-    const [turnedOn] = await Promise.all([patched(), requireMfa.check()]);
+    // click, not check(): the answer of the PATCH is what counts, whatever the page re-renders.
+    await admin.waitForLoadState('networkidle');
+    const [turnedOn] = await Promise.all([patched(), requireMfa.click()]);
     assert.equal(turnedOn.status(), 200);
+    assert.equal((await turnedOn.json()).require_mfa, true);
     await admin.getByText('Members without two-step verification cannot act', { exact: false }).waitFor();
     await screenshots(admin, 'general-require-mfa');
     assert.equal((await (await admin.request.get(wsPathNow)).json()).require_mfa, true);
     await admin.reload();
+    await admin.waitForLoadState('networkidle');
     assert.equal(await requireMfa.isChecked(), true, 'the setting survives a reload');
-    const [turnedOff] = await Promise.all([patched(), requireMfa.uncheck()]);
+    const [turnedOff] = await Promise.all([patched(), requireMfa.click()]);
     assert.equal(turnedOff.status(), 200);
+    assert.equal((await turnedOff.json()).require_mfa, false);
     assert.equal((await (await admin.request.get(wsPathNow)).json()).require_mfa, false);
     await admin.goto(`${wsUrl}/settings/account`);
 

@@ -202,7 +202,10 @@ function SecurityCard(props: { ws: Workspace; reloadWs: () => void }) {
   const [on, setOn] = useState(!!props.ws.require_mfa);
   const [error, setError] = useState<any>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => setOn(!!props.ws.require_mfa), [props.ws.require_mfa]);
+  // Follow the workspace as reloaded, but not while our own change is on its way.
+  useEffect(() => {
+    if (!busy) setOn(!!props.ws.require_mfa);
+  }, [props.ws.require_mfa]);
   // Turning it on needs two-factor authentication on the caller's own account first.
   const blocked = !on && !me?.mfa_enabled;
   return (
