@@ -8,12 +8,12 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libsqlite3-dev libpq-dev libssl-dev libsodium-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libabsl-dev
-  libfmt-dev libcurl4-openssl-dev libjemalloc-dev libqrencode-dev tzdata
+  libfmt-dev libcurl4-openssl-dev libjemalloc-dev libqrencode-dev libgeoip-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(
   postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl oathtool clang
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core geoip-database
 )
 
 want=("${PACKAGES[@]}")

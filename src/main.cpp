@@ -17,6 +17,7 @@
 #include "service/audit.h"
 #include "service/audit_export.h"
 #include "service/config.h"
+#include "service/geoip.h"
 #include "service/presets.h"
 #include "store/store.h"
 
@@ -24,7 +25,7 @@ namespace {
 
 struct Flags {
   std::string config_file;
-  std::string listen, db, public_url, smtp, mail_from, preset, web_dir;
+  std::string listen, db, public_url, smtp, mail_from, preset, web_dir, geoip_db;
   std::string trusted_proxies;
   int threads = 0;
 };
@@ -55,6 +56,7 @@ gh::Config LoadOrExit(const Flags& f) {
   if (!f.smtp.empty()) c.smtp = f.smtp;
   if (!f.mail_from.empty()) c.mail_from = f.mail_from;
   if (!f.preset.empty()) c.preset = f.preset;
+  if (!f.geoip_db.empty()) c.geoip_db = f.geoip_db;
   if (f.threads > 0) c.threads = f.threads;
   if (!f.trusted_proxies.empty()) c.trusted_proxies = gh::SplitCommaList(f.trusted_proxies);
   if (auto st = gh::ValidateConfig(c); !st.ok()) {
@@ -88,6 +90,10 @@ int RunServe(const Flags& f) {
   std::fprintf(stderr, "store: %s, schema version %d\n", store->Backend().c_str(),
                store->SchemaVersion());
   gh::http::App app(*store, config, *catalogue, GATEHOUSE_VERSION);
+  std::string geoip_status;
+  auto geoip = gh::GeoIp::Open(config.geoip_db == "off" ? "" : config.geoip_db, &geoip_status);
+  std::fprintf(stderr, "geoip: %s\n", geoip_status.c_str());
+  app.accounts.SetGeoIp(geoip.get());
   gh::http::AddAllRoutes(app);
   std::string web_dir = f.web_dir;
   if (const char* env = std::getenv("GATEHOUSE_WEB_DIR"); web_dir.empty() && env && *env) {
@@ -441,6 +447,10 @@ int main(int argc, char** argv) {
   serve->add_option("--mail-from", f.mail_from, "Sender address [env GATEHOUSE_MAIL_FROM]");
   serve->add_option("--preset", f.preset,
                     "Permission preset: four-role or admin-member [env GATEHOUSE_PRESET]");
+  serve->add_option("--geoip-db", f.geoip_db,
+                    "GeoIP country database for sign-in locations: a directory with GeoIP.dat / "
+                    "GeoIPv6.dat or one such file, or \"off\" (default /usr/share/GeoIP, "
+                    "Debian's geoip-database) [env GATEHOUSE_GEOIP_DB]");
   serve->add_option("--threads", f.threads, "I/O threads (default: one per core)");
   serve->add_option("--trusted-proxies", f.trusted_proxies,
                     "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is "

@@ -22,6 +22,9 @@ struct User {
   UnixTime updated_at = 0;
   std::optional<UnixTime> last_login_at;
   bool mfa_enabled = false;  // TOTP confirmed; written only through the MFA store methods
+  // Set when the account was deleted: the row stays, anonymised, so that audit events, keys
+  // and invitations still name an id; the email is freed for a new sign-up.
+  std::optional<UnixTime> deleted_at;
 };
 
 // A signed-in browser or client. The token itself is never stored, only its SHA-256.
@@ -32,6 +35,7 @@ struct Session {
   std::string device;
   std::string browser;
   std::string ip;
+  std::string country;  // ISO 3166-1 alpha-2 from GeoIP at sign-in; "" when unknown
   std::string user_agent;
   UnixTime created_at = 0;
   UnixTime last_active_at = 0;

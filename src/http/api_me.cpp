@@ -39,6 +39,56 @@ void AddMeRoutes(App& app) {
                     return JsonResponse(200, UserJson(*u));
                   }});
 
+  app.router.Add({.method = "POST", .path = "/v1/me/password", .operation_id = "changePassword",
+                  .summary = "Change the password ({current_password, new_password}); signs out "
+                             "every other session",
+                  .access = Access::kAuthenticated, .slow = true, .tag = "me",
+                  .handler = [&app](Request& req) {
+                    auto body = ParseObject(req, {"current_password", "new_password"});
+                    if (!body) return Problem(body.error(), req);
+                    Fields f(*body);
+                    auto current = f.RequiredStr("current_password");
+                    auto next = f.RequiredStr("new_password");
+                    if (!f.ok()) return Problem(f.error(), req);
+                    auto n = app.accounts.ChangePassword(*req.principal, *current, *next);
+                    if (!n) return Problem(n.error(), req);
+                    if (app.mail_queued) app.mail_queued();
+                    return JsonResponse(200, {{"revoked_sessions", *n}});
+                  }});
+
+  app.router.Add({.method = "DELETE", .path = "/v1/me", .operation_id = "deleteMe",
+                  .summary = "Delete the caller's account; body {\"password\": …, \"confirm\": "
+                             "\"DELETE\"}; 409 owns_workspaces while they own one",
+                  .access = Access::kAuthenticated, .slow = true, .tag = "me",
+                  .handler = [&app](Request& req) {
+                    auto body = ParseObject(req, {"password", "confirm"});
+                    if (!body) return Problem(body.error(), req);
+                    Fields f(*body);
+                    auto password = f.RequiredStr("password");
+                    auto confirm = f.Str("confirm");
+                    if (!f.ok()) return Problem(f.error(), req);
+                    auto closed = app.closure.Close(*req.principal, *password,
+                                                    confirm.value_or(""));
+                    if (!closed) {
+                      Response r = Problem(closed.error(), req);
+                      if (closed.error().code == "owns_workspaces") {
+                        // The workspaces in the way, for the dashboard to link to.
+                        Json j = Json::parse(r.body);
+                        Json list = Json::array();
+                        for (const auto& w : app.closure.OwnedWorkspaces(req.principal->user.id)) {
+                          list.push_back({{"id", w.id}, {"name", w.name}});
+                        }
+                        j["workspaces"] = std::move(list);
+                        r.body = j.dump();
+                      }
+                      return r;
+                    }
+                    if (app.mail_queued) app.mail_queued();
+                    Response r = NoContent();
+                    r.Header("Set-Cookie", SessionCookie(app, "", 0));
+                    return r;
+                  }});
+
   app.router.Add({.method = "GET", .path = "/v1/me/sessions", .operation_id = "listSessions",
                   .summary = "The caller's signed-in sessions", .access = Access::kAuthenticated,
                   .body_type = "", .tag = "me", .handler = [&app](Request& req) {

@@ -195,6 +195,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       ip_allowlists(s, identities, api_keys),
       invitations(s, c, access, accounts, team, identities),
       projects(s, access, team),
+      closure(s, c, accounts, team, api_keys, access, identities),
       audit(s),
       secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {
   team.SetRevokeKeysHook([this](WriteTx& tx, const std::string& ws, const std::string& user) {
@@ -359,7 +360,10 @@ Json SessionJson(const Session& s, const std::string& current) {
           {"device", s.device},
           {"browser", s.browser},
           {"ip", s.ip},
-          {"location", nullptr},
+          {"location", s.country.empty()
+                           ? Json(nullptr)
+                           : Json{{"country", s.country},
+                                  {"country_name", GeoIp::CountryName(s.country)}}},
           {"created_at", FormatRfc3339(s.created_at)},
           {"last_active_at", FormatRfc3339(s.last_active_at)},
           {"expires_at", FormatRfc3339(std::min(s.idle_expires_at, s.absolute_expires_at))}};

@@ -10,6 +10,7 @@
 #include "http/router.h"
 #include "http/web_assets.h"
 #include "service/access.h"
+#include "service/account_closure.h"
 #include "service/accounts.h"
 #include "service/api_keys.h"
 #include "service/key_index.h"
@@ -43,6 +44,7 @@ struct App {
   IpAllowlists ip_allowlists;
   Invitations invitations;
   Projects projects;
+  AccountClosure closure;
   // Woken after a change queues mail; null when no worker runs (tests, CLI).
   std::function<void()> mail_queued;
   AuditLog audit;

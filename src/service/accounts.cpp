@@ -6,7 +6,9 @@
 #include "core/ids.h"
 #include "core/user_agent.h"
 #include "core/validation.h"
+#include "core/time.h"
 #include "service/audit.h"
+#include "service/mail.h"
 #include "service/mfa.h"
 
 namespace gh {
@@ -22,6 +24,58 @@ crypto::PasswordParams ParamsOf(const Config& c) {
 
 Error InvalidCredentials() {
   return Error::Unauthenticated("invalid_credentials", "The email or password is incorrect.");
+}
+
+// How far back new-device / new-location detection looks: the latest sign-ins are what a
+// person recognises, and the read stays small for accounts with thousands of sessions.
+constexpr int kSignInHistory = 200;
+
+// "Chrome 120" -> "Chrome": a browser update is not a new device.
+std::string BrowserFamily(const std::string& browser) {
+  size_t sp = browser.rfind(' ');
+  if (sp == std::string::npos || sp + 1 == browser.size()) return browser;
+  for (size_t i = sp + 1; i < browser.size(); ++i) {
+    if (browser[i] < '0' || browser[i] > '9') return browser;
+  }
+  return browser.substr(0, sp);
+}
+
+// Where a sign-in comes from, for comparison: the country when GeoIP knows it, else the IP.
+bool SameLocation(const Session& a, const Session& b) {
+  if (!a.country.empty() || !b.country.empty()) return a.country == b.country;
+  return a.ip == b.ip;
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string LocationText(const std::string& country) {
+  return country.empty() ? "Unknown" : GeoIp::CountryName(country) + " (" + country + ")";
+}
+
+// A plain notice mail: the text lines, and the same lines as HTML paragraphs.
+void QueueNotice(WriteTx& tx, const Config& config, const std::string& to,
+                 const std::string& subject, const std::vector<std::string>& lines,
+                 UnixTime now) {
+  std::string text, html = "<!doctype html><html><body style=\"font-family:sans-serif\">";
+  for (const auto& l : lines) {
+    text += l + "\r\n";
+    if (!l.empty()) html += "<p>" + HtmlEscape(l) + "</p>";
+  }
+  html += "</body></html>";
+  QueueMail(tx, config, to, subject, text, html, now);
 }
 
 }  // namespace
@@ -50,6 +104,7 @@ NewSession Accounts::MakeSession(const User& user, const ClientInfo& client, Uni
   s.device = dev.device;
   s.browser = dev.browser;
   s.ip = client.ip;
+  if (geoip_) s.country = geoip_->Lookup(client.ip).code;
   s.user_agent = client.user_agent.substr(0, 512);
   s.created_at = now;
   s.last_active_at = now;
@@ -61,6 +116,18 @@ NewSession Accounts::MakeSession(const User& user, const ClientInfo& client, Uni
 
 Status Accounts::RecordSession(WriteTx& tx, NewSession& s, const ClientInfo& client,
                                UnixTime now, const char* action, bool new_user) {
+  // Compared with the user's earlier sign-ins: a device is its device and browser family, a
+  // location its country (or, when GeoIP does not know it, its IP address).
+  std::vector<Session> history;
+  if (!new_user) history = store_.RecentSessionsOfUser(s.user.id, kSignInHistory);
+  bool new_device = true, new_location = true;
+  for (const auto& h : history) {
+    if (h.device == s.session.device &&
+        BrowserFamily(h.browser) == BrowserFamily(s.session.browser)) {
+      new_device = false;
+    }
+    if (SameLocation(h, s.session)) new_location = false;
+  }
   if (new_user) {
     if (Status st = tx.InsertUser(s.user); !st.ok()) return st;
   } else {
@@ -69,11 +136,44 @@ Status Accounts::RecordSession(WriteTx& tx, NewSession& s, const ClientInfo& cli
   }
   tx.InsertSession(s.session);
   Principal actor{s.user, s.session.id, client};
-  nlohmann::json details = {{"session_id", s.session.id},
-                            {"device", s.session.device},
-                            {"browser", s.session.browser}};
+  nlohmann::json details = {
+      {"session_id", s.session.id},
+      {"device", s.session.device},
+      {"browser", s.session.browser},
+      {"ip", s.session.ip},
+      {"country", s.session.country.empty() ? nlohmann::json(nullptr)
+                                            : nlohmann::json(s.session.country)},
+      {"new_device", new_device},
+      {"new_location", new_location}};
   AppendAudit(tx, actor, {"", action, "user", s.user.id, s.user.email, "", details.dump()}, now);
+  // The first sign-in of an account is new by definition; there is nothing to warn about.
+  if (!history.empty() && (new_device || new_location)) {
+    QueueNewSignInMail(tx, s, now);
+    s.mail_queued = true;
+  }
   return {};
+}
+
+void Accounts::QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now) {
+  const Session& ses = s.session;
+  QueueNotice(
+      tx, config_, s.user.email, "New sign-in to your account",
+      {"Hello " + s.user.name + ",",
+       "",
+       "Someone just signed in to your Gatehouse account " + s.user.email +
+           " from a new device or location:",
+       "",
+       "Device: " + ses.device,
+       "Browser: " + ses.browser,
+       "IP address: " + ses.ip,
+       "Location: " + LocationText(ses.country),
+       "Time: " + FormatRfc3339(now) + " (UTC)",
+       "",
+       "If this was you, there is nothing to do.",
+       "If it was not you, sign in at " + config_.PublicUrl() +
+           " now, change your password under Account (it signs out every other session) and "
+           "turn on two-factor authentication."},
+      now);
 }
 
 Result<NewSession> Accounts::StartSession(const User& user, const ClientInfo& client,
@@ -252,6 +352,67 @@ IdentityCache::Ptr<std::vector<WorkspaceWithRole>> Accounts::Memberships(
   auto list = std::make_shared<const std::vector<WorkspaceWithRole>>(store_.WorkspacesOfUser(user_id));
   cache_.PutMemberships(user_id, list, now);
   return list;
+}
+
+Status Accounts::ConfirmPassword(const Principal& p, const std::string& password,
+                                 const char* field) {
+  if (p.session_id.empty()) {
+    return Error::Forbidden("This change needs a signed-in session; API keys cannot make it.");
+  }
+  UnixTime now = clock_.Now();
+  const std::string& account = p.user.email;
+  if (int wait = throttle_.RetryAfter(account, p.client.ip, now); wait > 0) {
+    Error e{ErrorKind::kRateLimited, "too_many_attempts",
+            "Too many failed password attempts. Try again later.", {}};
+    e.retry_after_seconds = wait;
+    return e;
+  }
+  // The hash from the store, not the (possibly cached) principal: it may have just changed.
+  auto user = store_.UserById(p.user.id);
+  if (!user || !crypto::VerifyPassword(password, user->password_hash)) {
+    throttle_.RecordFailure(account, p.client.ip, now);
+    return Error{ErrorKind::kForbidden, "invalid_current_password",
+                 "The current password is incorrect.", field};
+  }
+  throttle_.RecordSuccess(account);
+  return {};
+}
+
+Result<int> Accounts::ChangePassword(const Principal& p, const std::string& current_password,
+                                     const std::string& new_password) {
+  if (Status st = validation::CheckPassword(new_password); !st.ok()) {
+    Error e = st.error();
+    e.field = "new_password";
+    return e;
+  }
+  if (Status st = ConfirmPassword(p, current_password, "current_password"); !st.ok()) {
+    return st.error();
+  }
+  UnixTime now = clock_.Now();
+  auto user = store_.UserById(p.user.id);
+  if (!user) return Error::NotFound("user");
+  user->password_hash = crypto::HashPassword(new_password, ParamsOf(config_));
+  user->updated_at = now;
+  auto tx = store_.Begin();
+  tx->UpdateUser(*user);
+  int revoked = tx->RevokeOtherSessions(user->id, p.session_id, now);
+  AppendAudit(*tx, p, {"", "user.password_changed", "user", user->id, user->email, "",
+                       nlohmann::json{{"revoked_sessions", revoked}}.dump()},
+              now);
+  QueueNotice(*tx, config_, user->email, "Your password was changed",
+              {"Hello " + user->name + ",",
+               "",
+               "The password of your Gatehouse account " + user->email + " was changed at " +
+                   FormatRfc3339(now) + " (UTC) from " + p.client.ip + ".",
+               std::to_string(revoked) + " other " + (revoked == 1 ? "session was" : "sessions were") +
+                   " signed out.",
+               "",
+               "If you did not change it, reset your password right away and contact your "
+               "workspace administrator: someone else may have access to your account."},
+              now);
+  tx->Commit();
+  cache_.ForgetUser(user->id);
+  return revoked;
 }
 
 std::vector<Session> Accounts::Sessions(const Principal& p) {

@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "service/config.h"
 #include "service/context.h"
+#include "service/geoip.h"
 #include "service/identity_cache.h"
 #include "service/login_throttle.h"
 #include "store/store.h"
@@ -24,6 +25,7 @@ struct NewSession {
   Session session;
   std::string token;
   std::string csrf_token;
+  bool mail_queued = false;  // a new-device / new-location notice went to the outbox
 };
 
 struct SignupInput {
@@ -55,6 +57,21 @@ class Accounts {
 
   Result<User> UpdateProfile(const Principal& p, const ProfileChanges& changes);
 
+  // Sets the GeoIP database sign-ins are located with (may be null or empty: no location).
+  void SetGeoIp(const GeoIp* geoip) { geoip_ = geoip; }
+  const GeoIp* geoip() const { return geoip_; }
+
+  // Changes the caller's password: checks the current one (403 invalid_current_password,
+  // throttled like failed logins), the new one as at sign-up (422 invalid_password on
+  // new_password), signs out every other session and mails the user. Returns how many
+  // sessions were signed out. Needs a session, not an API key.
+  Result<int> ChangePassword(const Principal& p, const std::string& current_password,
+                             const std::string& new_password);
+
+  // Checks the caller's password before a sensitive change: 403 invalid_current_password
+  // naming `field`, counted as a failed sign-in (429 too_many_attempts after repeated ones).
+  Status ConfirmPassword(const Principal& p, const std::string& password, const char* field);
+
   std::vector<Session> Sessions(const Principal& p);
   Status RevokeSession(const Principal& p, const std::string& session_id);
   int RevokeOtherSessions(const Principal& p);
@@ -79,6 +96,9 @@ class Accounts {
   Result<NewSession> StartSession(const User& user, const ClientInfo& client, UnixTime now,
                                   const char* action, bool new_user);
   void NoteActivity(const Session& s, UnixTime now);
+  void QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now);
+
+  const GeoIp* geoip_ = nullptr;
 
   Store& store_;
   const Config& config_;

@@ -310,6 +310,17 @@ int ApiKeys::RevokeAllOf(WriteTx& tx, const std::string& ws, const std::string& 
   return static_cast<int>(ids.size());
 }
 
+int ApiKeys::RevokeEverywhere(WriteTx& tx, const std::string& user_id, UnixTime now) {
+  auto ids = tx.RevokeAllKeysOfOwner(user_id, now);
+  for (const auto& [ws, id] : ids) {
+    if (auto k = store_.ApiKeyById(ws, id)) {
+      k->revoked_at = now;
+      Reindex(*k);
+    }
+  }
+  return static_cast<int>(ids.size());
+}
+
 void ApiKeys::ReindexWorkspace(const std::string& workspace_id) {
   // The workspace and each project read once, not once per key: a workspace may hold many.
   auto w = store_.WorkspaceById(workspace_id);

@@ -67,6 +67,8 @@ class ApiKeys {
 
   // Recompiles every key of the workspace from the store: after a change of a project's
   // default limits, a project's deletion or the workspace's time zone.
+  // Revokes the keys `user_id` created in any workspace (account deletion); returns how many.
+  int RevokeEverywhere(WriteTx& tx, const std::string& user_id, UnixTime now);
   void ReindexWorkspace(const std::string& workspace_id);
 
   VerifyResult Verify(const VerifyRequest& req);

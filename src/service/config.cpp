@@ -64,8 +64,8 @@ Status ApplyFile(Config& c, const std::string& path) {
                        std::string(e.description()));
   }
   static const char* kKnown[] = {"listen", "db", "public_url", "smtp", "mail_from", "preset",
-                                 "threads", "trusted_proxies", "session", "login", "invitations",
-                                 "mail", "argon2", "regions",
+                                 "geoip_db", "threads", "trusted_proxies", "session", "login",
+                                 "invitations", "mail", "argon2", "regions",
                                  "default_region", "plans", "default_plan",
                                  "default_subscription_status"};
   for (const auto& [key, node] : t) {
@@ -86,6 +86,7 @@ Status ApplyFile(Config& c, const std::string& path) {
   chain(Read(t, "smtp", c.smtp, path));
   chain(Read(t, "mail_from", c.mail_from, path));
   chain(Read(t, "preset", c.preset, path));
+  chain(Read(t, "geoip_db", c.geoip_db, path));
   int64_t threads = c.threads;
   chain(Read(t, "threads", threads, path));
   c.threads = static_cast<int>(threads);
@@ -152,6 +153,7 @@ void ApplyEnvironment(Config& c) {
   std::string proxies;
   env("GATEHOUSE_TRUSTED_PROXIES", proxies);
   if (!proxies.empty()) c.trusted_proxies = SplitCommaList(proxies);
+  env("GATEHOUSE_GEOIP_DB", c.geoip_db);
 }
 
 }  // namespace
@@ -202,6 +204,7 @@ std::string Config::Describe() const {
     << "smtp = " << (smtp.empty() ? "(none: mail is kept in the store)" : MaskUrl(smtp)) << "\n"
     << "mail_from = " << mail_from << "\n"
     << "preset = " << preset << "\n"
+    << "geoip_db = " << (geoip_db.empty() ? "off" : geoip_db) << "\n"
     << "config = " << (config_file.empty() ? "(none)" : config_file) << "\n"
     << "session = idle " << session_idle_days << "d, absolute " << session_absolute_days << "d\n"
     << "trusted proxies = ";

@@ -31,6 +31,9 @@ struct Config {
   // Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. Empty: none, the
   // client's address is the socket's and X-Forwarded-For is ignored.
   std::vector<std::string> trusted_proxies;
+  // GeoIP country database (Debian geoip-database): a directory with GeoIP.dat/GeoIPv6.dat
+  // or one such file; "off" (or empty) for none. Missing files just mean unknown locations.
+  std::string geoip_db = "/usr/share/GeoIP";
 
   int invitation_days = 7;
   int mail_give_up_hours = 24;  // queued mail not delivered by then is marked failed

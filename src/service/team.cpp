@@ -128,20 +128,33 @@ Result<int> Team::Remove(const Principal& p, const Membership& caller, const std
   if (IsLastManager(ws, target->membership)) return LastManager(c.FindRole(c.creator_role)->name);
   UnixTime now = clock_.Now();
   auto tx = store_.Begin();
+  int revoked = RemoveInTx(*tx, p, *target, revoke_keys, "removed", now);
+  tx->Commit();
+  ForgetRemoved(ws);
+  return revoked;
+}
+
+int Team::RemoveInTx(WriteTx& tx, const Principal& p, const Member& target, bool revoke_keys,
+                     const std::string& reason, UnixTime now) {
+  const std::string& ws = target.membership.workspace_id;
+  const std::string& user_id = target.membership.user_id;
   int revoked = 0;
-  if (revoke_keys && revoke_keys_) revoked = revoke_keys_(*tx, ws, user_id);
-  tx->DeleteMembership(ws, user_id);
-  nlohmann::json details = {{"role", target->membership.role},
-                            {"email", target->user.email},
+  if (revoke_keys && revoke_keys_) revoked = revoke_keys_(tx, ws, user_id);
+  tx.DeleteMembership(ws, user_id);
+  nlohmann::json details = {{"role", target.membership.role},
+                            {"email", target.user.email},
                             {"revoke_keys", revoke_keys},
                             {"revoked_keys", revoked}};
-  AppendAudit(*tx, p, {ws, "member.removed", "user", user_id, target->user.name, "",
-                       details.dump()},
+  if (reason != "removed") details["reason"] = reason;
+  AppendAudit(tx, p, {ws, "member.removed", "user", user_id, target.user.name, "",
+                      details.dump()},
               now);
-  tx->Commit();
+  return revoked;
+}
+
+void Team::ForgetRemoved(const std::string& ws) {
   cache_.ForgetMemberships();
   access_.ForgetProjects(ws);  // the store dropped their project roles with the membership
-  return revoked;
 }
 
 Status Team::TransferOwnership(const Principal& p, const Membership& caller,

@@ -57,6 +57,14 @@ class Team {
   // Returns the number of API keys revoked.
   Result<int> Remove(const Principal& p, const Membership& caller, const std::string& user_id,
                      bool revoke_keys);
+  // The removal itself, inside `tx`, for flows that remove a member as part of a larger
+  // change (account deletion): drops the membership (and with it project roles), revokes the
+  // member's keys in the workspace when asked, and records member.removed with `reason`.
+  // Call ForgetRemoved(workspace) after the commit. Returns the number of keys revoked.
+  int RemoveInTx(WriteTx& tx, const Principal& p, const Member& target, bool revoke_keys,
+                 const std::string& reason, UnixTime now);
+  void ForgetRemoved(const std::string& workspace_id);
+
   Status TransferOwnership(const Principal& p, const Membership& caller,
                            const std::string& user_id);
 

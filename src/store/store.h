@@ -90,6 +90,9 @@ class WriteTx {
   // Conflict `email_taken` when the (normalised) email exists already.
   virtual Status InsertUser(const User& user) = 0;
   virtual void UpdateUser(const User& user) = 0;
+  // Account deletion: replaces email (with a value no sign-up can produce), name, password
+  // hash and avatar, and sets deleted_at. The id stays for what refers to it.
+  virtual void AnonymiseUser(const std::string& user_id, UnixTime at) = 0;
   virtual void SetUserLastLogin(const std::string& user_id, UnixTime at) = 0;
 
   // Two-factor authentication. A pending secret replaces any earlier pending one; confirming
@@ -152,6 +155,9 @@ class WriteTx {
   virtual std::vector<std::string> RevokeKeysOfOwner(const std::string& workspace_id,
                                                      const std::string& owner_id,
                                                      UnixTime at) = 0;
+  // Revokes the live keys `owner_id` created in any workspace; returns (workspace id, key id).
+  virtual std::vector<std::pair<std::string, std::string>> RevokeAllKeysOfOwner(
+      const std::string& owner_id, UnixTime at) = 0;
   // Adds usage counts and moves last_used_at forward.
   virtual void RecordKeyUsage(const std::vector<KeyUsage>& batch) = 0;
   // Records first uses of keys from addresses, skipping keys that no longer exist and pairs
@@ -220,6 +226,9 @@ class Store {
   virtual std::optional<Session> SessionByTokenHash(const std::string& token_hash) = 0;
   // Sessions neither revoked nor expired at `now`, most recently active first.
   virtual std::vector<Session> LiveSessionsOfUser(const std::string& user_id, UnixTime now) = 0;
+  // The user's most recent sessions, revoked and expired ones included, newest first: the
+  // sign-in history that new-device and new-location detection compares with.
+  virtual std::vector<Session> RecentSessionsOfUser(const std::string& user_id, int limit) = 0;
 
   virtual std::optional<Workspace> WorkspaceById(const std::string& id) = 0;
   virtual std::vector<WorkspaceWithRole> WorkspacesOfUser(const std::string& user_id) = 0;

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { Gatehouse, launchBrowser, screenshots, SmtpSink, DESKTOP } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
+const NEW_PASSWORD = 'a brand new passphrase';
 // An 8×8 PNG, for the logo upload.
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR4nGNwtjildPkdJsmAVRRIMgxKHQBMsWUBcysgYgAAAABJRU5ErkJggg==',
@@ -618,6 +619,29 @@ describe('dashboard', { concurrency: false }, () => {
     assert.ok(!(await admin.content()).includes(codes[0]), 'the recovery codes are never shown again');
     await screenshots(admin, 'account-mfa-enabled');
 
+    // With two-step verification on, the owner can require it for the whole workspace.
+    const wsPathNow = '/v1/workspaces/' + wsUrl.split('/').pop();
+    await admin.goto(`${wsUrl}/settings/general`);
+    const requireMfa = admin.getByRole('switch', { name: 'Require two-factor authentication' });
+    assert.equal(await requireMfa.isChecked(), false);
+    const patched = () => admin.waitForResponse((r) => r.url().endsWith(wsPathNow) && r.request().method() === 'PATCH');
+    // click, not check(): the answer of the PATCH is what counts, whatever the page re-renders.
+    await admin.waitForLoadState('networkidle');
+    const [turnedOn] = await Promise.all([patched(), requireMfa.click()]);
+    assert.equal(turnedOn.status(), 200);
+    assert.equal((await turnedOn.json()).require_mfa, true);
+    await admin.getByText('Members without two-step verification cannot act', { exact: false }).waitFor();
+    await screenshots(admin, 'general-require-mfa');
+    assert.equal((await (await admin.request.get(wsPathNow)).json()).require_mfa, true);
+    await admin.reload();
+    await admin.waitForLoadState('networkidle');
+    assert.equal(await requireMfa.isChecked(), true, 'the setting survives a reload');
+    const [turnedOff] = await Promise.all([patched(), requireMfa.click()]);
+    assert.equal(turnedOff.status(), 200);
+    assert.equal((await turnedOff.json()).require_mfa, false);
+    assert.equal((await (await admin.request.get(wsPathNow)).json()).require_mfa, false);
+    await admin.goto(`${wsUrl}/settings/account`);
+
     // Logging in now asks for a code; a used one is refused next to the field; a recovery code works.
     await admin.getByRole('button', { name: 'Log out' }).click();
     await admin.waitForURL('**/login');
@@ -653,6 +677,49 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.getByText('Two-step verification is off.').waitFor();
     await security.getByText('Not Enabled', { exact: true }).waitFor();
     assert.equal((await (await admin.request.get('/v1/me')).json()).mfa_enabled, false);
+  });
+
+  test('changes the password: a wrong current one is refused, other sessions end, the new one works', async () => {
+    const login = (password) =>
+      fetch(server.url + '/v1/auth/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email: ADMIN.email, password }),
+      });
+    const elsewhere = await login(PASSWORD);
+    assert.equal(elsewhere.status, 200);
+    const otherCookie = elsewhere.headers.get('set-cookie').split(';')[0];
+    await admin.goto(`${wsUrl}/settings/account`);
+    const card = admin.getByRole('region', { name: 'Change password' });
+    await card.getByLabel('Current password').fill('not my password');
+    await card.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await card.getByLabel('Repeat new password').fill(NEW_PASSWORD);
+    await card.getByRole('button', { name: 'Change password' }).click();
+    await card.locator('.field-error', { hasText: 'The current password is incorrect.' }).waitFor();
+    await card.getByLabel('Current password').fill(PASSWORD);
+    await card.getByRole('button', { name: 'Change password' }).click();
+    await card.getByText(/^Password changed\. \d+ other sessions? (was|were) signed out\.$/).waitFor();
+    await screenshots(admin, 'account-password-changed');
+    assert.equal((await fetch(server.url + '/v1/me', { headers: { Cookie: otherCookie } })).status, 401, 'the other session ended');
+    assert.equal((await admin.request.get('/v1/me')).status(), 200, 'this session goes on');
+    assert.equal((await login(PASSWORD)).status, 401);
+    assert.equal((await login(NEW_PASSWORD)).status, 200);
+    // And back, for the tests that follow.
+    await card.getByLabel('Current password').fill(NEW_PASSWORD);
+    await card.getByLabel('New password', { exact: true }).fill(PASSWORD);
+    await card.getByLabel('Repeat new password').fill(PASSWORD);
+    await card.getByRole('button', { name: 'Change password' }).click();
+    await card.getByText('1 other session was signed out.', { exact: false }).waitFor();
+    // The Danger Zone asks for the password and DELETE; an owner is told to hand over first.
+    await admin.getByRole('button', { name: 'Delete Account' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Delete your account?' });
+    await dialog.getByLabel('Password').fill(PASSWORD);
+    await dialog.getByLabel('Type DELETE to confirm').fill('DELETE');
+    await dialog.getByRole('button', { name: 'Delete account' }).click();
+    await dialog.getByText('Transfer ownership or delete', { exact: false }).waitFor();
+    await screenshots(admin, 'account-delete-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await admin.request.get('/v1/me')).status(), 200);
   });
 
   test('no script errors or content-security-policy violations on any screen', () => {

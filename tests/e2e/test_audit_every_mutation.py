@@ -70,6 +70,18 @@ def test_every_mutating_route_records_its_event(server):
     did("DELETE", "/v1/me/mfa/totp", owner.delete("/v1/me/mfa/totp", json={"code": recovery}),
         204, "mfa.disabled", lambda: account_actions(uid))
 
+    # A second account changes its password, then deletes itself (it owns no workspace).
+    leaver = server.signup(name="Lee Leaver")
+    lid = leaver.user["id"]
+    did("POST", "/v1/me/password",
+        leaver.post("/v1/me/password", json={"current_password": leaver.password,
+                                             "new_password": "another long passphrase"}),
+        200, "user.password_changed", lambda: account_actions(lid))
+    did("DELETE", "/v1/me",
+        leaver.delete("/v1/me", json={"password": "another long passphrase",
+                                      "confirm": "DELETE"}),
+        204, "user.deleted", lambda: account_actions(lid))
+
     # --- the workspace ----------------------------------------------------------------------
     r = owner.post("/v1/workspaces", json={"name": "Every Co"})
     ws = r.json()

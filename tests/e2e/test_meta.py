@@ -196,7 +196,7 @@ def test_unknown_route_is_404_route_not_found(anon):
     ("POST", "/metrics", {"GET", "HEAD"}),
     ("PUT", "/v1/workspaces", {"GET", "HEAD", "POST"}),
     ("GET", "/v1/auth/signup", {"POST"}),
-    ("POST", "/v1/me", {"GET", "HEAD", "PATCH"}),
+    ("POST", "/v1/me", {"GET", "HEAD", "PATCH", "DELETE"}),
     ("PUT", "/v1/workspaces/ws_0000000000000000000000", {"GET", "HEAD", "PATCH", "DELETE"}),
 ])
 def test_wrong_method_is_405_with_allow(anon, method, path, allow):

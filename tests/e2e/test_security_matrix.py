@@ -31,6 +31,8 @@ BODIES = {
     ("PUT", "/v1/workspaces/{ws}/projects/{prj}/members/{usr}"): {"role": "viewer"},
     ("POST", "/v1/workspaces"): {"name": "Matrix Co"},
     ("PATCH", "/v1/me"): {"name": "Matrix"},
+    ("POST", "/v1/me/password"): {"current_password": "not the password",
+                                  "new_password": "a long enough new password"},
     ("POST", "/v1/keys/verify"): {"key": "sk_live_x", "endpoint": "/"},
 }
 

@@ -147,12 +147,12 @@ class ScratchDatabase {
 // Every field, for whole-record comparisons that print what differs.
 auto Fields(const User& u) {
   return std::tie(u.id, u.email, u.name, u.password_hash, u.theme, u.language, u.avatar_url,
-                  u.created_at, u.updated_at, u.last_login_at);
+                  u.created_at, u.updated_at, u.last_login_at, u.deleted_at);
 }
 auto Fields(const Session& s) {
   return std::tie(s.id, s.user_id, s.token_hash, s.device, s.browser, s.ip, s.user_agent,
                   s.created_at, s.last_active_at, s.idle_expires_at, s.absolute_expires_at,
-                  s.revoked_at);
+                  s.revoked_at, s.country);
 }
 auto Fields(const Workspace& w) {
   return std::tie(w.id, w.name, w.region, w.timezone, w.language, w.plan, w.subscription_status,
@@ -284,6 +284,7 @@ class StoreConformance : public ::testing::TestWithParam<std::string> {
     s.device = "MacBook";
     s.browser = "Firefox 128";
     s.ip = "2001:db8::7";
+    s.country = "RO";
     s.user_agent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Firefox/128.0";
     s.created_at = kT0;
     s.last_active_at = last_active;
@@ -714,6 +715,87 @@ TEST_P(StoreConformance, LiveSessionsExcludeRevokedAndExpiredAndListMostRecentFi
   EXPECT_TRUE(store().LiveSessionsOfUser(NewId("usr"), now).empty());
   (void)idle_expired;
   (void)absolute_expired;
+}
+
+TEST_P(StoreConformance, RecentSessionsIncludeRevokedAndExpiredNewestFirstUpToTheLimit) {
+  User u = AddUser();
+  User other = AddUser();
+  auto add_created = [&](UnixTime created, const std::string& country) {
+    Session s = NewSession(u.id, created, kT0 + 1, kT0 + 2);  // expired long ago
+    s.created_at = created;
+    s.country = country;
+    InTx([&](WriteTx& tx) { tx.InsertSession(s); });
+    return s;
+  };
+  Session a = add_created(kT0 + 10, "RO");
+  Session b = add_created(kT0 + 30, "");
+  Session c = add_created(kT0 + 20, "US");
+  AddSession(other.id, kT0 + 40);
+  InTx([&](WriteTx& tx) { ASSERT_TRUE(tx.RevokeSession(u.id, c.id, kT0 + 50)); });
+
+  auto all = store().RecentSessionsOfUser(u.id, 10);
+  EXPECT_EQ(Ids(all), (std::vector<std::string>{b.id, c.id, a.id}));
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(Fields(all[2]), Fields(a));
+  EXPECT_EQ(all[0].country, "");
+  EXPECT_EQ(all[1].country, "US");
+  EXPECT_EQ(Ids(store().RecentSessionsOfUser(u.id, 2)), (std::vector<std::string>{b.id, c.id}));
+  EXPECT_TRUE(store().RecentSessionsOfUser(NewId("usr"), 10).empty());
+}
+
+TEST_P(StoreConformance, AnonymiseUserFreesTheEmailAndKeepsTheRow) {
+  User u = AddUser();
+  User bystander = AddUser();
+  InTx([&](WriteTx& tx) { tx.AnonymiseUser(u.id, kT0 + 700); });
+  auto got = store().UserById(u.id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->deleted_at, std::optional<UnixTime>(kT0 + 700));
+  EXPECT_EQ(got->name, "Deleted user");
+  EXPECT_EQ(got->password_hash, "");
+  EXPECT_EQ(got->avatar_url, "");
+  EXPECT_EQ(got->email.find('@'), std::string::npos);
+  EXPECT_FALSE(store().UserByEmail(u.email).has_value());
+  // The email signs up again as a new user.
+  User again = NewUser();
+  again.email = u.email;
+  InTx([&](WriteTx& tx) { EXPECT_TRUE(tx.InsertUser(again).ok()); });
+  EXPECT_EQ(store().UserByEmail(u.email)->id, again.id);
+  EXPECT_EQ(Fields(*store().UserById(bystander.id)), Fields(bystander));
+  EXPECT_FALSE(store().UserById(again.id)->deleted_at.has_value());
+}
+
+TEST_P(StoreConformance, RevokeAllKeysOfOwnerRevokesTheirLiveKeysInEveryWorkspace) {
+  Workspace w1 = AddWorkspace();
+  Workspace w2 = AddWorkspace();
+  User owner = AddUser();
+  User other = AddUser();
+  auto key = [&](const Workspace& w, const User& by, std::optional<UnixTime> revoked) {
+    ApiKey k;
+    k.id = NewId("key");
+    k.workspace_id = w.id;
+    k.owner_id = by.id;
+    k.name = "k";
+    k.prefix = "sk_live_abc";
+    k.hash = NewId("hash");
+    k.created_at = k.updated_at = kT0;
+    k.revoked_at = revoked;
+    InTx([&](WriteTx& tx) { tx.InsertApiKey(k); });
+    return k;
+  };
+  ApiKey a = key(w1, owner, std::nullopt);
+  ApiKey b = key(w2, owner, std::nullopt);
+  ApiKey old = key(w2, owner, kT0 + 5);
+  ApiKey theirs = key(w1, other, std::nullopt);
+  std::vector<std::pair<std::string, std::string>> got;
+  InTx([&](WriteTx& tx) { got = tx.RevokeAllKeysOfOwner(owner.id, kT0 + 90); });
+  std::sort(got.begin(), got.end());
+  std::vector<std::pair<std::string, std::string>> want = {{w1.id, a.id}, {w2.id, b.id}};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(store().ApiKeyById(w1.id, a.id)->revoked_at, std::optional<UnixTime>(kT0 + 90));
+  EXPECT_EQ(store().ApiKeyById(w2.id, b.id)->revoked_at, std::optional<UnixTime>(kT0 + 90));
+  EXPECT_EQ(store().ApiKeyById(w2.id, old.id)->revoked_at, std::optional<UnixTime>(kT0 + 5));
+  EXPECT_FALSE(store().ApiKeyById(w1.id, theirs.id)->revoked_at.has_value());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -40,6 +40,21 @@ TEST(Config, FileThenEnvironment) {
   EXPECT_FALSE(ValidateConfig(*c).ok());  // default plan "pro" no longer exists
 }
 
+TEST(Config, GeoIpDatabaseDefaultsToDebiansPathAndReadsFileThenEnvironment) {
+  auto d = LoadConfig("", false);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->geoip_db, "/usr/share/GeoIP");
+  std::string path = WriteFile("gh-geoip.toml", "geoip_db = \"/srv/geo/GeoIP.dat\"\n");
+  auto f = LoadConfig(path, false);
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->geoip_db, "/srv/geo/GeoIP.dat");
+  ::setenv("GATEHOUSE_GEOIP_DB", "off", 1);
+  auto e = LoadConfig(path, true);
+  ::unsetenv("GATEHOUSE_GEOIP_DB");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->geoip_db, "off");
+}
+
 TEST(Config, ErrorsNameTheLine) {
   auto c = LoadConfig(WriteFile("gh2.toml", "listen = \"a\"\nthreads = \"many\"\n"), false);
   ASSERT_FALSE(c.ok());

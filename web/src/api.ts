@@ -113,6 +113,8 @@ export interface Workspace {
   member_count: number;
   member_limit: number;
   ip_allowlist_enabled?: boolean;
+  /** Members without two-factor authentication cannot act in the workspace. */
+  require_mfa?: boolean;
   role: string;
   created_at: string;
 }

@@ -12,7 +12,7 @@ namespace {
 
 constexpr const char* kUserCols =
     "id, email, name, password_hash, theme, language, avatar_url, created_at, updated_at, "
-    "last_login_at, mfa_enabled";
+    "last_login_at, mfa_enabled, deleted_at";
 
 User UserFrom(const Row& r) {
   User u;
@@ -27,12 +27,13 @@ User UserFrom(const Row& r) {
   u.updated_at = r.Int(8);
   u.last_login_at = r.OptInt(9);
   u.mfa_enabled = r.Int(10) != 0;
+  u.deleted_at = r.OptInt(11);
   return u;
 }
 
 constexpr const char* kSessionCols =
     "id, user_id, token_hash, device, browser, ip, user_agent, created_at, last_active_at, "
-    "idle_expires_at, absolute_expires_at, revoked_at";
+    "idle_expires_at, absolute_expires_at, revoked_at, country";
 
 Session SessionFrom(const Row& r) {
   Session s;
@@ -48,6 +49,7 @@ Session SessionFrom(const Row& r) {
   s.idle_expires_at = r.Int(9);
   s.absolute_expires_at = r.Int(10);
   s.revoked_at = r.OptInt(11);
+  s.country = r.Text(12);
   return s;
 }
 
@@ -322,6 +324,14 @@ class SqlWriteTx final : public WriteTx {
         {u.id, u.name, u.theme, u.language, u.avatar_url, u.password_hash, u.updated_at});
   }
 
+  void AnonymiseUser(const std::string& user_id, UnixTime at) override {
+    // "deleted:usr_…" has no @, so no sign-up can take it and the unique index holds.
+    c_->Exec(
+        "UPDATE users SET email='deleted:' || id, name='Deleted user', password_hash='', "
+        "avatar_url='', mfa_enabled=0, updated_at=$2, deleted_at=$2 WHERE id=$1",
+        {user_id, at});
+  }
+
   void PutPendingTotp(const TotpState& t) override {
     c_->Exec(
         "INSERT INTO user_totp (user_id, secret, confirmed, last_step, created_at) "
@@ -364,10 +374,10 @@ class SqlWriteTx final : public WriteTx {
 
   void InsertSession(const Session& s) override {
     c_->Exec(Sql({"INSERT INTO sessions (", kSessionCols,
-                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"}),
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"}),
              {s.id, s.user_id, s.token_hash, s.device, s.browser, s.ip, s.user_agent,
               s.created_at, s.last_active_at, s.idle_expires_at, s.absolute_expires_at,
-              Opt(s.revoked_at)});
+              Opt(s.revoked_at), s.country});
   }
 
   bool RevokeSession(const std::string& user_id, const std::string& session_id,
@@ -571,6 +581,17 @@ class SqlWriteTx final : public WriteTx {
     std::vector<std::string> ids;
     for (const auto& r : rows) ids.push_back(r.Text(0));
     return ids;
+  }
+
+  std::vector<std::pair<std::string, std::string>> RevokeAllKeysOfOwner(
+      const std::string& owner, UnixTime at) override {
+    auto rows = c_->Query(
+        "UPDATE api_keys SET revoked_at=$2, updated_at=$2 WHERE owner_id=$1 "
+        "AND revoked_at IS NULL RETURNING workspace_id, id",
+        {owner, at});
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& r : rows) out.emplace_back(r.Text(0), r.Text(1));
+    return out;
   }
 
   // A few statements of up to kUsageRows rows each, not two per key: with 10,000 active keys
@@ -878,6 +899,16 @@ class SqlStore final : public Store {
              " FROM sessions WHERE user_id=$1 AND revoked_at IS NULL AND idle_expires_at > $2 "
              "AND absolute_expires_at > $2 ORDER BY last_active_at DESC, id"}),
         {user_id, now});
+    std::vector<Session> out;
+    for (const auto& r : rows) out.push_back(SessionFrom(r));
+    return out;
+  }
+
+  std::vector<Session> RecentSessionsOfUser(const std::string& user_id, int limit) override {
+    auto rows = db_->Reader()->Query(
+        Sql({"SELECT ", kSessionCols,
+             " FROM sessions WHERE user_id=$1 ORDER BY created_at DESC, id LIMIT $2"}),
+        {user_id, int64_t{limit}});
     std::vector<Session> out;
     for (const auto& r : rows) out.push_back(SessionFrom(r));
     return out;

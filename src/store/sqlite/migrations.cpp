@@ -262,6 +262,13 @@ ALTER TABLE workspaces ADD COLUMN ip_allowlist_enabled INTEGER NOT NULL DEFAULT 
 ALTER TABLE workspaces ADD COLUMN ip_allowlist TEXT NOT NULL DEFAULT '';
 ALTER TABLE workspaces ADD COLUMN ip_allowlist_updated_at INTEGER NOT NULL DEFAULT 0;
 )sql"},
+      {8, R"sql(
+-- Sign-in history and account deletion: the country GeoIP gave each session (new-location
+-- detection), and when a user deleted their account (the row stays, anonymised).
+ALTER TABLE sessions ADD COLUMN country TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+CREATE INDEX sessions_by_user_created ON sessions(user_id, created_at);
+)sql"},
       {9, R"sql(
 -- The `noun.*` action filter: the noun (the action up to its dot) as a column with its own
 -- (workspace, noun, time, seq) index, so that a prefix filter is an index range in keyset

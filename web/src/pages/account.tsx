@@ -1,10 +1,12 @@
-// Settings → Account (personal): profile, role in this workspace, security overview, sessions.
+// Settings → Account (personal): profile, role in this workspace, security overview, sessions,
+// password change, and the Danger Zone that deletes the account.
 import { useState } from 'preact/hooks';
 import { ApiError, del, get, patch, post, Workspace } from '../api';
 import { usePermissions } from '../permissions';
+import { navigate } from '../router';
 import { useSession } from '../session';
 import { TwoStepRow } from './mfa';
-import { Avatar, Badge, Card, FormError, relativeTime, TextField, useAsync } from '../ui';
+import { Avatar, Badge, Card, Dialog, FormError, relativeTime, TextField, useAsync } from '../ui';
 
 interface SessionRow {
   id: string;
@@ -12,6 +14,8 @@ interface SessionRow {
   device: string;
   browser: string;
   ip: string;
+  /** From the server's GeoIP database; null for private addresses or without one. */
+  location: { country: string; country_name: string } | null;
   created_at: string;
   last_active_at: string;
 }
@@ -108,7 +112,8 @@ export function Account(props: { ws: Workspace }) {
                 </strong>{' '}
                 {s.current && <Badge tone="green">This device</Badge>}
                 <div class="muted small">
-                  {s.ip} · last active {relativeTime(s.last_active_at)}
+                  {s.ip}
+                  {s.location ? ` · ${s.location.country_name}` : ''} · last active {relativeTime(s.last_active_at)}
                 </div>
               </div>
               {!s.current && (
@@ -132,6 +137,121 @@ export function Account(props: { ws: Workspace }) {
         </ul>
         <FormError error={error} />
       </Card>
+      <PasswordCard onChanged={sessions.reload} />
+      <DeleteAccountCard />
     </div>
+  );
+}
+
+function PasswordCard(props: { onChanged: () => void }) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [other, setOther] = useState<any>(null);
+  const [done, setDone] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setDone('');
+    setOther(null);
+    const local: Record<string, string> = {};
+    if (!current) local.current_password = 'Enter your current password.';
+    if ([...next].length < 12) local.new_password = 'The new password needs at least 12 characters.';
+    else if (next !== repeat) local.repeat = 'The two new passwords differ.';
+    setErrors(local);
+    if (Object.keys(local).length) return;
+    setBusy(true);
+    try {
+      const r = await post<{ revoked_sessions: number }>('/v1/me/password', { current_password: current, new_password: next });
+      setCurrent('');
+      setNext('');
+      setRepeat('');
+      const n = r.revoked_sessions;
+      setDone(`Password changed. ${n === 0 ? 'No other session was' : n === 1 ? '1 other session was' : `${n} other sessions were`} signed out.`);
+      props.onChanged();
+    } catch (err) {
+      if (err instanceof ApiError && err.errors.length) {
+        const byField: Record<string, string> = {};
+        for (const f of err.errors) byField[f.field] = f.message;
+        setErrors(byField);
+      } else {
+        setOther(err);
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card title="Change password" subtitle="Changing it signs out every other session.">
+      <form class="stack-form" noValidate onSubmit={submit}>
+        <TextField label="Current password" type="password" autoComplete="current-password" value={current} onValue={setCurrent} error={errors.current_password} />
+        <TextField label="New password" type="password" autoComplete="new-password" hint="At least 12 characters." value={next} onValue={setNext} error={errors.new_password} />
+        <TextField label="Repeat new password" type="password" autoComplete="new-password" value={repeat} onValue={setRepeat} error={errors.repeat} success={done} />
+        <FormError error={other} />
+        <div>
+          <button class="button primary" type="submit" disabled={busy}>
+            Change password
+          </button>
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+function DeleteAccountCard() {
+  const { reload } = useSession();
+  const [open, setOpen] = useState(false);
+  const [password, setPassword] = useState('');
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<any>(null);
+  const fieldError = (f: string) => (error instanceof ApiError ? error.forField(f) : undefined);
+  return (
+    <Card title="Danger Zone" class="danger-card" label="Delete account">
+      <div class="danger-row">
+        <div>
+          <strong>Delete Account</strong>
+          <p class="muted">
+            Removes you from every workspace, signs out every session and revokes your API keys. Workspaces you own must be transferred or deleted first. This cannot be undone.
+          </p>
+        </div>
+        <button class="button danger" type="button" onClick={() => setOpen(true)}>
+          Delete Account
+        </button>
+      </div>
+      {open && (
+        <Dialog title="Delete your account?" onClose={() => setOpen(false)} description="Enter your password and type DELETE to confirm.">
+          <form
+            noValidate
+            onSubmit={async (e) => {
+              e.preventDefault();
+              setError(null);
+              try {
+                await del('/v1/me', { password, confirm: typed });
+                localStorage.removeItem('gh.workspace');
+                await reload();
+                navigate('/login', true);
+              } catch (err) {
+                setError(err);
+              }
+            }}
+          >
+            <TextField label="Password" type="password" autoComplete="current-password" value={password} onValue={setPassword} error={fieldError('password')} />
+            <TextField label="Type DELETE to confirm" value={typed} onValue={setTyped} autoComplete="off" error={fieldError('confirm')} />
+            <FormError error={error instanceof ApiError && (error.forField('confirm') || error.forField('password')) ? null : error} />
+            <div class="dialog-actions">
+              <button class="button secondary" type="button" onClick={() => setOpen(false)}>
+                Cancel
+              </button>
+              <button class="button danger" type="submit" disabled={typed !== 'DELETE' || !password}>
+                Delete account
+              </button>
+            </div>
+          </form>
+        </Dialog>
+      )}
+    </Card>
   );
 }

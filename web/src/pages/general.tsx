@@ -28,6 +28,7 @@ export function General(props: { ws: Workspace; reloadWs: () => void }) {
       <WorkspaceCard ws={ws} canEdit={canEdit} reloadWs={props.reloadWs} />
       <AppearanceCard />
       <LanguageCard ws={ws} canEdit={canEdit} reloadWs={props.reloadWs} />
+      {canEdit && <SecurityCard ws={ws} reloadWs={props.reloadWs} />}
       {canEdit && ['active', 'trialing'].includes(ws.subscription_status) && perms.can('api_keys.view_all') && <PublishableKeyCard ws={ws} />}
       <PermissionGuard ws={ws.id} permission="ip_allowlist.manage">
         <IpAllowlistCard ws={ws} reloadWs={props.reloadWs} />
@@ -195,6 +196,55 @@ function AppearanceCard() {
           </label>
         ))}
       </fieldset>
+      <FormError error={error} />
+    </Card>
+  );
+}
+
+function SecurityCard(props: { ws: Workspace; reloadWs: () => void }) {
+  const { me } = useSession();
+  const [on, setOn] = useState(!!props.ws.require_mfa);
+  const [error, setError] = useState<any>(null);
+  const [busy, setBusy] = useState(false);
+  // Follow the workspace as reloaded, but not while our own change is on its way.
+  useEffect(() => {
+    if (!busy) setOn(!!props.ws.require_mfa);
+  }, [props.ws.require_mfa]);
+  // Turning it on needs two-factor authentication on the caller's own account first.
+  const blocked = !on && !me?.mfa_enabled;
+  return (
+    <Card title="Security">
+      <label class="checkbox">
+        <input
+          type="checkbox"
+          role="switch"
+          checked={on}
+          disabled={busy || blocked}
+          aria-describedby="require-mfa-hint"
+          onChange={async (e) => {
+            const want = (e.target as HTMLInputElement).checked;
+            setOn(want);
+            setBusy(true);
+            setError(null);
+            try {
+              const w = await patch<Workspace>(wsPath(props.ws.id), { require_mfa: want });
+              setOn(!!w.require_mfa);
+              props.reloadWs();
+            } catch (err) {
+              setOn(!want);
+              setError(err);
+            } finally {
+              setBusy(false);
+            }
+          }}
+        />
+        Require two-factor authentication
+      </label>
+      <p class="muted small" id="require-mfa-hint">
+        {blocked
+          ? 'Turn on two-step verification for your own account (Account page) before requiring it here.'
+          : 'Members without two-step verification cannot act in this workspace until they turn it on.'}
+      </p>
       <FormError error={error} />
     </Card>
   );
