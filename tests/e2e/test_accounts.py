@@ -3,9 +3,10 @@ new-device / new-location notices, password change, account deletion, sign-out e
 
 Most tests run on both stores (`backend_server`: SQLite always, PostgreSQL when
 GATEHOUSE_TEST_PG is set); mail is read with `gatehouse mail list` there, and over real SMTP
-on `mail_server`. The server sees every client as 127.0.0.1, a private address: its location
-is null. The GeoIP lookup itself is unit-tested against Debian's database
-(tests/unit/geoip_test.cpp).
+on `mail_server`. The shared server sees every client as 127.0.0.1, a private address: its
+location is null. The last test starts servers behind a trusted proxy (`--trusted-proxies`),
+so that X-Forwarded-For gives public addresses that Debian's GeoIP database places; the lookup
+is also unit-tested (tests/unit/geoip_test.cpp).
 """
 import json
 import os
@@ -300,3 +301,50 @@ def test_location_is_the_country_and_a_new_country_is_a_new_location(server):
     assert (d["new_device"], d["new_location"], d["country"]) == (False, True, None)
     body = mails(server, c.email, "New sign-in to your account")
     assert len(body) == 1 and "Location: Unknown" in body[0]
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_sign_ins_behind_a_trusted_proxy_get_their_country_from_debians_geoip(
+        start_server, store):
+    """End to end through the real lookup: behind a trusted proxy (X-Forwarded-For) the client
+    address is a public one, so the session shows its country, and a sign-in from another
+    country is a new location, mailed with that country's name."""
+    if not os.path.exists("/usr/share/GeoIP/GeoIP.dat"):
+        pytest.skip("Debian's geoip-database is not installed")
+    db = None
+    if store == "postgres":
+        db = os.environ.get("GATEHOUSE_TEST_PG") or pytest.skip("GATEHOUSE_TEST_PG is not set")
+    srv = start_server(db=db, extra_args=["--trusted-proxies", "127.0.0.1"])
+
+    def client_from(address):
+        c = srv.client(ua=CHROME_UA)
+        c.s.headers["X-Forwarded-For"] = address
+        return c
+
+    home = client_from("193.231.20.1")  # Romania in the Debian database
+    email = unique_email()
+    r = home.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "Ro"})
+    assert r.status_code == 201, r.text
+    home.csrf = r.json()["csrf_token"]
+    user_id = r.json()["user"]["id"]
+    s = current_session(home)
+    assert (s["ip"], s["location"]) == ("193.231.20.1",
+                                        {"country": "RO", "country_name": "Romania"})
+
+    away = client_from("8.8.8.8")  # United States
+    r = away.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    away.csrf = r.json()["csrf_token"]
+    assert current_session(away)["location"]["country"] == "US"
+    d = account_events(srv, user_id, "session.created")[-1]
+    assert (d["country"], d["new_location"], d["new_device"]) == ("US", True, False)
+    body = mails(srv, email, "New sign-in to your account")
+    assert len(body) == 1 and "United States" in body[0] and "8.8.8.8" in body[0]
+
+    # Back home: Romania is known, so no new location and no second mail.
+    again = client_from("193.231.20.1")
+    r = again.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    d = account_events(srv, user_id, "session.created")[-1]
+    assert (d["country"], d["new_location"]) == ("RO", False)
+    assert len(mails(srv, email, "New sign-in to your account")) == 1
