@@ -46,14 +46,17 @@ start_server() {  # $1: store URL
 # Waits until the server has written what the warm-up's first uses queued (an address row
 # and an api_key.new_ip event per key), so that the measured runs do not pay for it.
 wait_flushed() {  # $1: store URL
-  local n
+  local n started=$SECONDS
   for _ in $(seq 600); do
     if [[ $1 == sqlite:* ]]; then
       n=$(sqlite3 "${1#sqlite:}" "SELECT count(*) FROM api_key_ips" 2>/dev/null || echo 0)
     else
       n=$(psql "$1" -Atc "SELECT count(*) FROM api_key_ips" 2>/dev/null || echo 0)
     fi
-    [ "${n:-0}" -ge "$KEYS" ] && return
+    if [ "${n:-0}" -ge "$KEYS" ]; then
+      echo "first uses of $KEYS keys written (addresses + api_key.new_ip events) $((SECONDS - started)) s after the warm-up"
+      return
+    fi
     sleep 1
   done
 }
