@@ -19,6 +19,9 @@ std::string Trim(std::string_view s);
 // otpauth:// labels).
 std::string PercentEncode(std::string_view s);
 
+// Escapes text for HTML element content and quoted attribute values (mail bodies).
+std::string HtmlEscape(std::string_view s);
+
 // Lower-cases and trims an email address and checks its shape (one '@', a dotted domain,
 // no spaces, at most 254 characters). Error code `invalid_email` on field `field`.
 Result<std::string> NormalizeEmail(std::string_view email, const char* field = "email");

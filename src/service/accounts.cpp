@@ -46,21 +46,6 @@ bool SameLocation(const Session& a, const Session& b) {
   return a.ip == b.ip;
 }
 
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string LocationText(const std::string& country) {
   return country.empty() ? "Unknown" : GeoIp::CountryName(country) + " (" + country + ")";
 }
@@ -72,7 +57,7 @@ void QueueNotice(WriteTx& tx, const Config& config, const std::string& to,
   std::string text, html = "<!doctype html><html><body style=\"font-family:sans-serif\">";
   for (const auto& l : lines) {
     text += l + "\r\n";
-    if (!l.empty()) html += "<p>" + HtmlEscape(l) + "</p>";
+    if (!l.empty()) html += "<p>" + validation::HtmlEscape(l) + "</p>";
   }
   html += "</body></html>";
   QueueMail(tx, config, to, subject, text, html, now);

@@ -20,21 +20,6 @@ Error Gone(const char* code, const char* message) {
   return {ErrorKind::kGone, code, message, {}};
 }
 
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -120,6 +105,7 @@ void Invitations::QueueInvitationMail(WriteTx& tx, const Invitation& inv, const 
                      workspace_name + " as " + role + ".\r\n\r\nAccept the invitation:\r\n" + link +
                      "\r\n\r\nThe invitation expires in " + std::to_string(config_.invitation_days) +
                      " days. If you did not expect it, ignore this email.\r\n";
+  using validation::HtmlEscape;
   std::string html =
       "<!doctype html><html><body style=\"font-family:sans-serif\"><p>" +
       HtmlEscape(inviter.user.name) + " (" + HtmlEscape(inviter.user.email) +

@@ -90,4 +90,11 @@ TEST(Time, Rfc3339RoundTrips) {
 
 TEST(Time, HttpDate) { EXPECT_EQ(FormatHttpDate(784111777), "Sun, 06 Nov 1994 08:49:37 GMT"); }
 
+TEST(Validation, HtmlEscapeNeutralisesMarkupAndQuotes) {
+  EXPECT_EQ(HtmlEscape(R"(<a href="x" onclick='y'>Tom & Jerry</a>)"),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;Tom &amp; Jerry&lt;/a&gt;");
+  EXPECT_EQ(HtmlEscape("Zoë Müller"), "Zoë Müller");  // UTF-8 passes through
+  EXPECT_EQ(HtmlEscape(""), "");
+}
+
 }  // namespace gh::validation
