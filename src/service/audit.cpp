@@ -9,6 +9,7 @@
 #include "core/audit_chain.h"
 #include "core/cursor.h"
 #include "core/ids.h"
+#include "core/time.h"
 #include "core/validation.h"
 
 namespace gh {
@@ -389,6 +390,11 @@ int64_t AuditLog::PurgeChain(const std::string& chain, UnixTime cutoff, int batc
     total += n;
     if (n < batch) break;
   }
+  // The daily counters describe the purged events too, so they go with them (whole days:
+  // the cutoff's own day may still hold retained events).
+  auto tx = store_.Begin();
+  tx->PurgeAuditDailyCounts(chain, FormatRfc3339(cutoff).substr(0, 10));
+  tx->Commit();
   return total;
 }
 

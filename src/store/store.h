@@ -184,6 +184,10 @@ class WriteTx {
   // event links to as the chain's anchor. Returns how many were deleted. Call LockAuditChain
   // first in the same transaction.
   virtual int64_t PurgeAuditEvents(const std::string& chain, UnixTime cutoff, int limit) = 0;
+  // Retention of the daily counters: deletes the chain's counters of days before
+  // `before_day` ("2026-01-31"); returns how many rows went.
+  virtual int64_t PurgeAuditDailyCounts(const std::string& chain,
+                                        const std::string& before_day) = 0;
 
   virtual void InsertMail(const MailMessage& mail) = 0;
   virtual void MarkMail(const std::string& id, const std::string& status,

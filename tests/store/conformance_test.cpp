@@ -2146,6 +2146,17 @@ TEST_P(StoreConformance, DailyCountersCountEventsByActorDayAndAction) {
                                                  {"2026-01-01 usr_b logs.viewed", 1},
                                                  {"2026-01-02 usr_a logs.viewed", 1}}));
   EXPECT_EQ(store().AuditDailyCounts(w.id, "2026-01-02", "2026-01-02").size(), 1u);
+
+  // Retention takes whole days before the given one, of this workspace only.
+  Workspace other = AddWorkspace();
+  AppendSpecs(other.id, {{"usr_a", "logs.viewed", "", "t", kDay + 10}});
+  int64_t purged = 0;
+  InTx([&](WriteTx& tx) { purged = tx.PurgeAuditDailyCounts(w.id, "2026-01-02"); });
+  EXPECT_EQ(purged, 3);
+  counts = store().AuditDailyCounts(w.id, "2000-01-01", "2100-01-01");
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts[0].day, "2026-01-02");
+  EXPECT_EQ(store().AuditDailyCounts(other.id, "2026-01-01", "2026-01-01").size(), 1u);
 }
 
 TEST_P(StoreConformance, BatchAppendLinksSeqsHeadAndCounters) {

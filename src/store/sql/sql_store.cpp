@@ -765,6 +765,11 @@ class SqlWriteTx final : public WriteTx {
     }
   }
 
+  int64_t PurgeAuditDailyCounts(const std::string& chain, const std::string& before_day) override {
+    return c_->Exec("DELETE FROM audit_daily_counts WHERE workspace_id=$1 AND day < $2",
+                    {chain, before_day});
+  }
+
   int64_t PurgeAuditEvents(const std::string& chain, UnixTime cutoff, int limit) override {
     // The oldest events by seq, so that what remains is always a suffix of the chain.
     auto rows = c_->Query(
