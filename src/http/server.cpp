@@ -17,6 +17,7 @@
 
 #include "core/time.h"
 #include "http/metrics.h"
+#include "jobs/bookkeeper.h"
 #include "http/server.h"
 #include "store/sql/sql_db.h"
 
@@ -427,21 +428,18 @@ int Serve(App& app, const ServerOptions& options) {
 
   net::co_spawn(ioc, Accept(sh, acceptor), net::detached);
 
-  // Background: flush batched session activity and the log every few seconds.
+  // Background: session activity, key usage and first uses written every second, on a
+  // low-priority thread of their own; the log flushed every second.
+  Bookkeeper bookkeeper([&app](bool everything) {
+    app.accounts.FlushActivity();
+    app.api_keys.Flush(everything);
+  });
+  bookkeeper.Start();
   net::steady_timer flush_timer(ioc);
   std::function<void()> schedule_flush = [&] {
     flush_timer.expires_after(std::chrono::seconds(1));
     flush_timer.async_wait([&](beast::error_code wait_ec) {
       if (wait_ec) return;
-      net::post(sh.slow_pool, [&app] {
-        try {
-          app.accounts.FlushActivity();
-          app.api_keys.Flush();
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"session activity flush: %s\"}\n",
-                       e.what());
-        }
-      });
       {
         std::lock_guard lock(sh.log_mu);
         std::fflush(stdout);
@@ -498,12 +496,7 @@ int Serve(App& app, const ServerOptions& options) {
   for (auto& t : pool) t.join();
   sh.slow_pool.join();
   sh.group_pool.join();
-  try {
-    app.accounts.FlushActivity();
-    app.api_keys.Flush(true);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"session activity flush: %s\"}\n", e.what());
-  }
+  bookkeeper.Stop();  // the last flush: everything still in memory
   std::fflush(stdout);
   return 0;
 }

@@ -446,16 +446,19 @@ void ApiKeys::Flush(bool everything) {
     last_usage_flush_ = now;
   }
   auto ips = index_.TakeNewIps();
-  if (!usage.empty()) {
+  // Usage and first uses in transactions of at most kFlushBatch rows, written in multi-row
+  // statements: a burst (100,000 active keys; a fleet of clients meeting the keys for the
+  // first time) never becomes one long transaction that would hold up other writers.
+  for (size_t start = 0; start < usage.size(); start += kFlushBatch) {
+    size_t end = std::min(usage.size(), start + kFlushBatch);
+    std::vector<KeyUsage> part(std::make_move_iterator(usage.begin() + start),
+                               std::make_move_iterator(usage.begin() + end));
     auto tx = store_.Begin();
-    tx->RecordKeyUsage(usage);
+    tx->RecordKeyUsage(part);
     tx->Commit();
   }
-  // First uses in transactions of at most kNewIpBatch: a burst (a fleet of clients meeting
-  // the keys for the first time) is written in multi-row statements, never in one long
-  // transaction that would hold up other writers.
-  for (size_t start = 0; start < ips.size(); start += kNewIpBatch) {
-    size_t end = std::min(ips.size(), start + kNewIpBatch);
+  for (size_t start = 0; start < ips.size(); start += kFlushBatch) {
+    size_t end = std::min(ips.size(), start + kFlushBatch);
     std::vector<KeyIpUse> uses;
     uses.reserve(end - start);
     for (size_t i = start; i < end; ++i) uses.push_back({ips[i].key_id, ips[i].ip, ips[i].at});

@@ -105,7 +105,7 @@ class ApiKeys {
   const Clock& clock_;
   std::mutex flush_mu_;
   static constexpr UnixTime kUsageFlushSeconds = 10;
-  static constexpr size_t kNewIpBatch = 1000;
+  static constexpr size_t kFlushBatch = 1000;  // rows per transaction of a flush
   UnixTime last_usage_flush_ = 0;  // by the flusher thread only
   static constexpr UnixTime kRefreshOverlapSeconds = 10;
   UnixTime last_refresh_ = 0;  // by the flusher thread only

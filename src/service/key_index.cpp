@@ -354,7 +354,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
   c.last_used.store(now, std::memory_order_relaxed);
   if (c.pending_uses.fetch_add(1, std::memory_order_relaxed) == 0) {
     std::lock_guard lock(dirty_mu_);
-    dirty_.push_back(e.key);
+    dirty_.push_back({e.key, e.counters});
   }
   if (ip) {
     std::lock_guard lock(c.ips_mu);
@@ -376,18 +376,18 @@ UnixTime KeyIndex::LastUsed(const std::string& key_id) {
 }
 
 std::vector<KeyUsage> KeyIndex::TakeUsage() {
-  std::vector<std::shared_ptr<const CompiledKey>> dirty;
+  std::vector<Dirty> dirty;
   {
     std::lock_guard lock(dirty_mu_);
     dirty.swap(dirty_);
   }
   std::vector<KeyUsage> out;
+  out.reserve(dirty.size());
   absl::flat_hash_map<std::string, MonthPeriod> periods;  // by time zone
-  std::lock_guard ids(ids_mu_);
-  for (const auto& k : dirty) {
-    auto it = by_id_.find(k->key.id);
-    if (it == by_id_.end()) continue;
-    KeyCounters& c = *it->second.counters;
+  for (const auto& [k, counters] : dirty) {
+    // A key removed since its use still has its counters here; the store ignores usage of
+    // keys it no longer has.
+    KeyCounters& c = *counters;
     int64_t n = c.pending_uses.exchange(0);
     if (n == 0) continue;
     std::string period;

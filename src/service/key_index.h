@@ -168,8 +168,14 @@ class KeyIndex {
   UnixTime loaded_at_ = 0;
   std::mutex new_ips_mu_;
   std::vector<NewIpUse> new_ips_;
+  // Keys with pending_uses > 0, with their counters, so that the flusher reaches them
+  // without a lookup by id (and without ids_mu_, which edits take).
+  struct Dirty {
+    std::shared_ptr<const CompiledKey> key;
+    std::shared_ptr<KeyCounters> counters;
+  };
   std::mutex dirty_mu_;
-  std::vector<std::shared_ptr<const CompiledKey>> dirty_;  // keys with pending_uses > 0
+  std::vector<Dirty> dirty_;
 };
 
 }  // namespace gh
