@@ -1,16 +1,10 @@
 #include "jobs/bookkeeper.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <cstdio>
 
-namespace gh {
+#include "core/thread_priority.h"
 
-void LowerThisThreadPriority() {
-  // On Linux the nice value is per thread: PRIO_PROCESS with the thread's id sets only it.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
-}
+namespace gh {
 
 void Bookkeeper::Run(bool everything) {
   try {

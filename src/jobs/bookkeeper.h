@@ -19,9 +19,6 @@
 
 namespace gh {
 
-// Lowers the calling thread's priority to nice 19 (best effort: errors are ignored).
-void LowerThisThreadPriority();
-
 class Bookkeeper {
  public:
   // `flush(everything)`: everything is true for the last run, at Stop().

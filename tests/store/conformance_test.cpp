@@ -2162,35 +2162,42 @@ TEST_P(StoreConformance, DailyCountersCountEventsByActorDayAndAction) {
 TEST_P(StoreConformance, BatchAppendLinksSeqsHeadAndCounters) {
   Workspace w = AddWorkspace();
   AppendMany(w.id, 1);  // an existing head to link to
+  // 450 events over 450 distinct (actor, action) counters: more than one multi-row INSERT of
+  // events and of counters. The second batch repeats the counters, which then count 2.
   std::vector<AuditEvent> batch;
-  InTx([&](WriteTx& tx) {
-    std::string prev = tx.LockAuditChain(w.id);
-    for (int i = 0; i < 120; ++i) {  // more than one multi-row INSERT
-      AuditEvent e;
-      e.id = NewId("evt");
-      e.workspace_id = w.id;
-      e.occurred_at = kT0 + 1000 + i;
-      e.action = i % 2 ? "x.odd" : "x.even";
-      e.actor_type = "user";
-      e.actor_id = "usr_batch";
-      e.details_json = "{}";
-      e.prev_hash = prev;
-      e.hash = AuditEventHash(e);
-      prev = e.hash;
-      batch.push_back(e);
-    }
-    tx.AppendAuditEvents(batch);
-  });
+  for (int round = 0; round < 2; ++round) {
+    InTx([&](WriteTx& tx) {
+      std::string prev = tx.LockAuditChain(w.id);
+      std::vector<AuditEvent> events;
+      for (int i = 0; i < 450; ++i) {
+        AuditEvent e;
+        e.id = NewId("evt");
+        e.workspace_id = w.id;
+        e.occurred_at = kT0 + 1000 + i;
+        e.action = i % 2 ? "x.odd" : "x.even";
+        e.actor_type = "user";
+        e.actor_id = "usr_batch" + std::to_string(i % 225);
+        e.details_json = "{}";
+        e.prev_hash = prev;
+        e.hash = AuditEventHash(e);
+        prev = e.hash;
+        events.push_back(e);
+      }
+      tx.AppendAuditEvents(events);
+      batch.insert(batch.end(), events.begin(), events.end());
+    });
+  }
   for (size_t i = 1; i < batch.size(); ++i) EXPECT_GT(batch[i].seq, batch[i - 1].seq);
   EXPECT_EQ(store().AuditBounds(w.id).last_seq, batch.back().seq);
   AuditVerification v = AuditLog(store()).Verify(w.id);
   EXPECT_TRUE(v.valid) << v.reason;
-  EXPECT_EQ(v.checked, 121);
-  int64_t total = 0;
+  EXPECT_EQ(v.checked, 901);
+  std::map<std::string, int64_t> counters;
   for (const auto& c : store().AuditDailyCounts(w.id, "2000-01-01", "2100-01-01")) {
-    if (c.actor_id == "usr_batch") total += c.count;
+    if (c.actor_id.rfind("usr_batch", 0) == 0) counters[c.actor_id + " " + c.action] = c.count;
   }
-  EXPECT_EQ(total, 120);
+  EXPECT_EQ(counters.size(), 450u);
+  for (const auto& [k, n] : counters) EXPECT_EQ(n, 2) << k;
 }
 
 // ---------------------------------------------------------------------------------------------
