@@ -250,12 +250,12 @@ Result<AuditEvent> AuditLog::RecordHostEvent(const Principal& caller,
 }
 
 AuditEvent AuditLog::AppendGrouped(const Principal& actor, const AuditRecord& record) {
-  Pending mine{&actor, &record, clock_.Now(), {}, nullptr, false};
+  Pending mine{&actor, &record, clock_.Now(), {}, nullptr, false, {}};
   std::unique_lock lock(group_mu_);
   queue_.push_back(&mine);
   while (!mine.done) {
-    if (committing_) {
-      group_cv_.wait(lock);
+    if (committing_ || queue_.front() != &mine) {
+      mine.wake.wait(lock);
       continue;
     }
     committing_ = true;
@@ -264,10 +264,10 @@ AuditEvent AuditLog::AppendGrouped(const Principal& actor, const AuditRecord& re
     group.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     lock.unlock();
-    CommitGroup(group);  // marks each done; never throws
+    CommitGroup(group);  // marks each done and wakes it; never throws
     lock.lock();
     committing_ = false;
-    group_cv_.notify_all();
+    if (!queue_.empty()) queue_.front()->wake.notify_one();  // the next group's leader
   }
   if (mine.error) std::rethrow_exception(mine.error);
   return std::move(mine.event);
@@ -277,7 +277,10 @@ void AuditLog::CommitGroup(const std::vector<Pending*>& group) {
   // Marks the group done under the lock, so that a waiter never sees a half-written result.
   auto finish = [&] {
     std::lock_guard lock(group_mu_);
-    for (Pending* p : group) p->done = true;
+    for (Pending* p : group) {
+      p->done = true;
+      p->wake.notify_one();
+    }
   };
   try {
     // The batch path: per chain one lock and multi-row inserts, not four statements per

@@ -119,13 +119,16 @@ class AuditLog {
     AuditEvent event;
     std::exception_ptr error;
     bool done = false;
+    std::condition_variable wake;  // done, or first in the queue with no commit running
   };
 
   // Group commit: the caller queues its event; whoever finds no commit running becomes the
   // leader, takes the queue (up to kMaxGroup events) and appends it in one transaction, in
   // queue order, so the chain stays in order; the others wait for the commit that holds
   // their event. When the group's transaction fails, each of its events is retried alone, so
-  // one failure fails only its own caller. A lone caller commits at once, as before.
+  // one failure fails only its own caller. A lone caller commits at once, as before. Each
+  // waiter is woken once, when its event is committed (or when it is to lead the next
+  // group): one condition variable for all made every commit wake every waiter.
   AuditEvent AppendGrouped(const Principal& actor, const AuditRecord& record);
   void CommitGroup(const std::vector<Pending*>& group);
   static constexpr size_t kMaxGroup = 256;
@@ -133,7 +136,6 @@ class AuditLog {
   Store& store_;
   const Clock& clock_;
   std::mutex group_mu_;
-  std::condition_variable group_cv_;
   std::vector<Pending*> queue_;
   bool committing_ = false;
 };

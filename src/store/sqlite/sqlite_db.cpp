@@ -7,7 +7,6 @@
 #include <thread>
 #include <unordered_map>
 
-#include "core/thread_priority.h"
 #include "store/sql/sql_db.h"
 
 namespace gh::sql {
@@ -162,12 +161,12 @@ class SqliteConn final : public Conn {
   sqlite3* handle() const { return db_; }
 };
 
-// Copies the WAL back into the database file on a thread of its own, at low priority, with its
-// own connection. SQLite's default runs that checkpoint inside the commit that takes the WAL
-// past 1,000 pages, so one writer in three paid for it: a quarter of the batch append's time
-// (29,000 events/s with it, 37,000 without). PASSIVE checkpoints never wait for, nor block,
-// readers and the writer. But the WAL starts over only after a checkpoint has copied all of it,
-// which a background pass never does while the writer keeps appending; so when the WAL reaches
+// Copies the WAL back into the database file on a thread of its own, with its own connection.
+// SQLite's default runs that checkpoint inside the commit that takes the WAL past 1,000 pages,
+// so the writer paid for it: a quarter of the batch append's time (measured 29,000 events/s
+// with it, 37,000 without). PASSIVE checkpoints never wait for, nor block, readers and the
+// writer. But the WAL starts over only after a checkpoint has copied all of it, which a
+// background pass never does while the writer keeps appending; so when the WAL reaches
 // kWriterCheckpointPages the writer, after its commit, waits for the background pass in
 // progress and then checkpoints the rest itself (by then there is little left). That bounds
 // the WAL even when this thread gets no time at all (tests/unit/sqlite_checkpoint_test.cpp).
@@ -219,8 +218,9 @@ class Checkpointer {
   }
 
  private:
+  // At normal priority: unlike the bookkeeping, this work cannot wait (a starved pass leaves
+  // it to the writer, in one stall at kWriterCheckpointPages instead of small steps).
   void Run() {
-    LowerThisThreadPriority();
     std::unique_lock lock(mu_);
     while (true) {
       cv_.wait(lock, [this] { return pending_ || stop_; });
