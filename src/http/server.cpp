@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 // clang-format on
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -162,6 +163,23 @@ void Record(Shared& sh, const Request& req, const Response& res,
   std::fwrite(line.data(), 1, line.size(), stdout);
 }
 
+// After refusing a request whose body may still be arriving: stop sending, then read and drop
+// what the client still sends (at most 1 MiB, for at most 2 s) before closing. Closing a socket
+// with unread data resets the connection, and a client still writing its body gets EPIPE
+// before it can read the answer (nginx calls this a lingering close).
+net::awaitable<void> DrainBeforeClose(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 16384> scratch;
+  size_t total = 0;
+  stream.expires_after(std::chrono::seconds(2));
+  while (total < (size_t{1} << 20)) {
+    total += co_await stream.async_read_some(net::buffer(scratch),
+                                             net::redirect_error(net::use_awaitable, ec));
+    if (ec) break;
+  }
+}
+
 net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> conn) {
   auto& stream = conn->stream;
   beast::error_code ec;
@@ -180,6 +198,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
   const auto header_timeout = std::chrono::seconds(sh.options.header_timeout_seconds);
   const auto idle_timeout = std::chrono::seconds(sh.options.idle_timeout_seconds);
 
+  bool linger = false;  // the last answer refused a request that may still be arriving
   while (!sh.draining) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(sh.options.header_limit));
@@ -207,6 +226,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       Record(sh, bad, r, started);
       auto out = Serialize(std::move(r), 11, false);
       co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
+      linger = !ec;
       break;
     }
 
@@ -229,6 +249,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       Record(sh, req, r, started);
       auto out = Serialize(std::move(r), head.version(), false);
       co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
+      linger = !ec;
       break;
     }
     parser.body_limit(limit);
@@ -246,6 +267,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
         Record(sh, req, r, started);
         auto out = Serialize(std::move(r), head.version(), false);
         co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
+        linger = !ec;
         break;
       }
       if (ec) break;
@@ -336,6 +358,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
     co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
     if (ec || !keep_alive) break;
   }
+  if (linger) co_await DrainBeforeClose(stream);
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream.socket().close(ec);
 }
