@@ -38,15 +38,20 @@ std::string AuditCsvHeader() {
 }
 
 void AppendAuditCsvRow(std::string& out, const AuditEvent& e) {
-  std::string when = FormatRfc3339(e.occurred_at);
-  std::array<const std::string*, 14> fields = {
-      &e.id,          &when,        &e.action,    &e.actor_type,  &e.actor_id,
-      &e.actor_name,  &e.actor_email, &e.target_type, &e.target_id, &e.target_name,
-      &e.project_id,  &e.ip,        &e.user_agent, &e.details_json};
-  bool first = true;
+  AppendCsvField(out, e.id);
+  out += ',';
+  size_t when = out.size();
+  AppendRfc3339(out, e.occurred_at);
+  if (out[when] == '-') {  // a year before 0 reads as a formula: quote it like any field
+    std::string text = out.substr(when);
+    out.resize(when);
+    AppendCsvField(out, text);
+  }
+  std::array<const std::string*, 12> fields = {
+      &e.action,      &e.actor_type, &e.actor_id,   &e.actor_name, &e.actor_email, &e.target_type,
+      &e.target_id,   &e.target_name, &e.project_id, &e.ip,        &e.user_agent,  &e.details_json};
   for (const std::string* f : fields) {
-    if (!first) out += ',';
-    first = false;
+    out += ',';
     AppendCsvField(out, *f);
   }
   out += "\r\n";
@@ -61,25 +66,29 @@ AuditExporter::AuditExporter(Store& store, AuditFilter filter, Format format, bo
                              int batch)
     : store_(store), filter_(std::move(filter)), format_(format), redact_(redact), batch_(batch) {}
 
+AuditExporter::~AuditExporter() = default;
+
 bool AuditExporter::Next(std::string& chunk) {
   chunk.clear();
   if (finished_) return false;
   if (!header_done_) {
     header_done_ = true;
     if (format_ == Format::kCsv) chunk = AuditCsvHeader();
+    stream_ = store_.StreamAuditEvents(filter_);
   }
-  auto page = store_.FilteredAuditEvents(filter_, after_, batch_);
-  for (auto& e : page.events) {
+  int n = stream_->Read(batch_, [&](AuditEvent& e) {
     if (redact_) RedactAuditEvent(e);
     if (format_ == Format::kCsv) {
       AppendAuditCsvRow(chunk, e);
     } else {
       AppendAuditJsonLine(chunk, e);
     }
+  });
+  rows_ += n;
+  if (n < batch_) {
+    finished_ = true;
+    stream_.reset();  // gives the store's connection back now
   }
-  rows_ += static_cast<int64_t>(page.events.size());
-  after_ = page.next;
-  if (!page.next) finished_ = true;
   return !chunk.empty() || !finished_;
 }
 

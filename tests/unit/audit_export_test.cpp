@@ -57,6 +57,9 @@ TEST(Csv, FieldsAreQuotedOnlyWhenNeeded) {
   EXPECT_EQ(Field("a,b"), "\"a,b\"");
   EXPECT_EQ(Field("say \"hi\""), "\"say \"\"hi\"\"\"");
   EXPECT_EQ(Field("two\r\nlines"), "\"two\r\nlines\"");
+  EXPECT_EQ(Field("\""), "\"\"\"\"");
+  EXPECT_EQ(Field("{\"a\":\"b\",\"c\":1}"), "\"{\"\"a\"\":\"\"b\"\",\"\"c\"\":1}\"");
+  EXPECT_EQ(Field("line\nbreak"), "\"line\nbreak\"");
 }
 
 TEST(Csv, FormulaCellsGetALeadingQuoteInsideQuotes) {
