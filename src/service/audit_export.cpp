@@ -48,8 +48,8 @@ void AppendAuditCsvRow(std::string& out, const AuditEvent& e) {
     AppendCsvField(out, text);
   }
   std::array<const std::string*, 12> fields = {
-      &e.action,      &e.actor_type, &e.actor_id,   &e.actor_name, &e.actor_email, &e.target_type,
-      &e.target_id,   &e.target_name, &e.project_id, &e.ip,        &e.user_agent,  &e.details_json};
+      &e.action,    &e.actor_type,  &e.actor_id,   &e.actor_name, &e.actor_email, &e.target_type,
+      &e.target_id, &e.target_name, &e.project_id, &e.ip,         &e.user_agent,  &e.details_json};
   for (const std::string* f : fields) {
     out += ',';
     AppendCsvField(out, *f);
@@ -76,13 +76,27 @@ void AppendJsonString(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default: {
         static constexpr char kHex[] = "0123456789abcdef";
         char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};

@@ -2083,8 +2083,8 @@ TEST_P(StoreConformance, AuditStreamsReadWhatThePagesReadForEveryFilter) {
     p.user.id = "usr_c";
     p.user.name = "Carol, \"C\"";
     p.user.email = "carol@example.com";
-    AuditRecord r{w.id, "report.exported", "report", "rep_1", "=Report", "",
-                  R"({"a":"b,\"c\"","n":[1,2]})"};
+    AuditRecord r{
+        w.id, "report.exported", "report", "rep_1", "=Report", "", R"({"a":"b,\"c\"","n":[1,2]})"};
     auto tx = store().Begin();
     e.push_back(AppendAudit(*tx, p, r, kT0 + 50));
     tx->Commit();
@@ -2101,10 +2101,17 @@ TEST_P(StoreConformance, AuditStreamsReadWhatThePagesReadForEveryFilter) {
   with([](AuditFilter& f) { f.action_prefix = "member."; });
   with([](AuditFilter& f) { f.project_id = "prj_1"; });
   with([](AuditFilter& f) { f.target_id = "usr_x"; });
-  with([](AuditFilter& f) { f.from = kT0 + 10; f.to = kT0 + 40; });
+  with([](AuditFilter& f) {
+    f.from = kT0 + 10;
+    f.to = kT0 + 40;
+  });
   with([](AuditFilter& f) { f.visible_projects = std::vector<std::string>{"prj_2"}; });
   with([](AuditFilter& f) { f.visible_projects = std::vector<std::string>{}; });
-  with([](AuditFilter& f) { f.actor_id = "usr_a"; f.action_prefix = "member."; f.from = kT0 + 1; });
+  with([](AuditFilter& f) {
+    f.actor_id = "usr_a";
+    f.action_prefix = "member.";
+    f.from = kT0 + 1;
+  });
   with([](AuditFilter& f) { f.actor_id = "usr_nobody"; });
   for (size_t i = 0; i < filters.size(); ++i) {
     const AuditFilter& f = filters[i];
@@ -2126,8 +2133,7 @@ TEST_P(StoreConformance, AuditStreamsReadWhatThePagesReadForEveryFilter) {
                   std::tie(want.seq, want.id, want.workspace_id, want.occurred_at, want.action,
                            want.actor_type, want.actor_id, want.actor_name, want.actor_email,
                            want.target_type, want.target_id, want.target_name, want.project_id,
-                           want.ip, want.user_agent, want.details_json, want.prev_hash,
-                           want.hash));
+                           want.ip, want.user_agent, want.details_json, want.prev_hash, want.hash));
       }
       EXPECT_EQ(stream->Read(max, [](AuditEvent&) {}), 0) << "an exhausted stream stays so";
     }

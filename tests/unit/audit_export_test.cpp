@@ -90,7 +90,9 @@ TEST(AuditJsonLines, EachLineIsTheEventsJsonDumped) {
   };
   with([](AuditEvent& e) { e.actor_name = "Quote \" back\\slash /slash\t\n\r\b\f\x01\x1f\x7f"; });
   with([](AuditEvent& e) { e.target_name = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \"q\""; });
-  with([](AuditEvent& e) { e.details_json = R"({ "b" : [1, 2.5, "x\u0001"], "a": {"z": null, "y": true} })"; });
+  with([](AuditEvent& e) {
+    e.details_json = R"({ "b" : [1, 2.5, "x\u0001"], "a": {"z": null, "y": true} })";
+  });
   with([](AuditEvent& e) { e.details_json = "not json"; });
   with([](AuditEvent& e) { e.details_json = "{}"; });
   with([](AuditEvent& e) { e.details_json = R"({"name":"caf\u00e9","ok":false})"; });

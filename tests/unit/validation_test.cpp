@@ -79,10 +79,11 @@ TEST(Validation, LanguageTagsAndThemes) {
 }
 
 TEST(Time, AppendRfc3339WritesWhatFormatRfc3339Returns) {
-  std::vector<UnixTime> times = {0, -1, 1, 86399, 86400, 951782400 /* 2000-02-29 */,
-                                 4107542399 /* 2100-02-28T23:59:59 */, 1767225600,
-                                 -30610224000 /* 1000-01-01 */, -30610224001, -62167219200,
-                                 253402300799 /* 9999-12-31T23:59:59 */, 253402300800};
+  // Day and year edges, 2000-02-29, 2100-02-28T23:59:59, the first and last four-digit years.
+  std::vector<UnixTime> times{0, -1, 1, 86399, 86400, 951782400, 4107542399, 1767225600};
+  for (UnixTime t : {-30610224000, -30610224001, -62167219200, 253402300799, 253402300800}) {
+    times.push_back(t);
+  }
   for (UnixTime t = -2000000000; t < 4000000000; t += 7777777) times.push_back(t);
   for (UnixTime t : times) {
     std::string out = "x";
