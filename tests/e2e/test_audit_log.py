@@ -560,16 +560,26 @@ def test_export_reads_one_snapshot_while_the_log_is_purged_on_both_stores(backen
     n = owner.get(logs_path(w, "/verify")).json()["checked"]
     assert n > 30000
     u = urllib.parse.urlsplit(owner.base)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.settimeout(60)
-    sock.connect((u.hostname, u.port))
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-    conn.sock = sock
-    conn.request("GET", logs_path(w, "/export"), headers={"Cookie": f"gh_session={owner.token}"})
-    resp = conn.getresponse()
-    assert resp.status == 200
-    head = resp.read(65536)
+
+    def start_export():
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(60)
+        sock.connect((u.hostname, u.port))
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        conn.sock = sock
+        conn.request("GET", logs_path(w, "/export"),
+                     headers={"Cookie": f"gh_session={owner.token}"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        return conn, resp, resp.read(65536)
+
+    # An export abandoned half way is not recorded, and leaves the server as it was.
+    conn, _, _ = start_export()
+    conn.close()
+    assert listing(owner, w, action="audit_log.exported")["data"] == []
+    assert owner.get(logs_path(w, "/verify")).json()["checked"] == n
+    conn, resp, head = start_export()
     r = cli("audit", "purge", "--db", srv.db, "--workspace", w, "--before", "2100-01-01T00:00:00Z")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["deleted", str(n), "events"]

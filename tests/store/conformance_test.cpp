@@ -2204,6 +2204,41 @@ TEST_P(StoreConformance, AuditStreamsBeyondTheSnapshotLimitPageAndSlotsComeBack)
   }
 }
 
+TEST_P(StoreConformance, AnAbandonedAuditStreamLeavesItsConnectionUsable) {
+  Workspace w = AddWorkspace();
+  constexpr int kEvents = 5000;
+  InTx([&](WriteTx& tx) {
+    std::string prev = tx.LockAuditChain(w.id);
+    std::vector<AuditEvent> batch;
+    for (int i = 0; i < kEvents; ++i) {
+      AuditEvent ev;
+      ev.id = NewId("evt");
+      ev.workspace_id = w.id;
+      ev.occurred_at = kT0 + i;
+      ev.action = "x.many";
+      ev.actor_type = "user";
+      ev.actor_id = "usr_a";
+      ev.details_json = R"({"padding":")" + std::string(200, 'p') + R"("})";
+      ev.prev_hash = prev;
+      ev.hash = AuditEventHash(ev);
+      prev = ev.hash;
+      batch.push_back(ev);
+    }
+    tx.AppendAuditEvents(batch);
+  });
+  AuditFilter f{.workspace_id = w.id};
+  for (int round = 0; round < 3; ++round) {
+    auto stream = store().StreamAuditEvents(f);
+    ASSERT_EQ(stream->Read(5, [](AuditEvent&) {}), 5);
+    stream.reset();  // the rest of the rows were still coming
+    // The connections it used serve reads and writes as before.
+    EXPECT_EQ(FilteredIds(f, 3).size(), 3u);
+    AppendSpecs(w.id, {{"usr_a", "x.after", "", "t", kT0 - 1 - round}});
+  }
+  auto stream = store().StreamAuditEvents(f);
+  EXPECT_EQ(ReadAll(*stream, 1000).size(), static_cast<size_t>(kEvents + 3));
+}
+
 TEST_P(StoreConformance, PurgeKeepsTheChainVerifiableFromItsAnchor) {
   Workspace w = AddWorkspace();
   std::vector<Spec> specs;

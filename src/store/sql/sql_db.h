@@ -68,7 +68,8 @@ class RowView {
 };
 
 // A query's rows read a few at a time, for results too large to materialise. Open one inside a
-// transaction begun with Db::BeginSnapshotSql() and destroy it before that transaction ends.
+// transaction begun with Db::BeginSnapshotSql() and destroy it before that transaction ends;
+// its connection runs nothing else meanwhile.
 class Cursor {
  public:
   virtual ~Cursor() = default;
