@@ -1,6 +1,7 @@
 // PostgreSQL backend through libpq: a pool of connections, each preparing its statements once.
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -150,8 +151,9 @@ class PgConn final : public Conn {
 // One query's rows read in libpq's single-row mode: the server sends the whole result as it
 // produces it (on its own core, ahead of the reader, held back only by the socket's buffers)
 // and the client keeps one row at a time. Measured against a DECLAREd cursor read 1,000 rows
-// per FETCH, one FETCH ahead: the server spent about a third of its time copying each batch
-// into the FETCH's tuplestore and reading it back, and the export took 1.6 times as long.
+// per FETCH, one FETCH ahead (100,000 events): the server's CPU time went from ~200 to ~80 ms
+// (a FETCH copies its batch into a tuplestore and reads it back) and the export took half as
+// long, while the client's own CPU time stayed the same.
 class PgCursor final : public Cursor {
  public:
   explicit PgCursor(PgConn& conn) : conn_(conn) {}
@@ -169,13 +171,22 @@ class PgCursor final : public Cursor {
   }
 
   int Fetch(int max, const std::function<void(const RowView&)>& fn) override {
+    // Observed as one statement per call, timing the waits for rows (not what `fn` does).
+    QueryObserver observer = GetQueryObserver();
+    std::chrono::steady_clock::duration waiting{};
+    struct Report {
+      QueryObserver observer;
+      const std::chrono::steady_clock::duration& waiting;
+      ~Report() {
+        if (observer) observer("postgres", std::chrono::duration<double>(waiting).count());
+      }
+    } report{observer, waiting};
     int n = 0;
     while (n < max && !done_) {
-      PGresult* r = nullptr;
-      {
-        QueryTimer timer("postgres");  // the wait for the row, when it is not there yet
-        r = PQgetResult(conn_.raw());
-      }
+      auto start =
+          observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+      PGresult* r = PQgetResult(conn_.raw());
+      if (observer) waiting += std::chrono::steady_clock::now() - start;
       if (!r) {
         done_ = true;
         break;
@@ -192,9 +203,9 @@ class PgCursor final : public Cursor {
       cells_.resize(static_cast<size_t>(ncols));
       for (int c = 0; c < ncols; ++c) {
         cells_[static_cast<size_t>(c)] =
-            PQgetisnull(r, 0, c) ? std::string_view()
-                                 : std::string_view(PQgetvalue(r, 0, c),
-                                                    static_cast<size_t>(PQgetlength(r, 0, c)));
+            PQgetisnull(r, 0, c)
+                ? std::string_view()
+                : std::string_view(PQgetvalue(r, 0, c), static_cast<size_t>(PQgetlength(r, 0, c)));
       }
       fn(RowView(cells_));
       ++n;
@@ -211,8 +222,8 @@ class PgCursor final : public Cursor {
 std::unique_ptr<Cursor> PgConn::OpenCursor(std::string_view sql, const Params& params) {
   PgParams p(params);
   std::string query(sql);
-  if (!PQsendQueryParams(conn_, query.c_str(), p.size(), nullptr, p.values.data(),
-                         p.lengths.data(), p.formats.data(), 0) ||
+  if (!PQsendQueryParams(conn_, query.c_str(), p.size(), nullptr, p.values.data(), p.lengths.data(),
+                         p.formats.data(), 0) ||
       !PQsetSingleRowMode(conn_)) {
     std::string msg = std::string("PostgreSQL: ") + PQerrorMessage(conn_);
     while (PGresult* r = PQgetResult(conn_)) PQclear(r);
