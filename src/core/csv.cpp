@@ -56,17 +56,24 @@ std::optional<std::vector<std::vector<std::string>>> ParseCsv(const std::string&
 void AppendCsvField(std::string& out, std::string_view value) {
   bool formula = !value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' ||
                                     value[0] == '@' || value[0] == '\t' || value[0] == '\r');
-  bool quote = formula || value.find_first_of(",\"\r\n") != std::string_view::npos;
+  bool quote = formula;
+  for (size_t i = 0; i < value.size() && !quote; ++i) {
+    char c = value[i];
+    quote = c == ',' || c == '"' || c == '\r' || c == '\n';
+  }
   if (!quote) {
     out += value;
     return;
   }
   out += '"';
   if (formula) out += '\'';
-  for (char c : value) {
-    if (c == '"') out += '"';
-    out += c;
+  // Copies the runs between quotes whole, doubling each quote.
+  size_t start = 0;
+  for (size_t q; (q = value.find('"', start)) != std::string_view::npos; start = q + 1) {
+    out.append(value.data() + start, q + 1 - start);
+    out += '"';
   }
+  out.append(value.data() + start, value.size() - start);
   out += '"';
 }
 

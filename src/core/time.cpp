@@ -42,6 +42,48 @@ std::string FormatRfc3339(UnixTime t) {
   return buf;
 }
 
+void AppendRfc3339(std::string& out, UnixTime t) {
+  // Days to civil date (H. Hinnant's civil_from_days), for the four-digit years 1000-9999;
+  // other times go through strftime, which does not pad the year.
+  constexpr UnixTime kMin = -30610224000;  // 1000-01-01T00:00:00Z
+  constexpr UnixTime kMax = 253402300799;  // 9999-12-31T23:59:59Z
+  if (t < kMin || t > kMax) {
+    out += FormatRfc3339(t);
+    return;
+  }
+  int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+  int64_t secs = t - days * 86400;
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[20];
+  auto put = [&](int pos, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      buf[pos + i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  };
+  put(0, y, 4);
+  buf[4] = '-';
+  put(5, m, 2);
+  buf[7] = '-';
+  put(8, d, 2);
+  buf[10] = 'T';
+  put(11, secs / 3600, 2);
+  buf[13] = ':';
+  put(14, secs / 60 % 60, 2);
+  buf[16] = ':';
+  put(17, secs % 60, 2);
+  buf[19] = 'Z';
+  out.append(buf, sizeof buf);
+}
+
 std::optional<UnixTime> ParseRfc3339(std::string_view s) {
   int y, mo, d, h, mi, se;
   if (!Digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, mo) ||

@@ -20,6 +20,8 @@ class Clock {
 
 // "2026-01-30T14:32:15Z"
 std::string FormatRfc3339(UnixTime t);
+// The same, appended to `out` (no allocation of its own): for exports, one per row.
+void AppendRfc3339(std::string& out, UnixTime t);
 
 // Parses "YYYY-MM-DDTHH:MM:SSZ" (fractional seconds and numeric offsets accepted).
 std::optional<UnixTime> ParseRfc3339(std::string_view s);

@@ -5,6 +5,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -23,13 +24,14 @@ void AppendAuditCsvRow(std::string& out, const AuditEvent& e);
 // One JSON object per line.
 void AppendAuditJsonLine(std::string& out, const AuditEvent& e);
 
-// Pulls one filter's events newest first in batches and renders them. Not thread-safe; one
-// per export.
+// Pulls one filter's events newest first in batches (Store::StreamAuditEvents: one snapshot
+// of the log) and renders them. Not thread-safe; one per export; destroy it before the store.
 class AuditExporter {
  public:
   enum class Format { kCsv, kJsonl };
 
   AuditExporter(Store& store, AuditFilter filter, Format format, bool redact, int batch = 1000);
+  ~AuditExporter();
 
   // Replaces `chunk` with the next piece of output; false once everything has been returned
   // (then `chunk` is empty).
@@ -46,7 +48,7 @@ class AuditExporter {
   int batch_;
   bool header_done_ = false;
   bool finished_ = false;
-  std::optional<AuditKey> after_;
+  std::unique_ptr<AuditEventStream> stream_;  // opened by the first Next()
   int64_t rows_ = 0;
 };
 

@@ -7,6 +7,7 @@
 // Every method is safe to call from several threads at once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -63,6 +64,17 @@ struct AuditKey {
 struct AuditFilteredPage {
   std::vector<AuditEvent> events;
   std::optional<AuditKey> next;  // the last event's key when more may follow
+};
+
+// One filter's events newest first by (occurred_at, seq), read a batch at a time: what an
+// export pulls. Not thread-safe; destroy it before its Store.
+class AuditEventStream {
+ public:
+  virtual ~AuditEventStream() = default;
+  // Calls `fn` with each of the next `max` events at most and returns how many there were,
+  // fewer than `max` only once the stream is exhausted. The event passed is one object reused
+  // from call to call (`fn` may change it); it carries every field but prev_hash and hash.
+  virtual int Read(int max, const std::function<void(AuditEvent&)>& fn) = 0;
 };
 
 // Where a chain's verification starts and ends: the retained events lie between them.
@@ -293,6 +305,14 @@ class Store {
   // order when given.
   virtual AuditFilteredPage FilteredAuditEvents(const AuditFilter& filter,
                                                 std::optional<AuditKey> after, int limit) = 0;
+  // Every event FilteredAuditEvents would page through, as one stream. Up to
+  // kAuditSnapshotStreams streams at a time each hold a connection and one read-only
+  // transaction from their start until they are exhausted or destroyed, and so read a single
+  // snapshot of the log (events appended or purged meanwhile do not change what they return).
+  // Further streams page with FilteredAuditEvents instead, so that exports cannot take every
+  // connection of the pool.
+  static constexpr int kAuditSnapshotStreams = 4;
+  virtual std::unique_ptr<AuditEventStream> StreamAuditEvents(const AuditFilter& filter) = 0;
   // The anchor and head of a chain (all empty/zero for a chain without events).
   virtual AuditChainBounds AuditBounds(const std::string& chain) = 0;
   // Every chain with its workspace's retention in days (365 for chains without a workspace).

@@ -2,12 +2,15 @@
 host product events, verification after tampering, and retention; on both stores where the
 store does the work."""
 import csv
+import http.client
 import io
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 import requests
@@ -543,6 +546,54 @@ def test_http_export_streams_many_batches_of_a_seeded_log(start_server, tmp_path
     assert recorded["details"]["rows"] == 2602
     _, some, _ = export_rows(owner, ws["id"], action="logs.*")
     assert some and all(r[2] == "logs.viewed" for r in some)
+
+
+def test_export_reads_one_snapshot_while_the_log_is_purged_on_both_stores(backend_server):
+    """A purge while an export streams takes nothing out of it: the export reads the log as it
+    was when it started and records the number of rows it served. The client reads through a
+    small receive buffer, so the server is still producing rows when the purge runs."""
+    srv = backend_server
+    owner = srv.signup()
+    w = owner.create_workspace("Snapshot Co")["id"]
+    r = cli("dev", "seed-audit", "--db", srv.db, "--workspace", w, "--events", "30000")
+    assert r.returncode == 0, r.stderr
+    n = owner.get(logs_path(w, "/verify")).json()["checked"]
+    assert n > 30000
+    u = urllib.parse.urlsplit(owner.base)
+
+    def start_export():
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(60)
+        sock.connect((u.hostname, u.port))
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        conn.sock = sock
+        conn.request("GET", logs_path(w, "/export"),
+                     headers={"Cookie": f"gh_session={owner.token}"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        return conn, resp, resp.read(65536)
+
+    # An export abandoned half way is not recorded, and leaves the server as it was.
+    conn, _, _ = start_export()
+    conn.close()
+    assert listing(owner, w, action="audit_log.exported")["data"] == []
+    assert owner.get(logs_path(w, "/verify")).json()["checked"] == n
+    conn, resp, head = start_export()
+    r = cli("audit", "purge", "--db", srv.db, "--workspace", w, "--before", "2100-01-01T00:00:00Z")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["deleted", str(n), "events"]
+    body = head + resp.read()
+    conn.close()
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+    assert rows[0][:2] == ["id", "occurred_at"]
+    assert len(rows) - 1 == n and len({r[0] for r in rows[1:]}) == n
+    times = [r[1] for r in rows[1:]]
+    assert times == sorted(times, reverse=True)
+    # The log now holds the export's own record only, with the rows served.
+    recorded = listing(owner, w)["data"]
+    assert [e["action"] for e in recorded] == ["audit_log.exported"]
+    assert recorded[0]["details"]["rows"] == n
 
 
 def test_cli_export_shows_progress_only_on_a_terminal(tmp_path):

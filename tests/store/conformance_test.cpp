@@ -2063,6 +2063,182 @@ TEST_P(StoreConformance, NounPrefixPagesInKeysetOrderOverSingleAndBatchAppends) 
   EXPECT_EQ(std::find(want.begin(), want.end(), e[2].id), want.end());
 }
 
+// Every event left in `stream`, read `max` at a time (copies: the stream reuses its event).
+std::vector<AuditEvent> ReadAll(AuditEventStream& stream, int max) {
+  std::vector<AuditEvent> out;
+  while (stream.Read(max, [&](AuditEvent& e) { out.push_back(e); }) == max) {
+  }
+  return out;
+}
+
+TEST_P(StoreConformance, AuditStreamsReadWhatThePagesReadForEveryFilter) {
+  Workspace w = AddWorkspace();
+  auto e = AppendSpecs(w.id, {{"usr_a", "member.invited", "", "usr_x", kT0},
+                              {"usr_b", "member.removed", "prj_1", "usr_y", kT0 + 10},
+                              {"usr_a", "api_key.created", "prj_1", "key_1", kT0 + 20},
+                              {"usr_a", "member.role_changed", "prj_2", "usr_x", kT0 + 20},
+                              {"usr_b", "memberx.odd", "", "usr_x", kT0 + 40}});
+  {  // details with quotes and commas, a name with a comma and no user agent
+    Principal p{User{}, "", ClientInfo{"2001:db8::7", ""}};
+    p.user.id = "usr_c";
+    p.user.name = "Carol, \"C\"";
+    p.user.email = "carol@example.com";
+    AuditRecord r{
+        w.id, "report.exported", "report", "rep_1", "=Report", "", R"({"a":"b,\"c\"","n":[1,2]})"};
+    auto tx = store().Begin();
+    e.push_back(AppendAudit(*tx, p, r, kT0 + 50));
+    tx->Commit();
+  }
+  AuditFilter all{.workspace_id = w.id};
+  std::vector<AuditFilter> filters{all};
+  auto with = [&](auto change) {
+    AuditFilter f = all;
+    change(f);
+    filters.push_back(f);
+  };
+  with([](AuditFilter& f) { f.actor_id = "usr_a"; });
+  with([](AuditFilter& f) { f.action = "member.removed"; });
+  with([](AuditFilter& f) { f.action_prefix = "member."; });
+  with([](AuditFilter& f) { f.project_id = "prj_1"; });
+  with([](AuditFilter& f) { f.target_id = "usr_x"; });
+  with([](AuditFilter& f) {
+    f.from = kT0 + 10;
+    f.to = kT0 + 40;
+  });
+  with([](AuditFilter& f) { f.visible_projects = std::vector<std::string>{"prj_2"}; });
+  with([](AuditFilter& f) { f.visible_projects = std::vector<std::string>{}; });
+  with([](AuditFilter& f) {
+    f.actor_id = "usr_a";
+    f.action_prefix = "member.";
+    f.from = kT0 + 1;
+  });
+  with([](AuditFilter& f) { f.actor_id = "usr_nobody"; });
+  for (size_t i = 0; i < filters.size(); ++i) {
+    const AuditFilter& f = filters[i];
+    std::vector<AuditEvent> paged = store().FilteredAuditEvents(f, std::nullopt, 100).events;
+    for (int max : {1, 2, 1000}) {
+      SCOPED_TRACE("filter " + std::to_string(i) + ", batches of " + std::to_string(max));
+      auto stream = store().StreamAuditEvents(f);
+      std::vector<AuditEvent> got = ReadAll(*stream, max);
+      ASSERT_EQ(Ids(got), Ids(paged));
+      for (size_t k = 0; k < got.size(); ++k) {
+        AuditEvent want = paged[k];
+        want.prev_hash.clear();  // streams leave the chain hashes out
+        want.hash.clear();
+        EXPECT_EQ(std::tie(got[k].seq, got[k].id, got[k].workspace_id, got[k].occurred_at,
+                           got[k].action, got[k].actor_type, got[k].actor_id, got[k].actor_name,
+                           got[k].actor_email, got[k].target_type, got[k].target_id,
+                           got[k].target_name, got[k].project_id, got[k].ip, got[k].user_agent,
+                           got[k].details_json, got[k].prev_hash, got[k].hash),
+                  std::tie(want.seq, want.id, want.workspace_id, want.occurred_at, want.action,
+                           want.actor_type, want.actor_id, want.actor_name, want.actor_email,
+                           want.target_type, want.target_id, want.target_name, want.project_id,
+                           want.ip, want.user_agent, want.details_json, want.prev_hash, want.hash));
+      }
+      EXPECT_EQ(stream->Read(max, [](AuditEvent&) {}), 0) << "an exhausted stream stays so";
+    }
+  }
+  EXPECT_EQ(FilteredIds(all).size(), 6u);
+}
+
+TEST_P(StoreConformance, AuditStreamReadsOneSnapshotWhileEventsArePurgedAndAppended) {
+  Workspace w = AddWorkspace();
+  std::vector<Spec> specs;
+  for (int i = 0; i < 12; ++i) specs.push_back({"usr_a", "x.event", "", "t", kT0 + i * 100});
+  auto e = AppendSpecs(w.id, specs);
+  AuditFilter f{.workspace_id = w.id};
+  auto stream = store().StreamAuditEvents(f);
+  std::vector<std::string> seen;
+  auto take = [&](AuditEvent& ev) { seen.push_back(ev.id); };
+  ASSERT_EQ(stream->Read(3, take), 3);
+  // Meanwhile retention deletes the four oldest, and an event older than every other one
+  // (a host clock behind) is appended: pages would end without the first and with the second.
+  EXPECT_EQ(AuditLog(store()).PurgeChain(w.id, kT0 + 400, 100), 4);
+  auto late = AppendSpecs(w.id, {{"usr_a", "x.late", "", "t", kT0 - 50}});
+  while (stream->Read(4, take) == 4) {
+  }
+  EXPECT_EQ(seen, Reversed(Ids(e)));
+  // A new stream reads the log as it is now.
+  std::vector<std::string> now = Ids(ReadAll(*store().StreamAuditEvents(f), 5));
+  std::vector<std::string> want(seen.begin(), seen.begin() + 8);
+  want.push_back(late[0].id);
+  EXPECT_EQ(now, want);
+}
+
+TEST_P(StoreConformance, AuditStreamsBeyondTheSnapshotLimitPageAndSlotsComeBack) {
+  Workspace w = AddWorkspace();
+  std::vector<Spec> specs;
+  for (int i = 0; i < 12; ++i) specs.push_back({"usr_a", "x.event", "", "t", kT0 + i * 100});
+  auto e = AppendSpecs(w.id, specs);
+  AuditFilter f{.workspace_id = w.id};
+  constexpr int kSnapshots = Store::kAuditSnapshotStreams;
+  std::vector<std::unique_ptr<AuditEventStream>> streams;
+  std::vector<std::vector<std::string>> seen(kSnapshots + 2);
+  for (int i = 0; i < kSnapshots + 2; ++i) {
+    streams.push_back(store().StreamAuditEvents(f));
+    ASSERT_EQ(streams[i]->Read(1, [&](AuditEvent& ev) { seen[i].push_back(ev.id); }), 1);
+  }
+  EXPECT_EQ(AuditLog(store()).PurgeChain(w.id, kT0 + 400, 100), 4);
+  std::vector<std::string> before = Reversed(Ids(e));
+  std::vector<std::string> after(before.begin(), before.begin() + 8);
+  for (int i = 0; i < kSnapshots + 2; ++i) {
+    SCOPED_TRACE("stream " + std::to_string(i));
+    for (const auto& id : Ids(ReadAll(*streams[i], 5))) seen[i].push_back(id);
+    // The first ones read their snapshot; the others paged and miss what was purged.
+    EXPECT_EQ(seen[i], i < kSnapshots ? before : after);
+  }
+  // Exhausted streams (still alive here) and an abandoned one have given their slots back.
+  auto abandoned = store().StreamAuditEvents(f);
+  ASSERT_EQ(abandoned->Read(2, [](AuditEvent&) {}), 2);
+  abandoned.reset();
+  std::vector<std::unique_ptr<AuditEventStream>> again;
+  std::vector<std::vector<std::string>> read(kSnapshots);
+  for (int i = 0; i < kSnapshots; ++i) {
+    again.push_back(store().StreamAuditEvents(f));
+    ASSERT_EQ(again[i]->Read(1, [&](AuditEvent& ev) { read[i].push_back(ev.id); }), 1);
+  }
+  AppendSpecs(w.id, {{"usr_a", "x.late", "", "t", kT0 - 50}});
+  for (int i = 0; i < kSnapshots; ++i) {
+    for (const auto& id : Ids(ReadAll(*again[i], 3))) read[i].push_back(id);
+    EXPECT_EQ(read[i], after) << "stream " << i << " reads a snapshot";
+  }
+}
+
+TEST_P(StoreConformance, AnAbandonedAuditStreamLeavesItsConnectionUsable) {
+  Workspace w = AddWorkspace();
+  constexpr int kEvents = 5000;
+  InTx([&](WriteTx& tx) {
+    std::string prev = tx.LockAuditChain(w.id);
+    std::vector<AuditEvent> batch;
+    for (int i = 0; i < kEvents; ++i) {
+      AuditEvent ev;
+      ev.id = NewId("evt");
+      ev.workspace_id = w.id;
+      ev.occurred_at = kT0 + i;
+      ev.action = "x.many";
+      ev.actor_type = "user";
+      ev.actor_id = "usr_a";
+      ev.details_json = R"({"padding":")" + std::string(200, 'p') + R"("})";
+      ev.prev_hash = prev;
+      ev.hash = AuditEventHash(ev);
+      prev = ev.hash;
+      batch.push_back(ev);
+    }
+    tx.AppendAuditEvents(batch);
+  });
+  AuditFilter f{.workspace_id = w.id};
+  for (int round = 0; round < 3; ++round) {
+    auto stream = store().StreamAuditEvents(f);
+    ASSERT_EQ(stream->Read(5, [](AuditEvent&) {}), 5);
+    stream.reset();  // the rest of the rows were still coming
+    // The connections it used serve reads and writes as before.
+    EXPECT_EQ(FilteredIds(f, 3).size(), 3u);
+    AppendSpecs(w.id, {{"usr_a", "x.after", "", "t", kT0 - 1 - round}});
+  }
+  auto stream = store().StreamAuditEvents(f);
+  EXPECT_EQ(ReadAll(*stream, 1000).size(), static_cast<size_t>(kEvents + 3));
+}
+
 TEST_P(StoreConformance, PurgeKeepsTheChainVerifiableFromItsAnchor) {
   Workspace w = AddWorkspace();
   std::vector<Spec> specs;

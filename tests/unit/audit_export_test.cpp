@@ -1,8 +1,12 @@
 // PII masking, CSV encoding and audit cursors/filters: the pure parts of the audit log.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <vector>
+
 #include "core/csv.h"
 #include "core/pii.h"
+#include "core/time.h"
 #include "service/audit.h"
 #include "service/audit_export.h"
 
@@ -57,6 +61,70 @@ TEST(Csv, FieldsAreQuotedOnlyWhenNeeded) {
   EXPECT_EQ(Field("a,b"), "\"a,b\"");
   EXPECT_EQ(Field("say \"hi\""), "\"say \"\"hi\"\"\"");
   EXPECT_EQ(Field("two\r\nlines"), "\"two\r\nlines\"");
+  EXPECT_EQ(Field("\""), "\"\"\"\"");
+  EXPECT_EQ(Field("{\"a\":\"b\",\"c\":1}"), "\"{\"\"a\"\":\"\"b\"\",\"\"c\"\":1}\"");
+  EXPECT_EQ(Field("line\nbreak"), "\"line\nbreak\"");
+}
+
+TEST(AuditJsonLines, EachLineIsTheEventsJsonDumped) {
+  AuditEvent plain;
+  plain.id = "evt_1";
+  plain.occurred_at = 1767225600;
+  plain.action = "member.invited";
+  plain.actor_type = "user";
+  plain.actor_id = "usr_1";
+  plain.actor_name = "Ada";
+  plain.actor_email = "ada@example.com";
+  plain.target_type = "member";
+  plain.target_id = "usr_2";
+  plain.target_name = "Bob";
+  plain.project_id = "prj_1";
+  plain.ip = "203.0.113.9";
+  plain.user_agent = "curl/8";
+  plain.details_json = R"({"role":"admin"})";
+  std::vector<AuditEvent> events{plain, AuditEvent{}};
+  auto with = [&](auto change) {
+    AuditEvent e = plain;
+    change(e);
+    events.push_back(e);
+  };
+  with([](AuditEvent& e) { e.actor_name = "Quote \" back\\slash /slash\t\n\r\b\f\x01\x1f\x7f"; });
+  with([](AuditEvent& e) { e.target_name = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \"q\""; });
+  with([](AuditEvent& e) {
+    e.details_json = R"({ "b" : [1, 2.5, "x\u0001"], "a": {"z": null, "y": true} })";
+  });
+  with([](AuditEvent& e) { e.details_json = "not json"; });
+  with([](AuditEvent& e) { e.details_json = "{}"; });
+  with([](AuditEvent& e) { e.details_json = R"({"name":"caf\u00e9","ok":false})"; });
+  with([](AuditEvent& e) {
+    e.actor_email = e.actor_id = e.target_type = e.project_id = e.ip = e.user_agent = "";
+  });
+  with([](AuditEvent& e) { e.occurred_at = -62167219300; });
+  for (const auto& e : events) {
+    std::string line = "prefix";
+    AppendAuditJsonLine(line, e);
+    EXPECT_EQ(line, "prefix" + AuditEventToJson(e).dump() + "\n");
+  }
+  AuditEvent invalid = plain;
+  invalid.actor_name = "bad \xff utf-8";
+  std::string line;
+  EXPECT_THROW(AppendAuditJsonLine(line, invalid), nlohmann::json::exception);
+}
+
+TEST(Csv, AuditRowTimesAreFieldsLikeAnyOther) {
+  for (UnixTime t : {UnixTime{0}, UnixTime{1767225600}, UnixTime{-62167219300}}) {
+    AuditEvent e;
+    e.id = "evt_1";
+    e.occurred_at = t;
+    std::string row;
+    AppendAuditCsvRow(row, e);
+    EXPECT_EQ(row.substr(0, row.find(",,")), "evt_1," + Field(FormatRfc3339(t))) << t;
+  }
+  AuditEvent e;
+  e.occurred_at = -62167219300;  // a year before 0 starts with '-': quoted as a formula
+  std::string row;
+  AppendAuditCsvRow(row, e);
+  EXPECT_EQ(row.substr(0, 3), ",\"'");
 }
 
 TEST(Csv, FormulaCellsGetALeadingQuoteInsideQuotes) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "core/time.h"
 
 namespace gh::validation {
@@ -74,6 +76,20 @@ TEST(Validation, LanguageTagsAndThemes) {
   EXPECT_FALSE(IsLanguageTag("en-"));
   EXPECT_TRUE(IsTheme("dark"));
   EXPECT_FALSE(IsTheme("blue"));
+}
+
+TEST(Time, AppendRfc3339WritesWhatFormatRfc3339Returns) {
+  // Day and year edges, 2000-02-29, 2100-02-28T23:59:59, the first and last four-digit years.
+  std::vector<UnixTime> times{0, -1, 1, 86399, 86400, 951782400, 4107542399, 1767225600};
+  for (UnixTime t : {-30610224000, -30610224001, -62167219200, 253402300799, 253402300800}) {
+    times.push_back(t);
+  }
+  for (UnixTime t = -2000000000; t < 4000000000; t += 7777777) times.push_back(t);
+  for (UnixTime t : times) {
+    std::string out = "x";
+    AppendRfc3339(out, t);
+    EXPECT_EQ(out, "x" + FormatRfc3339(t)) << t;
+  }
 }
 
 TEST(Time, Rfc3339RoundTrips) {

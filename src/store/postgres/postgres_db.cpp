@@ -1,8 +1,10 @@
 // PostgreSQL backend through libpq: a pool of connections, each preparing its statements once.
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -15,6 +17,34 @@ const std::vector<Migration>& PostgresMigrations();
 namespace {
 
 constexpr Oid kByteaOid = 17;
+
+// Parameters as libpq takes them: text, except blobs in binary.
+struct PgParams {
+  explicit PgParams(const Params& params)
+      : text(params.size()), values(params.size()), lengths(params.size()), formats(params.size()) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Value& v = params[i];
+      if (std::holds_alternative<std::nullptr_t>(v)) {
+        values[i] = nullptr;
+      } else if (auto* n = std::get_if<int64_t>(&v)) {
+        text[i] = std::to_string(*n);
+        values[i] = text[i].c_str();
+      } else if (auto* s = std::get_if<std::string>(&v)) {
+        values[i] = s->c_str();
+      } else {
+        const auto& b = std::get<Blob>(v).bytes;
+        values[i] = b.data();
+        lengths[i] = static_cast<int>(b.size());
+        formats[i] = 1;  // binary
+      }
+    }
+  }
+  int size() const { return static_cast<int>(values.size()); }
+
+  std::vector<std::string> text;
+  std::vector<const char*> values;
+  std::vector<int> lengths, formats;
+};
 
 class PgConn final : public Conn {
  public:
@@ -29,7 +59,11 @@ class PgConn final : public Conn {
   }
   ~PgConn() override { PQfinish(conn_); }
 
-  bool Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+  // Connected and outside any transaction: a lease whose ROLLBACK failed (a broken
+  // connection, or a cancel that reached it late) is not handed out again.
+  bool Healthy() const {
+    return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  }
 
   std::vector<Row> Query(std::string_view sql, const Params& params) override {
     PGresult* res = Run(sql, params);
@@ -73,6 +107,23 @@ class PgConn final : public Conn {
     PQclear(res);
   }
 
+  std::unique_ptr<Cursor> OpenCursor(std::string_view sql, const Params& params) override;
+
+  PGconn* raw() const { return conn_; }
+
+  // Returns for a successful result; otherwise clears it and throws.
+  void Check(PGresult* res) {
+    auto st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    std::string msg = "PostgreSQL: ";
+    msg += res ? PQresultErrorMessage(res) : PQerrorMessage(conn_);
+    bool unique = state && std::strcmp(state, "23505") == 0;
+    PQclear(res);
+    if (unique) throw UniqueViolation(msg);
+    throw StoreError(msg);
+  }
+
  private:
   PGresult* Run(std::string_view sql, const Params& params) {
     QueryTimer timer("postgres");
@@ -86,46 +137,100 @@ class PgConn final : public Conn {
       PQclear(res);
       it = prepared_.emplace(key, name).first;
     }
-    std::vector<std::string> text(params.size());
-    std::vector<const char*> values(params.size());
-    std::vector<int> lengths(params.size()), formats(params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      const Value& v = params[i];
-      if (std::holds_alternative<std::nullptr_t>(v)) {
-        values[i] = nullptr;
-      } else if (auto* n = std::get_if<int64_t>(&v)) {
-        text[i] = std::to_string(*n);
-        values[i] = text[i].c_str();
-      } else if (auto* s = std::get_if<std::string>(&v)) {
-        values[i] = s->c_str();
-      } else {
-        const auto& b = std::get<Blob>(v).bytes;
-        values[i] = b.data();
-        lengths[i] = static_cast<int>(b.size());
-        formats[i] = 1;  // binary
-      }
-    }
-    PGresult* res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
-                                   values.data(), lengths.data(), formats.data(), 0);
+    PgParams p(params);
+    PGresult* res = PQexecPrepared(conn_, it->second.c_str(), p.size(), p.values.data(),
+                                   p.lengths.data(), p.formats.data(), 0);
     Check(res);
     return res;
-  }
-
-  void Check(PGresult* res) {
-    auto st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
-    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    std::string msg = "PostgreSQL: ";
-    msg += res ? PQresultErrorMessage(res) : PQerrorMessage(conn_);
-    bool unique = state && std::strcmp(state, "23505") == 0;
-    PQclear(res);
-    if (unique) throw UniqueViolation(msg);
-    throw StoreError(msg);
   }
 
   PGconn* conn_ = nullptr;
   std::unordered_map<std::string, std::string> prepared_;
 };
+
+// One query's rows read in libpq's single-row mode: the server sends the whole result as it
+// produces it (on its own core, ahead of the reader, held back only by the socket's buffers)
+// and the client keeps one row at a time. Measured against a DECLAREd cursor read 1,000 rows
+// per FETCH, one FETCH ahead (100,000 events): the server's CPU time went from ~200 to ~80 ms
+// (a FETCH copies its batch into a tuplestore and reads it back) and the export took half as
+// long, while the client's own CPU time stayed the same.
+class PgCursor final : public Cursor {
+ public:
+  explicit PgCursor(PgConn& conn) : conn_(conn) {}
+
+  // Abandoned before its end: asks the server to cancel the query, then reads and drops what
+  // is still on its way (the transaction is then rolled back by the owner).
+  ~PgCursor() override {
+    if (done_) return;
+    if (PGcancel* c = PQgetCancel(conn_.raw())) {
+      char err[256];
+      PQcancel(c, err, sizeof err);
+      PQfreeCancel(c);
+    }
+    while (PGresult* r = PQgetResult(conn_.raw())) PQclear(r);
+  }
+
+  int Fetch(int max, const std::function<void(const RowView&)>& fn) override {
+    // Observed as one statement per call, timing the waits for rows (not what `fn` does).
+    QueryObserver observer = GetQueryObserver();
+    std::chrono::steady_clock::duration waiting{};
+    struct Report {
+      QueryObserver observer;
+      const std::chrono::steady_clock::duration& waiting;
+      ~Report() {
+        if (observer) observer("postgres", std::chrono::duration<double>(waiting).count());
+      }
+    } report{observer, waiting};
+    int n = 0;
+    while (n < max && !done_) {
+      auto start =
+          observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+      PGresult* r = PQgetResult(conn_.raw());
+      if (observer) waiting += std::chrono::steady_clock::now() - start;
+      if (!r) {
+        done_ = true;
+        break;
+      }
+      std::unique_ptr<PGresult, void (*)(PGresult*)> row(r, PQclear);
+      ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_TUPLES_OK) continue;  // the end of the rows; NULL follows
+      if (st != PGRES_SINGLE_TUPLE) {
+        done_ = true;
+        while (PGresult* rest = PQgetResult(conn_.raw())) PQclear(rest);
+        conn_.Check(row.release());  // throws (and clears) the error
+      }
+      int ncols = PQnfields(r);
+      cells_.resize(static_cast<size_t>(ncols));
+      for (int c = 0; c < ncols; ++c) {
+        cells_[static_cast<size_t>(c)] =
+            PQgetisnull(r, 0, c)
+                ? std::string_view()
+                : std::string_view(PQgetvalue(r, 0, c), static_cast<size_t>(PQgetlength(r, 0, c)));
+      }
+      fn(RowView(cells_));
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  PgConn& conn_;
+  bool done_ = false;
+  std::vector<std::string_view> cells_;
+};
+
+std::unique_ptr<Cursor> PgConn::OpenCursor(std::string_view sql, const Params& params) {
+  PgParams p(params);
+  std::string query(sql);
+  if (!PQsendQueryParams(conn_, query.c_str(), p.size(), nullptr, p.values.data(), p.lengths.data(),
+                         p.formats.data(), 0) ||
+      !PQsetSingleRowMode(conn_)) {
+    std::string msg = std::string("PostgreSQL: ") + PQerrorMessage(conn_);
+    while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+    throw StoreError(msg);
+  }
+  return std::make_unique<PgCursor>(*this);
+}
 
 class PostgresDb final : public Db {
  public:
@@ -135,6 +240,16 @@ class PostgresDb final : public Db {
 
   std::string Backend() const override { return "postgres"; }
   std::string_view BeginSql() const override { return "BEGIN"; }
+  // Also settings for the one long ordered read such a transaction makes (an export):
+  // - no sort: read in full, the query looks cheaper as a scan of the table plus a sort (which
+  //   spills to disk and returns nothing until it is done) than along the index whose order
+  //   it wants; along the index, 100,000 events took 40 ms instead of 440 ms;
+  // - no JIT: compiling (and loading LLVM into a fresh backend) cost more than it saved;
+  // - no parallel workers: the reader streams the rows as they come anyway.
+  std::string_view BeginSnapshotSql() const override {
+    return "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL enable_sort = off; "
+           "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0";
+  }
   int LatestSchemaVersion() const override { return PostgresMigrations().back().version; }
 
   std::pair<int, int> Migrate() override {

@@ -3,6 +3,7 @@
 // SQLite and PostgreSQL accept; each backend caches the prepared form per connection.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +50,34 @@ class Row {
   std::vector<std::optional<std::string>> cells_;
 };
 
+// One row of a streamed result: views into the driver's buffers, valid only during the
+// callback that receives it. A NULL cell has a null data().
+class RowView {
+ public:
+  explicit RowView(const std::vector<std::string_view>& cells) : cells_(cells) {}
+  bool IsNull(size_t i) const { return cells_[i].data() == nullptr; }
+  std::string_view Text(size_t i) const { return cells_[i]; }
+  int64_t Int(size_t i) const {
+    int64_t v = 0;
+    std::from_chars(cells_[i].data(), cells_[i].data() + cells_[i].size(), v);
+    return v;
+  }
+
+ private:
+  const std::vector<std::string_view>& cells_;
+};
+
+// A query's rows read a few at a time, for results too large to materialise. Open one inside a
+// transaction begun with Db::BeginSnapshotSql() and destroy it before that transaction ends;
+// its connection runs nothing else meanwhile.
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  // Calls `fn` for each of the next `max` rows at most; returns how many were read, which is
+  // fewer than `max` only once the result is exhausted.
+  virtual int Fetch(int max, const std::function<void(const RowView&)>& fn) = 0;
+};
+
 // A unique or primary-key constraint was violated.
 class UniqueViolation : public StoreError {
  public:
@@ -63,6 +92,8 @@ class Conn {
   virtual int64_t Exec(std::string_view sql, const Params& params = {}) = 0;
   // Runs a script of several statements without parameters (migrations).
   virtual void ExecScript(std::string_view sql) = 0;
+  // Streams a query's rows; see Cursor. The cursor must not outlive this connection's lease.
+  virtual std::unique_ptr<Cursor> OpenCursor(std::string_view sql, const Params& params) = 0;
 };
 
 // A connection borrowed from a pool; returned on destruction.
@@ -93,6 +124,9 @@ class Db {
   virtual Lease Writer() = 0;
   // The statement that opens a write transaction ("BEGIN IMMEDIATE" on SQLite).
   virtual std::string_view BeginSql() const = 0;
+  // The statement that opens a read-only transaction reading one snapshot of the database
+  // throughout (REPEATABLE READ on PostgreSQL; any read transaction in SQLite's WAL mode).
+  virtual std::string_view BeginSnapshotSql() const = 0;
   // Applies the backend's migrations; returns {from, to}.
   virtual std::pair<int, int> Migrate() = 0;
   virtual int LatestSchemaVersion() const = 0;

@@ -1,6 +1,7 @@
 #include "store/sql/sql_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <string>
 #include <tuple>
@@ -892,6 +893,174 @@ class SqlWriteTx final : public WriteTx {
   bool done_ = false;
 };
 
+// The WHERE and ORDER BY of a filtered, newest-first read of audit events (keyset position
+// `after` excluded), binding its values after those already in `params`.
+std::string FilteredAuditSql(const char* cols, const AuditFilter& f,
+                             const std::optional<AuditKey>& after, Params& params) {
+  std::string sql = Sql({"SELECT ", cols, " FROM audit_events WHERE workspace_id="});
+  auto bind = [&](Value v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  };
+  sql += bind(f.workspace_id);
+  if (!f.actor_id.empty()) sql += " AND actor_id=" + bind(f.actor_id);
+  if (!f.action.empty()) sql += " AND action=" + bind(f.action);
+  if (!f.action_prefix.empty()) {
+    // The stored noun: an equality on audit_events_by_noun, whose (occurred_at, seq) tail
+    // is the keyset order, so the page needs no sort. Actions have exactly one dot.
+    std::string noun = f.action_prefix;
+    if (!noun.empty() && noun.back() == '.') noun.pop_back();
+    sql += " AND noun=" + bind(noun);
+  }
+  if (!f.project_id.empty()) sql += " AND project_id=" + bind(f.project_id);
+  if (!f.target_id.empty()) sql += " AND target_id=" + bind(f.target_id);
+  if (f.from) sql += " AND occurred_at >= " + bind(*f.from);
+  if (f.to) sql += " AND occurred_at < " + bind(*f.to);
+  if (f.visible_projects) {
+    sql += " AND (project_id=''";
+    if (!f.visible_projects->empty()) {
+      sql += " OR project_id IN (";
+      for (size_t i = 0; i < f.visible_projects->size(); ++i) {
+        sql += (i ? "," : "") + bind((*f.visible_projects)[i]);
+      }
+      sql += ')';
+    }
+    sql += ')';
+  }
+  if (after) {
+    // Written so that both planners see a plain range on occurred_at first.
+    std::string t = bind(after->occurred_at);
+    std::string q = bind(after->seq);
+    sql += " AND occurred_at <= " + t + " AND (occurred_at < " + t + " OR seq < " + q + ")";
+  }
+  sql += " ORDER BY occurred_at DESC, seq DESC";
+  return sql;
+}
+
+// What an export shows of an event: no workspace (the filter's), no chain hashes.
+constexpr const char* kAuditExportCols =
+    "seq, occurred_at, id, action, actor_type, actor_id, actor_name, actor_email, target_type, "
+    "target_id, target_name, project_id, ip, user_agent, details";
+
+// Reads a row of kAuditExportCols into `e`, reusing its strings' storage.
+void AssignAuditExportRow(const RowView& r, AuditEvent& e) {
+  e.seq = r.Int(0);
+  e.occurred_at = r.Int(1);
+  e.id.assign(r.Text(2));
+  e.action.assign(r.Text(3));
+  e.actor_type.assign(r.Text(4));
+  e.actor_id.assign(r.Text(5));
+  e.actor_name.assign(r.Text(6));
+  e.actor_email.assign(r.Text(7));
+  e.target_type.assign(r.Text(8));
+  e.target_id.assign(r.Text(9));
+  e.target_name.assign(r.Text(10));
+  e.project_id.assign(r.Text(11));
+  e.ip.assign(r.Text(12));
+  e.user_agent.assign(r.Text(13));
+  e.details_json.assign(r.Text(14));
+}
+
+// One query streamed through a cursor inside a read-only snapshot transaction on a connection
+// of its own (see Store::StreamAuditEvents). Once the cursor is exhausted the transaction
+// ends and the connection and the stream's slot are given back, before the stream is destroyed.
+class SnapshotAuditStream final : public AuditEventStream {
+ public:
+  SnapshotAuditStream(Db& db, const AuditFilter& f, std::atomic<int>& open)
+      : lease_(db.Reader()), open_(open) {
+    event_.workspace_id = f.workspace_id;
+    (*lease_)->ExecScript(db.BeginSnapshotSql());
+    in_tx_ = true;
+    try {
+      Params params;
+      std::string sql = FilteredAuditSql(kAuditExportCols, f, std::nullopt, params);
+      cursor_ = (*lease_)->OpenCursor(sql, params);
+    } catch (...) {
+      try {
+        End("ROLLBACK");
+      } catch (...) {
+      }
+      lease_.reset();  // the caller gives the slot back
+      throw;
+    }
+  }
+
+  ~SnapshotAuditStream() override {
+    try {
+      End("ROLLBACK");
+    } catch (...) {  // a broken connection: the pool drops it
+    }
+    Release();
+  }
+
+  int Read(int max, const std::function<void(AuditEvent&)>& fn) override {
+    if (!cursor_) return 0;
+    int n = cursor_->Fetch(max, [&](const RowView& r) {
+      AssignAuditExportRow(r, event_);
+      fn(event_);
+    });
+    if (n < max) {
+      End("COMMIT");
+      Release();
+    }
+    return n;
+  }
+
+ private:
+  void End(const char* sql) {
+    cursor_.reset();
+    if (in_tx_) {
+      in_tx_ = false;
+      (*lease_)->ExecScript(sql);
+    }
+  }
+
+  void Release() {
+    if (!lease_) return;
+    lease_.reset();
+    open_.fetch_sub(1);
+  }
+
+  std::optional<Lease> lease_;
+  std::atomic<int>& open_;
+  std::unique_ptr<Cursor> cursor_;
+  bool in_tx_ = false;
+  AuditEvent event_;
+};
+
+// Pages of FilteredAuditEvents, each read on its own: no snapshot, no connection held. A page
+// holds as many events as the Read() that needs it asks for.
+class PagedAuditStream final : public AuditEventStream {
+ public:
+  PagedAuditStream(Store& store, AuditFilter f) : store_(store), filter_(std::move(f)) {}
+
+  int Read(int max, const std::function<void(AuditEvent&)>& fn) override {
+    int n = 0;
+    while (n < max) {
+      if (pos_ == page_.events.size()) {
+        if (done_) break;
+        page_ = store_.FilteredAuditEvents(filter_, page_.next, std::max(max - n, 1));
+        pos_ = 0;
+        done_ = !page_.next;
+        continue;
+      }
+      AuditEvent& e = page_.events[pos_++];
+      e.prev_hash.clear();
+      e.hash.clear();
+      fn(e);
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  Store& store_;
+  AuditFilter filter_;
+  AuditFilteredPage page_;
+  size_t pos_ = 0;
+  bool done_ = false;
+};
+
 class SqlStore final : public Store {
  public:
   explicit SqlStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
@@ -1168,43 +1337,10 @@ class SqlStore final : public Store {
 
   AuditFilteredPage FilteredAuditEvents(const AuditFilter& f, std::optional<AuditKey> after,
                                         int limit) override {
-    std::string sql = Sql({"SELECT ", kAuditCols, " FROM audit_events WHERE workspace_id=$1"});
-    Params params{f.workspace_id};
-    auto bind = [&](Value v) {
-      params.push_back(std::move(v));
-      return "$" + std::to_string(params.size());
-    };
-    if (!f.actor_id.empty()) sql += " AND actor_id=" + bind(f.actor_id);
-    if (!f.action.empty()) sql += " AND action=" + bind(f.action);
-    if (!f.action_prefix.empty()) {
-      // The stored noun: an equality on audit_events_by_noun, whose (occurred_at, seq) tail
-      // is the keyset order, so the page needs no sort. Actions have exactly one dot.
-      std::string noun = f.action_prefix;
-      if (!noun.empty() && noun.back() == '.') noun.pop_back();
-      sql += " AND noun=" + bind(noun);
-    }
-    if (!f.project_id.empty()) sql += " AND project_id=" + bind(f.project_id);
-    if (!f.target_id.empty()) sql += " AND target_id=" + bind(f.target_id);
-    if (f.from) sql += " AND occurred_at >= " + bind(*f.from);
-    if (f.to) sql += " AND occurred_at < " + bind(*f.to);
-    if (f.visible_projects) {
-      sql += " AND (project_id=''";
-      if (!f.visible_projects->empty()) {
-        sql += " OR project_id IN (";
-        for (size_t i = 0; i < f.visible_projects->size(); ++i) {
-          sql += (i ? "," : "") + bind((*f.visible_projects)[i]);
-        }
-        sql += ')';
-      }
-      sql += ')';
-    }
-    if (after) {
-      // Written so that both planners see a plain range on occurred_at first.
-      std::string t = bind(after->occurred_at);
-      std::string q = bind(after->seq);
-      sql += " AND occurred_at <= " + t + " AND (occurred_at < " + t + " OR seq < " + q + ")";
-    }
-    sql += " ORDER BY occurred_at DESC, seq DESC LIMIT " + bind(int64_t{limit} + 1);
+    Params params;
+    std::string sql = FilteredAuditSql(kAuditCols, f, after, params);
+    params.push_back(int64_t{limit} + 1);
+    sql += " LIMIT $" + std::to_string(params.size());
     auto rows = db_->Reader()->Query(sql, params);
     AuditFilteredPage page;
     page.events.reserve(rows.size());
@@ -1214,6 +1350,19 @@ class SqlStore final : public Store {
       page.next = AuditKey{page.events.back().occurred_at, page.events.back().seq};
     }
     return page;
+  }
+
+  std::unique_ptr<AuditEventStream> StreamAuditEvents(const AuditFilter& f) override {
+    if (snapshot_streams_.fetch_add(1) < kAuditSnapshotStreams) {
+      try {
+        return std::make_unique<SnapshotAuditStream>(*db_, f, snapshot_streams_);
+      } catch (...) {
+        snapshot_streams_.fetch_sub(1);
+        throw;
+      }
+    }
+    snapshot_streams_.fetch_sub(1);
+    return std::make_unique<PagedAuditStream>(*this, f);
   }
 
   AuditChainBounds AuditBounds(const std::string& chain) override {
@@ -1295,6 +1444,7 @@ class SqlStore final : public Store {
   }
 
   std::unique_ptr<Db> db_;
+  std::atomic<int> snapshot_streams_{0};
 };
 
 }  // namespace
