@@ -3,9 +3,10 @@
 
 namespace gh {
 
-// Lowers the calling thread's priority to nice 19, the lowest normal priority (best effort:
-// errors are ignored). On Linux the nice value is per thread. A nice-19 thread still gets a
-// small share of a saturated core (never starved) and all of an idle one.
-void LowerThisThreadPriority();
+// Puts the calling thread in Linux's SCHED_IDLE class: it runs when its core has nothing else
+// to do, and a request thread that wakes up takes the core from it at once. (It is not
+// starved outright: the scheduler still gives it a sliver, ~0.3 %, of a saturated core.)
+// Falls back to nice 19 where SCHED_IDLE is refused. Returns true for SCHED_IDLE.
+bool RunThisThreadAtIdlePriority();
 
 }  // namespace gh

@@ -452,7 +452,8 @@ int Serve(App& app, const ServerOptions& options) {
   net::co_spawn(ioc, Accept(sh, acceptor), net::detached);
 
   // Background: session activity, key usage and first uses written every second, on a
-  // low-priority thread of their own; the log flushed every second.
+  // thread of their own at idle priority; every second, at normal priority, the key index
+  // follows other processes' changes and the log is flushed.
   Bookkeeper bookkeeper([&app](bool everything) {
     app.accounts.FlushActivity();
     app.api_keys.Flush(everything);
@@ -463,6 +464,14 @@ int Serve(App& app, const ServerOptions& options) {
     flush_timer.expires_after(std::chrono::seconds(1));
     flush_timer.async_wait([&](beast::error_code wait_ec) {
       if (wait_ec) return;
+      net::post(sh.slow_pool, [&app] {
+        try {
+          app.api_keys.Refresh();
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"key index refresh: %s\"}\n",
+                       e.what());
+        }
+      });
       {
         std::lock_guard lock(sh.log_mu);
         std::fflush(stdout);

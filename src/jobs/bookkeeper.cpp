@@ -19,7 +19,7 @@ void Bookkeeper::Start() {
   if (started_) return;
   started_ = true;
   thread_ = std::thread([this] {
-    LowerThisThreadPriority();
+    RunThisThreadAtIdlePriority();
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
       lock.unlock();

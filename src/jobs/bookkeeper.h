@@ -1,14 +1,15 @@
 // Writes what the request path keeps in memory (session activity, API key usage, first uses
-// of keys from new addresses) and follows other processes' key changes: every `period`, on a
-// thread of its own, and once more, everything, when stopped.
+// of keys from new addresses): every `period`, on a thread of its own, and once more,
+// everything, when stopped.
 //
-// The thread runs at the lowest normal priority (nice 19). Verification answers from memory
-// and queues this work; on a saturated core, a flush of 100,000 keys' usage at normal
-// priority took half the core for about a second every ten and put the answers' p99 at
-// 5 ms (bench/RESULTS.md). At nice 19 the flush still gets its share (the scheduler never
-// starves a normal thread) but in short slices, and quickly whenever the core has idle
-// time. Not SCHED_IDLE: a starved flush holding the store's write lock would stall every
-// management write, and an unprivileged thread cannot leave SCHED_IDLE again.
+// The thread runs at idle priority (SCHED_IDLE). Verification answers from memory and queues
+// this work; on a saturated core (bench/RESULTS.md, 100,000 active keys, one core), a usage
+// flush at normal priority took half the core for about a second every ten and put the
+// answers' p99 at 4.8 ms; at nice 19, 2.2-3.1 ms; at SCHED_IDLE, 1.8 ms, while the flush still
+// got the 3-5 % of the core it needs from the gaps between requests. Its transactions are
+// short (at most 1,000 rows), so a request waiting on the store's write lock behind it waits
+// little: the waiting thread leaves the core idle, and then this thread runs. What must not
+// wait for an idle core (following other processes' key revocations) is not done here.
 #pragma once
 
 #include <chrono>

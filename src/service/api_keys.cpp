@@ -388,6 +388,8 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
 }
 
 void ApiKeys::Refresh() {
+  std::unique_lock lock(refresh_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
   UnixTime now = clock_.Now();
   if (last_refresh_ == 0) last_refresh_ = index_.loaded_at();
   UnixTime since = last_refresh_ - kRefreshOverlapSeconds;
@@ -438,12 +440,15 @@ void ApiKeys::Flush(bool everything) {
   // second or two cost a tenth of the core that serves verifications. Quotas count in memory,
   // and this process's answers show last_used_at from memory, so the interval only bounds
   // what a crash can lose and how stale another process's view is.
-  if (!everything) Refresh();
   UnixTime now = clock_.Now();
   std::vector<KeyUsage> usage;
   if (everything || now - last_usage_flush_ >= kUsageFlushSeconds) {
     usage = index_.TakeUsage();
     last_usage_flush_ = now;
+    // In key order, so that each transaction updates neighbouring rows (a few pages of each
+    // table) rather than rows spread over all of them.
+    std::sort(usage.begin(), usage.end(),
+              [](const KeyUsage& a, const KeyUsage& b) { return a.key_id < b.key_id; });
   }
   auto ips = index_.TakeNewIps();
   // Usage and first uses in transactions of at most kFlushBatch rows, written in multi-row

@@ -79,14 +79,16 @@ class ApiKeys {
                                  const std::string& path, const ClientInfo& client);
 
   // Writes batched usage and first-use addresses (with their api_key.new_ip events). Called
-  // every second; `everything` (at shutdown) also writes usage not yet due.
+  // every second by the bookkeeping thread; `everything` (at shutdown) also writes usage not
+  // yet due.
   void Flush(bool everything = false);
 
   // Applies to the index what other processes sharing the store changed: keys created,
   // edited, rotated or revoked, projects' default limits, time zones, deleted workspaces.
-  // Called every second by the flusher; reads what changed since the previous call minus
-  // kRefreshOverlapSeconds, so that a transaction that committed late (or a clock a little
-  // behind) is still seen.
+  // Called every second at normal priority (another process's revocation must not wait for
+  // an idle core, as the bookkeeping does); a call while one runs returns at once. Reads what
+  // changed since the previous call minus kRefreshOverlapSeconds, so that a transaction that
+  // committed late (or a clock a little behind) is still seen.
   void Refresh();
 
   KeyIndex& index() { return index_; }
@@ -108,7 +110,8 @@ class ApiKeys {
   static constexpr size_t kFlushBatch = 1000;  // rows per transaction of a flush
   UnixTime last_usage_flush_ = 0;  // by the flusher thread only
   static constexpr UnixTime kRefreshOverlapSeconds = 10;
-  UnixTime last_refresh_ = 0;  // by the flusher thread only
+  std::mutex refresh_mu_;
+  UnixTime last_refresh_ = 0;  // guarded by refresh_mu_
 };
 
 }  // namespace gh
