@@ -61,10 +61,11 @@ wait_flushed() {  # $1: store URL
   done
 }
 
-# CPU ticks (1/100 s) of each thread of process $1: "tid nice ticks" per line.
+# CPU ticks (1/100 s) of each thread of process $1: "tid policy ticks" per line (policy 5 is
+# SCHED_IDLE, the bookkeeping thread's).
 thread_ticks() {
   for t in /proc/"$1"/task/*; do
-    [ -r "$t/stat" ] && echo "$(basename "$t") $(awk '{print $19, $14 + $15}' "$t/stat")"
+    [ -r "$t/stat" ] && echo "$(basename "$t") $(awk '{print $41, $14 + $15}' "$t/stat")"
   done | sort
 }
 
@@ -74,11 +75,11 @@ run_wrk() {
   [ -n "$server" ] && before=$(thread_ticks "$server")
   taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" \
     | grep -E 'Latency  |50%|90%|99%|Requests/sec|Non-2xx|Socket errors|not VALID'
-  # Where the server's core went: the request thread(s) and the nice-19 bookkeeping thread.
+  # Where the server's core went: the request thread(s) and the idle-priority bookkeeping.
   if [ -n "$server" ]; then
     join <(echo "$before") <(thread_ticks "$server") | awk -v d="$DURATION" '
-      { t = $5 - $3; if ($2 == 19) bk += t; else srv += t }
-      END { printf "server CPU: %.0f %% of a core at normal priority, %.0f %% bookkeeping (nice 19)\n", srv / d, bk / d }'
+      { t = $5 - $3; if ($2 == 5) bk += t; else srv += t }
+      END { printf "server CPU: %.0f %% of a core at normal priority, %.0f %% bookkeeping (SCHED_IDLE)\n", srv / d, bk / d }'
   fi
 }
 
