@@ -18,8 +18,8 @@
 
 #include "core/time.h"
 #include "http/metrics.h"
-#include "jobs/bookkeeper.h"
 #include "http/server.h"
+#include "jobs/bookkeeper.h"
 #include "store/sql/sql_db.h"
 
 namespace gh::http {
