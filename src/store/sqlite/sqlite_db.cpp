@@ -16,6 +16,19 @@ const std::vector<Migration>& SqliteMigrations();
 
 namespace {
 
+// Statement journals in memory. A statement that may change several rows inside a transaction
+// (each 50-event INSERT of a batch append) first copies every page it is about to change into
+// a statement journal, so that it can be undone alone if it fails. Past 64 KiB SQLite moves
+// that journal into a temporary file: for a batch append to the audit log's nine B-trees that
+// was two-thirds of all write system calls, and the batch path went from 36,000 to 52,000
+// events/s without it. The store's statements change bounded numbers of rows (batches of
+// 50 events, purges and backfills in batches), so their journals stay a few MiB at most.
+// The setting is process-wide and only takes before SQLite initialises, hence a static
+// initialiser. (-1 rather than a large threshold: SQLite would allocate the threshold as one
+// chunk for every statement journal, which halved the batch rate at 64 MiB.)
+const bool kStatementJournalsInMemory =
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1) == SQLITE_OK;
+
 // A statement stepped a few rows at a time; it owns the statement (prepared for it alone, with
 // its parameters copied) and finalizes it.
 class SqliteCursor final : public Cursor {
@@ -89,6 +102,9 @@ class SqliteConn final : public Conn {
       // indexes and more) in its own cache: 2 MiB by default, which made every batch append
       // read pages back from the file. 32 MiB at most, only as far as they are used.
       ExecScript("PRAGMA cache_size=-32768");
+      // SQLite was initialised before this file's static initialiser ran: keep statement
+      // journals in memory this way instead (TEMP tables too, which the store does not use).
+      if (!kStatementJournalsInMemory) ExecScript("PRAGMA temp_store=MEMORY");
     }
   }
 
