@@ -191,7 +191,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       workspaces(s, c, cat, identities),
       team(s, c, access, identities),
       key_index(cat),
-      api_keys(s, c, access, key_index),
+      api_keys(s, c, access, key_index, identities),
       ip_allowlists(s, identities, api_keys),
       invitations(s, c, access, accounts, team, identities),
       projects(s, access, team),

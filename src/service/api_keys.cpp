@@ -35,8 +35,9 @@ nlohmann::json KeySummary(const ApiKey& k) {
 }  // namespace
 
 ApiKeys::ApiKeys(Store& store, const Config& config, Access& access, KeyIndex& index,
-                 const Clock& clock)
-    : store_(store), config_(config), access_(access), index_(index), clock_(clock) {}
+                 IdentityCache& cache, const Clock& clock)
+    : store_(store), config_(config), access_(access), index_(index), cache_(cache),
+      clock_(clock) {}
 
 bool ApiKeys::CanSee(const Membership& caller, const ApiKey& k) {
   if (access_.Can(caller, "api_keys.view_all")) return true;
@@ -378,8 +379,15 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
                    "This API key may not be used from this address.", {}};
     }
   }
-  auto owner = store_.UserById(k.owner_id);
-  if (!owner) return invalid();
+  // The owner, as sessions are: cached briefly, dropped by any change to the user here.
+  UnixTime now = clock_.Now();
+  auto owner = cache_.UserById(k.owner_id, now);
+  if (!owner) {
+    auto found = store_.UserById(k.owner_id);
+    if (!found) return invalid();
+    owner = std::make_shared<const User>(std::move(*found));
+    cache_.PutUser(owner, now);
+  }
   Principal p{*owner, "", client};
   p.api_key_id = k.id;
   p.api_key_name = k.name;

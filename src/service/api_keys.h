@@ -12,6 +12,7 @@
 #include "service/access.h"
 #include "service/config.h"
 #include "service/context.h"
+#include "service/identity_cache.h"
 #include "service/key_index.h"
 #include "store/store.h"
 
@@ -45,7 +46,7 @@ struct KeyView {
 class ApiKeys {
  public:
   ApiKeys(Store& store, const Config& config, Access& access, KeyIndex& index,
-          const Clock& clock = Clock::System());
+          IdentityCache& cache, const Clock& clock = Clock::System());
 
   Result<KeyView> Create(const Principal& p, const Membership& caller, const KeyInput& in);
   std::vector<KeyView> List(const Membership& caller);
@@ -104,6 +105,7 @@ class ApiKeys {
   const Config& config_;
   Access& access_;
   KeyIndex& index_;
+  IdentityCache& cache_;
   const Clock& clock_;
   std::mutex flush_mu_;
   static constexpr UnixTime kUsageFlushSeconds = 10;

@@ -35,6 +35,17 @@ void IdentityCache::PutMemberships(const std::string& user_id,
   memberships_[user_id] = {std::move(list), now};
 }
 
+IdentityCache::Ptr<User> IdentityCache::UserById(const std::string& user_id, UnixTime now) {
+  return Get(users_, user_id, now);
+}
+
+void IdentityCache::PutUser(Ptr<User> user, UnixTime now) {
+  std::lock_guard lock(mu_);
+  if (users_.size() >= kMaxEntries) users_.clear();
+  std::string id = user->id;
+  users_[id] = {std::move(user), now};
+}
+
 IdentityCache::Ptr<std::vector<Member>> IdentityCache::Members(const std::string& ws,
                                                                UnixTime now) {
   return Get(members_, ws, now);
@@ -50,6 +61,7 @@ void IdentityCache::PutMembers(const std::string& ws, Ptr<std::vector<Member>> m
 void IdentityCache::ForgetUser(const std::string& user_id) {
   std::lock_guard lock(mu_);
   absl::erase_if(sessions_, [&](const auto& kv) { return kv.second.value->user.id == user_id; });
+  users_.erase(user_id);
   members_.clear();
 }
 

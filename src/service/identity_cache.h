@@ -1,5 +1,6 @@
-// A short-lived, process-local cache of who a session token belongs to and which workspaces
-// each user belongs to, so that authenticating and authorising a request reads no store.
+// A short-lived, process-local cache of who a session token belongs to, which workspaces each
+// user belongs to, and users by id (API keys' owners), so that authenticating and authorising
+// a request reads no store.
 //
 // Every change made through this process invalidates the affected entries before it answers,
 // so one gatehouse process never serves stale data. Several processes sharing one PostgreSQL
@@ -40,12 +41,16 @@ class IdentityCache {
   void PutMemberships(const std::string& user_id, Ptr<std::vector<WorkspaceWithRole>> list,
                       UnixTime now);
 
+  // A user by id: the owner an API key acts as, read by every request the key makes.
+  Ptr<User> UserById(const std::string& user_id, UnixTime now);
+  void PutUser(Ptr<User> user, UnixTime now);
+
   // A workspace's members, oldest first.
   Ptr<std::vector<Member>> Members(const std::string& workspace_id, UnixTime now);
   void PutMembers(const std::string& workspace_id, Ptr<std::vector<Member>> members, UnixTime now);
 
-  // After a change to a user (profile, sessions): drop their cached sessions, and the member
-  // lists that show their name.
+  // After a change to a user (profile, sessions): drop them, their cached sessions, and the
+  // member lists that show their name.
   void ForgetUser(const std::string& user_id);
   // After a change to memberships or workspaces: drop every cached membership and member list.
   void ForgetMemberships();
@@ -66,6 +71,7 @@ class IdentityCache {
   std::mutex mu_;
   absl::flat_hash_map<std::string, Entry<Identity>> sessions_;
   absl::flat_hash_map<std::string, Entry<std::vector<WorkspaceWithRole>>> memberships_;
+  absl::flat_hash_map<std::string, Entry<User>> users_;
   absl::flat_hash_map<std::string, Entry<std::vector<Member>>> members_;
 };
 
