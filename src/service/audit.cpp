@@ -1,6 +1,7 @@
 #include "service/audit.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <unordered_map>
 
@@ -253,12 +254,20 @@ AuditEvent AuditLog::AppendGrouped(const Principal& actor, const AuditRecord& re
   Pending mine{&actor, &record, clock_.Now(), {}, nullptr, false, {}};
   std::unique_lock lock(group_mu_);
   queue_.push_back(&mine);
+  if (gathering_ && queue_.size() >= last_group_) gathered_.notify_one();
   while (!mine.done) {
     if (committing_ || queue_.front() != &mine) {
       mine.wake.wait(lock);
       continue;
     }
     committing_ = true;
+    if (last_group_ > 1 && queue_.size() < last_group_) {
+      gathering_ = true;
+      gathered_.wait_for(lock, std::chrono::microseconds(kGatherMicros),
+                         [&] { return queue_.size() >= last_group_; });
+      gathering_ = false;
+    }
+    last_group_ = std::min(queue_.size(), kMaxGroup);
     std::vector<Pending*> group;
     size_t n = std::min(queue_.size(), kMaxGroup);
     group.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));

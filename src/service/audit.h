@@ -129,15 +129,25 @@ class AuditLog {
   // one failure fails only its own caller. A lone caller commits at once, as before. Each
   // waiter is woken once, when its event is committed (or when it is to lead the next
   // group): one condition variable for all made every commit wake every waiter.
+  // Under load the leader first gathers: when the previous group held several events, it
+  // waits (at most kGatherMicros) until as many are queued. Otherwise the first request to
+  // arrive after a commit led the next one almost alone while the rest of the previous
+  // group's connections were still sending: groups of ~3 events at 50 connections, and on
+  // one core the HTTP append rate went from 5,000-5,900 to 7,900-9,200 req/s with this.
+  // A lone caller (previous group of one) still commits at once.
   AuditEvent AppendGrouped(const Principal& actor, const AuditRecord& record);
   void CommitGroup(const std::vector<Pending*>& group);
   static constexpr size_t kMaxGroup = 256;
+  static constexpr int kGatherMicros = 1000;
 
   Store& store_;
   const Clock& clock_;
   std::mutex group_mu_;
   std::vector<Pending*> queue_;
   bool committing_ = false;
+  bool gathering_ = false;     // a leader waits on gathered_ for the queue to fill
+  size_t last_group_ = 0;      // the size of the group committed last
+  std::condition_variable gathered_;
 };
 
 }  // namespace gh
