@@ -4,10 +4,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
+#include "jobs/periodic_thread.h"
 #include "service/audit.h"
 
 namespace gh {
@@ -15,20 +13,14 @@ namespace gh {
 class AuditRetentionJob {
  public:
   explicit AuditRetentionJob(AuditLog& audit,
-                             std::chrono::seconds interval = std::chrono::hours(1))
-      : audit_(audit), interval_(interval) {}
-  ~AuditRetentionJob() { Stop(); }
+                             std::chrono::seconds interval = std::chrono::hours(1));
 
-  void Start();
-  void Stop();
+  void Start() { thread_.Start(); }
+  void Stop() { thread_.Stop(); }
 
  private:
   AuditLog& audit_;
-  std::chrono::seconds interval_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  PeriodicThread thread_;
 };
 
 }  // namespace gh

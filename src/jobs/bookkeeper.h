@@ -13,10 +13,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
-#include <thread>
+
+#include "jobs/periodic_thread.h"
 
 namespace gh {
 
@@ -25,22 +24,20 @@ class Bookkeeper {
   // `flush(everything)`: everything is true for the last run, at Stop().
   Bookkeeper(std::function<void(bool everything)> flush,
              std::chrono::milliseconds period = std::chrono::seconds(1))
-      : flush_(std::move(flush)), period_(period) {}
+      : flush_(std::move(flush)),
+        thread_("bookkeeping flush", period, [this] { flush_(false); },
+                PeriodicThread::First::kAfterPeriod, PeriodicThread::Priority::kIdle) {}
   ~Bookkeeper() { Stop(); }
 
-  void Start();
-  void Stop();
+  void Start() { thread_.Start(); }
+  // Stops the thread, then flushes everything on the calling thread (once, after a Start).
+  void Stop() {
+    if (thread_.Stop()) PeriodicThread::RunLogged("bookkeeping flush", [this] { flush_(true); });
+  }
 
  private:
-  void Run(bool everything);
-
   std::function<void(bool)> flush_;
-  std::chrono::milliseconds period_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool started_ = false;
+  PeriodicThread thread_;
 };
 
 }  // namespace gh

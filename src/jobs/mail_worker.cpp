@@ -71,7 +71,10 @@ struct CurlGlobal {
 }  // namespace
 
 MailWorker::MailWorker(Store& store, const Config& config, const Clock& clock)
-    : store_(store), config_(config), clock_(clock) {
+    : store_(store),
+      config_(config),
+      clock_(clock),
+      thread_("mail worker", std::chrono::seconds(1), [this] { RunOnce(); }) {
   static CurlGlobal init;
 }
 
@@ -183,38 +186,6 @@ int MailWorker::RunOnce() {
     tx->Commit();
   }
   return delivered;
-}
-
-void MailWorker::Start() {
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      try {
-        RunOnce();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"mail worker: %s\"}\n", e.what());
-      }
-      lock.lock();
-      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_ || wake_; });
-      wake_ = false;
-    }
-  });
-}
-
-void MailWorker::Wake() {
-  std::lock_guard lock(mu_);
-  wake_ = true;
-  cv_.notify_one();
-}
-
-void MailWorker::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    cv_.notify_one();
-  }
-  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace gh

@@ -4,12 +4,10 @@
 // links carry secrets), so `gatehouse mail list` is where to read it.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "core/model.h"
+#include "jobs/periodic_thread.h"
 #include "service/config.h"
 #include "store/store.h"
 
@@ -21,9 +19,9 @@ class MailWorker {
   ~MailWorker();
 
   // Runs a background thread that wakes every second, or at once after Wake().
-  void Start();
-  void Stop();
-  void Wake();
+  void Start() { thread_.Start(); }
+  void Stop() { thread_.Stop(); }
+  void Wake() { thread_.Wake(); }
 
   // Handles every due message once; returns how many were delivered.
   int RunOnce();
@@ -38,11 +36,7 @@ class MailWorker {
   Store& store_;
   const Config& config_;
   const Clock& clock_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool wake_ = false;
+  PeriodicThread thread_;
 };
 
 }  // namespace gh
