@@ -11,9 +11,11 @@
 #include "core/ids.h"
 #include "core/key_format.h"
 #include "core/time.h"
+#include "http/routes.h"
 #include "http/server.h"
 #include "jobs/audit_retention.h"
 #include "jobs/mail_worker.h"
+#include "jobs/periodic_thread.h"
 #include "service/audit.h"
 #include "service/audit_export.h"
 #include "service/config.h"
@@ -116,6 +118,10 @@ int RunServe(const Flags& f) {
   mail.Start();
   gh::AuditRetentionJob retention(app.audit);
   retention.Start();
+  gh::PeriodicThread idempotency_purge("idempotency keys purge", std::chrono::hours(1), [&] {
+    gh::http::PurgeIdempotencyKeys(*store, gh::Clock::System().Now());
+  });
+  idempotency_purge.Start();
   app.mail_queued = [&mail] { mail.Wake(); };
   gh::http::ServerOptions opts;
   opts.listen = config.listen;
@@ -128,6 +134,7 @@ int RunServe(const Flags& f) {
     std::fflush(stdout);
   };
   int rc = gh::http::Serve(app, opts);
+  idempotency_purge.Stop();
   retention.Stop();
   mail.Stop();
   std::fprintf(stderr, "gatehouse stopped\n");

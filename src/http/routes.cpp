@@ -180,6 +180,18 @@ Response RunHandler(App& app, Request& req) {
 
 }  // namespace
 
+int64_t PurgeIdempotencyKeys(Store& store, UnixTime now) {
+  constexpr int kBatch = 1000;
+  int64_t total = 0;
+  while (true) {
+    auto tx = store.Begin();
+    int64_t n = tx->PurgeIdempotentResponses(now - kIdempotencyKeyLifetime, kBatch);
+    tx->Commit();
+    total += n;
+    if (n < kBatch) return total;
+  }
+}
+
 App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
     : store(s),
       config(c),

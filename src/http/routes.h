@@ -73,6 +73,12 @@ std::string RequestIdFor(const Request& req);
 // Runs the request through the middleware and its handler. Never throws.
 Response Dispatch(App& app, Request& req);
 
+// Idempotency-Key answers (and reservations a crash left behind) are kept this long.
+inline constexpr UnixTime kIdempotencyKeyLifetime = 24 * 3600;
+// Deletes the answers older than kIdempotencyKeyLifetime, in transactions of 1,000 rows;
+// returns how many. `gatehouse serve` runs it at start and then hourly.
+int64_t PurgeIdempotencyKeys(Store& store, UnixTime now);
+
 // Request id and cache policy that every response carries (no-store unless set).
 void FinishResponse(const Request& req, Response& res);
 // The security headers every response carries; the server adds them when writing.

@@ -219,6 +219,9 @@ class WriteTx {
   virtual void CompleteIdempotentResponse(const std::string& scope, const std::string& key,
                                           const IdempotentResponse& response) = 0;
   virtual void DeleteIdempotentResponse(const std::string& scope, const std::string& key) = 0;
+  // Deletes up to `limit` saved responses (or reservations) created before `before`, oldest
+  // first; returns how many.
+  virtual int64_t PurgeIdempotentResponses(UnixTime before, int limit) = 0;
 
   virtual void Commit() = 0;
 };

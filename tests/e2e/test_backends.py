@@ -1,5 +1,6 @@
 """A smoke set run against every store: SQLite always, PostgreSQL when GATEHOUSE_TEST_PG is set."""
 import threading
+import time
 
 from ghtest import JPEG, PASSWORD, Client, assert_problem, unique_email
 
@@ -63,6 +64,36 @@ def test_idempotent_create(backend_server):
     assert a.status_code == b.status_code == 201
     assert a.json()["id"] == b.json()["id"]
     assert c.get("/v1/workspaces").json()["total"] == 1
+
+
+def test_idempotency_keys_are_forgotten_after_24_hours(backend_server, start_server):
+    """Answers older than 24 hours are purged (at a server's start, then hourly): a repeat of
+    such a key is a new request; a younger key still returns its first answer."""
+    from test_audit_log import raw_sql
+    c = backend_server.signup()
+    old, young = {"Idempotency-Key": "aged-key"}, {"Idempotency-Key": "young-key"}
+    first = c.post("/v1/workspaces", json={"name": "Aged Co"}, headers=old)
+    kept = c.post("/v1/workspaces", json={"name": "Young Co"}, headers=young)
+    assert first.status_code == kept.status_code == 201
+    scope = c.user["id"]
+    raw_sql(backend_server, "UPDATE idempotency_keys SET created_at = created_at - 25 * 3600 "
+                            f"WHERE scope = '{scope}' AND idem_key = 'aged-key'")
+
+    def remembered():
+        out = raw_sql(backend_server, "SELECT idem_key FROM idempotency_keys "
+                                      f"WHERE scope = '{scope}' ORDER BY idem_key")
+        return str(out).split()
+    assert remembered() == ["aged-key", "young-key"]
+    start_server(db=backend_server.db)  # a second server on the store purges at its start
+    for _ in range(200):
+        if remembered() == ["young-key"]:
+            break
+        time.sleep(0.05)
+    assert remembered() == ["young-key"]
+    again = c.post("/v1/workspaces", json={"name": "Aged Co"}, headers=old)
+    assert again.status_code == 201 and again.json()["id"] != first.json()["id"]
+    repeat = c.post("/v1/workspaces", json={"name": "Young Co"}, headers=young)
+    assert repeat.status_code == 201 and repeat.json()["id"] == kept.json()["id"]
 
 
 def test_concurrent_repeats_of_one_idempotency_key_create_once(backend_server):

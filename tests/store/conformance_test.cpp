@@ -2613,6 +2613,30 @@ TEST_P(StoreConformance, IdempotentResponseIsSavedOnceAndFound) {
   EXPECT_EQ(Fields(*store().FindIdempotentResponse(scope, key)), Fields(first));
 }
 
+TEST_P(StoreConformance, IdempotentResponsesArePurgedOldestFirstInBatches) {
+  // Far older than any other test's rows (kT0), so that only these are before the cutoffs.
+  std::string scope = NewId("usr");
+  for (UnixTime at : {UnixTime{1000}, UnixTime{1001}, UnixTime{1002}}) {
+    InTx([&](WriteTx& tx) {
+      tx.SaveIdempotentResponse(scope, "k" + std::to_string(at),
+                                IdempotentResponse{"h", at == 1002 ? 0 : 201, "text/plain", "b", at});
+    });
+  }
+  int64_t n = 0;
+  InTx([&](WriteTx& tx) { n = tx.PurgeIdempotentResponses(1002, 1); });
+  EXPECT_EQ(n, 1);
+  EXPECT_FALSE(store().FindIdempotentResponse(scope, "k1000").has_value());  // oldest first
+  EXPECT_TRUE(store().FindIdempotentResponse(scope, "k1001").has_value());
+  InTx([&](WriteTx& tx) { n = tx.PurgeIdempotentResponses(1002, 10); });
+  EXPECT_EQ(n, 1);
+  EXPECT_FALSE(store().FindIdempotentResponse(scope, "k1001").has_value());
+  // Created at the cutoff: kept (a reservation, status 0, like any other).
+  EXPECT_TRUE(store().FindIdempotentResponse(scope, "k1002").has_value());
+  InTx([&](WriteTx& tx) { n = tx.PurgeIdempotentResponses(1003, 10); });
+  EXPECT_EQ(n, 1);
+  EXPECT_FALSE(store().FindIdempotentResponse(scope, "k1002").has_value());
+}
+
 // What other processes poll to keep their key index current.
 TEST_P(StoreConformance, ChangesSinceFindKeysProjectsAndDeletedWorkspaces) {
   constexpr UnixTime kLater = kT0 + 5'000'000;  // after every other test's rows

@@ -281,6 +281,10 @@ CREATE INDEX audit_events_by_noun ON audit_events(workspace_id, noun, occurred_a
 )sql",
        R"sql(UPDATE audit_events SET noun = split_part(action, '.', 1)
 WHERE seq IN (SELECT seq FROM audit_events WHERE noun IS NULL ORDER BY seq LIMIT 5000))sql"},
+      {10, R"sql(
+-- Idempotency-Key answers are kept for 24 hours: the index finds the older ones to purge.
+CREATE INDEX idempotency_keys_by_time ON idempotency_keys(created_at);
+)sql"},
   };
   return kMigrations;
 }

@@ -835,6 +835,13 @@ class SqlWriteTx final : public WriteTx {
     c_->Exec("DELETE FROM idempotency_keys WHERE scope=$1 AND idem_key=$2", {scope, key});
   }
 
+  int64_t PurgeIdempotentResponses(UnixTime before, int limit) override {
+    return c_->Exec(
+        "DELETE FROM idempotency_keys WHERE (scope, idem_key) IN (SELECT scope, idem_key FROM "
+        "idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
+        {before, int64_t{limit}});
+  }
+
   static Error ProjectNameTaken() {
     return Error::Conflict("project_name_taken", "A project with this name exists already.",
                            "name");
