@@ -114,7 +114,7 @@ int RunServe(const Flags& f) {
                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - load_started)
                                           .count()));
-  gh::MailWorker mail(*store, config);
+  gh::MailWorker mail(*store, config, app.mail);
   mail.Start();
   gh::AuditRetentionJob retention(app.audit);
   retention.Start();
@@ -122,7 +122,6 @@ int RunServe(const Flags& f) {
     gh::http::PurgeIdempotencyKeys(*store, gh::Clock::System().Now());
   });
   idempotency_purge.Start();
-  app.mail_queued = [&mail] { mail.Wake(); };
   gh::http::ServerOptions opts;
   opts.listen = config.listen;
   opts.threads = config.threads;

@@ -194,6 +194,8 @@ struct ApiKey {
   UnixTime updated_at = 0;
   std::optional<UnixTime> revoked_at;
   std::optional<UnixTime> last_used_at;
+  // Moved by every write of the key (1 at creation): orders the index's updates.
+  int64_t version = 1;
 
   bool operator==(const ApiKey&) const = default;
 };

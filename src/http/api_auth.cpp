@@ -5,7 +5,6 @@ namespace gh::http {
 namespace {
 
 Response SessionStarted(App& app, int status, const NewSession& s) {
-  if (s.mail_queued && app.mail_queued) app.mail_queued();
   Response r = JsonResponse(status, {{"user", UserJson(s.user)}, {"csrf_token", s.csrf_token}});
   r.Header("Set-Cookie", SessionCookie(app, s.token, s.session.absolute_expires_at -
                                                          s.session.created_at));

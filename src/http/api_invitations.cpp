@@ -27,10 +27,6 @@ Response TokenProblem(const Error& e, Request& req, const char* route_template) 
   return Problem(e, req);
 }
 
-void MailQueued(App& app) {
-  if (app.mail_queued) app.mail_queued();
-}
-
 Response Invite(App& app, Request& req) {
   auto body = ParseObject(req, {"email", "role", "projects", "redirect_url"});
   if (!body) return Problem(body.error(), req);
@@ -55,7 +51,6 @@ Response Invite(App& app, Request& req) {
   }
   auto v = app.invitations.Invite(*req.principal, *req.membership, in);
   if (!v) return Problem(v.error(), req);
-  MailQueued(app);
   Json j = InvitationJson(*v);
   j["message"] = Invitations::SuccessMessage(v->invitation.email);
   return JsonResponse(201, j);
@@ -136,7 +131,6 @@ void AddInvitationRoutes(App& app) {
                     auto v = app.invitations.Resend(*req.principal, *req.membership,
                                                     req.Param("inv"));
                     if (!v) return Problem(v.error(), req);
-                    MailQueued(app);
                     return JsonResponse(200, InvitationJson(*v));
                   }});
 
@@ -167,7 +161,6 @@ void AddInvitationRoutes(App& app) {
                       invited += r.status == "invited";
                       rows.push_back(std::move(row));
                     }
-                    if (invited > 0) MailQueued(app);
                     return JsonResponse(200, {{"results", rows},
                                               {"invited", invited},
                                               {"failed", static_cast<int>(rows.size()) - invited}});

@@ -196,40 +196,13 @@ Response Check(App& app, Request& req) {
   if (!req.principal->api_key_workspace_id.empty() && req.principal->api_key_workspace_id != *ws) {
     return Problem(Error::NotFound("workspace"), req);
   }
-  auto answer = [&](bool allowed, const std::string& role, const std::string& reason) {
-    return JsonResponse(200, {{"allowed", allowed},
-                              {"role", role.empty() ? Json(nullptr) : Json(role)},
-                              {"reason", reason}});
-  };
-  std::string user_id = id;
-  if (type == "api_key") {
-    auto k = IsWellFormedId(id, "key") ? app.store.ApiKeyById(*ws, id) : std::nullopt;
-    if (!k) return answer(false, "", "The API key does not exist in this workspace.");
-    UnixTime now = Clock::System().Now();
-    if (k->revoked_at) return answer(false, "", "The API key is revoked.");
-    if (k->expires_at && *k->expires_at <= now) return answer(false, "", "The API key has expired.");
-    if (k->type != "secret") return answer(false, "", "Publishable keys hold no permissions.");
-    user_id = k->owner_id;
-  }
-  auto m = IsWellFormedId(user_id, "usr") ? app.store.MembershipOf(*ws, user_id) : std::nullopt;
-  if (!m) {
-    return answer(false, "", type == "user" ? "The user is not a member of the workspace."
-                                            : "The key's owner is no longer a member.");
-  }
-  if (project && !project->empty()) {
-    if (!IsWellFormedId(*project, "prj") || !app.store.ProjectById(*ws, *project)) {
-      return Problem(Error::Invalid("invalid_project", "project_id", "Unknown project."), req);
-    }
-  }
-  // Inside a project the member acts with their project role there, when they hold one.
-  bool in_project = project && !project->empty();
-  std::string role = in_project ? app.access.RoleIn(*m, *project) : m->role;
-  std::string role_name = app.access.RoleName(*ws, role);
-  bool allowed = in_project ? app.access.CanIn(*m, *project, *permission)
-                            : app.access.Can(*m, *permission);
-  std::string reason = allowed ? "The role " + role_name + " grants " + *permission + "."
-                               : "The role " + role_name + " does not grant " + *permission + ".";
-  return answer(allowed, role, reason);
+  CheckSubject subject{type == "api_key" ? CheckSubject::Type::kApiKey : CheckSubject::Type::kUser,
+                       id};
+  auto answer = app.access.Check(*ws, subject, project.value_or(""), *permission);
+  if (!answer) return Problem(answer.error(), req);
+  return JsonResponse(200, {{"allowed", answer->allowed},
+                            {"role", answer->role.empty() ? Json(nullptr) : Json(answer->role)},
+                            {"reason", answer->reason}});
 }
 
 }  // namespace

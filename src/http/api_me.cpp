@@ -52,7 +52,6 @@ void AddMeRoutes(App& app) {
                     if (!f.ok()) return Problem(f.error(), req);
                     auto n = app.accounts.ChangePassword(*req.principal, *current, *next);
                     if (!n) return Problem(n.error(), req);
-                    if (app.mail_queued) app.mail_queued();
                     return JsonResponse(200, {{"revoked_sessions", *n}});
                   }});
 
@@ -75,7 +74,7 @@ void AddMeRoutes(App& app) {
                         // The workspaces in the way, for the dashboard to link to.
                         Json j = Json::parse(r.body);
                         Json list = Json::array();
-                        for (const auto& w : app.closure.OwnedWorkspaces(req.principal->user.id)) {
+                        for (const auto& w : app.closure.OwnedWorkspaces(app.store, req.principal->user.id)) {
                           list.push_back({{"id", w.id}, {"name", w.name}});
                         }
                         j["workspaces"] = std::move(list);
@@ -83,7 +82,6 @@ void AddMeRoutes(App& app) {
                       }
                       return r;
                     }
-                    if (app.mail_queued) app.mail_queued();
                     Response r = NoContent();
                     r.Header("Set-Cookie", SessionCookie(app, "", 0));
                     return r;

@@ -170,8 +170,6 @@ void AddProjectRoutes(App& app) {
                     auto v =
                         app.projects.Update(*req.principal, *req.membership, req.Param("prj"), *in);
                     if (!v) return Problem(v.error(), req);
-                    // Keys without limits of their own follow the project's defaults.
-                    app.api_keys.ReindexWorkspace(req.membership->workspace_id);
                     return JsonResponse(200, ProjectJson(app, *v));
                   }});
 
@@ -186,7 +184,6 @@ void AddProjectRoutes(App& app) {
                     auto st =
                         app.projects.Delete(*req.principal, *req.membership, req.Param("prj"));
                     if (!st.ok()) return Problem(st.error(), req);
-                    app.api_keys.ReindexWorkspace(req.membership->workspace_id);
                     return NoContent();
                   }});
 

@@ -249,7 +249,8 @@ void AddTeamRoutes(App& app) {
 
   app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/members/{usr}",
                   .operation_id = "removeMember",
-                  .summary = "Remove a member; ?revoke_keys=true revokes their API keys",
+                  .summary = "Remove a member; their API keys are revoked, or with "
+                             "?revoke_keys=false re-owned by ?transfer_to (default: the caller)",
                   .access = Access::kWorkspace, .permission = "members.remove", .body_type = "",
                   .tag = "team", .handler = [&app](Request& req) {
                     auto flag = req.QueryParam("revoke_keys");
@@ -261,8 +262,17 @@ void AddTeamRoutes(App& app) {
                     if (!IsWellFormedId(req.Param("usr"), "usr")) {
                       return Problem(Error::NotFound("member"), req);
                     }
+                    KeyHandover keys;
+                    keys.revoke = !flag || *flag == "true";
+                    auto transfer_to = req.QueryParam("transfer_to");
+                    if (transfer_to && keys.revoke) {
+                      return Problem(Error::Invalid("invalid_transfer_to", "transfer_to",
+                                                    "transfer_to goes with revoke_keys=false."),
+                                     req);
+                    }
+                    if (transfer_to) keys.transfer_to = *transfer_to;
                     auto n = app.team.Remove(*req.principal, *req.membership, req.Param("usr"),
-                                             flag && *flag == "true");
+                                             keys);
                     if (!n) return Problem(n.error(), req);
                     return NoContent();
                   }});

@@ -165,8 +165,6 @@ void AddWorkspaceRoutes(App& app) {
                     if (!in) return Problem(in.error(), req);
                     auto v = app.workspaces.Update(*req.principal, *req.membership, *in);
                     if (!v) return Problem(v.error(), req);
-                    // Monthly quotas count calendar months in the workspace's time zone.
-                    if (in->timezone) app.api_keys.ReindexWorkspace(req.membership->workspace_id);
                     return JsonResponse(200, WorkspaceJson(*v));
                   }});
 

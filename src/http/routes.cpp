@@ -117,13 +117,9 @@ Response RunHandler(App& app, Request& req) {
   std::string scope = req.principal->user.id;
   std::string hash = IdempotencyRequestHash(req);
   // Reserve the key first, so that concurrent repeats cannot both run the handler.
-  bool reserved = false;
-  {
-    auto tx = app.store.Begin();
-    reserved = tx->SaveIdempotentResponse(scope, idem_key,
-                                          {hash, 0, "", "", Clock::System().Now()});
-    tx->Commit();
-  }
+  bool reserved = app.store.Write([&](WriteTx& tx) {
+    return tx.SaveIdempotentResponse(scope, idem_key, {hash, 0, "", "", Clock::System().Now()});
+  });
   if (!reserved) {
     auto prior = app.store.FindIdempotentResponse(scope, idem_key);
     if (!prior) {  // the first request failed and released the key: answer it as new
@@ -152,12 +148,10 @@ Response RunHandler(App& app, Request& req) {
   try {
     r = route.handler(req);
   } catch (...) {
-    auto tx = app.store.Begin();
-    tx->DeleteIdempotentResponse(scope, idem_key);
-    tx->Commit();
+    app.store.Write([&](WriteTx& tx) { tx.DeleteIdempotentResponse(scope, idem_key); });
     throw;
   }
-  auto tx = app.store.Begin();
+  app.store.Write([&](WriteTx& tx) {
   if (r.status < 500) {
     std::string stored = r.body;
     if (route.secret_response) {
@@ -169,12 +163,11 @@ Response RunHandler(App& app, Request& req) {
       }
       stored = body.is_discarded() ? "{}" : body.dump();
     }
-    tx->CompleteIdempotentResponse(scope, idem_key,
-                                   {hash, r.status, r.content_type, stored, 0});
+    tx.CompleteIdempotentResponse(scope, idem_key, {hash, r.status, r.content_type, stored, 0});
   } else {
-    tx->DeleteIdempotentResponse(scope, idem_key);  // a server failure may be retried
+    tx.DeleteIdempotentResponse(scope, idem_key);  // a server failure may be retried
   }
-  tx->Commit();
+  });
   return r;
 }
 
@@ -184,9 +177,9 @@ int64_t PurgeIdempotencyKeys(Store& store, UnixTime now) {
   constexpr int kBatch = 1000;
   int64_t total = 0;
   while (true) {
-    auto tx = store.Begin();
-    int64_t n = tx->PurgeIdempotentResponses(now - kIdempotencyKeyLifetime, kBatch);
-    tx->Commit();
+    int64_t n = store.Write([&](WriteTx& tx) {
+      return tx.PurgeIdempotentResponses(now - kIdempotencyKeyLifetime, kBatch);
+    });
     total += n;
     if (n < kBatch) return total;
   }
@@ -197,24 +190,22 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       config(c),
       catalogue(cat),
       version(std::move(v)),
-      access(s, cat, identities),
-      accounts(s, c, identities),
-      mfa(s, identities),
-      workspaces(s, c, cat, identities),
-      team(s, c, access, identities),
+      mail(c),
       key_index(cat),
-      api_keys(s, c, access, key_index, identities),
-      ip_allowlists(s, identities, api_keys),
-      invitations(s, c, access, accounts, team, identities),
-      projects(s, access, team),
-      closure(s, c, accounts, team, api_keys, access, identities),
+      key_sync(s, key_index),
+      key_usage(s, key_index),
+      access(s, cat, identities),
+      accounts(s, c, mail, identities),
+      mfa(s, identities),
+      workspaces(s, c, cat, identities, key_sync),
+      team(s, access, identities, key_sync),
+      api_keys(s, access, key_sync, identities),
+      ip_allowlists(s, identities, key_sync),
+      invitations(s, c, mail, access, accounts, team, identities),
+      projects(s, access, team, key_sync),
+      closure(s, mail, accounts, team, key_sync, access, identities),
       audit(s),
-      secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {
-  team.SetRevokeKeysHook([this](WriteTx& tx, const std::string& ws, const std::string& user) {
-    return api_keys.RevokeAllOf(tx, ws, user, Clock::System().Now());
-  });
-  workspaces.SetKeys(&api_keys);
-}
+      secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {}
 
 void AddAllRoutes(App& app) {
   AddMetaRoutes(app);

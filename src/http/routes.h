@@ -14,6 +14,9 @@
 #include "service/accounts.h"
 #include "service/api_keys.h"
 #include "service/key_index.h"
+#include "service/key_sync.h"
+#include "service/key_usage.h"
+#include "service/mail.h"
 #include "service/audit.h"
 #include "service/config.h"
 #include "service/invitations.h"
@@ -34,19 +37,20 @@ struct App {
   const Catalogue& catalogue;
   std::string version;
   IdentityCache identities;
+  MailOutbox mail;
+  KeyIndex key_index;
+  KeyIndexSync key_sync;
+  KeyUsageWriter key_usage;
   gh::Access access;
   Accounts accounts;
   Mfa mfa;
   Workspaces workspaces;
   Team team;
-  KeyIndex key_index;
   ApiKeys api_keys;
   IpAllowlists ip_allowlists;
   Invitations invitations;
   Projects projects;
   AccountClosure closure;
-  // Woken after a change queues mail; null when no worker runs (tests, CLI).
-  std::function<void()> mail_queued;
   AuditLog audit;
   Router router;
   // The dashboard's build output, served at / for what no API route matches (empty: none).

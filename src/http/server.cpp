@@ -456,7 +456,7 @@ int Serve(App& app, const ServerOptions& options) {
   // follows other processes' changes and the log is flushed.
   Bookkeeper bookkeeper([&app](bool everything) {
     app.accounts.FlushActivity();
-    app.api_keys.Flush(everything);
+    app.key_usage.Flush(everything);
   });
   bookkeeper.Start();
   net::steady_timer flush_timer(ioc);
@@ -466,7 +466,7 @@ int Serve(App& app, const ServerOptions& options) {
       if (wait_ec) return;
       net::post(sh.slow_pool, [&app] {
         try {
-          app.api_keys.Refresh();
+          app.key_sync.Refresh();
         } catch (const std::exception& e) {
           std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"key index refresh: %s\"}\n",
                        e.what());

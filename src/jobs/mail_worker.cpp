@@ -70,15 +70,27 @@ struct CurlGlobal {
 
 }  // namespace
 
-MailWorker::MailWorker(Store& store, const Config& config, const Clock& clock)
+MailWorker::MailWorker(Store& store, const Config& config, MailOutbox& outbox,
+                       const Clock& clock)
     : store_(store),
       config_(config),
+      outbox_(outbox),
       clock_(clock),
       thread_("mail worker", std::chrono::seconds(1), [this] { RunOnce(); }) {
   static CurlGlobal init;
 }
 
 MailWorker::~MailWorker() { Stop(); }
+
+void MailWorker::Start() {
+  thread_.Start();
+  outbox_.Subscribe([this] { Wake(); });
+}
+
+void MailWorker::Stop() {
+  outbox_.Unsubscribe();
+  thread_.Stop();
+}
 
 std::string MailWorker::Render(const MailMessage& m, const std::string& from) {
   std::string boundary = "gh-" + m.id;
@@ -137,14 +149,14 @@ int MailWorker::RunOnce() {
   if (config_.smtp.empty()) {
     for (auto& m : store_.DueMail(now, 100, "stored")) {
       if (m.attempts > 0) continue;
-      {
-        auto tx = store_.Begin();
-        if (!tx->ClaimMail(m.id, now, INT64_MAX / 2)) continue;
+      bool mine = store_.Write([&](WriteTx& tx) {
+        if (!tx.ClaimMail(m.id, now, INT64_MAX / 2)) return false;
         m.attempts = 1;
         m.next_attempt_at = INT64_MAX / 2;
-        tx->RecordMailAttempt(m);
-        tx->Commit();
-      }
+        tx.RecordMailAttempt(m);
+        return true;
+      });
+      if (!mine) continue;
       std::printf(
           "{\"level\":\"info\",\"msg\":\"mail stored (no SMTP server configured); read it with "
           "'gatehouse mail list'\",\"mail_id\":\"%s\",\"to\":\"%s\"}\n",
@@ -155,12 +167,10 @@ int MailWorker::RunOnce() {
   }
   int delivered = 0;
   for (auto& m : store_.DueMail(now, 50)) {
-    {
-      auto tx = store_.Begin();
-      bool mine = tx->ClaimMail(m.id, now, now + kLeaseSeconds);
-      tx->Commit();
-      if (!mine) continue;
-    }
+    // The claim is a conditional write (the message is due and nobody leases it): of two
+    // processes, one gets it.
+    bool mine = store_.Write([&](WriteTx& tx) { return tx.ClaimMail(m.id, now, now + kLeaseSeconds); });
+    if (!mine) continue;
     std::string error = Send(m);
     UnixTime after = clock_.Now();
     ++m.attempts;
@@ -181,9 +191,7 @@ int MailWorker::RunOnce() {
                    "\"attempts\":%d,\"status\":\"%s\"}\n",
                    m.id.c_str(), m.attempts, m.status.c_str());
     }
-    auto tx = store_.Begin();
-    tx->RecordMailAttempt(m);
-    tx->Commit();
+    store_.Write([&](WriteTx& tx) { tx.RecordMailAttempt(m); });
   }
   return delivered;
 }

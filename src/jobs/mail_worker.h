@@ -9,18 +9,22 @@
 #include "core/model.h"
 #include "jobs/periodic_thread.h"
 #include "service/config.h"
+#include "service/mail.h"
 #include "store/store.h"
 
 namespace gh {
 
 class MailWorker {
  public:
-  MailWorker(Store& store, const Config& config, const Clock& clock = Clock::System());
+  // Subscribes to `outbox` while it runs, to deliver mail as soon as a change that queued it
+  // commits.
+  MailWorker(Store& store, const Config& config, MailOutbox& outbox,
+             const Clock& clock = Clock::System());
   ~MailWorker();
 
   // Runs a background thread that wakes every second, or at once after Wake().
-  void Start() { thread_.Start(); }
-  void Stop() { thread_.Stop(); }
+  void Start();
+  void Stop();
   void Wake() { thread_.Wake(); }
 
   // Handles every due message once; returns how many were delivered.
@@ -35,6 +39,7 @@ class MailWorker {
 
   Store& store_;
   const Config& config_;
+  MailOutbox& outbox_;
   const Clock& clock_;
   PeriodicThread thread_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/ids.h"
+#include "core/key_rules.h"
 #include "service/ip_allowlist.h"
 
 namespace gh {
@@ -181,6 +182,55 @@ std::vector<std::string> Access::PermissionIds(const Catalogue::Set& set) const 
     if (catalogue_.system_map.count(id) && gh::Can(set, catalogue_.Resolve(id))) out.push_back(id);
   }
   return out;
+}
+
+Result<CheckAnswer> Access::Check(const std::string& ws, const CheckSubject& subject,
+                                  const std::string& project_id, std::string_view permission) {
+  auto no = [](std::string reason) { return CheckAnswer{false, "", std::move(reason)}; };
+  std::string user_id = subject.id;
+  bool is_key = subject.type == CheckSubject::Type::kApiKey;
+  if (is_key) {
+    auto k = IsWellFormedId(subject.id, "key") ? store_.ApiKeyById(ws, subject.id) : std::nullopt;
+    if (!k) return no("The API key does not exist in this workspace.");
+    switch (StateOf(*k, clock_.Now())) {
+      case KeyState::kRevoked:
+        return no("The API key is revoked.");
+      case KeyState::kExpired:
+        return no("The API key has expired.");
+      case KeyState::kLive:
+        break;
+    }
+    if (k->type != "secret") return no("Publishable keys hold no permissions.");
+    user_id = k->owner_id;
+  }
+  auto m = IsWellFormedId(user_id, "usr") ? store_.MembershipOf(ws, user_id) : std::nullopt;
+  if (!m) {
+    return no(is_key ? "The key's owner is no longer a member."
+                     : "The user is not a member of the workspace.");
+  }
+  bool in_project = !project_id.empty();
+  if (in_project && (!IsWellFormedId(project_id, "prj") || !store_.ProjectById(ws, project_id))) {
+    return Error::Invalid("invalid_project", "project_id", "Unknown project.");
+  }
+  // Inside a project the member acts with their project role there, when they hold one.
+  std::string role = in_project ? RoleIn(*m, project_id) : m->role;
+  std::string role_name = RoleName(ws, role);
+  bool allowed = in_project ? CanIn(*m, project_id, permission) : Can(*m, permission);
+  std::string verb = allowed ? " grants " : " does not grant ";
+  return CheckAnswer{allowed, role, "The role " + role_name + verb + std::string(permission) + "."};
+}
+
+Result<Membership> Access::Recheck(WriteTx& tx, const Membership& caller,
+                                   std::string_view permission) {
+  const std::string& ws = caller.workspace_id;
+  if (!tx.LockWorkspace(ws)) return Error::NotFound("workspace");
+  auto m = tx.MembershipOf(ws, caller.user_id);
+  if (!m) return Error::NotFound("workspace");
+  if (!permission.empty() && !Can(*m, permission)) {
+    return Error::Forbidden("Your role (" + RoleName(ws, m->role) + ") lacks the permission " +
+                            std::string(permission) + ".");
+  }
+  return *m;
 }
 
 Result<Membership> Access::Authorize(const Principal& p, const std::string& ws,

@@ -47,6 +47,19 @@ struct ProjectBook {
   const std::vector<Assignment>& AssignmentsOf(const std::string& user_id) const;
 };
 
+// The answer of POST /v1/check.
+struct CheckAnswer {
+  bool allowed = false;
+  std::string role;  // the role the subject acts with there; "" when it has none
+  std::string reason;
+};
+
+// Who /v1/check asks about.
+struct CheckSubject {
+  enum class Type { kUser, kApiKey } type = Type::kUser;
+  std::string id;
+};
+
 class Access {
  public:
   Access(Store& store, const Catalogue& catalogue, IdentityCache& cache,
@@ -57,6 +70,18 @@ class Access {
   // permission only checks membership.
   Result<Membership> Authorize(const Principal& p, const std::string& workspace_id,
                                std::string_view permission);
+
+  // The caller's membership as `tx` reads it under the workspace's lock, for a unit of work
+  // whose checks must hold until it commits: 404 when the workspace or the membership is
+  // gone, 403 when `permission` (unless empty) is no longer granted.
+  Result<Membership> Recheck(WriteTx& tx, const Membership& caller, std::string_view permission);
+
+  // The host product's question: may `subject` use `permission` in the workspace (inside
+  // `project_id` when not empty)? A key answers for its owner while it is live (the same
+  // StateOf that verification uses; a key whose owner left is revoked with the membership).
+  // 422 invalid_project for a project the workspace does not have.
+  Result<CheckAnswer> Check(const std::string& workspace_id, const CheckSubject& subject,
+                            const std::string& project_id, std::string_view permission);
 
   // What `role` (built-in id or role_… of the workspace) grants; empty for unknown roles.
   Catalogue::Set PermissionsOf(const std::string& workspace_id, const std::string& role);

@@ -17,8 +17,8 @@
 #include "core/result.h"
 #include "service/access.h"
 #include "service/accounts.h"
-#include "service/api_keys.h"
-#include "service/config.h"
+#include "service/key_sync.h"
+#include "service/mail.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
 #include "service/team.h"
@@ -34,13 +34,13 @@ struct ClosedAccount {
 
 class AccountClosure {
  public:
-  AccountClosure(Store& store, const Config& config, Accounts& accounts, Team& team,
-                 ApiKeys& keys, Access& access, IdentityCache& cache,
+  AccountClosure(Store& store, MailOutbox& mail, Accounts& accounts, Team& team,
+                 KeyIndexSync& keys, Access& access, IdentityCache& cache,
                  const Clock& clock = Clock::System());
 
   // The workspaces `user_id` owns (or, in presets without an owner role, is the last holder
   // of the creator role in): they stand in the way of deleting the account.
-  std::vector<Workspace> OwnedWorkspaces(const std::string& user_id);
+  std::vector<Workspace> OwnedWorkspaces(StoreReader& reads, const std::string& user_id);
 
   // Deletes the caller's account. 422 confirmation_required unless `confirm` is "DELETE",
   // 403 invalid_current_password (throttled) for a wrong `password`, 409 owns_workspaces.
@@ -49,10 +49,10 @@ class AccountClosure {
 
  private:
   Store& store_;
-  const Config& config_;
+  MailOutbox& mail_;
   Accounts& accounts_;
   Team& team_;
-  ApiKeys& keys_;
+  KeyIndexSync& keys_;
   Access& access_;
   IdentityCache& cache_;
   const Clock& clock_;

@@ -51,7 +51,7 @@ std::string LocationText(const std::string& country) {
 }
 
 // A plain notice mail: the text lines, and the same lines as HTML paragraphs.
-void QueueNotice(WriteTx& tx, const Config& config, const std::string& to,
+void QueueNotice(WriteTx& tx, MailOutbox& mail, const std::string& to,
                  const std::string& subject, const std::vector<std::string>& lines,
                  UnixTime now) {
   std::string text, html = "<!doctype html><html><body style=\"font-family:sans-serif\">";
@@ -60,14 +60,16 @@ void QueueNotice(WriteTx& tx, const Config& config, const std::string& to,
     if (!l.empty()) html += "<p>" + validation::HtmlEscape(l) + "</p>";
   }
   html += "</body></html>";
-  QueueMail(tx, config, to, subject, text, html, now);
+  mail.Queue(tx, to, subject, text, html, now);
 }
 
 }  // namespace
 
-Accounts::Accounts(Store& store, const Config& config, IdentityCache& cache, const Clock& clock)
+Accounts::Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
+                   const Clock& clock)
     : store_(store),
       config_(config),
+      mail_(mail),
       cache_(cache),
       clock_(clock),
       throttle_(config.login_max_failures_per_account, config.login_max_failures_per_ip,
@@ -104,7 +106,7 @@ Status Accounts::RecordSession(WriteTx& tx, NewSession& s, const ClientInfo& cli
   // Compared with the user's earlier sign-ins: a device is its device and browser family, a
   // location its country (or, when GeoIP does not know it, its IP address).
   std::vector<Session> history;
-  if (!new_user) history = store_.RecentSessionsOfUser(s.user.id, kSignInHistory);
+  if (!new_user) history = tx.RecentSessionsOfUser(s.user.id, kSignInHistory);
   bool new_device = true, new_location = true;
   for (const auto& h : history) {
     if (h.device == s.session.device &&
@@ -134,7 +136,6 @@ Status Accounts::RecordSession(WriteTx& tx, NewSession& s, const ClientInfo& cli
   // The first sign-in of an account is new by definition; there is nothing to warn about.
   if (!history.empty() && (new_device || new_location)) {
     QueueNewSignInMail(tx, s, now);
-    s.mail_queued = true;
   }
   return {};
 }
@@ -142,7 +143,7 @@ Status Accounts::RecordSession(WriteTx& tx, NewSession& s, const ClientInfo& cli
 void Accounts::QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now) {
   const Session& ses = s.session;
   QueueNotice(
-      tx, config_, s.user.email, "New sign-in to your account",
+      tx, mail_, s.user.email, "New sign-in to your account",
       {"Hello " + s.user.name + ",",
        "",
        "Someone just signed in to your Gatehouse account " + s.user.email +
@@ -163,13 +164,13 @@ void Accounts::QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now
 
 Result<NewSession> Accounts::StartSession(const User& user, const ClientInfo& client,
                                           UnixTime now, const char* action, bool new_user) {
-  NewSession out = MakeSession(user, client, now);
-  auto tx = store_.Begin();
-  if (Status st = RecordSession(*tx, out, client, now, action, new_user); !st.ok()) {
-    return st.error();
-  }
-  tx->Commit();
-  return out;
+  return store_.Write([&](WriteTx& tx) -> Result<NewSession> {
+    NewSession out = MakeSession(user, client, now);
+    if (Status st = RecordSession(tx, out, client, now, action, new_user); !st.ok()) {
+      return st.error();
+    }
+    return out;
+  });
 }
 
 Result<User> Accounts::NewUser(const SignupInput& in, UnixTime now) const {
@@ -238,13 +239,13 @@ Result<NewSession> Accounts::Login(const std::string& email_in, const std::strin
 
 Status Accounts::Logout(const Principal& p) {
   UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  tx->RevokeSession(p.user.id, p.session_id, now);
-  AppendAudit(*tx, p, {"", "session.revoked", "session", p.session_id, "", "",
-                       R"({"reason":"logout"})"},
-              now);
-  tx->Commit();
-  cache_.ForgetUser(p.user.id);
+  store_.Write([&](WriteTx& tx) {
+    tx.RevokeSession(p.user.id, p.session_id, now);
+    AppendAudit(tx, p, {"", "session.revoked", "session", p.session_id, "", "",
+                        R"({"reason":"logout"})"},
+                now);
+    ForgetUserAfterCommit(tx, p.user.id);
+  });
   return {};
 }
 
@@ -286,48 +287,52 @@ void Accounts::FlushActivity() {
     pending_activity_.clear();
   }
   if (batch.empty()) return;
-  auto tx = store_.Begin();
-  tx->RecordSessionActivity(batch);
-  tx->Commit();
+  store_.Write([&](WriteTx& tx) { tx.RecordSessionActivity(batch); });
 }
 
 Result<User> Accounts::UpdateProfile(const Principal& p, const ProfileChanges& ch) {
-  User u = p.user;
-  nlohmann::json changes = nlohmann::json::object();
+  std::optional<std::string> name;
   if (ch.name) {
-    auto name = validation::PersonName(*ch.name);
-    if (!name) return name.error();
-    if (*name != u.name) changes["name"] = {{"from", u.name}, {"to", *name}};
-    u.name = *name;
+    auto valid = validation::PersonName(*ch.name);
+    if (!valid) return valid.error();
+    name = *valid;
   }
-  if (ch.theme) {
-    if (!validation::IsTheme(*ch.theme)) {
-      return Error::Invalid("invalid_theme", "theme", "Theme must be light, dark or system.");
-    }
-    if (*ch.theme != u.theme) changes["theme"] = {{"from", u.theme}, {"to", *ch.theme}};
-    u.theme = *ch.theme;
+  if (ch.theme && !validation::IsTheme(*ch.theme)) {
+    return Error::Invalid("invalid_theme", "theme", "Theme must be light, dark or system.");
   }
-  if (ch.language) {
-    if (!validation::IsLanguageTag(*ch.language)) {
-      return Error::Invalid("invalid_language", "language",
-                            "Language must be a BCP 47 tag such as en or pt-BR.");
-    }
-    if (*ch.language != u.language) {
-      changes["language"] = {{"from", u.language}, {"to", *ch.language}};
-    }
-    u.language = *ch.language;
+  if (ch.language && !validation::IsLanguageTag(*ch.language)) {
+    return Error::Invalid("invalid_language", "language",
+                          "Language must be a BCP 47 tag such as en or pt-BR.");
   }
-  if (changes.empty()) return u;
-  UnixTime now = clock_.Now();
-  u.updated_at = now;
-  auto tx = store_.Begin();
-  tx->UpdateUser(u);
-  AppendAudit(*tx, p, {"", "user.updated", "user", u.id, u.email, "",
-                       nlohmann::json{{"changes", changes}}.dump()},
-              now);
-  tx->Commit();
-  cache_.ForgetUser(u.id);
-  return u;
+  return store_.Write([&](WriteTx& tx) -> Result<User> {
+    // The row as it is now, locked: the principal may be a cached copy, and writing it back
+    // whole would undo a password change that committed meanwhile.
+    auto current = tx.LockUser(p.user.id);
+    if (!current) return Error::NotFound("user");
+    User u = *current;
+    nlohmann::json changes = nlohmann::json::object();
+    auto change = [&](const char* field, std::string& value, const std::optional<std::string>& to) {
+      if (!to || *to == value) return;
+      changes[field] = {{"from", value}, {"to", *to}};
+      value = *to;
+    };
+    change("name", u.name, name);
+    change("theme", u.theme, ch.theme);
+    change("language", u.language, ch.language);
+    if (changes.empty()) return u;
+    UnixTime now = clock_.Now();
+    u.updated_at = now;
+    tx.UpdateUser(u);
+    AppendAudit(tx, p, {"", "user.updated", "user", u.id, u.email, "",
+                        nlohmann::json{{"changes", changes}}.dump()},
+                now);
+    ForgetUserAfterCommit(tx, u.id);
+    return u;
+  });
+}
+
+void Accounts::ForgetUserAfterCommit(WriteTx& tx, const std::string& user_id) {
+  tx.AfterCommit([this, user_id] { cache_.ForgetUser(user_id); });
 }
 
 IdentityCache::Ptr<std::vector<WorkspaceWithRole>> Accounts::Memberships(
@@ -373,31 +378,32 @@ Result<int> Accounts::ChangePassword(const Principal& p, const std::string& curr
   if (Status st = ConfirmPassword(p, current_password, "current_password"); !st.ok()) {
     return st.error();
   }
-  UnixTime now = clock_.Now();
-  auto user = store_.UserById(p.user.id);
-  if (!user) return Error::NotFound("user");
-  user->password_hash = crypto::HashPassword(new_password, ParamsOf(config_));
-  user->updated_at = now;
-  auto tx = store_.Begin();
-  tx->UpdateUser(*user);
-  int revoked = tx->RevokeOtherSessions(user->id, p.session_id, now);
-  AppendAudit(*tx, p, {"", "user.password_changed", "user", user->id, user->email, "",
-                       nlohmann::json{{"revoked_sessions", revoked}}.dump()},
-              now);
-  QueueNotice(*tx, config_, user->email, "Your password was changed",
-              {"Hello " + user->name + ",",
-               "",
-               "The password of your Gatehouse account " + user->email + " was changed at " +
-                   FormatRfc3339(now) + " (UTC) from " + p.client.ip + ".",
-               std::to_string(revoked) + " other " + (revoked == 1 ? "session was" : "sessions were") +
-                   " signed out.",
-               "",
-               "If you did not change it, reset your password right away and contact your "
-               "workspace administrator: someone else may have access to your account."},
-              now);
-  tx->Commit();
-  cache_.ForgetUser(user->id);
-  return revoked;
+  std::string hash = crypto::HashPassword(new_password, ParamsOf(config_));
+  return store_.Write([&](WriteTx& tx) -> Result<int> {
+    UnixTime now = clock_.Now();
+    auto user = tx.LockUser(p.user.id);
+    if (!user) return Error::NotFound("user");
+    user->password_hash = hash;
+    user->updated_at = now;
+    tx.UpdateUser(*user);
+    int revoked = tx.RevokeOtherSessions(user->id, p.session_id, now);
+    AppendAudit(tx, p, {"", "user.password_changed", "user", user->id, user->email, "",
+                        nlohmann::json{{"revoked_sessions", revoked}}.dump()},
+                now);
+    QueueNotice(tx, mail_, user->email, "Your password was changed",
+                {"Hello " + user->name + ",",
+                 "",
+                 "The password of your Gatehouse account " + user->email + " was changed at " +
+                     FormatRfc3339(now) + " (UTC) from " + p.client.ip + ".",
+                 std::to_string(revoked) + " other " +
+                     (revoked == 1 ? "session was" : "sessions were") + " signed out.",
+                 "",
+                 "If you did not change it, reset your password right away and contact your "
+                 "workspace administrator: someone else may have access to your account."},
+                now);
+    ForgetUserAfterCommit(tx, user->id);
+    return revoked;
+  });
 }
 
 std::vector<Session> Accounts::Sessions(const Principal& p) {
@@ -407,26 +413,26 @@ std::vector<Session> Accounts::Sessions(const Principal& p) {
 Status Accounts::RevokeSession(const Principal& p, const std::string& session_id) {
   if (!IsWellFormedId(session_id, "ses")) return Error::NotFound("session");
   UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  if (!tx->RevokeSession(p.user.id, session_id, now)) return Error::NotFound("session");
-  AppendAudit(*tx, p, {"", "session.revoked", "session", session_id, "", "",
-                       R"({"reason":"signed_out_by_user"})"},
-              now);
-  tx->Commit();
-  cache_.ForgetUser(p.user.id);
-  return {};
+  return store_.Write([&](WriteTx& tx) -> Status {
+    if (!tx.RevokeSession(p.user.id, session_id, now)) return Error::NotFound("session");
+    AppendAudit(tx, p, {"", "session.revoked", "session", session_id, "", "",
+                        R"({"reason":"signed_out_by_user"})"},
+                now);
+    ForgetUserAfterCommit(tx, p.user.id);
+    return {};
+  });
 }
 
 int Accounts::RevokeOtherSessions(const Principal& p) {
   UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  int n = tx->RevokeOtherSessions(p.user.id, p.session_id, now);
-  AppendAudit(*tx, p, {"", "session.revoked_all", "user", p.user.id, p.user.email, "",
-                       nlohmann::json{{"revoked", n}}.dump()},
-              now);
-  tx->Commit();
-  cache_.ForgetUser(p.user.id);
-  return n;
+  return store_.Write([&](WriteTx& tx) {
+    int n = tx.RevokeOtherSessions(p.user.id, p.session_id, now);
+    AppendAudit(tx, p, {"", "session.revoked_all", "user", p.user.id, p.user.email, "",
+                        nlohmann::json{{"revoked", n}}.dump()},
+                now);
+    ForgetUserAfterCommit(tx, p.user.id);
+    return n;
+  });
 }
 
 }  // namespace gh

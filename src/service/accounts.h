@@ -13,6 +13,7 @@
 #include "service/config.h"
 #include "service/context.h"
 #include "service/geoip.h"
+#include "service/mail.h"
 #include "service/identity_cache.h"
 #include "service/login_throttle.h"
 #include "store/store.h"
@@ -25,7 +26,6 @@ struct NewSession {
   Session session;
   std::string token;
   std::string csrf_token;
-  bool mail_queued = false;  // a new-device / new-location notice went to the outbox
 };
 
 struct SignupInput {
@@ -42,7 +42,7 @@ struct ProfileChanges {
 
 class Accounts {
  public:
-  Accounts(Store& store, const Config& config, IdentityCache& cache,
+  Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
            const Clock& clock = Clock::System());
 
   Result<NewSession> Signup(const SignupInput& in, const ClientInfo& client);
@@ -97,11 +97,13 @@ class Accounts {
                                   const char* action, bool new_user);
   void NoteActivity(const Session& s, UnixTime now);
   void QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now);
+  void ForgetUserAfterCommit(WriteTx& tx, const std::string& user_id);
 
   const GeoIp* geoip_ = nullptr;
 
   Store& store_;
   const Config& config_;
+  MailOutbox& mail_;
   IdentityCache& cache_;
   const Clock& clock_;
   LoginThrottle throttle_;

@@ -34,9 +34,33 @@ nlohmann::json KeySummary(const ApiKey& k) {
 
 }  // namespace
 
-ApiKeys::ApiKeys(Store& store, const Config& config, Access& access, KeyIndex& index,
-                 IdentityCache& cache, const Clock& clock)
-    : store_(store), config_(config), access_(access), index_(index), cache_(cache),
+std::string KeyAuditSummary(const ApiKey& k) { return KeySummary(k).dump(); }
+
+std::string MintSecret(ApiKey& k) {
+  std::string secret = NewApiKey(k.type, k.environment);
+  k.hash = crypto::Sha256Hex(secret);
+  k.prefix = KeyDisplayPrefix(secret);
+  k.publishable_key = k.type == "publishable" ? secret : "";
+  return secret;
+}
+
+ApiKey NewPublishableKey(const std::string& workspace_id, const std::string& owner_id,
+                         UnixTime now) {
+  ApiKey k;
+  k.id = NewId("key");
+  k.workspace_id = workspace_id;
+  k.owner_id = owner_id;
+  k.type = "publishable";
+  k.name = "Publishable key";
+  MintSecret(k);
+  k.created_at = now;
+  k.updated_at = now;
+  return k;
+}
+
+ApiKeys::ApiKeys(Store& store, Access& access, KeyIndexSync& sync, IdentityCache& cache,
+                 const Clock& clock)
+    : store_(store), access_(access), sync_(sync), index_(sync.index()), cache_(cache),
       clock_(clock) {}
 
 bool ApiKeys::CanSee(const Membership& caller, const ApiKey& k) {
@@ -59,15 +83,8 @@ KeyView ApiKeys::ViewOf(const ApiKey& k, std::string secret) {
   return v;
 }
 
-void ApiKeys::Reindex(const ApiKey& k) {
-  std::optional<Project> project;
-  if (!k.project_id.empty()) project = store_.ProjectById(k.workspace_id, k.project_id);
-  auto w = store_.WorkspaceById(k.workspace_id);
-  index_.Put(k, project, w ? KeyWorkspace::Of(*w) : KeyWorkspace{});
-}
-
-Status ApiKeys::Apply(const Membership& caller, ApiKey& k, const KeyInput& in, bool creating,
-                      UnixTime now) {
+Status ApiKeys::Apply(StoreReader& reads, const Membership& caller, ApiKey& k,
+                      const KeyInput& in, bool creating, UnixTime now) {
   if (in.name || creating) {
     std::string name = validation::Trim(in.name.value_or(""));
     if (name.empty() || validation::CodePoints(name) > 100 || !validation::IsValidUtf8(name)) {
@@ -149,7 +166,7 @@ Status ApiKeys::Apply(const Membership& caller, ApiKey& k, const KeyInput& in, b
     // Projects the caller may not see do not exist for them (API.md: 404 or, in a body, 422).
     auto prj = IsWellFormedId(*in.project_id, "prj") &&
                        access_.CanSeeProject(caller, *in.project_id)
-                   ? store_.ProjectById(caller.workspace_id, *in.project_id)
+                   ? reads.ProjectById(caller.workspace_id, *in.project_id)
                    : std::nullopt;
     if (!prj) return Invalid("invalid_project", "project_id", "Unknown project.");
     k.project_id = prj->id;
@@ -158,7 +175,6 @@ Status ApiKeys::Apply(const Membership& caller, ApiKey& k, const KeyInput& in, b
 }
 
 Result<KeyView> ApiKeys::Create(const Principal& p, const Membership& caller, const KeyInput& in) {
-  UnixTime now = clock_.Now();
   ApiKey k;
   k.id = NewId("key");
   k.workspace_id = caller.workspace_id;
@@ -167,50 +183,36 @@ Result<KeyView> ApiKeys::Create(const Principal& p, const Membership& caller, co
   if (k.type != "secret" && k.type != "publishable") {
     return Invalid("invalid_type", "type", "type is secret or publishable.");
   }
-  if (Status st = Apply(caller, k, in, true, now); !st.ok()) return st.error();
-  if (in.environment) {
-    if (*in.environment != "live" && *in.environment != "test") {
-      return Invalid("invalid_environment", "environment", "environment is live or test.");
-    }
-    k.environment = *in.environment;
-  } else if (!k.project_id.empty()) {
-    auto prj = store_.ProjectById(k.workspace_id, k.project_id);
-    k.environment = prj && prj->environment != "production" ? "test" : "live";
+  if (in.environment && *in.environment != "live" && *in.environment != "test") {
+    return Invalid("invalid_environment", "environment", "environment is live or test.");
   }
-  std::string secret = NewApiKey(k.type, k.environment);
-  k.hash = crypto::Sha256Hex(secret);
-  k.prefix = KeyDisplayPrefix(secret);
-  if (k.type == "publishable") k.publishable_key = secret;
-  k.created_at = now;
-  k.updated_at = now;
-  auto tx = store_.Begin();
-  tx->InsertApiKey(k);
-  AppendAudit(*tx, p, {k.workspace_id, "api_key.created", "api_key", k.id, k.name, k.project_id,
-                       KeySummary(k).dump()},
-              now);
-  tx->Commit();
-  Reindex(k);
-  return ViewOf(k, secret);
-}
-
-ApiKey ApiKeys::ProvisionPublishable(WriteTx& tx, const Principal& p, const Workspace& ws,
-                                     UnixTime now) {
-  ApiKey k;
-  k.id = NewId("key");
-  k.workspace_id = ws.id;
-  k.owner_id = p.user.id;
-  k.type = "publishable";
-  k.name = "Publishable key";
-  std::string secret = NewApiKey(k.type, k.environment);
-  k.hash = crypto::Sha256Hex(secret);
-  k.prefix = KeyDisplayPrefix(secret);
-  k.publishable_key = secret;
-  k.created_at = now;
-  k.updated_at = now;
-  tx.InsertApiKey(k);
-  AppendAudit(tx, p, {ws.id, "api_key.created", "api_key", k.id, k.name, "", KeySummary(k).dump()},
-              now);
-  return k;
+  std::string secret;
+  auto created = store_.Write([&](WriteTx& tx) -> Result<ApiKey> {
+    // A key is never more alive than its owner's membership: the owner is still a member
+    // allowed to create keys under the workspace lock that removals take too.
+    auto owner = access_.Recheck(tx, caller, "api_keys.create");
+    if (!owner) return owner.error();
+    UnixTime now = clock_.Now();
+    ApiKey key = k;
+    if (Status st = Apply(tx, *owner, key, in, true, now); !st.ok()) return st.error();
+    if (in.environment) {
+      key.environment = *in.environment;
+    } else if (!key.project_id.empty()) {
+      auto prj = tx.ProjectById(key.workspace_id, key.project_id);
+      key.environment = prj && prj->environment != "production" ? "test" : "live";
+    }
+    secret = MintSecret(key);
+    key.created_at = now;
+    key.updated_at = now;
+    tx.InsertApiKey(key);
+    AppendAudit(tx, p, {key.workspace_id, "api_key.created", "api_key", key.id, key.name,
+                        key.project_id, KeySummary(key).dump()},
+                now);
+    sync_.PutAfterCommit(tx, {key});
+    return key;
+  });
+  if (!created) return created.error();
+  return ViewOf(*created, secret);
 }
 
 std::vector<KeyView> ApiKeys::List(const Membership& caller) {
@@ -228,116 +230,88 @@ Result<KeyView> ApiKeys::Get(const Membership& caller, const std::string& key_id
   return ViewOf(*k);
 }
 
+Result<ApiKey> ApiKeys::LockForChange(WriteTx& tx, const Membership& caller,
+                                      const std::string& key_id, const char* verb) {
+  if (!IsWellFormedId(key_id, "key")) return Error::NotFound("API key");
+  // The caller as they are now, under the workspace lock: a member removed (or demoted)
+  // while this request ran does not rotate a key and take its new secret home.
+  auto now_caller = access_.Recheck(tx, caller, "");
+  if (!now_caller) return now_caller.error();
+  auto k = tx.LockApiKey(caller.workspace_id, key_id);
+  if (!k || !CanSee(*now_caller, *k)) return Error::NotFound("API key");
+  if (!CanManage(*now_caller, *k)) {
+    return Error::Forbidden(std::string("You may not ") + verb + " keys of other members.");
+  }
+  return *k;
+}
+
 Result<KeyView> ApiKeys::Update(const Principal& p, const Membership& caller,
                                 const std::string& key_id, const KeyInput& in) {
-  if (!IsWellFormedId(key_id, "key")) return Error::NotFound("API key");
-  auto k = store_.ApiKeyById(caller.workspace_id, key_id);
-  if (!k || !CanSee(caller, *k)) return Error::NotFound("API key");
-  if (!CanManage(caller, *k)) return Error::Forbidden("You may not change keys of other members.");
-  if (k->revoked_at) return Error::Conflict("key_revoked", "The key is revoked.");
-  ApiKey before = *k;
-  UnixTime now = clock_.Now();
-  if (Status st = Apply(caller, *k, in, false, now); !st.ok()) return st.error();
-  k->updated_at = now;
-  auto tx = store_.Begin();
-  tx->UpdateApiKey(*k);
-  nlohmann::json details = {{"from", KeySummary(before)}, {"to", KeySummary(*k)}};
-  AppendAudit(*tx, p, {k->workspace_id, "api_key.updated", "api_key", k->id, k->name,
-                       k->project_id, details.dump()},
-              now);
-  tx->Commit();
-  Reindex(*k);
-  return ViewOf(*k);
+  auto updated = store_.Write([&](WriteTx& tx) -> Result<ApiKey> {
+    auto k = LockForChange(tx, caller, key_id, "change");
+    if (!k) return k.error();
+    if (k->revoked_at) return Error::Conflict("key_revoked", "The key is revoked.");
+    ApiKey before = *k;
+    UnixTime now = clock_.Now();
+    if (Status st = Apply(tx, caller, *k, in, false, now); !st.ok()) return st.error();
+    k->updated_at = now;
+    tx.UpdateApiKey(*k);
+    nlohmann::json details = {{"from", KeySummary(before)}, {"to", KeySummary(*k)}};
+    AppendAudit(tx, p, {k->workspace_id, "api_key.updated", "api_key", k->id, k->name,
+                        k->project_id, details.dump()},
+                now);
+    sync_.PutAfterCommit(tx, {*k});
+    return k;
+  });
+  if (!updated) return updated.error();
+  return ViewOf(*updated);
 }
 
 Result<KeyView> ApiKeys::Rotate(const Principal& p, const Membership& caller,
                                 const std::string& key_id, std::optional<int64_t> grace_seconds) {
-  if (!IsWellFormedId(key_id, "key")) return Error::NotFound("API key");
-  auto k = store_.ApiKeyById(caller.workspace_id, key_id);
-  if (!k || !CanSee(caller, *k)) return Error::NotFound("API key");
-  if (!CanManage(caller, *k)) return Error::Forbidden("You may not rotate keys of other members.");
-  if (k->revoked_at) return Error::Conflict("key_revoked", "The key is revoked.");
   int64_t grace = grace_seconds.value_or(kDefaultGraceSeconds);
-  if (grace < 0 || grace > kMaxGraceSeconds) {
-    return Invalid("invalid_grace", "grace_seconds", "grace_seconds is between 0 and 2592000.");
-  }
-  UnixTime now = clock_.Now();
-  std::string secret = NewApiKey(k->type, k->environment);
-  k->previous_hash = grace > 0 ? k->hash : "";
-  k->previous_expires_at = grace > 0 ? std::optional<UnixTime>(now + grace) : std::nullopt;
-  k->hash = crypto::Sha256Hex(secret);
-  k->prefix = KeyDisplayPrefix(secret);
-  if (k->type == "publishable") k->publishable_key = secret;
-  k->updated_at = now;
-  auto tx = store_.Begin();
-  tx->UpdateApiKey(*k);
-  AppendAudit(*tx, p, {k->workspace_id, "api_key.rotated", "api_key", k->id, k->name,
-                       k->project_id, nlohmann::json{{"grace_seconds", grace}}.dump()},
-              now);
-  tx->Commit();
-  Reindex(*k);
-  return ViewOf(*k, secret);
+  std::string secret;
+  auto rotated = store_.Write([&](WriteTx& tx) -> Result<ApiKey> {
+    auto k = LockForChange(tx, caller, key_id, "rotate");
+    if (!k) return k.error();
+    if (k->revoked_at) return Error::Conflict("key_revoked", "The key is revoked.");
+    if (grace < 0 || grace > kMaxGraceSeconds) {
+      return Invalid("invalid_grace", "grace_seconds", "grace_seconds is between 0 and 2592000.");
+    }
+    UnixTime now = clock_.Now();
+    k->previous_hash = grace > 0 ? k->hash : "";
+    k->previous_expires_at = grace > 0 ? std::optional<UnixTime>(now + grace) : std::nullopt;
+    secret = MintSecret(*k);
+    k->updated_at = now;
+    tx.UpdateApiKey(*k);
+    AppendAudit(tx, p, {k->workspace_id, "api_key.rotated", "api_key", k->id, k->name,
+                        k->project_id, nlohmann::json{{"grace_seconds", grace}}.dump()},
+                now);
+    sync_.PutAfterCommit(tx, {*k});
+    return k;
+  });
+  if (!rotated) return rotated.error();
+  return ViewOf(*rotated, secret);
 }
 
 Result<KeyView> ApiKeys::Revoke(const Principal& p, const Membership& caller,
                                 const std::string& key_id) {
-  if (!IsWellFormedId(key_id, "key")) return Error::NotFound("API key");
-  auto k = store_.ApiKeyById(caller.workspace_id, key_id);
-  if (!k || !CanSee(caller, *k)) return Error::NotFound("API key");
-  if (!CanManage(caller, *k)) return Error::Forbidden("You may not revoke keys of other members.");
-  if (k->revoked_at) return ViewOf(*k);  // revoking twice is harmless
-  UnixTime now = clock_.Now();
-  k->revoked_at = now;
-  k->updated_at = now;
-  auto tx = store_.Begin();
-  tx->UpdateApiKey(*k);
-  AppendAudit(*tx, p, {k->workspace_id, "api_key.revoked", "api_key", k->id, k->name,
-                       k->project_id, "{}"},
-              now);
-  tx->Commit();
-  Reindex(*k);
-  return ViewOf(*k);
-}
-
-int ApiKeys::RevokeAllOf(WriteTx& tx, const std::string& ws, const std::string& user_id,
-                         UnixTime now) {
-  auto ids = tx.RevokeKeysOfOwner(ws, user_id, now);
-  for (const auto& id : ids) {
-    if (auto k = store_.ApiKeyById(ws, id)) {
-      k->revoked_at = now;
-      Reindex(*k);
-    }
-  }
-  return static_cast<int>(ids.size());
-}
-
-int ApiKeys::RevokeEverywhere(WriteTx& tx, const std::string& user_id, UnixTime now) {
-  auto ids = tx.RevokeAllKeysOfOwner(user_id, now);
-  for (const auto& [ws, id] : ids) {
-    if (auto k = store_.ApiKeyById(ws, id)) {
-      k->revoked_at = now;
-      Reindex(*k);
-    }
-  }
-  return static_cast<int>(ids.size());
-}
-
-void ApiKeys::ReindexWorkspace(const std::string& workspace_id) {
-  // The workspace and each project read once, not once per key: a workspace may hold many.
-  auto w = store_.WorkspaceById(workspace_id);
-  KeyWorkspace ws = w ? KeyWorkspace::Of(*w) : KeyWorkspace{};
-  absl::flat_hash_map<std::string, std::optional<Project>> projects;
-  for (const auto& k : store_.ApiKeys(workspace_id)) {
-    std::optional<Project> project;
-    if (!k.project_id.empty()) {
-      auto p = projects.find(k.project_id);
-      if (p == projects.end()) {
-        p = projects.emplace(k.project_id, store_.ProjectById(workspace_id, k.project_id)).first;
-      }
-      project = p->second;
-    }
-    index_.Put(k, project, ws);
-  }
+  auto revoked = store_.Write([&](WriteTx& tx) -> Result<ApiKey> {
+    auto k = LockForChange(tx, caller, key_id, "revoke");
+    if (!k) return k.error();
+    if (k->revoked_at) return k;  // revoking twice is harmless
+    UnixTime now = clock_.Now();
+    k->revoked_at = now;
+    k->updated_at = now;
+    tx.UpdateApiKey(*k);
+    AppendAudit(tx, p, {k->workspace_id, "api_key.revoked", "api_key", k->id, k->name,
+                        k->project_id, "{}"},
+                now);
+    sync_.PutAfterCommit(tx, {*k});
+    return k;
+  });
+  if (!revoked) return revoked.error();
+  return ViewOf(*revoked);
 }
 
 VerifyResult ApiKeys::Verify(const VerifyRequest& req) {
@@ -359,15 +333,9 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
   auto key = index_.Find(secret, clock_.Now());
   if (!key) return invalid();
   const ApiKey& k = key->key;
-  auto deny = [&](const char* why) {
-    return Error{ErrorKind::kForbidden, "forbidden", std::string("This API key ") + why + ".", {}};
-  };
-  bool denied = false, allowed = k.allow.empty();
-  for (const auto& p : k.deny) denied = denied || PathPatternMatches(p, path);
-  for (const auto& p : k.allow) allowed = allowed || PathPatternMatches(p, path);
-  bool method_ok = k.methods.empty();
-  for (const auto& m : k.methods) method_ok = method_ok || m == method;
-  if (denied || !allowed || !method_ok) return deny("may not call this endpoint");
+  if (!KeyPermits(k, path, method, {})) {
+    return Error{ErrorKind::kForbidden, "forbidden", "This API key may not call this endpoint.", {}};
+  }
   // (The workspace's own IP allowlist is Access::Authorize's to enforce, for keys and
   // sessions alike.)
   if (!key->allowlist.empty()) {
@@ -395,99 +363,5 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
   return p;
 }
 
-void ApiKeys::Refresh() {
-  std::unique_lock lock(refresh_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return;
-  UnixTime now = clock_.Now();
-  if (last_refresh_ == 0) last_refresh_ = index_.loaded_at();
-  UnixTime since = last_refresh_ - kRefreshOverlapSeconds;
-  uint64_t generation = index_.Generation();
-  // Keys first, tombstones last: a key read before its workspace's deletion committed is
-  // removed again by the tombstone read after it.
-  auto keys = store_.ApiKeysUpdatedSince(since);
-  auto changed = store_.WorkspacesChangedSince(since);
-  auto deleted = store_.WorkspacesDeletedSince(since);
-  absl::flat_hash_map<std::string, std::optional<KeyWorkspace>> workspaces;
-  absl::flat_hash_map<std::string, std::optional<Project>> projects;
-  auto apply = [&](const ApiKey& k) {
-    auto w = workspaces.find(k.workspace_id);
-    if (w == workspaces.end()) {
-      std::optional<KeyWorkspace> kw;
-      if (auto found = store_.WorkspaceById(k.workspace_id)) kw = KeyWorkspace::Of(*found);
-      w = workspaces.emplace(k.workspace_id, std::move(kw)).first;
-    }
-    if (!w->second) return;  // deleted meanwhile: its tombstone removes its keys
-    std::optional<Project> project;
-    if (!k.project_id.empty()) {
-      auto p = projects.find(k.project_id);
-      if (p == projects.end()) {
-        p = projects.emplace(k.project_id, store_.ProjectById(k.workspace_id, k.project_id)).first;
-      }
-      project = p->second;
-    }
-    index_.PutIfUnchangedSince(k, project, *w->second, generation);
-  };
-  for (const auto& k : keys) apply(k);
-  for (const auto& ws : changed) {
-    for (const auto& k : store_.ApiKeys(ws)) apply(k);
-  }
-  for (const auto& ws : deleted) index_.RemoveWorkspace(ws);
-  last_refresh_ = now;
-}
-
-void ApiKeys::Flush(bool everything) {
-  // One flush at a time: a slow one must not overlap the next tick's.
-  std::unique_lock lock(flush_mu_, std::defer_lock);
-  if (everything) {
-    lock.lock();
-  } else if (!lock.try_lock()) {
-    return;
-  }
-  // First uses from new addresses are audited within a second; usage counts (one row per
-  // active key) are written every ten seconds: with 10,000 active keys, writing them every
-  // second or two cost a tenth of the core that serves verifications. Quotas count in memory,
-  // and this process's answers show last_used_at from memory, so the interval only bounds
-  // what a crash can lose and how stale another process's view is.
-  UnixTime now = clock_.Now();
-  std::vector<KeyUsage> usage;
-  if (everything || now - last_usage_flush_ >= kUsageFlushSeconds) {
-    usage = index_.TakeUsage();
-    last_usage_flush_ = now;
-    // In key order, so that each transaction updates neighbouring rows (a few pages of each
-    // table) rather than rows spread over all of them.
-    std::sort(usage.begin(), usage.end(),
-              [](const KeyUsage& a, const KeyUsage& b) { return a.key_id < b.key_id; });
-  }
-  auto ips = index_.TakeNewIps();
-  // Usage and first uses in transactions of at most kFlushBatch rows, written in multi-row
-  // statements: a burst (100,000 active keys; a fleet of clients meeting the keys for the
-  // first time) never becomes one long transaction that would hold up other writers.
-  for (size_t start = 0; start < usage.size(); start += kFlushBatch) {
-    size_t end = std::min(usage.size(), start + kFlushBatch);
-    std::vector<KeyUsage> part(std::make_move_iterator(usage.begin() + start),
-                               std::make_move_iterator(usage.begin() + end));
-    auto tx = store_.Begin();
-    tx->RecordKeyUsage(part);
-    tx->Commit();
-  }
-  for (size_t start = 0; start < ips.size(); start += kFlushBatch) {
-    size_t end = std::min(ips.size(), start + kFlushBatch);
-    std::vector<KeyIpUse> uses;
-    uses.reserve(end - start);
-    for (size_t i = start; i < end; ++i) uses.push_back({ips[i].key_id, ips[i].ip, ips[i].at});
-    auto tx = store_.Begin();
-    std::vector<AuditEvent> events;
-    for (size_t i : tx->InsertKeyIps(uses)) {
-      const NewIpUse& use = ips[start + i];
-      Principal system;
-      system.client.ip = use.ip;
-      AuditRecord r{use.workspace_id, "api_key.new_ip", "api_key", use.key_id, use.key_name,
-                    use.project_id, nlohmann::json{{"ip", use.ip}}.dump()};
-      events.push_back(MakeAuditEvent(system, r, use.at));
-    }
-    AppendAuditBatch(*tx, events);
-    tx->Commit();
-  }
-}
 
 }  // namespace gh

@@ -1,8 +1,8 @@
 // API keys: create, list, read, edit, rotate and revoke them, verify them for the host
-// product's gateway, and authenticate management calls made with a secret key.
+// product's gateway, and authenticate management calls made with a secret key. The index
+// follows the store through KeyIndexSync; usage goes to the store through KeyUsageWriter.
 #pragma once
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,10 +10,10 @@
 #include "core/model.h"
 #include "core/result.h"
 #include "service/access.h"
-#include "service/config.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
 #include "service/key_index.h"
+#include "service/key_sync.h"
 #include "store/store.h"
 
 namespace gh {
@@ -43,10 +43,25 @@ struct KeyView {
   std::string secret;
 };
 
+// What api_key.created records of a key (its settings, never its secret), as JSON.
+std::string KeyAuditSummary(const ApiKey& k);
+
+// A new secret for `k` (by its type and environment): sets hash, prefix and, for publishable
+// keys, the key itself. Returns the secret, which is shown once and never stored.
+std::string MintSecret(ApiKey& k);
+
+// The publishable key every workspace gets at creation, owned by its creator.
+ApiKey NewPublishableKey(const std::string& workspace_id, const std::string& owner_id,
+                         UnixTime now);
+
+// Key management: create, list, read, edit, rotate and revoke; and the two ways a key is
+// used: verification for the host product's gateway (from the index only) and authentication
+// of management calls made with a secret key. Each change is one unit of work that reads the
+// key under its lock and updates the index after it commits.
 class ApiKeys {
  public:
-  ApiKeys(Store& store, const Config& config, Access& access, KeyIndex& index,
-          IdentityCache& cache, const Clock& clock = Clock::System());
+  ApiKeys(Store& store, Access& access, KeyIndexSync& sync, IdentityCache& cache,
+          const Clock& clock = Clock::System());
 
   Result<KeyView> Create(const Principal& p, const Membership& caller, const KeyInput& in);
   std::vector<KeyView> List(const Membership& caller);
@@ -57,21 +72,6 @@ class ApiKeys {
                          std::optional<int64_t> grace_seconds);
   Result<KeyView> Revoke(const Principal& p, const Membership& caller, const std::string& key_id);
 
-  // Revokes every live key `user_id` created in the workspace, inside `tx` (a member's
-  // removal with revoke_keys=true). The index is updated at once: should the transaction
-  // fail, the keys stay refused, which errs on the safe side.
-  int RevokeAllOf(WriteTx& tx, const std::string& workspace_id, const std::string& user_id,
-                  UnixTime now);
-
-  // The publishable key every workspace gets at creation.
-  ApiKey ProvisionPublishable(WriteTx& tx, const Principal& p, const Workspace& ws, UnixTime now);
-
-  // Recompiles every key of the workspace from the store: after a change of a project's
-  // default limits, a project's deletion or the workspace's time zone.
-  // Revokes the keys `user_id` created in any workspace (account deletion); returns how many.
-  int RevokeEverywhere(WriteTx& tx, const std::string& user_id, UnixTime now);
-  void ReindexWorkspace(const std::string& workspace_id);
-
   VerifyResult Verify(const VerifyRequest& req);
 
   // The owner behind a secret key sent as `Authorization: Bearer`, when the key is live, its
@@ -79,41 +79,23 @@ class ApiKeys {
   Result<Principal> Authenticate(const std::string& secret, const std::string& method,
                                  const std::string& path, const ClientInfo& client);
 
-  // Writes batched usage and first-use addresses (with their api_key.new_ip events). Called
-  // every second by the bookkeeping thread; `everything` (at shutdown) also writes usage not
-  // yet due.
-  void Flush(bool everything = false);
-
-  // Applies to the index what other processes sharing the store changed: keys created,
-  // edited, rotated or revoked, projects' default limits, time zones, deleted workspaces.
-  // Called every second at normal priority (another process's revocation must not wait for
-  // an idle core, as the bookkeeping does); a call while one runs returns at once. Reads what
-  // changed since the previous call minus kRefreshOverlapSeconds, so that a transaction that
-  // committed late (or a clock a little behind) is still seen.
-  void Refresh();
-
-  KeyIndex& index() { return index_; }
-
  private:
   bool CanSee(const Membership& caller, const ApiKey& k);
   bool CanManage(const Membership& caller, const ApiKey& k);
-  Status Apply(const Membership& caller, ApiKey& k, const KeyInput& in, bool creating, UnixTime now);
-  void Reindex(const ApiKey& k);
+  Status Apply(StoreReader& reads, const Membership& caller, ApiKey& k, const KeyInput& in,
+               bool creating, UnixTime now);
+  // The key as the caller may change it, read under its lock in `tx`: 404 when it does not
+  // exist or the caller cannot see it, 403 when they may not manage it.
+  Result<ApiKey> LockForChange(WriteTx& tx, const Membership& caller, const std::string& key_id,
+                               const char* verb);
   KeyView ViewOf(const ApiKey& k, std::string secret = "");
 
   Store& store_;
-  const Config& config_;
   Access& access_;
+  KeyIndexSync& sync_;
   KeyIndex& index_;
   IdentityCache& cache_;
   const Clock& clock_;
-  std::mutex flush_mu_;
-  static constexpr UnixTime kUsageFlushSeconds = 10;
-  static constexpr size_t kFlushBatch = 1000;  // rows per transaction of a flush
-  UnixTime last_usage_flush_ = 0;  // by the flusher thread only
-  static constexpr UnixTime kRefreshOverlapSeconds = 10;
-  std::mutex refresh_mu_;
-  UnixTime last_refresh_ = 0;  // guarded by refresh_mu_
 };
 
 }  // namespace gh

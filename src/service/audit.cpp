@@ -301,9 +301,7 @@ void AuditLog::CommitGroup(const std::vector<Pending*>& group) {
       events.push_back(MakeAuditEvent(*p->actor, *p->record, p->now));
       owner.emplace(events.back().id, p);
     }
-    auto tx = store_.Begin();
-    AppendAuditBatch(*tx, events);  // in order within each chain
-    tx->Commit();
+    store_.Write([&](WriteTx& tx) { AppendAuditBatch(tx, events); });  // in chain order
     for (auto& e : events) {
       Pending* p = owner.at(e.id);
       p->event = std::move(e);
@@ -319,9 +317,8 @@ void AuditLog::CommitGroup(const std::vector<Pending*>& group) {
   }
   for (Pending* p : group) {  // the group failed: each event alone
     try {
-      auto tx = store_.Begin();
-      p->event = AppendAudit(*tx, *p->actor, *p->record, p->now);
-      tx->Commit();
+      p->event = store_.Write(
+          [&](WriteTx& tx) { return AppendAudit(tx, *p->actor, *p->record, p->now); });
     } catch (...) {
       p->error = std::current_exception();
     }
@@ -337,10 +334,7 @@ AuditEvent AuditLog::RecordExport(const Principal& actor, const std::string& wor
   details["filter"] = filter.is_discarded() ? nlohmann::json::object() : filter;
   AuditRecord r{workspace_id, "audit_log.exported", "audit_log", workspace_id, "", "",
                 details.dump()};
-  auto tx = store_.Begin();
-  AuditEvent e = AppendAudit(*tx, actor, r, clock_.Now());
-  tx->Commit();
-  return e;
+  return store_.Write([&](WriteTx& tx) { return AppendAudit(tx, actor, r, clock_.Now()); });
 }
 
 AuditVerification AuditLog::Verify(const std::string& workspace_id) {
@@ -395,18 +389,18 @@ int64_t AuditLog::PurgeChain(const std::string& chain, UnixTime cutoff, int batc
   if (store_.FilteredAuditEvents(due, std::nullopt, 1).events.empty()) return 0;
   int64_t total = 0;
   while (true) {
-    auto tx = store_.Begin();
-    tx->LockAuditChain(chain);
-    int64_t n = tx->PurgeAuditEvents(chain, cutoff, batch);
-    tx->Commit();
+    int64_t n = store_.Write([&](WriteTx& tx) {
+      tx.LockAuditChain(chain);
+      return tx.PurgeAuditEvents(chain, cutoff, batch);
+    });
     total += n;
     if (n < batch) break;
   }
   // The daily counters describe the purged events too, so they go with them (whole days:
   // the cutoff's own day may still hold retained events).
-  auto tx = store_.Begin();
-  tx->PurgeAuditDailyCounts(chain, FormatRfc3339(cutoff).substr(0, 10));
-  tx->Commit();
+  store_.Write([&](WriteTx& tx) {
+    tx.PurgeAuditDailyCounts(chain, FormatRfc3339(cutoff).substr(0, 10));
+  });
   return total;
 }
 

@@ -37,10 +37,11 @@ std::string OriginOf(const std::string& url) {
 
 }  // namespace
 
-Invitations::Invitations(Store& store, const Config& config, Access& access, Accounts& accounts,
-                         Team& team, IdentityCache& cache, const Clock& clock)
+Invitations::Invitations(Store& store, const Config& config, MailOutbox& mail, Access& access,
+                         Accounts& accounts, Team& team, IdentityCache& cache, const Clock& clock)
     : store_(store),
       config_(config),
+      mail_(mail),
       access_(access),
       accounts_(accounts),
       team_(team),
@@ -78,12 +79,12 @@ Status Invitations::CheckRedirect(const std::string& url) const {
   return {};
 }
 
-Status Invitations::CheckSeat(const std::string& ws, UnixTime now, int64_t extra_pending) {
-  auto w = store_.WorkspaceById(ws);
-  if (!w) return Error::NotFound("workspace");
-  const Plan* plan = config_.FindPlan(w->plan);
+Status Invitations::CheckSeat(WriteTx& tx, const Workspace& w, UnixTime now,
+                              int64_t extra_pending) {
+  const Plan* plan = config_.FindPlan(w.plan);
   if (!plan) return {};
-  int64_t used = store_.MemberCount(ws) + store_.CountPendingInvitations(ws, now) + extra_pending;
+  int64_t used =
+      tx.MemberCount(w.id) + tx.CountPendingInvitations(w.id, now) + extra_pending;
   if (used >= plan->member_limit) {
     return Error{ErrorKind::kPaymentRequired, "member_limit_reached",
                  "The " + plan->name + " plan allows " + std::to_string(plan->member_limit) +
@@ -114,7 +115,7 @@ void Invitations::QueueInvitationMail(WriteTx& tx, const Invitation& inv, const 
       "\">Accept the invitation</a></p><p>The invitation expires in " +
       std::to_string(config_.invitation_days) +
       " days. If you did not expect it, ignore this email.</p></body></html>";
-  QueueMail(tx, config_, inv.email, subject, text, html, now);
+  mail_.Queue(tx, inv.email, subject, text, html, now);
 }
 
 Result<InvitationView> Invitations::Invite(const Principal& p, const Membership& caller,
@@ -156,39 +157,45 @@ Result<InvitationView> Invitations::Invite(const Principal& p, const Membership&
     if (std::find(projects.begin(), projects.end(), prj) == projects.end()) projects.push_back(prj);
   }
   if (Status st = CheckRedirect(in.redirect_url); !st.ok()) return st.error();
-  UnixTime now = clock_.Now();
-  if (auto u = store_.UserByEmail(*email); u && store_.MembershipOf(ws, u->id)) {
-    return Error::Conflict("already_member", *email + " is already a member.", "email");
-  }
-  if (store_.PendingInvitationFor(ws, *email, now)) {
-    return Error::Conflict("already_invited", *email + " has a pending invitation.", "email");
-  }
-  if (Status st = CheckSeat(ws, now, 0); !st.ok()) return st.error();
-  auto w = store_.WorkspaceById(ws);
-  if (!w) return Error::NotFound("workspace");
+  return store_.Write([&](WriteTx& tx) -> Result<InvitationView> {
+    // Seats, membership and pending invitations are counted under the workspace lock, which
+    // every invitation and membership change takes: two invitations racing for the last
+    // seat (or for the same email) cannot both pass.
+    auto me = access_.Recheck(tx, caller, "members.invite");
+    if (!me) return me.error();
+    auto w = tx.WorkspaceById(ws);
+    if (!w) return Error::NotFound("workspace");
+    UnixTime now = clock_.Now();
+    if (auto u = tx.UserByEmail(*email); u && tx.MembershipOf(ws, u->id)) {
+      return Error::Conflict("already_member", *email + " is already a member.", "email");
+    }
+    if (tx.PendingInvitationFor(ws, *email, now)) {
+      return Error::Conflict("already_invited", *email + " has a pending invitation.", "email");
+    }
+    if (Status st = CheckSeat(tx, *w, now, 0); !st.ok()) return st.error();
 
-  std::string token = crypto::NewToken();
-  Invitation inv;
-  inv.id = NewId("inv");
-  inv.workspace_id = ws;
-  inv.email = *email;
-  inv.role = role;
-  inv.projects = std::move(projects);
-  inv.token_hash = crypto::Sha256Hex(token);
-  inv.invited_by = p.user.id;
-  inv.redirect_url = in.redirect_url;
-  inv.created_at = now;
-  inv.expires_at = now + UnixTime{config_.invitation_days} * 86400;
+    std::string token = crypto::NewToken();
+    Invitation inv;
+    inv.id = NewId("inv");
+    inv.workspace_id = ws;
+    inv.email = *email;
+    inv.role = role;
+    inv.projects = projects;
+    inv.token_hash = crypto::Sha256Hex(token);
+    inv.invited_by = p.user.id;
+    inv.redirect_url = in.redirect_url;
+    inv.created_at = now;
+    inv.expires_at = now + UnixTime{config_.invitation_days} * 86400;
 
-  auto tx = store_.Begin();
-  tx->InsertInvitation(inv);
-  QueueInvitationMail(*tx, inv, token, p, w->name, now);
-  nlohmann::json details = {{"email", inv.email}, {"role", role}, {"projects", inv.projects},
-                            {"invitation_id", inv.id}};
-  AppendAudit(*tx, p, {ws, "member.invited", "invitation", inv.id, inv.email, "", details.dump()},
-              now);
-  tx->Commit();
-  return InvitationView{inv, "pending", p.user.name, w->name};
+    tx.InsertInvitation(inv);
+    QueueInvitationMail(tx, inv, token, p, w->name, now);
+    nlohmann::json details = {{"email", inv.email}, {"role", role}, {"projects", inv.projects},
+                              {"invitation_id", inv.id}};
+    AppendAudit(tx, p, {ws, "member.invited", "invitation", inv.id, inv.email, "",
+                        details.dump()},
+                now);
+    return InvitationView{inv, "pending", p.user.name, w->name};
+  });
 }
 
 std::vector<InvitationView> Invitations::List(const Membership& caller, bool include_all) {
@@ -203,49 +210,58 @@ std::vector<InvitationView> Invitations::List(const Membership& caller, bool inc
 Result<InvitationView> Invitations::Revoke(const Principal& p, const Membership& caller,
                                            const std::string& id) {
   if (!IsWellFormedId(id, "inv")) return Error::NotFound("invitation");
-  auto inv = store_.InvitationById(caller.workspace_id, id);
-  if (!inv) return Error::NotFound("invitation");
   UnixTime now = clock_.Now();
-  if (inv->status != "pending") {
-    return Error::Conflict("invitation_not_pending", "The invitation is " + inv->status + ".");
-  }
-  inv->status = "revoked";
-  inv->revoked_at = now;
-  auto tx = store_.Begin();
-  tx->UpdateInvitation(*inv);
-  AppendAudit(*tx, p, {caller.workspace_id, "invitation.revoked", "invitation", inv->id,
-                       inv->email, "", nlohmann::json{{"email", inv->email}}.dump()},
-              now);
-  tx->Commit();
-  return ViewOf(*inv, now);
+  auto revoked = store_.Write([&](WriteTx& tx) -> Result<Invitation> {
+    auto me = access_.Recheck(tx, caller, "members.invite");
+    if (!me) return me.error();
+    // Locked: an acceptance racing the revocation either sees it revoked or wins it.
+    auto inv = tx.LockInvitation(caller.workspace_id, id);
+    if (!inv) return Error::NotFound("invitation");
+    if (inv->status != "pending") {
+      return Error::Conflict("invitation_not_pending", "The invitation is " + inv->status + ".");
+    }
+    inv->status = "revoked";
+    inv->revoked_at = now;
+    tx.UpdateInvitation(*inv);
+    AppendAudit(tx, p, {caller.workspace_id, "invitation.revoked", "invitation", inv->id,
+                        inv->email, "", nlohmann::json{{"email", inv->email}}.dump()},
+                now);
+    return *inv;
+  });
+  if (!revoked) return revoked.error();
+  return ViewOf(*revoked, now);
 }
 
 Result<InvitationView> Invitations::Resend(const Principal& p, const Membership& caller,
                                            const std::string& id) {
   if (!IsWellFormedId(id, "inv")) return Error::NotFound("invitation");
-  auto inv = store_.InvitationById(caller.workspace_id, id);
-  if (!inv) return Error::NotFound("invitation");
-  if (inv->status != "pending") {
-    return Error::Conflict("invitation_not_pending", "The invitation is " + inv->status + ".");
-  }
   UnixTime now = clock_.Now();
-  if (inv->expires_at <= now) {  // an expired invitation takes a seat again when renewed
-    if (Status st = CheckSeat(caller.workspace_id, now, 0); !st.ok()) return st.error();
-  }
-  auto w = store_.WorkspaceById(caller.workspace_id);
-  if (!w) return Error::NotFound("workspace");
-  // A new token: the link in any earlier email stops working.
-  std::string token = crypto::NewToken();
-  inv->token_hash = crypto::Sha256Hex(token);
-  inv->expires_at = now + UnixTime{config_.invitation_days} * 86400;
-  auto tx = store_.Begin();
-  tx->UpdateInvitation(*inv);
-  QueueInvitationMail(*tx, *inv, token, p, w->name, now);
-  AppendAudit(*tx, p, {caller.workspace_id, "invitation.resent", "invitation", inv->id,
-                       inv->email, "", nlohmann::json{{"email", inv->email}}.dump()},
-              now);
-  tx->Commit();
-  return ViewOf(*inv, now);
+  auto resent = store_.Write([&](WriteTx& tx) -> Result<Invitation> {
+    auto me = access_.Recheck(tx, caller, "members.invite");
+    if (!me) return me.error();
+    auto inv = tx.LockInvitation(caller.workspace_id, id);
+    if (!inv) return Error::NotFound("invitation");
+    if (inv->status != "pending") {
+      return Error::Conflict("invitation_not_pending", "The invitation is " + inv->status + ".");
+    }
+    auto w = tx.WorkspaceById(caller.workspace_id);
+    if (!w) return Error::NotFound("workspace");
+    if (inv->expires_at <= now) {  // an expired invitation takes a seat again when renewed
+      if (Status st = CheckSeat(tx, *w, now, 0); !st.ok()) return st.error();
+    }
+    // A new token: the link in any earlier email stops working.
+    std::string token = crypto::NewToken();
+    inv->token_hash = crypto::Sha256Hex(token);
+    inv->expires_at = now + UnixTime{config_.invitation_days} * 86400;
+    tx.UpdateInvitation(*inv);
+    QueueInvitationMail(tx, *inv, token, p, w->name, now);
+    AppendAudit(tx, p, {caller.workspace_id, "invitation.resent", "invitation", inv->id,
+                        inv->email, "", nlohmann::json{{"email", inv->email}}.dump()},
+                now);
+    return *inv;
+  });
+  if (!resent) return resent.error();
+  return ViewOf(*resent, now);
 }
 
 Result<std::vector<BulkRowResult>> Invitations::InviteBulk(const Principal& p,
@@ -359,97 +375,118 @@ Result<Acceptance> Invitations::Accept(const std::string& token,
                                        const std::optional<std::string>& password,
                                        const ClientInfo& client) {
   if (token.empty() || token.size() > 128) return Error::NotFound("invitation");
-  auto inv = store_.InvitationByTokenHash(crypto::Sha256Hex(token));
-  if (!inv) return Error::NotFound("invitation");
-  UnixTime now = clock_.Now();
-  if (inv->status == "revoked") {
-    return Gone("invitation_revoked", "This invitation was revoked. Ask for a new one.");
-  }
-  if (inv->status == "accepted") {
-    return Gone("invitation_used", "This invitation has been accepted already.");
-  }
-  if (inv->expires_at <= now) {
-    return Gone("invitation_expired", "This invitation has expired. Ask for a new one.");
-  }
-  Acceptance out;
-  out.workspace_id = inv->workspace_id;
-  out.redirect_url = inv->redirect_url;
-  std::optional<NewSession> created;
-  if (principal) {
-    if (principal->user.email != inv->email) {
-      return Error{ErrorKind::kForbidden, "invitation_email_mismatch",
-                   "This invitation is for another email address. Sign in as " + inv->email +
-                       " to accept it.",
-                   {}};
-    }
-    out.user = principal->user;
-  } else {
-    if (store_.UserByEmail(inv->email)) {
-      return Error::Unauthenticated("sign_in_required",
-                                    "An account with this email exists: sign in to accept.");
-    }
+  // Hashing a new password is slow (argon2id): done once, before the transaction, when the
+  // invitation looks acceptable; everything it depends on is checked again inside.
+  auto found = store_.InvitationByTokenHash(crypto::Sha256Hex(token));
+  if (!found) return Error::NotFound("invitation");
+  std::optional<User> new_user;
+  if (!principal && found->status == "pending") {
     if (!name || !password) {
       return Error::Invalid("required", !name ? "name" : "password",
                             "Give a name and a password to create your account.");
     }
-    auto user = accounts_.NewUser({inv->email, *password, *name}, now);
+    auto user = accounts_.NewUser({found->email, *password, *name}, clock_.Now());
     if (!user) return user.error();
-    created = accounts_.MakeSession(*user, client, now);
-    out.user = *user;
+    new_user = std::move(*user);
   }
-  if (store_.MembershipOf(inv->workspace_id, out.user.id)) {
-    return Error::Conflict("already_member", "You are already a member of this workspace.");
-  }
-  auto w = store_.WorkspaceById(inv->workspace_id);
-  if (!w) return Error::NotFound("invitation");
-  if (const Plan* plan = config_.FindPlan(w->plan); plan && store_.MemberCount(w->id) >= plan->member_limit) {
-    return Error{ErrorKind::kPaymentRequired, "member_limit_reached",
-                 "The workspace has no free seat. Ask an admin to upgrade the plan.", {}};
-  }
-  // A custom role deleted since the invitation falls back to the preset's default.
-  std::string role = access_.RoleExists(w->id, inv->role) ? inv->role
-                                                           : access_.catalogue().default_invite_role;
-  out.membership = {NewId("mem"), w->id, out.user.id, role, now};
-  inv->status = "accepted";
-  inv->accepted_at = now;
-  // The invitation's projects, less those deleted since: the member holds the invitation's
-  // role in each.
-  std::vector<Project> projects;
-  for (const auto& id : inv->projects) {
-    if (auto prj = store_.ProjectById(w->id, id)) projects.push_back(std::move(*prj));
-  }
-
-  auto tx = store_.Begin();
-  if (created) {
-    if (Status st = accounts_.RecordSession(*tx, *created, client, now, "user.signed_up", true);
-        !st.ok()) {
-      return st.error();
+  std::optional<NewSession> created;
+  auto accepted = store_.Write([&](WriteTx& tx) -> Result<Acceptance> {
+    created.reset();
+    if (!tx.LockWorkspace(found->workspace_id)) return Error::NotFound("invitation");
+    auto inv = tx.LockInvitation(found->workspace_id, found->id);
+    if (!inv || inv->token_hash != found->token_hash) return Error::NotFound("invitation");
+    UnixTime now = clock_.Now();
+    if (inv->status == "revoked") {
+      return Gone("invitation_revoked", "This invitation was revoked. Ask for a new one.");
     }
-  }
-  tx->InsertMembership(out.membership);
-  tx->UpdateInvitation(*inv);
-  Principal actor{out.user, created ? created->session.id : principal->session_id, client};
-  nlohmann::json details = {{"role", role}, {"invitation_id", inv->id},
-                            {"invited_by", inv->invited_by}, {"projects", inv->projects}};
-  AppendAudit(*tx, actor, {w->id, "member.joined", "user", out.user.id, out.user.name, "",
-                           details.dump()},
-              now);
-  for (const auto& prj : projects) {
-    tx->PutProjectMember({prj.id, w->id, out.user.id, role, now});
-    nlohmann::json added = {{"role", role},
-                            {"role_name", access_.RoleName(w->id, role)},
-                            {"from", nullptr},
-                            {"project_name", prj.name},
-                            {"invitation_id", inv->id}};
-    AppendAudit(*tx, actor, {w->id, "project.member_added", "user", out.user.id, out.user.name,
-                             prj.id, added.dump()},
+    if (inv->status == "accepted") {
+      return Gone("invitation_used", "This invitation has been accepted already.");
+    }
+    if (inv->expires_at <= now) {
+      return Gone("invitation_expired", "This invitation has expired. Ask for a new one.");
+    }
+    Acceptance out;
+    out.workspace_id = inv->workspace_id;
+    out.redirect_url = inv->redirect_url;
+    if (principal) {
+      if (principal->user.email != inv->email) {
+        return Error{ErrorKind::kForbidden, "invitation_email_mismatch",
+                     "This invitation is for another email address. Sign in as " + inv->email +
+                         " to accept it.",
+                     {}};
+      }
+      // The account is still there: a deletion racing the acceptance holds this lock.
+      auto user = tx.LockUser(principal->user.id);
+      if (!user || user->deleted_at) return Error::NotFound("invitation");
+      out.user = *user;
+    } else {
+      if (tx.UserByEmail(inv->email)) {
+        return Error::Unauthenticated("sign_in_required",
+                                      "An account with this email exists: sign in to accept.");
+      }
+      if (!new_user) return Error::NotFound("invitation");
+      created = accounts_.MakeSession(*new_user, client, now);
+      out.user = *new_user;
+    }
+    if (tx.MembershipOf(inv->workspace_id, out.user.id)) {
+      return Error::Conflict("already_member", "You are already a member of this workspace.");
+    }
+    auto w = tx.WorkspaceById(inv->workspace_id);
+    if (!w) return Error::NotFound("invitation");
+    if (const Plan* plan = config_.FindPlan(w->plan);
+        plan && tx.MemberCount(w->id) >= plan->member_limit) {
+      return Error{ErrorKind::kPaymentRequired, "member_limit_reached",
+                   "The workspace has no free seat. Ask an admin to upgrade the plan.", {}};
+    }
+    // A custom role deleted since the invitation falls back to the preset's default.
+    std::string role = access_.RoleExists(w->id, inv->role)
+                           ? inv->role
+                           : access_.catalogue().default_invite_role;
+    out.membership = {NewId("mem"), w->id, out.user.id, role, now};
+    inv->status = "accepted";
+    inv->accepted_at = now;
+    // The invitation's projects, less those deleted since: the member holds the
+    // invitation's role in each.
+    std::vector<Project> projects;
+    for (const auto& id : inv->projects) {
+      if (auto prj = tx.ProjectById(w->id, id)) projects.push_back(std::move(*prj));
+    }
+    if (created) {
+      if (Status st = accounts_.RecordSession(tx, *created, client, now, "user.signed_up", true);
+          !st.ok()) {
+        return st.error();
+      }
+    }
+    tx.InsertMembership(out.membership);
+    tx.UpdateInvitation(*inv);
+    Principal actor{out.user, created ? created->session.id : principal->session_id, client};
+    nlohmann::json details = {{"role", role}, {"invitation_id", inv->id},
+                              {"invited_by", inv->invited_by}, {"projects", inv->projects}};
+    AppendAudit(tx, actor, {w->id, "member.joined", "user", out.user.id, out.user.name, "",
+                            details.dump()},
                 now);
-  }
-  tx->Commit();
-  cache_.ForgetMemberships();
-  if (!projects.empty()) access_.ForgetProjects(w->id);
-  out.new_session = std::move(created);
-  return out;
+    for (const auto& prj : projects) {
+      tx.PutProjectMember({prj.id, w->id, out.user.id, role, now});
+      nlohmann::json added = {{"role", role},
+                              {"role_name", access_.RoleName(w->id, role)},
+                              {"from", nullptr},
+                              {"project_name", prj.name},
+                              {"invitation_id", inv->id}};
+      AppendAudit(tx, actor, {w->id, "project.member_added", "user", out.user.id,
+                              out.user.name, prj.id, added.dump()},
+                  now);
+    }
+    std::string ws = w->id;
+    bool had_projects = !projects.empty();
+    tx.AfterCommit([this, ws, had_projects] {
+      cache_.ForgetMemberships();
+      if (had_projects) access_.ForgetProjects(ws);
+    });
+    return out;
+  });
+  if (!accepted) return accepted.error();
+  accepted->new_session = std::move(created);
+  return accepted;
 }
 
 }  // namespace gh

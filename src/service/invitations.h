@@ -14,6 +14,7 @@
 #include "service/config.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
+#include "service/mail.h"
 #include "service/team.h"
 #include "store/store.h"
 
@@ -53,8 +54,9 @@ struct Acceptance {
 
 class Invitations {
  public:
-  Invitations(Store& store, const Config& config, Access& access, Accounts& accounts, Team& team,
-              IdentityCache& cache, const Clock& clock = Clock::System());
+  Invitations(Store& store, const Config& config, MailOutbox& mail, Access& access,
+              Accounts& accounts, Team& team, IdentityCache& cache,
+              const Clock& clock = Clock::System());
 
   Result<InvitationView> Invite(const Principal& p, const Membership& caller, const InviteInput& in);
   std::vector<InvitationView> List(const Membership& caller, bool include_all);
@@ -86,10 +88,13 @@ class Invitations {
   void QueueInvitationMail(WriteTx& tx, const Invitation& inv, const std::string& token,
                            const Principal& inviter, const std::string& workspace_name,
                            UnixTime now);
-  Status CheckSeat(const std::string& workspace_id, UnixTime now, int64_t extra_pending);
+  // Under the workspace lock in `tx`: 402 member_limit_reached when members plus pending
+  // invitations (plus `extra_pending`) fill the plan.
+  Status CheckSeat(WriteTx& tx, const Workspace& w, UnixTime now, int64_t extra_pending);
 
   Store& store_;
   const Config& config_;
+  MailOutbox& mail_;
   Access& access_;
   Accounts& accounts_;
   Team& team_;

@@ -78,7 +78,7 @@ bool IpAllowedIn(const Workspace& w, const std::string& ip) {
   return false;
 }
 
-IpAllowlists::IpAllowlists(Store& store, IdentityCache& cache, ApiKeys& keys, const Clock& clock)
+IpAllowlists::IpAllowlists(Store& store, IdentityCache& cache, KeyIndexSync& keys, const Clock& clock)
     : store_(store), cache_(cache), keys_(keys), clock_(clock) {}
 
 Result<IpAllowlistView> IpAllowlists::Get(const Membership& m) {
@@ -95,45 +95,45 @@ Result<IpAllowlistView> IpAllowlists::Put(const Principal& p, const Membership& 
     return Error::Invalid("ip_allowlist_empty", "entries",
                           "Add at least one range before blocking all other IPs.");
   }
-  auto current = store_.WorkspaceById(m.workspace_id);
-  if (!current) return Error::NotFound("workspace");
-  Workspace next = *current;
-  next.ip_allowlist_enabled = in.enabled;
-  next.ip_allowlist = *entries;
-  // Whoever turns the list on (or edits it while it is on) must stay inside it, or the
-  // change would lock them out with its own answer.
-  if (in.enabled && !IpAllowedIn(next, p.client.ip)) {
-    return Error::Invalid("ip_allowlist_lockout", "entries",
-                          "Your current address (" +
-                              (p.client.ip.empty() ? "unknown" : p.client.ip) +
-                              ") is not inside the new list: saving it would lock you out. "
-                              "Add a range that contains it.");
-  }
-  if (current->ip_allowlist_enabled == next.ip_allowlist_enabled &&
-      current->ip_allowlist == next.ip_allowlist) {
-    return ViewOf(*current);  // nothing changes: no write, no event
-  }
-  UnixTime now = clock_.Now();
-  nlohmann::json details = {
-      {"enabled", in.enabled},
-      {"before",
-       {{"enabled", current->ip_allowlist_enabled},
-        {"entries", EntriesJson(current->ip_allowlist)}}},
-      {"after", {{"enabled", in.enabled}, {"entries", EntriesJson(next.ip_allowlist)}}},
-  };
-  auto tx = store_.Begin();
-  tx->UpdateIpAllowlist(m.workspace_id, in.enabled, next.ip_allowlist, now);
-  AppendAudit(*tx, p,
-              {m.workspace_id, "workspace.ip_allowlist_updated", "workspace", m.workspace_id,
-               current->name, "", details.dump()},
-              now);
-  tx->Commit();
-  // Sessions and bearer keys: Access::Authorize reads the workspace from the membership
-  // cache; verification: every key of the workspace carries the list compiled in.
-  cache_.ForgetMemberships();
-  keys_.ReindexWorkspace(m.workspace_id);
-  next.ip_allowlist_updated_at = now;
-  return ViewOf(next);
+  return store_.Write([&](WriteTx& tx) -> Result<IpAllowlistView> {
+    auto current = tx.LockWorkspace(m.workspace_id);
+    if (!current) return Error::NotFound("workspace");
+    Workspace next = *current;
+    next.ip_allowlist_enabled = in.enabled;
+    next.ip_allowlist = *entries;
+    // Whoever turns the list on (or edits it while it is on) must stay inside it, or the
+    // change would lock them out with its own answer.
+    if (in.enabled && !IpAllowedIn(next, p.client.ip)) {
+      return Error::Invalid("ip_allowlist_lockout", "entries",
+                            "Your current address (" +
+                                (p.client.ip.empty() ? "unknown" : p.client.ip) +
+                                ") is not inside the new list: saving it would lock you out. "
+                                "Add a range that contains it.");
+    }
+    if (current->ip_allowlist_enabled == next.ip_allowlist_enabled &&
+        current->ip_allowlist == next.ip_allowlist) {
+      return ViewOf(*current);  // nothing changes: no write, no event
+    }
+    UnixTime now = clock_.Now();
+    nlohmann::json details = {
+        {"enabled", in.enabled},
+        {"before",
+         {{"enabled", current->ip_allowlist_enabled},
+          {"entries", EntriesJson(current->ip_allowlist)}}},
+        {"after", {{"enabled", in.enabled}, {"entries", EntriesJson(next.ip_allowlist)}}},
+    };
+    tx.UpdateIpAllowlist(m.workspace_id, in.enabled, next.ip_allowlist, now);
+    AppendAudit(tx, p,
+                {m.workspace_id, "workspace.ip_allowlist_updated", "workspace", m.workspace_id,
+                 current->name, "", details.dump()},
+                now);
+    // Sessions and bearer keys: Access::Authorize reads the workspace from the membership
+    // cache; verification: every key of the workspace carries the list compiled in.
+    tx.AfterCommit([this] { cache_.ForgetMemberships(); });
+    keys_.ReindexAfterCommit(tx, m.workspace_id);
+    next.ip_allowlist_updated_at = now;
+    return ViewOf(next);
+  });
 }
 
 }  // namespace gh

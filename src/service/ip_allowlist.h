@@ -10,7 +10,7 @@
 #include "core/model.h"
 #include "core/net.h"
 #include "core/result.h"
-#include "service/api_keys.h"
+#include "service/key_sync.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
 #include "store/store.h"
@@ -46,7 +46,7 @@ bool IpAllowedIn(const Workspace& w, const std::string& ip);
 
 class IpAllowlists {
  public:
-  IpAllowlists(Store& store, IdentityCache& cache, ApiKeys& keys,
+  IpAllowlists(Store& store, IdentityCache& cache, KeyIndexSync& keys,
                const Clock& clock = Clock::System());
 
   static constexpr size_t kMaxEntries = 100;
@@ -63,7 +63,7 @@ class IpAllowlists {
  private:
   Store& store_;
   IdentityCache& cache_;
-  ApiKeys& keys_;
+  KeyIndexSync& keys_;
   const Clock& clock_;
 };
 

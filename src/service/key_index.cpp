@@ -4,27 +4,12 @@
 
 #include "core/crypto.h"
 #include "core/key_format.h"
+#include "core/key_rules.h"
 
 namespace gh {
 namespace {
 
 constexpr int64_t kMinuteUs = 60'000'000;
-
-bool MethodAllowed(const std::vector<std::string>& methods, std::string_view method) {
-  if (methods.empty() || method.empty()) return true;
-  return std::any_of(methods.begin(), methods.end(), [&](const std::string& m) { return m == method; });
-}
-
-bool EndpointAllowed(const CompiledKey& k, std::string_view endpoint,
-                     const std::vector<std::string>& publishable_endpoints) {
-  auto matches = [&](const std::vector<std::string>& patterns) {
-    return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string& p) { return PathPatternMatches(p, endpoint); });
-  };
-  if (matches(k.key.deny)) return false;  // deny wins
-  if (k.key.type == "publishable" && !matches(publishable_endpoints)) return false;
-  return k.key.allow.empty() || matches(k.key.allow);
-}
 
 // The 32 bytes behind a stored hex digest (all zero for malformed input).
 std::array<uint8_t, 32> FromHex(const std::string& hex) {
@@ -52,6 +37,7 @@ bool SameRanges(const std::shared_ptr<const std::vector<Cidr>>& a,
 }
 
 }  // namespace
+
 
 KeyWorkspace KeyWorkspace::Of(const Workspace& w) {
   KeyWorkspace out;
@@ -131,6 +117,10 @@ void KeyIndex::Put(const ApiKey& key, const std::optional<Project>& project,
   auto compiled = Compile(key, project, ws);
   std::lock_guard ids(ids_mu_);
   Slot& slot = SlotOf(key.id);
+  // Transactions that wrote the key commit in version order, but their after-commit updates
+  // may reach here in any order: an older version never replaces a newer one (an edit's
+  // update arriving after the revocation's would bring the key back to life).
+  if (slot.key && slot.key->key.version > key.version) return;
   slot.changed_at_generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
   Install(slot, std::move(compiled));
 }
@@ -145,6 +135,7 @@ void KeyIndex::PutIfUnchangedSince(const ApiKey& key, const std::optional<Projec
   }
   Slot& slot = SlotOf(key.id);
   if (slot.changed_at_generation > generation) return;
+  if (slot.key && slot.key->key.version > key.version) return;
   if (slot.key) {
     const CompiledKey& old = *slot.key;
     ApiKey a = old.key, b = key;
@@ -244,7 +235,7 @@ std::shared_ptr<const CompiledKey> KeyIndex::Find(std::string_view secret, UnixT
   Entry e;
   if (!Lookup(crypto::Sha256(secret), e)) return nullptr;
   const ApiKey& k = e.key->key;
-  if (k.revoked_at || (k.expires_at && *k.expires_at <= now)) return nullptr;
+  if (StateOf(k, now) != KeyState::kLive) return nullptr;
   if (e.previous && (!k.previous_expires_at || *k.previous_expires_at <= now)) return nullptr;
   return e.key;
 }
@@ -279,16 +270,17 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
   r.rate_limit = ck.per_minute;
   r.quota_limit = ck.per_month;
   Peek(ck, c, now_us, r);
-  if (k.revoked_at) {
+  KeyState state = StateOf(k, now);
+  if (state == KeyState::kRevoked) {
     r.code = "REVOKED";
     return r;
   }
-  if ((k.expires_at && *k.expires_at <= now) ||
+  if (state == KeyState::kExpired ||
       (e.previous && (!k.previous_expires_at || *k.previous_expires_at <= now))) {
     r.code = "EXPIRED";
     return r;
   }
-  if (!EndpointAllowed(ck, req.endpoint, catalogue_.publishable_endpoints) || !MethodAllowed(k.methods, req.method)) {
+  if (!KeyPermits(k, req.endpoint, req.method, catalogue_.publishable_endpoints)) {
     r.code = "FORBIDDEN_ENDPOINT";
     return r;
   }

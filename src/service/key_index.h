@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/catalogue.h"
+#include "core/key_rules.h"
 #include "core/model.h"
 #include "core/month.h"
 #include "core/net.h"
@@ -101,7 +102,7 @@ class KeyIndex {
 
   // Adds or replaces a key (after create, edit, rotate or revoke, or a change of its
   // workspace's time zone or IP allowlist). `project` gives default limits; `ws` what the
-  // workspace adds.
+  // workspace adds. A version older than the one held is ignored.
   void Put(const ApiKey& key, const std::optional<Project>& project, const KeyWorkspace& ws);
 
   // Forgets every key of a deleted workspace.

@@ -20,4 +20,27 @@ MailMessage QueueMail(WriteTx& tx, const Config& config, const std::string& to,
   return m;
 }
 
+MailMessage MailOutbox::Queue(WriteTx& tx, const std::string& to, const std::string& subject,
+                              const std::string& body_text, const std::string& body_html,
+                              UnixTime now) {
+  MailMessage m = QueueMail(tx, config_, to, subject, body_text, body_html, now);
+  if (m.status == "queued") tx.AfterCommit([this] { Wake(); });
+  return m;
+}
+
+void MailOutbox::Subscribe(std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  wake_ = std::move(wake);
+}
+
+void MailOutbox::Unsubscribe() {
+  std::lock_guard lock(mu_);
+  wake_ = nullptr;
+}
+
+void MailOutbox::Wake() {
+  std::lock_guard lock(mu_);
+  if (wake_) wake_();
+}
+
 }  // namespace gh

@@ -66,15 +66,19 @@ std::string QrSvg(const std::string& text) {
 }
 
 Result<TotpEnrolment> Mfa::Start(const Principal& p) {
-  if (p.user.mfa_enabled || store_.TotpOf(p.user.id).value_or(TotpState{}).confirmed) {
-    return Error::Conflict("mfa_already_enabled", "Two-factor authentication is already on.");
-  }
   TotpState t{p.user.id, crypto::RandomBytes(kSecretBytes), false, 0, clock_.Now()};
-  auto tx = store_.Begin();
-  tx->PutPendingTotp(t);
-  AppendAudit(*tx, p, {"", "mfa.enrollment_started", "user", p.user.id, p.user.email, "", "{}"},
-              t.created_at);
-  tx->Commit();
+  auto started = store_.Write([&](WriteTx& tx) -> Status {
+    auto user = tx.LockUser(p.user.id);
+    if (!user) return Error::NotFound("user");
+    if (user->mfa_enabled || tx.TotpOf(p.user.id).value_or(TotpState{}).confirmed) {
+      return Error::Conflict("mfa_already_enabled", "Two-factor authentication is already on.");
+    }
+    tx.PutPendingTotp(t);
+    AppendAudit(tx, p, {"", "mfa.enrollment_started", "user", p.user.id, p.user.email, "", "{}"},
+                t.created_at);
+    return {};
+  });
+  if (!started.ok()) return started.error();
   TotpEnrolment e;
   e.secret = totp::Base32Encode(t.secret);
   e.otpauth_uri = "otpauth://totp/Gatehouse:" + validation::PercentEncode(p.user.email) + "?secret=" +
@@ -84,67 +88,78 @@ Result<TotpEnrolment> Mfa::Start(const Principal& p) {
 }
 
 Result<std::vector<std::string>> Mfa::Confirm(const Principal& p, const std::string& code) {
-  auto t = store_.TotpOf(p.user.id);
-  if (!t || t->confirmed) {
-    return Error::Conflict("mfa_not_pending",
-                           t ? "Two-factor authentication is already on."
-                             : "Start enrolment first (POST /v1/me/mfa/totp).");
-  }
-  UnixTime now = clock_.Now();
-  auto step = IsSixDigits(code) ? totp::Match(t->secret, code, now, t->last_step) : std::nullopt;
-  if (!step) {
-    return Error::Invalid("invalid_code", "code",
-                          "The code is not valid. Enter the 6 digits your app shows now.");
-  }
   std::vector<std::string> codes, hashes;
   for (int i = 0; i < kRecoveryCodes; ++i) {
     codes.push_back(NewRecoveryCode());
     hashes.push_back(crypto::Sha256Hex(NormalizeRecoveryCode(codes.back())));
   }
-  auto tx = store_.Begin();
-  if (!tx->UseTotpStep(p.user.id, *step)) {
-    return Error::Invalid("invalid_code", "code", "This code was already used.");
-  }
-  tx->ConfirmTotp(p.user.id, hashes);
-  AppendAudit(*tx, p, {"", "mfa.enabled", "user", p.user.id, p.user.email, "", R"({"method":"totp"})"},
-              now);
-  tx->Commit();
-  cache_.ForgetUser(p.user.id);
+  auto confirmed = store_.Write([&](WriteTx& tx) -> Status {
+    if (!tx.LockUser(p.user.id)) return Error::NotFound("user");
+    auto t = tx.TotpOf(p.user.id);
+    if (!t || t->confirmed) {
+      return Error::Conflict("mfa_not_pending",
+                             t ? "Two-factor authentication is already on."
+                               : "Start enrolment first (POST /v1/me/mfa/totp).");
+    }
+    UnixTime now = clock_.Now();
+    auto step = IsSixDigits(code) ? totp::Match(t->secret, code, now, t->last_step) : std::nullopt;
+    if (!step) {
+      return Error::Invalid("invalid_code", "code",
+                            "The code is not valid. Enter the 6 digits your app shows now.");
+    }
+    if (!tx.UseTotpStep(p.user.id, *step)) {
+      return Error::Invalid("invalid_code", "code", "This code was already used.");
+    }
+    tx.ConfirmTotp(p.user.id, hashes);
+    AppendAudit(tx, p, {"", "mfa.enabled", "user", p.user.id, p.user.email, "",
+                        R"({"method":"totp"})"},
+                now);
+    ForgetAfterCommit(tx, p.user.id);
+    return {};
+  });
+  if (!confirmed.ok()) return confirmed.error();
   return codes;
 }
 
 Status Mfa::Disable(const Principal& p, const std::string& code) {
-  auto t = store_.TotpOf(p.user.id);
-  if (!t || !t->confirmed) {
-    return Error::Conflict("mfa_not_enabled", "Two-factor authentication is not on.");
+  return store_.Write([&](WriteTx& tx) -> Status {
+    if (!tx.LockUser(p.user.id)) return Error::NotFound("user");
+    auto t = tx.TotpOf(p.user.id);
+    if (!t || !t->confirmed) {
+      return Error::Conflict("mfa_not_enabled", "Two-factor authentication is not on.");
+    }
+    UnixTime now = clock_.Now();
+    // A wrong code rolls back and consumes nothing; a right one is used up with the rest.
+    if (!UseSecondFactorIn(tx, p.user.id, code, now)) {
+      return Error::Invalid("invalid_code", "code",
+                            "The code is not valid. Enter a current code or a recovery code.");
+    }
+    tx.DeleteTotp(p.user.id);
+    AppendAudit(tx, p, {"", "mfa.disabled", "user", p.user.id, p.user.email, "", "{}"}, now);
+    ForgetAfterCommit(tx, p.user.id);
+    return {};
+  });
+}
+
+void Mfa::ForgetAfterCommit(WriteTx& tx, const std::string& user_id) {
+  tx.AfterCommit([this, user_id] { cache_.ForgetUser(user_id); });
+}
+
+bool Mfa::UseSecondFactorIn(WriteTx& tx, const std::string& user_id, const std::string& code,
+                            UnixTime now) {
+  auto t = tx.TotpOf(user_id);
+  if (!t || !t->confirmed || code.empty() || code.size() > 64) return false;
+  if (IsSixDigits(code)) {
+    auto step = totp::Match(t->secret, code, now, t->last_step);
+    return step && tx.UseTotpStep(user_id, *step);
   }
-  UnixTime now = clock_.Now();
-  if (!UseSecondFactor(store_, p.user.id, code, now)) {
-    return Error::Invalid("invalid_code", "code",
-                          "The code is not valid. Enter a current code or a recovery code.");
-  }
-  auto tx = store_.Begin();
-  tx->DeleteTotp(p.user.id);
-  AppendAudit(*tx, p, {"", "mfa.disabled", "user", p.user.id, p.user.email, "", "{}"}, now);
-  tx->Commit();
-  cache_.ForgetUser(p.user.id);
-  return {};
+  return tx.UseRecoveryCode(user_id, crypto::Sha256Hex(NormalizeRecoveryCode(code)), now);
 }
 
 bool Mfa::UseSecondFactor(Store& store, const std::string& user_id, const std::string& code,
                           UnixTime now) {
-  auto t = store.TotpOf(user_id);
-  if (!t || !t->confirmed || code.empty() || code.size() > 64) return false;
-  auto tx = store.Begin();
-  bool ok = false;
-  if (IsSixDigits(code)) {
-    auto step = totp::Match(t->secret, code, now, t->last_step);
-    ok = step && tx->UseTotpStep(user_id, *step);
-  } else {
-    ok = tx->UseRecoveryCode(user_id, crypto::Sha256Hex(NormalizeRecoveryCode(code)), now);
-  }
-  tx->Commit();
-  return ok;
+  if (code.empty() || code.size() > 64) return false;
+  return store.Write([&](WriteTx& tx) { return UseSecondFactorIn(tx, user_id, code, now); });
 }
 
 }  // namespace gh

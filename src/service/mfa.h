@@ -42,6 +42,10 @@ class Mfa {
                               UnixTime now);
 
  private:
+  // Uses `code` (a current TOTP code or an unused recovery code) inside `tx`.
+  static bool UseSecondFactorIn(WriteTx& tx, const std::string& user_id, const std::string& code,
+                                UnixTime now);
+  void ForgetAfterCommit(WriteTx& tx, const std::string& user_id);
   Store& store_;
   IdentityCache& cache_;
   const Clock& clock_;

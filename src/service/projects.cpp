@@ -46,8 +46,21 @@ bool IsProjectEnvironment(const std::string& environment) {
   return environment == "development" || environment == "staging" || environment == "production";
 }
 
-Projects::Projects(Store& store, Access& access, Team& team, const Clock& clock)
-    : store_(store), access_(access), team_(team), clock_(clock) {}
+Projects::Projects(Store& store, Access& access, Team& team, KeyIndexSync& keys,
+                   const Clock& clock)
+    : store_(store), access_(access), team_(team), keys_(keys), clock_(clock) {}
+
+Result<Projects::Managed> Projects::LockManaged(WriteTx& tx, const Membership& caller,
+                                                const std::string& project_id) {
+  if (!IsWellFormedId(project_id, "prj")) return Error::NotFound("project");
+  auto me = access_.Recheck(tx, caller, "");
+  if (!me) return me.error();
+  if (!access_.CanSeeProject(*me, project_id)) return Error::NotFound("project");
+  auto p = tx.ProjectById(caller.workspace_id, project_id);
+  if (!p) return Error::NotFound("project");
+  if (Status st = CheckManage(*me, *p); !st.ok()) return st.error();
+  return Managed{std::move(*me), std::move(*p)};
+}
 
 Result<Project> Projects::Visible(const Membership& caller, const std::string& project_id) {
   if (!IsWellFormedId(project_id, "prj") || !access_.CanSeeProject(caller, project_id)) {
@@ -74,11 +87,12 @@ Status Projects::CheckNoEscalationIn(const Membership& caller, const std::string
   return team_.CheckNoEscalation(in_project, granted);
 }
 
-Result<Project> Projects::Apply(const Membership& caller, Project project, const ProjectInput& in) {
+Result<Project> Projects::Apply(StoreReader& reads, const Membership& caller, Project project,
+                                const ProjectInput& in) {
   if (in.name) {
     auto name = validation::ProjectName(*in.name);
     if (!name) return name.error();
-    for (const auto& other : store_.Projects(caller.workspace_id)) {
+    for (const auto& other : reads.Projects(caller.workspace_id)) {
       // Names are matched case-insensitively where people type them (bulk CSV invitations).
       if (other.id != project.id && Lower(other.name) == Lower(*name)) {
         return Error::Conflict("project_name_taken",
@@ -113,9 +127,9 @@ ProjectView Projects::ViewOf(const Membership& caller, Project project) {
   return v;
 }
 
-void Projects::Changed(const Project& project, bool deleted) {
-  access_.ForgetProjects(project.workspace_id);
-  if (changed_) changed_(project, deleted);
+void Projects::ChangedAfterCommit(WriteTx& tx, const std::string& workspace_id, bool keys) {
+  tx.AfterCommit([this, workspace_id] { access_.ForgetProjects(workspace_id); });
+  if (keys) keys_.ReindexAfterCommit(tx, workspace_id);
 }
 
 Result<ProjectPage> Projects::List(const Membership& caller, const std::string& cursor, int limit) {
@@ -176,165 +190,184 @@ Result<ProjectView> Projects::Get(const Membership& caller, const std::string& p
 Result<ProjectView> Projects::Create(const Principal& p, const Membership& caller,
                                      const ProjectInput& in) {
   if (!in.name) return Error::Invalid("required", "name", "'name' is required.");
-  UnixTime now = clock_.Now();
-  Project project;
-  project.id = NewId("prj");
-  project.workspace_id = caller.workspace_id;
-  project.created_at = now;
-  project.updated_at = now;
-  auto valid = Apply(caller, project, in);
-  if (!valid) return valid.error();
-  // A creator who does not see every project would lose sight of the project at once: they
-  // join it with their workspace role.
-  bool join = !access_.Can(caller, "projects.view_all");
-  auto tx = store_.Begin();
-  if (Status st = tx->InsertProject(*valid); !st.ok()) return st.error();
-  if (join)
-    tx->PutProjectMember({valid->id, valid->workspace_id, caller.user_id, caller.role, now});
-  AppendAudit(*tx, p,
-              {valid->workspace_id, "project.created", "project", valid->id, valid->name, valid->id,
-               ProjectJson(*valid).dump()},
-              now);
-  tx->Commit();
-  Changed(*valid, false);
-  return ViewOf(caller, *valid);
+  auto created = store_.Write([&](WriteTx& tx) -> Result<ProjectView> {
+    auto me = access_.Recheck(tx, caller, "projects.manage");
+    if (!me) return me.error();
+    UnixTime now = clock_.Now();
+    Project project;
+    project.id = NewId("prj");
+    project.workspace_id = caller.workspace_id;
+    project.created_at = now;
+    project.updated_at = now;
+    auto valid = Apply(tx, *me, project, in);
+    if (!valid) return valid.error();
+    // A creator who does not see every project would lose sight of the project at once:
+    // they join it with their workspace role.
+    bool join = !access_.Can(*me, "projects.view_all");
+    if (Status st = tx.InsertProject(*valid); !st.ok()) return st.error();
+    if (join) tx.PutProjectMember({valid->id, valid->workspace_id, me->user_id, me->role, now});
+    AppendAudit(tx, p,
+                {valid->workspace_id, "project.created", "project", valid->id, valid->name,
+                 valid->id, ProjectJson(*valid).dump()},
+                now);
+    ChangedAfterCommit(tx, valid->workspace_id, false);
+    ProjectView v;
+    v.project = *valid;
+    return v;
+  });
+  if (!created) return created.error();
+  return ViewOf(caller, std::move(created->project));
 }
 
 Result<ProjectView> Projects::Update(const Principal& p, const Membership& caller,
                                      const std::string& project_id, const ProjectInput& in) {
-  auto current = Visible(caller, project_id);
-  if (!current) return current.error();
-  if (Status st = CheckManage(caller, *current); !st.ok()) return st.error();
-  auto valid = Apply(caller, *current, in);
-  if (!valid) return valid.error();
-  nlohmann::json from = ProjectJson(*current), to = ProjectJson(*valid);
-  if (from == to) return ViewOf(caller, *valid);
-  UnixTime now = clock_.Now();
-  valid->updated_at = now;
-  auto tx = store_.Begin();
-  if (Status st = tx->UpdateProject(*valid); !st.ok()) return st.error();
-  AppendAudit(*tx, p,
-              {valid->workspace_id, "project.updated", "project", valid->id, valid->name, valid->id,
-               nlohmann::json{{"from", from}, {"to", to}}.dump()},
-              now);
-  tx->Commit();
-  Changed(*valid, false);
-  return ViewOf(caller, *valid);
+  auto updated = store_.Write([&](WriteTx& tx) -> Result<Project> {
+    auto m = LockManaged(tx, caller, project_id);
+    if (!m) return m.error();
+    auto valid = Apply(tx, m->caller, m->project, in);
+    if (!valid) return valid.error();
+    nlohmann::json from = ProjectJson(m->project), to = ProjectJson(*valid);
+    if (from == to) return valid;
+    UnixTime now = clock_.Now();
+    valid->updated_at = now;
+    if (Status st = tx.UpdateProject(*valid); !st.ok()) return st.error();
+    AppendAudit(tx, p,
+                {valid->workspace_id, "project.updated", "project", valid->id, valid->name,
+                 valid->id, nlohmann::json{{"from", from}, {"to", to}}.dump()},
+                now);
+    bool limits = valid->rate_limit_per_minute != m->project.rate_limit_per_minute ||
+                  valid->rate_limit_per_month != m->project.rate_limit_per_month;
+    ChangedAfterCommit(tx, valid->workspace_id, limits);
+    return valid;
+  });
+  if (!updated) return updated.error();
+  return ViewOf(caller, std::move(*updated));
 }
 
 Status Projects::Delete(const Principal& p, const Membership& caller,
                         const std::string& project_id) {
-  auto current = Visible(caller, project_id);
-  if (!current) return current.error();
-  if (Status st = CheckManage(caller, *current); !st.ok()) return st.error();
-  // The store would turn the project's keys into workspace-wide keys (ON DELETE SET NULL):
-  // a key scoped to one project must never outlive that scope.
-  for (const auto& k : store_.ApiKeys(caller.workspace_id)) {
-    if (k.project_id == project_id && !k.revoked_at) {
-      return Error::Conflict("project_has_keys",
-                             "The project has live API keys; revoke them first.");
+  return store_.Write([&](WriteTx& tx) -> Status {
+    auto m = LockManaged(tx, caller, project_id);
+    if (!m) return m.error();
+    // The store would turn the project's keys into workspace-wide keys (ON DELETE SET NULL):
+    // a key scoped to one project must never outlive that scope. Read under the workspace
+    // lock, which key creation takes too.
+    for (const auto& k : tx.ApiKeys(caller.workspace_id)) {
+      if (k.project_id == project_id && !k.revoked_at) {
+        return Error::Conflict("project_has_keys",
+                               "The project has live API keys; revoke them first.");
+      }
     }
-  }
-  UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  if (!tx->DeleteProject(caller.workspace_id, project_id)) return Error::NotFound("project");
-  AppendAudit(*tx, p,
-              {caller.workspace_id, "project.deleted", "project", project_id, current->name,
-               project_id, ProjectJson(*current).dump()},
-              now);
-  tx->Commit();
-  Changed(*current, true);
-  return {};
+    UnixTime now = clock_.Now();
+    if (!tx.DeleteProject(caller.workspace_id, project_id)) return Error::NotFound("project");
+    AppendAudit(tx, p,
+                {caller.workspace_id, "project.deleted", "project", project_id, m->project.name,
+                 project_id, ProjectJson(m->project).dump()},
+                now);
+    ChangedAfterCommit(tx, caller.workspace_id, true);
+    return {};
+  });
 }
 
 Result<ProjectMemberView> Projects::PutMember(const Principal& p, const Membership& caller,
                                               const std::string& project_id,
                                               const std::string& user_id, const std::string& role) {
   const std::string& ws = caller.workspace_id;
-  auto project = Visible(caller, project_id);
-  if (!project) return project.error();
-  if (Status st = CheckManage(caller, *project); !st.ok()) return st.error();
-  auto target = IsWellFormedId(user_id, "usr") ? store_.MemberOf(ws, user_id) : std::nullopt;
-  if (!target) return Error::NotFound("member");
-  const Catalogue& c = access_.catalogue();
-  if (!c.owner_role.empty() && target->membership.role == c.owner_role) {
-    return Error::Conflict("owner_protected", "The owner has full access to every project.");
-  }
-  if (!access_.RoleExists(ws, role) || (!c.owner_role.empty() && role == c.owner_role)) {
-    return Error::Invalid("invalid_role", "role",
-                          !access_.RoleExists(ws, role)
-                              ? "Unknown role '" + role + "'."
-                              : "Ownership is workspace-wide; it is no role inside a project.");
-  }
-  // The caller must hold, in the project, what the member can do there now and after.
-  Catalogue::Set before;
-  if (access_.CanSeeProject(target->membership, project_id)) {
-    before = access_.PermissionsIn(target->membership, project_id);
-  }
-  if ((before & ~access_.PermissionsIn(caller, project_id)).any()) {
-    return Error::Forbidden("This member can do more in " + project->name +
-                            " than you; you cannot change their access there.");
-  }
-  if (Status st = CheckNoEscalationIn(caller, project_id, access_.PermissionsOf(ws, role));
-      !st.ok()) {
-    return st.error();
-  }
-  auto book = access_.ProjectsOf(ws);
-  const std::string* from = book->RoleOf(user_id, project_id);
-  UnixTime now = clock_.Now();
-  ProjectMemberView view{user_id, target->user.name,          target->user.email,
-                         role,    access_.RoleName(ws, role), now};
-  if (from && *from == role) return view;
-  nlohmann::json details = {{"role", role},
-                            {"role_name", view.role_name},
-                            {"from", from ? nlohmann::json(*from) : nlohmann::json(nullptr)},
-                            {"project_name", project->name}};
-  auto tx = store_.Begin();
-  tx->PutProjectMember({project_id, ws, user_id, role, now});
-  AppendAudit(
-      *tx, p,
-      {ws, "project.member_added", "user", user_id, target->user.name, project_id, details.dump()},
-      now);
-  tx->Commit();
-  Changed(*project, false);
-  return view;
+  return store_.Write([&](WriteTx& tx) -> Result<ProjectMemberView> {
+    auto m = LockManaged(tx, caller, project_id);
+    if (!m) return m.error();
+    const Membership& me = m->caller;
+    const Project& project = m->project;
+    auto target = IsWellFormedId(user_id, "usr") ? tx.MemberOf(ws, user_id) : std::nullopt;
+    if (!target) return Error::NotFound("member");
+    const Catalogue& c = access_.catalogue();
+    if (!c.owner_role.empty() && target->membership.role == c.owner_role) {
+      return Error::Conflict("owner_protected", "The owner has full access to every project.");
+    }
+    if (!access_.RoleExists(ws, role) || (!c.owner_role.empty() && role == c.owner_role)) {
+      return Error::Invalid("invalid_role", "role",
+                            !access_.RoleExists(ws, role)
+                                ? "Unknown role '" + role + "'."
+                                : "Ownership is workspace-wide; it is no role inside a project.");
+    }
+    // The caller must hold, in the project, what the member can do there now and after.
+    Catalogue::Set before;
+    if (access_.CanSeeProject(target->membership, project_id)) {
+      before = access_.PermissionsIn(target->membership, project_id);
+    }
+    if ((before & ~access_.PermissionsIn(me, project_id)).any()) {
+      return Error::Forbidden("This member can do more in " + project.name +
+                              " than you; you cannot change their access there.");
+    }
+    if (Status st = CheckNoEscalationIn(me, project_id, access_.PermissionsOf(ws, role));
+        !st.ok()) {
+      return st.error();
+    }
+    std::optional<std::string> from;
+    UnixTime now = clock_.Now();
+    UnixTime added_at = now;  // a changed role keeps the date the member was first added
+    for (const auto& pm : tx.ProjectMembers(ws)) {
+      if (pm.project_id == project_id && pm.user_id == user_id) {
+        from = pm.role;
+        added_at = pm.added_at;
+      }
+    }
+    ProjectMemberView view{user_id, target->user.name,          target->user.email,
+                           role,    access_.RoleName(ws, role), added_at};
+    if (from && *from == role) return view;
+    nlohmann::json details = {{"role", role},
+                              {"role_name", view.role_name},
+                              {"from", from ? nlohmann::json(*from) : nlohmann::json(nullptr)},
+                              {"project_name", project.name}};
+    tx.PutProjectMember({project_id, ws, user_id, role, now});
+    AppendAudit(tx, p,
+                {ws, "project.member_added", "user", user_id, target->user.name, project_id,
+                 details.dump()},
+                now);
+    ChangedAfterCommit(tx, ws, false);
+    return view;
+  });
 }
 
 Status Projects::RemoveMember(const Principal& p, const Membership& caller,
                               const std::string& project_id, const std::string& user_id) {
   const std::string& ws = caller.workspace_id;
-  auto project = Visible(caller, project_id);
-  if (!project) return project.error();
-  if (Status st = CheckManage(caller, *project); !st.ok()) return st.error();
-  auto target = IsWellFormedId(user_id, "usr") ? store_.MemberOf(ws, user_id) : std::nullopt;
-  auto book = access_.ProjectsOf(ws);
-  const std::string* role = target ? book->RoleOf(user_id, project_id) : nullptr;
-  if (!role) return Error::NotFound("project member");
-  const Catalogue::Set mine = access_.PermissionsIn(caller, project_id);
-  if ((access_.PermissionsOf(ws, *role) & ~mine).any()) {
-    return Error::Forbidden("This member can do more in " + project->name +
-                            " than you; you cannot change their access there.");
-  }
-  // Without the project role, a member who sees every project acts there with their
-  // workspace role again; anyone else loses sight of the project.
-  if (access_.Can(target->membership, "projects.view_all")) {
-    if (Status st = CheckNoEscalationIn(caller, project_id,
-                                        access_.PermissionsOf(ws, target->membership.role));
-        !st.ok()) {
-      return st.error();
+  return store_.Write([&](WriteTx& tx) -> Status {
+    auto m = LockManaged(tx, caller, project_id);
+    if (!m) return m.error();
+    const Project& project = m->project;
+    auto target = IsWellFormedId(user_id, "usr") ? tx.MemberOf(ws, user_id) : std::nullopt;
+    std::optional<std::string> role;
+    if (target) {
+      for (const auto& pm : tx.ProjectMembers(ws)) {
+        if (pm.project_id == project_id && pm.user_id == user_id) role = pm.role;
+      }
     }
-  }
-  UnixTime now = clock_.Now();
-  nlohmann::json details = {{"role", *role}, {"project_name", project->name}};
-  auto tx = store_.Begin();
-  if (!tx->DeleteProjectMember(project_id, user_id)) return Error::NotFound("project member");
-  AppendAudit(*tx, p,
-              {ws, "project.member_removed", "user", user_id, target->user.name, project_id,
-               details.dump()},
-              now);
-  tx->Commit();
-  Changed(*project, false);
-  return {};
+    if (!role) return Error::NotFound("project member");
+    const Catalogue::Set mine = access_.PermissionsIn(m->caller, project_id);
+    if ((access_.PermissionsOf(ws, *role) & ~mine).any()) {
+      return Error::Forbidden("This member can do more in " + project.name +
+                              " than you; you cannot change their access there.");
+    }
+    // Without the project role, a member who sees every project acts there with their
+    // workspace role again; anyone else loses sight of the project.
+    if (access_.Can(target->membership, "projects.view_all")) {
+      if (Status st = CheckNoEscalationIn(m->caller, project_id,
+                                          access_.PermissionsOf(ws, target->membership.role));
+          !st.ok()) {
+        return st.error();
+      }
+    }
+    UnixTime now = clock_.Now();
+    nlohmann::json details = {{"role", *role}, {"project_name", project.name}};
+    if (!tx.DeleteProjectMember(project_id, user_id)) return Error::NotFound("project member");
+    AppendAudit(tx, p,
+                {ws, "project.member_removed", "user", user_id, target->user.name, project_id,
+                 details.dump()},
+                now);
+    ChangedAfterCommit(tx, ws, false);
+    return {};
+  });
 }
 
 }  // namespace gh

@@ -14,7 +14,6 @@
 // the authorisation engine (Access::ForgetProjects) before the call returns.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "core/result.h"
 #include "service/access.h"
 #include "service/context.h"
+#include "service/key_sync.h"
 #include "service/team.h"
 #include "store/store.h"
 
@@ -62,13 +62,10 @@ struct ProjectPage {
   int64_t total = 0;
 };
 
-// Called after a project changed or was deleted (`project` then holds only its ids), once the
-// change is committed: the API key index re-reads the default limits of the project's keys.
-using ProjectChangedHook = std::function<void(const Project& project, bool deleted)>;
-
 class Projects {
  public:
-  Projects(Store& store, Access& access, Team& team, const Clock& clock = Clock::System());
+  Projects(Store& store, Access& access, Team& team, KeyIndexSync& keys,
+           const Clock& clock = Clock::System());
 
   // A page of the projects the caller may see, by name (bytewise, then id). `cursor` is a
   // previous page's next_cursor; 400 `invalid_cursor` when it is not one.
@@ -93,8 +90,6 @@ class Projects {
   Status RemoveMember(const Principal& p, const Membership& caller, const std::string& project_id,
                       const std::string& user_id);
 
-  void SetChangedHook(ProjectChangedHook hook) { changed_ = std::move(hook); }
-
  private:
   // The project when the caller may see it; 404 otherwise.
   Result<Project> Visible(const Membership& caller, const std::string& project_id);
@@ -103,15 +98,25 @@ class Projects {
   // 403 privilege_escalation unless the caller holds, inside the project, all of `granted`.
   Status CheckNoEscalationIn(const Membership& caller, const std::string& project_id,
                              const Catalogue::Set& granted);
-  Result<Project> Apply(const Membership& caller, Project project, const ProjectInput& in);
+  Result<Project> Apply(StoreReader& reads, const Membership& caller, Project project,
+                        const ProjectInput& in);
+  // The caller's membership as it is now and the project, read under the workspace lock,
+  // when the caller may still see the project (404 otherwise) and manage it (403 otherwise).
+  struct Managed {
+    Membership caller;
+    Project project;
+  };
+  Result<Managed> LockManaged(WriteTx& tx, const Membership& caller, const std::string& project_id);
   ProjectView ViewOf(const Membership& caller, Project project);
-  void Changed(const Project& project, bool deleted);
+  // Once `tx` commits, the workspace's project book is dropped and, when the project's default
+  // limits changed or it is gone, its keys are compiled again.
+  void ChangedAfterCommit(WriteTx& tx, const std::string& workspace_id, bool keys);
 
   Store& store_;
   Access& access_;
   Team& team_;
+  KeyIndexSync& keys_;
   const Clock& clock_;
-  ProjectChangedHook changed_;
 };
 
 // Whether `environment` is development, staging or production.

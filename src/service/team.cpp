@@ -26,9 +26,16 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-Team::Team(Store& store, const Config& config, Access& access, IdentityCache& cache,
+Team::Team(Store& store, Access& access, IdentityCache& cache, KeyIndexSync& keys,
            const Clock& clock)
-    : store_(store), config_(config), access_(access), cache_(cache), clock_(clock) {}
+    : store_(store), access_(access), cache_(cache), keys_(keys), clock_(clock) {}
+
+void Team::ForgetAfterCommit(WriteTx& tx, const std::string& ws, bool projects) {
+  tx.AfterCommit([this, ws, projects] {
+    cache_.ForgetMemberships();
+    if (projects) access_.ForgetProjects(ws);  // the store dropped their project roles
+  });
+}
 
 Result<MemberPage> Team::Members(const Membership& caller, const std::string& cursor, int limit) {
   const std::string& ws = caller.workspace_id;
@@ -77,84 +84,108 @@ Status Team::CheckNoEscalation(const Membership& caller, const Catalogue::Set& g
                "permissions"};
 }
 
-bool Team::IsLastManager(const std::string& ws, const Membership& target) {
+bool Team::IsLastManager(WriteTx& tx, const std::string& ws, const Membership& target) {
   const Catalogue& c = access_.catalogue();
   if (!c.owner_role.empty() || target.role != c.creator_role) return false;
-  return store_.CountMembersWithRole(ws, c.creator_role) <= 1;
+  return tx.CountMembersWithRole(ws, c.creator_role) <= 1;
 }
 
 Result<Member> Team::ChangeRole(const Principal& p, const Membership& caller,
                                 const std::string& user_id, const std::string& role) {
   const std::string& ws = caller.workspace_id;
   const Catalogue& c = access_.catalogue();
-  auto target = store_.MemberOf(ws, user_id);
-  if (!target) return Error::NotFound("member");
-  if (!access_.RoleExists(ws, role)) {
-    return Error::Invalid("invalid_role", "role", "Unknown role '" + role + "'.");
-  }
-  if (!c.owner_role.empty() && target->membership.role == c.owner_role) return OwnerProtected();
-  if (!c.owner_role.empty() && role == c.owner_role) {
-    return Error::Invalid("use_transfer_ownership", "role",
-                          "Ownership moves only with POST …/transfer-ownership.");
-  }
-  if (Status st = CheckNoEscalation(caller, access_.PermissionsOf(ws, role)); !st.ok()) {
-    return st.error();
-  }
-  std::string from = target->membership.role;
-  if (from == role) return *target;
-  if (IsLastManager(ws, target->membership)) return LastManager(c.FindRole(c.creator_role)->name);
-  UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  tx->UpdateMemberRole(ws, user_id, role);
-  nlohmann::json details = {{"from", from}, {"to", role},
-                            {"from_name", access_.RoleName(ws, from)},
-                            {"to_name", access_.RoleName(ws, role)}};
-  AppendAudit(*tx, p, {ws, "member.role_changed", "user", user_id, target->user.name, "",
-                       details.dump()},
-              now);
-  tx->Commit();
-  cache_.ForgetMemberships();
-  target->membership.role = role;
-  return *target;
+  return store_.Write([&](WriteTx& tx) -> Result<Member> {
+    // Everything below is read under the workspace lock, which every change of memberships
+    // takes: two admins demoting each other cannot both see the other as the spare admin.
+    auto me = access_.Recheck(tx, caller, "members.manage_roles");
+    if (!me) return me.error();
+    auto target = tx.MemberOf(ws, user_id);
+    if (!target) return Error::NotFound("member");
+    if (!access_.RoleExists(ws, role)) {
+      return Error::Invalid("invalid_role", "role", "Unknown role '" + role + "'.");
+    }
+    if (!c.owner_role.empty() && target->membership.role == c.owner_role) return OwnerProtected();
+    if (!c.owner_role.empty() && role == c.owner_role) {
+      return Error::Invalid("use_transfer_ownership", "role",
+                            "Ownership moves only with POST …/transfer-ownership.");
+    }
+    if (Status st = CheckNoEscalation(*me, access_.PermissionsOf(ws, role)); !st.ok()) {
+      return st.error();
+    }
+    std::string from = target->membership.role;
+    if (from == role) return *target;
+    if (IsLastManager(tx, ws, target->membership)) {
+      return LastManager(c.FindRole(c.creator_role)->name);
+    }
+    UnixTime now = clock_.Now();
+    tx.UpdateMemberRole(ws, user_id, role);
+    nlohmann::json details = {{"from", from}, {"to", role},
+                              {"from_name", access_.RoleName(ws, from)},
+                              {"to_name", access_.RoleName(ws, role)}};
+    AppendAudit(tx, p, {ws, "member.role_changed", "user", user_id, target->user.name, "",
+                        details.dump()},
+                now);
+    ForgetAfterCommit(tx, ws, false);
+    target->membership.role = role;
+    return *target;
+  });
 }
 
-Result<int> Team::Remove(const Principal& p, const Membership& caller, const std::string& user_id,
-                         bool revoke_keys) {
-  const std::string& ws = caller.workspace_id;
+Result<Removal> Team::Remove(const Principal& p, const Membership& caller,
+                             const std::string& user_id, const KeyHandover& keys) {
+  return store_.Write([&](WriteTx& tx) -> Result<Removal> {
+    auto me = access_.Recheck(tx, caller, "members.remove");
+    if (!me) return me.error();
+    KeyHandover handover = keys;
+    if (!handover.revoke && handover.transfer_to.empty()) handover.transfer_to = me->user_id;
+    return RemoveInTx(tx, p, caller.workspace_id, user_id, handover, "removed", clock_.Now());
+  });
+}
+
+Result<Removal> Team::RemoveInTx(WriteTx& tx, const Principal& p, const std::string& ws,
+                                 const std::string& user_id, const KeyHandover& keys,
+                                 const std::string& reason, UnixTime now) {
   const Catalogue& c = access_.catalogue();
-  auto target = store_.MemberOf(ws, user_id);
+  if (!tx.LockWorkspace(ws)) return Error::NotFound("workspace");
+  auto target = tx.MemberOf(ws, user_id);
   if (!target) return Error::NotFound("member");
   if (!c.owner_role.empty() && target->membership.role == c.owner_role) return OwnerProtected();
-  if (IsLastManager(ws, target->membership)) return LastManager(c.FindRole(c.creator_role)->name);
-  UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  int revoked = RemoveInTx(*tx, p, *target, revoke_keys, "removed", now);
-  tx->Commit();
-  ForgetRemoved(ws);
-  return revoked;
-}
-
-int Team::RemoveInTx(WriteTx& tx, const Principal& p, const Member& target, bool revoke_keys,
-                     const std::string& reason, UnixTime now) {
-  const std::string& ws = target.membership.workspace_id;
-  const std::string& user_id = target.membership.user_id;
-  int revoked = 0;
-  if (revoke_keys && revoke_keys_) revoked = revoke_keys_(tx, ws, user_id);
+  if (IsLastManager(tx, ws, target->membership)) {
+    return LastManager(c.FindRole(c.creator_role)->name);
+  }
+  Removal out;
+  std::vector<ApiKey> changed;
+  if (keys.revoke) {
+    changed = tx.RevokeKeysOfOwner(ws, user_id, now);
+    out.revoked_keys = static_cast<int>(changed.size());
+  } else {
+    // The new owner must be a member who stays: keys re-owned by someone leaving too (or by
+    // a stranger) would be alive without a member behind them.
+    if (keys.transfer_to == user_id || !IsWellFormedId(keys.transfer_to, "usr") ||
+        !tx.MembershipOf(ws, keys.transfer_to)) {
+      return Error::Invalid("invalid_transfer_to", "transfer_to",
+                            "transfer_to must be another member of the workspace.");
+    }
+    changed = tx.TransferKeysOfOwner(ws, user_id, keys.transfer_to, now);
+    out.transferred_keys = static_cast<int>(changed.size());
+    out.transferred_to = keys.transfer_to;
+  }
   tx.DeleteMembership(ws, user_id);
-  nlohmann::json details = {{"role", target.membership.role},
-                            {"email", target.user.email},
-                            {"revoke_keys", revoke_keys},
-                            {"revoked_keys", revoked}};
+  nlohmann::json details = {{"role", target->membership.role},
+                            {"email", target->user.email},
+                            {"revoke_keys", keys.revoke},
+                            {"revoked_keys", out.revoked_keys}};
+  if (!keys.revoke) {
+    details["transferred_keys"] = out.transferred_keys;
+    details["transfer_to"] = keys.transfer_to;
+  }
   if (reason != "removed") details["reason"] = reason;
-  AppendAudit(tx, p, {ws, "member.removed", "user", user_id, target.user.name, "",
+  AppendAudit(tx, p, {ws, "member.removed", "user", user_id, target->user.name, "",
                       details.dump()},
               now);
-  return revoked;
-}
-
-void Team::ForgetRemoved(const std::string& ws) {
-  cache_.ForgetMemberships();
-  access_.ForgetProjects(ws);  // the store dropped their project roles with the membership
+  keys_.PutAfterCommit(tx, std::move(changed));
+  ForgetAfterCommit(tx, ws, true);
+  return out;
 }
 
 Status Team::TransferOwnership(const Principal& p, const Membership& caller,
@@ -165,30 +196,32 @@ Status Team::TransferOwnership(const Principal& p, const Membership& caller,
     return Error::Invalid("not_supported", "user_id",
                           "The " + c.id + " preset has no owner role to transfer.");
   }
-  if (caller.role != c.owner_role) {
-    return Error::Forbidden("Only the owner can transfer ownership.");
-  }
   if (user_id == caller.user_id) {
     return Error::Invalid("invalid_user", "user_id", "You are the owner already.");
   }
-  auto target = store_.MemberOf(ws, user_id);
-  if (!target) return Error::Invalid("not_a_member", "user_id", "That user is not a member.");
-  // The former owner keeps managing the workspace as the strongest non-owner built-in role.
-  std::string demoted_to = c.FindRole("admin") ? "admin" : c.default_invite_role;
-  UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  tx->UpdateMemberRole(ws, user_id, c.owner_role);
-  tx->UpdateMemberRole(ws, caller.user_id, demoted_to);
-  nlohmann::json details = {{"from_user_id", caller.user_id},
-                            {"to_user_id", user_id},
-                            {"previous_role", target->membership.role},
-                            {"former_owner_role", demoted_to}};
-  AppendAudit(*tx, p, {ws, "workspace.ownership_transferred", "user", user_id, target->user.name,
-                       "", details.dump()},
-              now);
-  tx->Commit();
-  cache_.ForgetMemberships();
-  return {};
+  return store_.Write([&](WriteTx& tx) -> Status {
+    // The caller is the owner now, under the workspace lock: of two transfers racing, the
+    // second finds its caller demoted and is refused, so there is always exactly one owner.
+    auto me = access_.Recheck(tx, caller, "");
+    if (!me) return me.error();
+    if (me->role != c.owner_role) return Error::Forbidden("Only the owner can transfer ownership.");
+    auto target = tx.MemberOf(ws, user_id);
+    if (!target) return Error::Invalid("not_a_member", "user_id", "That user is not a member.");
+    // The former owner keeps managing the workspace as the strongest non-owner built-in role.
+    std::string demoted_to = c.FindRole("admin") ? "admin" : c.default_invite_role;
+    UnixTime now = clock_.Now();
+    tx.UpdateMemberRole(ws, user_id, c.owner_role);
+    tx.UpdateMemberRole(ws, caller.user_id, demoted_to);
+    nlohmann::json details = {{"from_user_id", caller.user_id},
+                              {"to_user_id", user_id},
+                              {"previous_role", target->membership.role},
+                              {"former_owner_role", demoted_to}};
+    AppendAudit(tx, p, {ws, "workspace.ownership_transferred", "user", user_id,
+                        target->user.name, "", details.dump()},
+                now);
+    ForgetAfterCommit(tx, ws, false);
+    return {};
+  });
 }
 
 RoleView Team::ViewOf(const CustomRole& r) {
@@ -207,8 +240,8 @@ std::vector<RoleView> Team::Roles(const Membership& caller) {
   return out;
 }
 
-Result<CustomRole> Team::ValidateRole(const Membership& caller, CustomRole role,
-                                      const RoleInput& in) {
+Result<CustomRole> Team::ValidateRole(StoreReader& reads, const Membership& caller,
+                                      CustomRole role, const RoleInput& in) {
   if (in.name) {
     std::string name = validation::Trim(*in.name);
     if (name.empty() || validation::CodePoints(name) > 50 || !validation::IsValidUtf8(name)) {
@@ -221,7 +254,7 @@ Result<CustomRole> Team::ValidateRole(const Membership& caller, CustomRole role,
     }
     // Names are matched case-insensitively wherever they are looked up (bulk CSV invitations),
     // so two roles may not differ only in case.
-    for (const auto& other : store_.CustomRoles(caller.workspace_id)) {
+    for (const auto& other : reads.CustomRoles(caller.workspace_id)) {
       if (other.id != role.id && Lower(other.name) == Lower(name)) {
         return Error::Conflict("role_name_taken", "A role named '" + other.name + "' exists.",
                                "name");
@@ -249,23 +282,26 @@ Result<RoleView> Team::CreateRole(const Principal& p, const Membership& caller,
                                   const RoleInput& in) {
   if (!in.name) return Error::Invalid("required", "name", "'name' is required.");
   if (!in.permissions) return Error::Invalid("required", "permissions", "'permissions' is required.");
-  UnixTime now = clock_.Now();
-  CustomRole r;
-  r.id = NewId("role");
-  r.workspace_id = caller.workspace_id;
-  r.created_at = now;
-  r.updated_at = now;
-  auto valid = ValidateRole(caller, r, in);
-  if (!valid) return valid.error();
-  auto tx = store_.Begin();
-  if (Status st = tx->InsertCustomRole(*valid); !st.ok()) return st.error();
-  nlohmann::json details = {{"name", valid->name}, {"permissions", valid->permissions}};
-  AppendAudit(*tx, p, {r.workspace_id, "role.created", "role", r.id, valid->name, "",
-                       details.dump()},
-              now);
-  tx->Commit();
-  access_.ForgetRoles(r.workspace_id);
-  return ViewOf(*valid);
+  const std::string& ws = caller.workspace_id;
+  auto created = store_.Write([&](WriteTx& tx) -> Result<CustomRole> {
+    auto me = access_.Recheck(tx, caller, "roles.manage");
+    if (!me) return me.error();
+    UnixTime now = clock_.Now();
+    CustomRole r;
+    r.id = NewId("role");
+    r.workspace_id = ws;
+    r.created_at = now;
+    r.updated_at = now;
+    auto valid = ValidateRole(tx, *me, r, in);
+    if (!valid) return valid.error();
+    if (Status st = tx.InsertCustomRole(*valid); !st.ok()) return st.error();
+    nlohmann::json details = {{"name", valid->name}, {"permissions", valid->permissions}};
+    AppendAudit(tx, p, {ws, "role.created", "role", r.id, valid->name, "", details.dump()}, now);
+    tx.AfterCommit([this, ws] { access_.ForgetRoles(ws); });
+    return valid;
+  });
+  if (!created) return created.error();
+  return ViewOf(*created);
 }
 
 Result<RoleView> Team::UpdateRole(const Principal& p, const Membership& caller,
@@ -274,25 +310,31 @@ Result<RoleView> Team::UpdateRole(const Principal& p, const Membership& caller,
   if (access_.catalogue().FindRole(role_id)) {
     return Error::Conflict("builtin_role", "Built-in roles cannot be changed.");
   }
-  auto current = store_.CustomRoleById(ws, role_id);
-  if (!current) return Error::NotFound("role");
-  // Editing a role that holds more than the caller would hand out its excess again.
-  auto held = access_.catalogue().SetOf(current->permissions);
-  if (held.ok()) {
-    if (Status st = CheckNoEscalation(caller, *held); !st.ok()) return st.error();
-  }
-  auto valid = ValidateRole(caller, *current, in);
-  if (!valid) return valid.error();
-  UnixTime now = clock_.Now();
-  valid->updated_at = now;
-  auto tx = store_.Begin();
-  if (Status st = tx->UpdateCustomRole(*valid); !st.ok()) return st.error();
-  nlohmann::json details = {{"from", {{"name", current->name}, {"permissions", current->permissions}}},
-                            {"to", {{"name", valid->name}, {"permissions", valid->permissions}}}};
-  AppendAudit(*tx, p, {ws, "role.updated", "role", role_id, valid->name, "", details.dump()}, now);
-  tx->Commit();
-  access_.ForgetRoles(ws);
-  return ViewOf(*valid);
+  auto updated = store_.Write([&](WriteTx& tx) -> Result<CustomRole> {
+    auto me = access_.Recheck(tx, caller, "roles.manage");
+    if (!me) return me.error();
+    auto current = tx.CustomRoleById(ws, role_id);
+    if (!current) return Error::NotFound("role");
+    // Editing a role that holds more than the caller would hand out its excess again.
+    auto held = access_.catalogue().SetOf(current->permissions);
+    if (held.ok()) {
+      if (Status st = CheckNoEscalation(*me, *held); !st.ok()) return st.error();
+    }
+    auto valid = ValidateRole(tx, *me, *current, in);
+    if (!valid) return valid.error();
+    UnixTime now = clock_.Now();
+    valid->updated_at = now;
+    if (Status st = tx.UpdateCustomRole(*valid); !st.ok()) return st.error();
+    nlohmann::json details = {
+        {"from", {{"name", current->name}, {"permissions", current->permissions}}},
+        {"to", {{"name", valid->name}, {"permissions", valid->permissions}}}};
+    AppendAudit(tx, p, {ws, "role.updated", "role", role_id, valid->name, "", details.dump()},
+                now);
+    tx.AfterCommit([this, ws] { access_.ForgetRoles(ws); });
+    return valid;
+  });
+  if (!updated) return updated.error();
+  return ViewOf(*updated);
 }
 
 Status Team::DeleteRole(const Principal& p, const Membership& caller, const std::string& role_id) {
@@ -300,28 +342,33 @@ Status Team::DeleteRole(const Principal& p, const Membership& caller, const std:
   if (access_.catalogue().FindRole(role_id)) {
     return Error::Conflict("builtin_role", "Built-in roles cannot be deleted.");
   }
-  auto current = store_.CustomRoleById(ws, role_id);
-  if (!current) return Error::NotFound("role");
-  if (store_.CountMembersWithRole(ws, role_id) > 0) {
-    return Error::Conflict("role_in_use", "Members hold this role; give them another role first.");
-  }
-  for (const auto& pm : store_.ProjectMembers(ws)) {
-    if (pm.role == role_id) {
-      return Error::Conflict("role_in_use", "Members hold this role inside a project.");
+  return store_.Write([&](WriteTx& tx) -> Status {
+    // Under the workspace lock, which role changes, project roles and invitations take too:
+    // nobody is given the role between the check and the deletion.
+    auto me = access_.Recheck(tx, caller, "roles.manage");
+    if (!me) return me.error();
+    auto current = tx.CustomRoleById(ws, role_id);
+    if (!current) return Error::NotFound("role");
+    if (tx.CountMembersWithRole(ws, role_id) > 0) {
+      return Error::Conflict("role_in_use", "Members hold this role; give them another role first.");
     }
-  }
-  for (const auto& inv : store_.Invitations(ws, true, clock_.Now())) {
-    if (inv.role == role_id) {
-      return Error::Conflict("role_in_use", "A pending invitation grants this role; revoke it first.");
+    for (const auto& pm : tx.ProjectMembers(ws)) {
+      if (pm.role == role_id) {
+        return Error::Conflict("role_in_use", "Members hold this role inside a project.");
+      }
     }
-  }
-  UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  tx->DeleteCustomRole(ws, role_id);
-  AppendAudit(*tx, p, {ws, "role.deleted", "role", role_id, current->name, "", "{}"}, now);
-  tx->Commit();
-  access_.ForgetRoles(ws);
-  return {};
+    UnixTime now = clock_.Now();
+    for (const auto& inv : tx.Invitations(ws, true, now)) {
+      if (inv.role == role_id) {
+        return Error::Conflict("role_in_use",
+                               "A pending invitation grants this role; revoke it first.");
+      }
+    }
+    tx.DeleteCustomRole(ws, role_id);
+    AppendAudit(tx, p, {ws, "role.deleted", "role", role_id, current->name, "", "{}"}, now);
+    tx.AfterCommit([this, ws] { access_.ForgetRoles(ws); });
+    return {};
+  });
 }
 
 }  // namespace gh

@@ -3,7 +3,6 @@
 // authorisation engine before the call returns.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,17 +10,26 @@
 #include "core/model.h"
 #include "core/result.h"
 #include "service/access.h"
-#include "service/config.h"
+#include "service/key_sync.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
 #include "store/store.h"
 
 namespace gh {
 
-// Runs inside the removal's transaction when a member leaves with revoke_keys=true; returns
-// how many keys it revoked. The API keys area registers one.
-using RevokeKeysHook =
-    std::function<int(WriteTx& tx, const std::string& workspace_id, const std::string& user_id)>;
+// What happens to a leaving member's API keys. A key is never left alive with an owner who
+// is not a member: they are revoked, or re-owned by another member.
+struct KeyHandover {
+  bool revoke = true;
+  std::string transfer_to;  // with revoke = false: the new owner ("" = whoever removes)
+};
+
+// What a removal did to the member's keys.
+struct Removal {
+  int revoked_keys = 0;
+  int transferred_keys = 0;
+  std::string transferred_to;  // the new owner, when keys were re-owned
+};
 
 struct RoleInput {
   std::optional<std::string> name;
@@ -47,23 +55,23 @@ struct RoleView {
 
 class Team {
  public:
-  Team(Store& store, const Config& config, Access& access, IdentityCache& cache,
+  Team(Store& store, Access& access, IdentityCache& cache, KeyIndexSync& keys,
        const Clock& clock = Clock::System());
 
   // A page of members, oldest first. `cursor` is a previous page's next_cursor.
   Result<MemberPage> Members(const Membership& caller, const std::string& cursor, int limit);
   Result<Member> ChangeRole(const Principal& p, const Membership& caller,
                             const std::string& user_id, const std::string& role);
-  // Returns the number of API keys revoked.
-  Result<int> Remove(const Principal& p, const Membership& caller, const std::string& user_id,
-                     bool revoke_keys);
+  Result<Removal> Remove(const Principal& p, const Membership& caller, const std::string& user_id,
+                         const KeyHandover& keys);
   // The removal itself, inside `tx`, for flows that remove a member as part of a larger
-  // change (account deletion): drops the membership (and with it project roles), revokes the
-  // member's keys in the workspace when asked, and records member.removed with `reason`.
-  // Call ForgetRemoved(workspace) after the commit. Returns the number of keys revoked.
-  int RemoveInTx(WriteTx& tx, const Principal& p, const Member& target, bool revoke_keys,
-                 const std::string& reason, UnixTime now);
-  void ForgetRemoved(const std::string& workspace_id);
+  // change (account deletion): checks under the workspace lock that the member is there and
+  // may leave (not the owner, not the last admin), drops the membership (and with it project
+  // roles), revokes or re-owns the member's keys in the workspace, records member.removed
+  // with `reason`, and forgets the member's access once `tx` commits.
+  Result<Removal> RemoveInTx(WriteTx& tx, const Principal& p, const std::string& workspace_id,
+                             const std::string& user_id, const KeyHandover& keys,
+                             const std::string& reason, UnixTime now);
 
   Status TransferOwnership(const Principal& p, const Membership& caller,
                            const std::string& user_id);
@@ -77,21 +85,23 @@ class Team {
   // Refuses (403 privilege_escalation) a role granting anything `caller` lacks.
   Status CheckNoEscalation(const Membership& caller, const Catalogue::Set& granted);
 
-  void SetRevokeKeysHook(RevokeKeysHook hook) { revoke_keys_ = std::move(hook); }
-
  private:
   // Whether removing or demoting `target` would leave the workspace without anyone holding
-  // the creator role (the admin-member model has no owner to fall back on).
-  bool IsLastManager(const std::string& workspace_id, const Membership& target);
-  Result<CustomRole> ValidateRole(const Membership& caller, CustomRole role, const RoleInput& in);
+  // the creator role (the admin-member model has no owner to fall back on). Reads through
+  // `tx`, which holds the workspace lock.
+  bool IsLastManager(WriteTx& tx, const std::string& workspace_id, const Membership& target);
+  Result<CustomRole> ValidateRole(StoreReader& reads, const Membership& caller, CustomRole role,
+                                  const RoleInput& in);
   RoleView ViewOf(const CustomRole& r);
+  // Once `tx` commits: the members' cached access is dropped, so that the change applies to
+  // their very next request.
+  void ForgetAfterCommit(WriteTx& tx, const std::string& workspace_id, bool projects);
 
   Store& store_;
-  const Config& config_;
   Access& access_;
   IdentityCache& cache_;
+  KeyIndexSync& keys_;
   const Clock& clock_;
-  RevokeKeysHook revoke_keys_;
 };
 
 }  // namespace gh

@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "core/image.h"
 #include "core/validation.h"
+#include "service/api_keys.h"
 #include "service/audit.h"
 
 namespace gh {
@@ -30,12 +31,13 @@ Error InvalidLanguage() {
 }  // namespace
 
 Workspaces::Workspaces(Store& store, const Config& config, const Catalogue& catalogue,
-                       IdentityCache& cache, const Clock& clock)
-    : store_(store), config_(config), catalogue_(catalogue), cache_(cache), clock_(clock) {}
+                       IdentityCache& cache, KeyIndexSync& keys, const Clock& clock)
+    : store_(store), config_(config), catalogue_(catalogue), cache_(cache), keys_(keys),
+      clock_(clock) {}
 
-WorkspaceView Workspaces::ViewOf(const Workspace& w, const std::string& role) {
+WorkspaceView Workspaces::ViewOf(StoreReader& reads, const Workspace& w, const std::string& role) {
   const Plan* plan = config_.FindPlan(w.plan);
-  return {w, role, store_.MemberCount(w.id), plan ? plan->member_limit : 0};
+  return {w, role, reads.MemberCount(w.id), plan ? plan->member_limit : 0};
 }
 
 Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInput& in) {
@@ -68,24 +70,27 @@ Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInpu
   w.updated_at = now;
   Membership owner{NewId("mem"), w.id, p.user.id, catalogue_.creator_role, now};
 
-  auto tx = store_.Begin();
-  tx->InsertWorkspace(w);
-  tx->InsertMembership(owner);
-  nlohmann::json details = {{"name", w.name}, {"region", w.region}, {"timezone", w.timezone}};
-  AppendAudit(*tx, p, {w.id, "workspace.created", "workspace", w.id, w.name, "", details.dump()},
-              now);
-  std::optional<ApiKey> publishable;
-  if (keys_) publishable = keys_->ProvisionPublishable(*tx, p, w, now);
-  tx->Commit();
-  if (publishable) keys_->index().Put(*publishable, std::nullopt, KeyWorkspace::Of(w));
-  cache_.ForgetMemberships();
-  return ViewOf(w, owner.role);
+  store_.Write([&](WriteTx& tx) {
+    tx.InsertWorkspace(w);
+    tx.InsertMembership(owner);
+    nlohmann::json details = {{"name", w.name}, {"region", w.region}, {"timezone", w.timezone}};
+    AppendAudit(tx, p, {w.id, "workspace.created", "workspace", w.id, w.name, "", details.dump()},
+                now);
+    ApiKey publishable = NewPublishableKey(w.id, p.user.id, now);
+    tx.InsertApiKey(publishable);
+    AppendAudit(tx, p, {w.id, "api_key.created", "api_key", publishable.id, publishable.name, "",
+                        KeyAuditSummary(publishable)},
+                now);
+    keys_.PutAfterCommit(tx, {publishable});
+    tx.AfterCommit([this] { cache_.ForgetMemberships(); });
+  });
+  return ViewOf(store_, w, owner.role);
 }
 
 std::vector<WorkspaceView> Workspaces::ListMine(const Principal& p) {
   std::vector<WorkspaceView> out;
   for (auto& wr : store_.WorkspacesOfUser(p.user.id)) {
-    out.push_back(ViewOf(wr.workspace, wr.membership.role));
+    out.push_back(ViewOf(store_, wr.workspace, wr.membership.role));
   }
   return out;
 }
@@ -93,12 +98,15 @@ std::vector<WorkspaceView> Workspaces::ListMine(const Principal& p) {
 Result<WorkspaceView> Workspaces::Get(const Membership& m) {
   auto w = store_.WorkspaceById(m.workspace_id);
   if (!w) return Error::NotFound("workspace");
-  return ViewOf(*w, m.role);
+  return ViewOf(store_, *w, m.role);
 }
 
 Result<WorkspaceView> Workspaces::Update(const Principal& p, const Membership& m,
                                          const WorkspaceInput& in) {
-  auto current = store_.WorkspaceById(m.workspace_id);
+  return store_.Write([&](WriteTx& tx) -> Result<WorkspaceView> {
+  // Read under the row's lock and written whole: a concurrent change of another setting
+  // (or of the logo) is not written back over.
+  auto current = tx.LockWorkspace(m.workspace_id);
   if (!current) return Error::NotFound("workspace");
   Workspace w = *current;
   nlohmann::json changes = nlohmann::json::object();
@@ -144,17 +152,18 @@ Result<WorkspaceView> Workspaces::Update(const Principal& p, const Membership& m
     changes["require_mfa"] = {{"from", w.require_mfa}, {"to", *in.require_mfa}};
     w.require_mfa = *in.require_mfa;
   }
-  if (changes.empty()) return ViewOf(w, m.role);
+  if (changes.empty()) return ViewOf(tx, w, m.role);
   UnixTime now = clock_.Now();
   w.updated_at = now;
-  auto tx = store_.Begin();
-  tx->UpdateWorkspace(w);
-  AppendAudit(*tx, p, {w.id, "workspace.updated", "workspace", w.id, w.name, "",
-                       nlohmann::json{{"changes", changes}}.dump()},
+  tx.UpdateWorkspace(w);
+  AppendAudit(tx, p, {w.id, "workspace.updated", "workspace", w.id, w.name, "",
+                      nlohmann::json{{"changes", changes}}.dump()},
               now);
-  tx->Commit();
-  cache_.ForgetMemberships();
-  return ViewOf(w, m.role);
+  // Monthly quotas count in the workspace's time zone.
+  if (changes.contains("timezone")) keys_.ReindexAfterCommit(tx, w.id);
+  tx.AfterCommit([this] { cache_.ForgetMemberships(); });
+  return ViewOf(tx, w, m.role);
+  });
 }
 
 Status Workspaces::Delete(const Principal& p, const Membership& m, const std::string& confirm) {
@@ -162,17 +171,17 @@ Status Workspaces::Delete(const Principal& p, const Membership& m, const std::st
     return Error::Invalid("confirmation_required", "confirm",
                           "Type DELETE to confirm deleting the workspace.");
   }
-  auto w = store_.WorkspaceById(m.workspace_id);
-  if (!w) return Error::NotFound("workspace");
-  UnixTime now = clock_.Now();
-  auto tx = store_.Begin();
-  // The event goes into the workspace's own chain, which outlives the workspace row.
-  AppendAudit(*tx, p, {w->id, "workspace.deleted", "workspace", w->id, w->name, "", "{}"}, now);
-  tx->DeleteWorkspace(w->id, now);
-  tx->Commit();
-  if (keys_) keys_->index().RemoveWorkspace(w->id);
-  cache_.ForgetMemberships();
-  return {};
+  return store_.Write([&](WriteTx& tx) -> Status {
+    auto w = tx.LockWorkspace(m.workspace_id);
+    if (!w) return Error::NotFound("workspace");
+    UnixTime now = clock_.Now();
+    // The event goes into the workspace's own chain, which outlives the workspace row.
+    AppendAudit(tx, p, {w->id, "workspace.deleted", "workspace", w->id, w->name, "", "{}"}, now);
+    tx.DeleteWorkspace(w->id, now);
+    keys_.RemoveWorkspaceAfterCommit(tx, w->id);
+    tx.AfterCommit([this] { cache_.ForgetMemberships(); });
+    return {};
+  });
 }
 
 Result<std::string> Workspaces::PutLogo(const Principal& p, const Membership& m,
@@ -186,21 +195,21 @@ Result<std::string> Workspaces::PutLogo(const Principal& p, const Membership& m,
     return Error{ErrorKind::kUnsupportedMedia, "unsupported_image",
                  "The logo must be a PNG, JPEG or WebP image.", "file"};
   }
-  auto w = store_.WorkspaceById(ws);
-  if (!w) return Error::NotFound("workspace");
-  UnixTime now = clock_.Now();
-  w->logo_content_type = type;
-  w->logo_updated_at = now;
-  w->updated_at = now;
-  auto tx = store_.Begin();
-  tx->PutLogo(ws, {type, bytes, now});
-  tx->UpdateWorkspace(*w);
-  AppendAudit(*tx, p, {ws, "workspace.logo_updated", "workspace", ws, w->name, "",
-                       nlohmann::json{{"content_type", type}, {"bytes", bytes.size()}}.dump()},
-              now);
-  tx->Commit();
-  cache_.ForgetMemberships();
-  return "/v1/workspaces/" + ws + "/logo?v=" + std::to_string(now);
+  return store_.Write([&](WriteTx& tx) -> Result<std::string> {
+    auto w = tx.LockWorkspace(ws);
+    if (!w) return Error::NotFound("workspace");
+    UnixTime now = clock_.Now();
+    w->logo_content_type = type;
+    w->logo_updated_at = now;
+    w->updated_at = now;
+    tx.PutLogo(ws, {type, bytes, now});
+    tx.UpdateWorkspace(*w);
+    AppendAudit(tx, p, {ws, "workspace.logo_updated", "workspace", ws, w->name, "",
+                        nlohmann::json{{"content_type", type}, {"bytes", bytes.size()}}.dump()},
+                now);
+    tx.AfterCommit([this] { cache_.ForgetMemberships(); });
+    return "/v1/workspaces/" + ws + "/logo?v=" + std::to_string(now);
+  });
 }
 
 Result<Logo> Workspaces::GetLogo(const Membership& m) {

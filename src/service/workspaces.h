@@ -9,7 +9,7 @@
 #include "core/model.h"
 #include "core/result.h"
 #include "service/config.h"
-#include "service/api_keys.h"
+#include "service/key_sync.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
 #include "store/store.h"
@@ -36,7 +36,7 @@ struct WorkspaceView {
 class Workspaces {
  public:
   Workspaces(Store& store, const Config& config, const Catalogue& catalogue, IdentityCache& cache,
-             const Clock& clock = Clock::System());
+             KeyIndexSync& keys, const Clock& clock = Clock::System());
 
   Result<WorkspaceView> Create(const Principal& p, const WorkspaceInput& in);
   std::vector<WorkspaceView> ListMine(const Principal& p);
@@ -51,18 +51,15 @@ class Workspaces {
 
   static constexpr size_t kMaxLogoBytes = 2 * 1024 * 1024;
 
-  // Where new workspaces get their publishable key.
-  void SetKeys(ApiKeys* keys) { keys_ = keys; }
-
  private:
-  WorkspaceView ViewOf(const Workspace& w, const std::string& role);
+  WorkspaceView ViewOf(StoreReader& reads, const Workspace& w, const std::string& role);
 
   Store& store_;
   const Config& config_;
   const Catalogue& catalogue_;
   IdentityCache& cache_;
+  KeyIndexSync& keys_;
   const Clock& clock_;
-  ApiKeys* keys_ = nullptr;
 };
 
 }  // namespace gh

@@ -1,4 +1,7 @@
+#include <chrono>
 #include <filesystem>
+#include <random>
+#include <thread>
 
 #include "store/sql/sql_db.h"
 #include "store/sql/sql_store.h"
@@ -27,6 +30,14 @@ std::unique_ptr<sql::Db> OpenDb(const std::string& url) {
 }
 
 }  // namespace
+
+void store_detail::BackOff(int attempt) {
+  // 1-2 ms, 2-4 ms, 4-8 ms …: the winner of the race commits meanwhile, and two losers that
+  // deadlocked on each other do not meet again in step.
+  thread_local std::minstd_rand rng(std::random_device{}());
+  int base = 1000 << std::min(attempt - 1, 4);
+  std::this_thread::sleep_for(std::chrono::microseconds(base + static_cast<int>(rng() % base)));
+}
 
 std::unique_ptr<Store> OpenStore(const std::string& url) {
   auto db = OpenDb(url);

@@ -12,6 +12,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/model.h"
@@ -94,150 +96,12 @@ struct AuditDailyCount {
   int64_t count = 0;
 };
 
-// A write transaction. Destroying it without Commit() rolls everything back.
-class WriteTx {
+// What the domain reads, in domain words: the methods of a Store (each a statement on a
+// pooled connection, seeing what has committed) and of a WriteTx (on the transaction's own
+// connection, seeing its own writes and, after a lock, what others committed before it).
+class StoreReader {
  public:
-  virtual ~WriteTx() = default;
-
-  // Conflict `email_taken` when the (normalised) email exists already.
-  virtual Status InsertUser(const User& user) = 0;
-  virtual void UpdateUser(const User& user) = 0;
-  // Account deletion: replaces email (with a value no sign-up can produce), name, password
-  // hash and avatar, and sets deleted_at. The id stays for what refers to it.
-  virtual void AnonymiseUser(const std::string& user_id, UnixTime at) = 0;
-  virtual void SetUserLastLogin(const std::string& user_id, UnixTime at) = 0;
-
-  // Two-factor authentication. A pending secret replaces any earlier pending one; confirming
-  // sets users.mfa_enabled and replaces the recovery codes; deleting clears all three.
-  virtual void PutPendingTotp(const TotpState& t) = 0;
-  // Records `step` as used if it is later than the last used one; false otherwise (replay).
-  virtual bool UseTotpStep(const std::string& user_id, int64_t step) = 0;
-  virtual void ConfirmTotp(const std::string& user_id,
-                           const std::vector<std::string>& recovery_code_hashes) = 0;
-  virtual void DeleteTotp(const std::string& user_id) = 0;
-  // Marks an unused recovery code used; false if there is none with this hash.
-  virtual bool UseRecoveryCode(const std::string& user_id, const std::string& code_hash,
-                               UnixTime at) = 0;
-
-  virtual void InsertSession(const Session& session) = 0;
-  // Returns false when the session does not exist, belongs to another user or is revoked.
-  virtual bool RevokeSession(const std::string& user_id, const std::string& session_id,
-                             UnixTime at) = 0;
-  // Revokes every live session of the user but `keep_session_id`; returns how many.
-  virtual int RevokeOtherSessions(const std::string& user_id, const std::string& keep_session_id,
-                                  UnixTime at) = 0;
-  virtual void RecordSessionActivity(const std::vector<SessionActivity>& batch) = 0;
-
-  virtual void InsertWorkspace(const Workspace& ws) = 0;
-  // Writes the workspace's settings; not its IP allowlist (UpdateIpAllowlist does).
-  virtual void UpdateWorkspace(const Workspace& ws) = 0;
-  // Replaces the IP allowlist and its switch, and moves updated_at and
-  // ip_allowlist_updated_at to `at` (so that other processes' refresh sees the change).
-  virtual void UpdateIpAllowlist(const std::string& workspace_id, bool enabled,
-                                 const std::vector<IpAllowEntry>& entries, UnixTime at) = 0;
-  // Deletes the workspace and what belongs to it (not its audit log), leaving a tombstone
-  // dated `now` so that other processes learn of the deletion (WorkspacesDeletedSince).
-  virtual void DeleteWorkspace(const std::string& workspace_id, UnixTime now) = 0;
-  virtual void PutLogo(const std::string& workspace_id, const Logo& logo) = 0;
-
-  virtual void InsertMembership(const Membership& m) = 0;
-  // Return false when the user is not a member.
-  virtual bool UpdateMemberRole(const std::string& workspace_id, const std::string& user_id,
-                                const std::string& role) = 0;
-  virtual bool DeleteMembership(const std::string& workspace_id, const std::string& user_id) = 0;
-
-  // Conflict `role_name_taken` when the workspace has a role of that name.
-  virtual Status InsertCustomRole(const CustomRole& role) = 0;
-  virtual Status UpdateCustomRole(const CustomRole& role) = 0;
-  virtual bool DeleteCustomRole(const std::string& workspace_id, const std::string& role_id) = 0;
-
-  // Conflict `project_name_taken` when the workspace has a project of that name.
-  virtual Status InsertProject(const Project& p) = 0;
-  virtual Status UpdateProject(const Project& p) = 0;
-  virtual bool DeleteProject(const std::string& workspace_id, const std::string& project_id) = 0;
-  // Inserts or replaces the member's role in the project.
-  virtual void PutProjectMember(const ProjectMember& m) = 0;
-  virtual bool DeleteProjectMember(const std::string& project_id, const std::string& user_id) = 0;
-
-  virtual void InsertApiKey(const ApiKey& key) = 0;
-  // Writes every mutable column of the key (name, service, limits, patterns, hashes, the
-  // publishable key, expiry, revoked).
-  virtual void UpdateApiKey(const ApiKey& key) = 0;
-  // Revokes the live keys `owner_id` created in the workspace; returns their ids.
-  virtual std::vector<std::string> RevokeKeysOfOwner(const std::string& workspace_id,
-                                                     const std::string& owner_id,
-                                                     UnixTime at) = 0;
-  // Revokes the live keys `owner_id` created in any workspace; returns (workspace id, key id).
-  virtual std::vector<std::pair<std::string, std::string>> RevokeAllKeysOfOwner(
-      const std::string& owner_id, UnixTime at) = 0;
-  // Adds usage counts and moves last_used_at forward.
-  virtual void RecordKeyUsage(const std::vector<KeyUsage>& batch) = 0;
-  // Records first uses of keys from addresses, skipping keys that no longer exist and pairs
-  // recorded already (by this or another process); returns the positions in `uses` that were
-  // new, in ascending order.
-  virtual std::vector<size_t> InsertKeyIps(const std::vector<KeyIpUse>& uses) = 0;
-
-  virtual void InsertInvitation(const Invitation& inv) = 0;
-  // Writes status, token_hash, expires_at, accepted_at and revoked_at.
-  virtual void UpdateInvitation(const Invitation& inv) = 0;
-
-  // Locks the audit chain (a workspace id, or "" for account events) until commit and returns
-  // the hash of its last event ("" for a new chain).
-  virtual std::string LockAuditChain(const std::string& chain) = 0;
-  // Appends an event whose prev_hash and hash are already set; assigns event.seq and moves
-  // the chain head. Call LockAuditChain first in the same transaction.
-  virtual void AppendAuditEvent(AuditEvent& event) = 0;
-  // Appends events of one chain whose hashes are already linked (the batch path of bulk
-  // generators); assigns their seq and moves the chain head to the last one. Call
-  // LockAuditChain first in the same transaction.
-  virtual void AppendAuditEvents(std::vector<AuditEvent>& events) = 0;
-  // Retention: deletes, oldest first, at most `limit` events of `chain` that occurred before
-  // `cutoff`, stopping at the first younger one, and records the hash the oldest retained
-  // event links to as the chain's anchor. Returns how many were deleted. Call LockAuditChain
-  // first in the same transaction.
-  virtual int64_t PurgeAuditEvents(const std::string& chain, UnixTime cutoff, int limit) = 0;
-  // Retention of the daily counters: deletes the chain's counters of days before
-  // `before_day` ("2026-01-31"); returns how many rows went.
-  virtual int64_t PurgeAuditDailyCounts(const std::string& chain,
-                                        const std::string& before_day) = 0;
-
-  virtual void InsertMail(const MailMessage& mail) = 0;
-  virtual void MarkMail(const std::string& id, const std::string& status,
-                        std::optional<UnixTime> sent_at) = 0;
-  // Takes a due message for delivery by pushing its next attempt to `lease_until`, so that
-  // other gatehouse processes leave it alone meanwhile. False when another process has it.
-  virtual bool ClaimMail(const std::string& id, UnixTime now, UnixTime lease_until) = 0;
-  // Records a delivery attempt: status, attempts, next_attempt_at, last_error, sent_at.
-  virtual void RecordMailAttempt(const MailMessage& mail) = 0;
-
-  // Saves the response of a key used for the first time; returns false (and changes nothing)
-  // when the key exists already. A response with status 0 reserves the key while its request
-  // runs.
-  virtual bool SaveIdempotentResponse(const std::string& scope, const std::string& key,
-                                      const IdempotentResponse& response) = 0;
-  // Replaces a reservation with the final response.
-  virtual void CompleteIdempotentResponse(const std::string& scope, const std::string& key,
-                                          const IdempotentResponse& response) = 0;
-  virtual void DeleteIdempotentResponse(const std::string& scope, const std::string& key) = 0;
-  // Deletes up to `limit` saved responses (or reservations) created before `before`, oldest
-  // first; returns how many.
-  virtual int64_t PurgeIdempotentResponses(UnixTime before, int limit) = 0;
-
-  virtual void Commit() = 0;
-};
-
-class Store {
- public:
-  virtual ~Store() = default;
-
-  // "sqlite" or "postgres".
-  virtual std::string Backend() const = 0;
-  // The schema version the store is at.
-  virtual int SchemaVersion() = 0;
-  // Throws StoreError when the database does not answer.
-  virtual void Ping() = 0;
-
-  virtual std::unique_ptr<WriteTx> Begin() = 0;
+  virtual ~StoreReader() = default;
 
   virtual std::optional<User> UserById(const std::string& id) = 0;
   virtual std::optional<User> UserByEmail(const std::string& normalized_email) = 0;
@@ -308,14 +172,6 @@ class Store {
   // order when given.
   virtual AuditFilteredPage FilteredAuditEvents(const AuditFilter& filter,
                                                 std::optional<AuditKey> after, int limit) = 0;
-  // Every event FilteredAuditEvents would page through, as one stream. Up to
-  // kAuditSnapshotStreams streams at a time each hold a connection and one read-only
-  // transaction from their start until they are exhausted or destroyed, and so read a single
-  // snapshot of the log (events appended or purged meanwhile do not change what they return).
-  // Further streams page with FilteredAuditEvents instead, so that exports cannot take every
-  // connection of the pool.
-  static constexpr int kAuditSnapshotStreams = 4;
-  virtual std::unique_ptr<AuditEventStream> StreamAuditEvents(const AuditFilter& filter) = 0;
   // The anchor and head of a chain (all empty/zero for a chain without events).
   virtual AuditChainBounds AuditBounds(const std::string& chain) = 0;
   // Every chain with its workspace's retention in days (365 for chains without a workspace).
@@ -339,6 +195,214 @@ class Store {
                                                                    const std::string& key) = 0;
 };
 
+// A write transaction: reads (StoreReader) on its own connection, then writes. Destroying it
+// without Commit() rolls everything back. Use cases get one from Store::Write.
+class WriteTx : public StoreReader {
+ public:
+  ~WriteTx() override = default;
+
+  // Locking reads. Each returns the row as committed now and keeps anyone else from changing
+  // it until this transaction ends (PostgreSQL: SELECT … FOR UPDATE; SQLite: the transaction
+  // already holds the database's write lock). The workspace row is the lock of everything
+  // whose invariants span a workspace: memberships and their roles (exactly one owner, at
+  // least one admin), keys' owners. Take it before reading what such a check reads, and
+  // before other locks (workspaces in id order when several).
+  virtual std::optional<Workspace> LockWorkspace(const std::string& workspace_id) = 0;
+  virtual std::optional<ApiKey> LockApiKey(const std::string& workspace_id,
+                                           const std::string& key_id) = 0;
+  virtual std::optional<User> LockUser(const std::string& user_id) = 0;
+  virtual std::optional<Invitation> LockInvitation(const std::string& workspace_id,
+                                                   const std::string& invitation_id) = 0;
+
+  // Runs `fn` after this transaction commits (index and cache updates, waking workers), in
+  // registration order; never if it rolls back.
+  void AfterCommit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
+  std::vector<std::function<void()>> TakeAfterCommit() { return std::move(after_commit_); }
+
+  // Conflict `email_taken` when the (normalised) email exists already.
+  virtual Status InsertUser(const User& user) = 0;
+  virtual void UpdateUser(const User& user) = 0;
+  // Account deletion: replaces email (with a value no sign-up can produce), name, password
+  // hash and avatar, and sets deleted_at. The id stays for what refers to it.
+  virtual void AnonymiseUser(const std::string& user_id, UnixTime at) = 0;
+  virtual void SetUserLastLogin(const std::string& user_id, UnixTime at) = 0;
+
+  // Two-factor authentication. A pending secret replaces any earlier pending one; confirming
+  // sets users.mfa_enabled and replaces the recovery codes; deleting clears all three.
+  virtual void PutPendingTotp(const TotpState& t) = 0;
+  // Records `step` as used if it is later than the last used one; false otherwise (replay).
+  virtual bool UseTotpStep(const std::string& user_id, int64_t step) = 0;
+  virtual void ConfirmTotp(const std::string& user_id,
+                           const std::vector<std::string>& recovery_code_hashes) = 0;
+  virtual void DeleteTotp(const std::string& user_id) = 0;
+  // Marks an unused recovery code used; false if there is none with this hash.
+  virtual bool UseRecoveryCode(const std::string& user_id, const std::string& code_hash,
+                               UnixTime at) = 0;
+
+  virtual void InsertSession(const Session& session) = 0;
+  // Returns false when the session does not exist, belongs to another user or is revoked.
+  virtual bool RevokeSession(const std::string& user_id, const std::string& session_id,
+                             UnixTime at) = 0;
+  // Revokes every live session of the user but `keep_session_id`; returns how many.
+  virtual int RevokeOtherSessions(const std::string& user_id, const std::string& keep_session_id,
+                                  UnixTime at) = 0;
+  virtual void RecordSessionActivity(const std::vector<SessionActivity>& batch) = 0;
+
+  virtual void InsertWorkspace(const Workspace& ws) = 0;
+  // Writes the workspace's settings; not its IP allowlist (UpdateIpAllowlist does).
+  virtual void UpdateWorkspace(const Workspace& ws) = 0;
+  // Replaces the IP allowlist and its switch, and moves updated_at and
+  // ip_allowlist_updated_at to `at` (so that other processes' refresh sees the change).
+  virtual void UpdateIpAllowlist(const std::string& workspace_id, bool enabled,
+                                 const std::vector<IpAllowEntry>& entries, UnixTime at) = 0;
+  // Deletes the workspace and what belongs to it (not its audit log), leaving a tombstone
+  // dated `now` so that other processes learn of the deletion (WorkspacesDeletedSince).
+  virtual void DeleteWorkspace(const std::string& workspace_id, UnixTime now) = 0;
+  virtual void PutLogo(const std::string& workspace_id, const Logo& logo) = 0;
+
+  virtual void InsertMembership(const Membership& m) = 0;
+  // Return false when the user is not a member.
+  virtual bool UpdateMemberRole(const std::string& workspace_id, const std::string& user_id,
+                                const std::string& role) = 0;
+  virtual bool DeleteMembership(const std::string& workspace_id, const std::string& user_id) = 0;
+
+  // Conflict `role_name_taken` when the workspace has a role of that name.
+  virtual Status InsertCustomRole(const CustomRole& role) = 0;
+  virtual Status UpdateCustomRole(const CustomRole& role) = 0;
+  virtual bool DeleteCustomRole(const std::string& workspace_id, const std::string& role_id) = 0;
+
+  // Conflict `project_name_taken` when the workspace has a project of that name.
+  virtual Status InsertProject(const Project& p) = 0;
+  virtual Status UpdateProject(const Project& p) = 0;
+  virtual bool DeleteProject(const std::string& workspace_id, const std::string& project_id) = 0;
+  // Inserts or replaces the member's role in the project.
+  virtual void PutProjectMember(const ProjectMember& m) = 0;
+  virtual bool DeleteProjectMember(const std::string& project_id, const std::string& user_id) = 0;
+
+  // Writes the key with key.version (1 for a new key).
+  virtual void InsertApiKey(const ApiKey& key) = 0;
+  // Writes every mutable column of the key (name, service, owner, limits, patterns, hashes,
+  // the publishable key, expiry, revoked) and moves its version on by one, into key.version.
+  // Read the key with LockApiKey in the same transaction first. False when it is gone.
+  virtual bool UpdateApiKey(ApiKey& key) = 0;
+  // Revokes the live keys `owner_id` holds in the workspace; returns them as written.
+  virtual std::vector<ApiKey> RevokeKeysOfOwner(const std::string& workspace_id,
+                                                const std::string& owner_id, UnixTime at) = 0;
+  // Gives the live keys `owner_id` holds in the workspace to `new_owner_id`; returns them
+  // as written.
+  virtual std::vector<ApiKey> TransferKeysOfOwner(const std::string& workspace_id,
+                                                  const std::string& owner_id,
+                                                  const std::string& new_owner_id,
+                                                  UnixTime at) = 0;
+  // Revokes the live keys `owner_id` holds in any workspace; returns them as written.
+  virtual std::vector<ApiKey> RevokeAllKeysOfOwner(const std::string& owner_id,
+                                                   UnixTime at) = 0;
+  // Adds usage counts and moves last_used_at forward.
+  virtual void RecordKeyUsage(const std::vector<KeyUsage>& batch) = 0;
+  // Records first uses of keys from addresses, skipping keys that no longer exist and pairs
+  // recorded already (by this or another process); returns the positions in `uses` that were
+  // new, in ascending order.
+  virtual std::vector<size_t> InsertKeyIps(const std::vector<KeyIpUse>& uses) = 0;
+
+  virtual void InsertInvitation(const Invitation& inv) = 0;
+  // Writes status, token_hash, expires_at, accepted_at and revoked_at.
+  virtual void UpdateInvitation(const Invitation& inv) = 0;
+
+  // Locks the audit chain (a workspace id, or "" for account events) until commit and returns
+  // the hash of its last event ("" for a new chain).
+  virtual std::string LockAuditChain(const std::string& chain) = 0;
+  // Appends an event whose prev_hash and hash are already set; assigns event.seq and moves
+  // the chain head. Call LockAuditChain first in the same transaction.
+  virtual void AppendAuditEvent(AuditEvent& event) = 0;
+  // Appends events of one chain whose hashes are already linked (the batch path of bulk
+  // generators); assigns their seq and moves the chain head to the last one. Call
+  // LockAuditChain first in the same transaction.
+  virtual void AppendAuditEvents(std::vector<AuditEvent>& events) = 0;
+  // Retention: deletes, oldest first, at most `limit` events of `chain` that occurred before
+  // `cutoff`, stopping at the first younger one, and records the hash the oldest retained
+  // event links to as the chain's anchor. Returns how many were deleted. Call LockAuditChain
+  // first in the same transaction.
+  virtual int64_t PurgeAuditEvents(const std::string& chain, UnixTime cutoff, int limit) = 0;
+  // Retention of the daily counters: deletes the chain's counters of days before
+  // `before_day` ("2026-01-31"); returns how many rows went.
+  virtual int64_t PurgeAuditDailyCounts(const std::string& chain,
+                                        const std::string& before_day) = 0;
+
+  virtual void InsertMail(const MailMessage& mail) = 0;
+  virtual void MarkMail(const std::string& id, const std::string& status,
+                        std::optional<UnixTime> sent_at) = 0;
+  // Takes a due message for delivery by pushing its next attempt to `lease_until`, so that
+  // other gatehouse processes leave it alone meanwhile. False when another process has it.
+  virtual bool ClaimMail(const std::string& id, UnixTime now, UnixTime lease_until) = 0;
+  // Records a delivery attempt: status, attempts, next_attempt_at, last_error, sent_at.
+  virtual void RecordMailAttempt(const MailMessage& mail) = 0;
+
+  // Saves the response of a key used for the first time; returns false (and changes nothing)
+  // when the key exists already. A response with status 0 reserves the key while its request
+  // runs.
+  virtual bool SaveIdempotentResponse(const std::string& scope, const std::string& key,
+                                      const IdempotentResponse& response) = 0;
+  // Replaces a reservation with the final response.
+  virtual void CompleteIdempotentResponse(const std::string& scope, const std::string& key,
+                                          const IdempotentResponse& response) = 0;
+  virtual void DeleteIdempotentResponse(const std::string& scope, const std::string& key) = 0;
+  // Deletes up to `limit` saved responses (or reservations) created before `before`, oldest
+  // first; returns how many.
+  virtual int64_t PurgeIdempotentResponses(UnixTime before, int limit) = 0;
+
+  virtual void Commit() = 0;
+
+ private:
+  std::vector<std::function<void()>> after_commit_;
+};
+
+// An error of a transaction that lost a race with another (a PostgreSQL serialization failure
+// or deadlock, SQLite busy past its timeout): nothing was written, and the same transaction
+// may simply run again. Store::Write does.
+class RetryableStoreError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+class Store : public StoreReader {
+ public:
+  virtual ~Store() = default;
+
+  // "sqlite" or "postgres".
+  virtual std::string Backend() const = 0;
+  // The schema version the store is at.
+  virtual int SchemaVersion() = 0;
+  // Throws StoreError when the database does not answer.
+  virtual void Ping() = 0;
+
+  // A bare transaction, for the store's own tests and bulk tools. Use cases call Write.
+  virtual std::unique_ptr<WriteTx> Begin() = 0;
+
+  // One unit of work: runs `fn` inside a write transaction and commits when it returns a
+  // successful Result (or Status), rolls back when it returns an error or throws. `fn` reads
+  // through the transaction what it checks, so nothing it checked can change before it
+  // writes: on SQLite the transaction holds the database's write lock from its start
+  // (BEGIN IMMEDIATE); on PostgreSQL `fn` takes row locks (WriteTx::Lock…) before reading
+  // what its invariants depend on. When the transaction loses a race (RetryableStoreError),
+  // `fn` runs again on a new transaction, up to kWriteAttempts times in all, so it must have
+  // no effect outside the transaction but through WriteTx::AfterCommit. The callbacks that
+  // `fn` registered there run, in order, once the commit succeeded, after the transaction's
+  // connection is released; never for a rolled-back attempt.
+  // Must not be called from inside another Write on the same store (SQLite has one writer).
+  static constexpr int kWriteAttempts = 5;
+  template <typename F>
+  auto Write(F&& fn) -> std::invoke_result_t<F&, WriteTx&>;
+
+  // Every event FilteredAuditEvents would page through, as one stream. Up to
+  // kAuditSnapshotStreams streams at a time each hold a connection and one read-only
+  // transaction from their start until they are exhausted or destroyed, and so read a single
+  // snapshot of the log (events appended or purged meanwhile do not change what they return).
+  // Further streams page with FilteredAuditEvents instead, so that exports cannot take every
+  // connection of the pool.
+  static constexpr int kAuditSnapshotStreams = 4;
+  virtual std::unique_ptr<AuditEventStream> StreamAuditEvents(const AuditFilter& filter) = 0;
+};
+
 // Opens (and migrates) a store from a URL: "sqlite:./data/gatehouse.db",
 // "sqlite::memory:" or "postgres://user@host:port/db". Throws StoreError with a message a
 // person can act on (unknown scheme, unreachable server, schema newer than this binary).
@@ -346,5 +410,50 @@ std::unique_ptr<Store> OpenStore(const std::string& url);
 
 // Brings the store's schema up to date and returns {from, to} versions.
 std::pair<int, int> MigrateStore(const std::string& url);
+
+namespace store_detail {
+// A short random pause before a lost race runs again, growing with `attempt`.
+void BackOff(int attempt);
+// Whether a unit of work's result says to commit: an ok() Result or Status; any other value.
+template <typename R>
+bool Succeeded(const R& r) {
+  if constexpr (requires { r.ok(); }) {
+    return r.ok();
+  } else {
+    return true;
+  }
+}
+}  // namespace store_detail
+
+template <typename F>
+auto Store::Write(F&& fn) -> std::invoke_result_t<F&, WriteTx&> {
+  using R = std::invoke_result_t<F&, WriteTx&>;
+  for (int attempt = 1;; ++attempt) {
+    bool committed = false;
+    try {
+      std::unique_ptr<WriteTx> tx = Begin();
+      auto finish = [&] {
+        tx->Commit();
+        committed = true;
+        auto after = tx->TakeAfterCommit();
+        tx.reset();  // the connection goes back before the callbacks run
+        for (auto& cb : after) cb();
+      };
+      if constexpr (std::is_void_v<R>) {
+        fn(*tx);
+        finish();
+        return;
+      } else {
+        R result = fn(*tx);
+        if (!store_detail::Succeeded(result)) return result;  // tx's destructor rolls back
+        finish();
+        return result;
+      }
+    } catch (const RetryableStoreError&) {
+      if (committed || attempt >= kWriteAttempts) throw;
+    }
+    store_detail::BackOff(attempt);
+  }
+}
 
 }  // namespace gh

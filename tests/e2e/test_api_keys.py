@@ -856,20 +856,25 @@ def test_keys_follow_project_visibility(srv, team):
     assert_problem(r, 422, "invalid_project", "project_id")
 
 
-def test_removing_a_member_with_and_without_revoke_keys(srv, team):
+def test_removing_a_member_revokes_their_keys_unless_re_owned(srv, team):
     ws_id, owner, admin = team["id"], team["owner"], team["admin"]
     dev1 = team["developer"]
     dev2 = join(srv, owner, ws_id, role="developer", name="Dana Developer")
+    dev3 = join(srv, owner, ws_id, role="developer", name="Dev Three")
     k1a = create_key(dev1, ws_id, "dev1 a")
     k1b = create_key(dev1, ws_id, "dev1 b", type="publishable")
     k2 = create_key(dev2, ws_id, "dev2")
+    k3 = create_key(dev3, ws_id, "dev3")
     kept = create_key(admin, ws_id, "admin's")
-    for k in (k1a, k2, kept):
+    for k in (k1a, k2, k3, kept):
         assert code(srv, k["key"]) == "VALID"
     members = f"/v1/workspaces/{ws_id}/members"
     assert_problem(owner.delete(f"{members}/{uid(dev1)}?revoke_keys=yes"), 422, "invalid_type",
                    "revoke_keys")
-    r = owner.delete(f"{members}/{uid(dev1)}?revoke_keys=true")
+    assert_problem(owner.delete(f"{members}/{uid(dev1)}?transfer_to={uid(admin)}"), 422,
+                   "invalid_transfer_to", "transfer_to")
+    # No flag: the API's default revokes every key the member holds in the workspace.
+    r = owner.delete(f"{members}/{uid(dev1)}")
     assert r.status_code == 204, r.text
     assert code(srv, k1a["key"]) == "REVOKED"
     assert code(srv, k1b["key"]) == "REVOKED"
@@ -881,14 +886,55 @@ def test_removing_a_member_with_and_without_revoke_keys(srv, team):
     assert removed["details"].get("revoke_keys") is True
     assert removed["details"].get("revoked_keys") == 2
 
-    r = admin.delete(f"{members}/{uid(dev2)}")
+    # revoke_keys=false re-owns the keys, by default to whoever removes the member…
+    r = admin.delete(f"{members}/{uid(dev2)}?revoke_keys=false")
     assert r.status_code == 204, r.text
     assert code(srv, k2["key"]) == "VALID"
-    assert listed[k2["id"]]["revoked_at"] is None
-    assert get_key(owner, ws_id, k2["id"])["revoked_at"] is None
-    # …but it no longer opens the management API: its owner is not a member any more.
-    assert_problem(bearer(srv, k2["key"], "GET", f"/v1/workspaces/{ws_id}"), 404, "not_found")
+    moved = get_key(owner, ws_id, k2["id"])
+    assert moved["revoked_at"] is None
+    assert moved["owner"]["user_id"] == uid(admin)
+    removed = audit(owner, ws_id, action="member.removed")[0]
+    assert removed["details"].get("transferred_keys") == 1
+    assert removed["details"].get("transfer_to") == uid(admin)
+    # …and it opens the management API as its new owner.
+    r = bearer(srv, k2["key"], "GET", f"/v1/workspaces/{ws_id}")
+    assert r.status_code == 200, r.text
+
+    # …or to a named member, who must stay a member: not the leaver, not a stranger.
+    assert_problem(owner.delete(f"{members}/{uid(dev3)}?revoke_keys=false&transfer_to={uid(dev3)}"),
+                   422, "invalid_transfer_to", "transfer_to")
+    assert_problem(owner.delete(f"{members}/{uid(dev3)}?revoke_keys=false&transfer_to={uid(dev1)}"),
+                   422, "invalid_transfer_to", "transfer_to")
+    assert code(srv, k3["key"]) == "VALID"  # the refused removals changed nothing
+    r = owner.delete(f"{members}/{uid(dev3)}?revoke_keys=false&transfer_to={uid(admin)}")
+    assert r.status_code == 204, r.text
+    assert get_key(owner, ws_id, k3["id"])["owner"]["user_id"] == uid(admin)
+    assert code(srv, k3["key"]) == "VALID"
     assert code(srv, kept["key"]) == "VALID"
+
+
+def test_check_and_verify_agree_on_every_key_state(srv, team):
+    ws_id, owner, admin = team["id"], team["owner"], team["admin"]
+    dev = join(srv, owner, ws_id, role="developer", name="Agreeing Dev")
+    live = create_key(dev, ws_id, "live")
+    revoked = create_key(dev, ws_id, "revoked")
+    orphan_source = join(srv, owner, ws_id, role="developer", name="Leaving Dev")
+    leaver = create_key(orphan_source, ws_id, "leaver's")
+    assert owner.delete(f"/v1/workspaces/{ws_id}/api-keys/{revoked['id']}").status_code == 200
+    assert owner.delete(f"/v1/workspaces/{ws_id}/members/{uid(orphan_source)}").status_code == 204
+
+    def check(key_id):
+        r = owner.post("/v1/check", json={"workspace_id": ws_id, "permission": "logs.view",
+                                          "subject": {"type": "api_key", "id": key_id}})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    for k, want in ((live, "VALID"), (revoked, "REVOKED"), (leaver, "REVOKED")):
+        assert code(srv, k["key"]) == want, k["name"]
+        answer = check(k["id"])
+        assert answer["allowed"] is (want == "VALID"), (k["name"], answer)
+        if want != "VALID":
+            assert "revoked" in answer["reason"].lower(), answer
 
 
 # --- bearer authentication ---------------------------------------------------------------------

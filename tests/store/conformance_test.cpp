@@ -787,7 +787,13 @@ TEST_P(StoreConformance, RevokeAllKeysOfOwnerRevokesTheirLiveKeysInEveryWorkspac
   ApiKey old = key(w2, owner, kT0 + 5);
   ApiKey theirs = key(w1, other, std::nullopt);
   std::vector<std::pair<std::string, std::string>> got;
-  InTx([&](WriteTx& tx) { got = tx.RevokeAllKeysOfOwner(owner.id, kT0 + 90); });
+  InTx([&](WriteTx& tx) {
+    for (const auto& k : tx.RevokeAllKeysOfOwner(owner.id, kT0 + 90)) {
+      EXPECT_EQ(k.revoked_at, std::optional<UnixTime>(kT0 + 90));  // returned as written
+      EXPECT_EQ(k.version, 2);
+      got.emplace_back(k.workspace_id, k.id);
+    }
+  });
   std::sort(got.begin(), got.end());
   std::vector<std::pair<std::string, std::string>> want = {{w1.id, a.id}, {w2.id, b.id}};
   std::sort(want.begin(), want.end());

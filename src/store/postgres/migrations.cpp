@@ -285,6 +285,12 @@ WHERE seq IN (SELECT seq FROM audit_events WHERE noun IS NULL ORDER BY seq LIMIT
 -- Idempotency-Key answers are kept for 24 hours: the index finds the older ones to purge.
 CREATE INDEX idempotency_keys_by_time ON idempotency_keys(created_at);
 )sql"},
+      {11, R"sql(
+-- A key's version, moved by every write of the key: the in-memory index applies a key's
+-- changes in version order, so a revocation's after-commit update is never overwritten by
+-- that of an edit that committed before it (see KeyIndex::Put).
+ALTER TABLE api_keys ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+)sql"},
   };
   return kMigrations;
 }

@@ -119,8 +119,12 @@ class PgConn final : public Conn {
     std::string msg = "PostgreSQL: ";
     msg += res ? PQresultErrorMessage(res) : PQerrorMessage(conn_);
     bool unique = state && std::strcmp(state, "23505") == 0;
+    // serialization_failure, deadlock_detected: the transaction lost a race and was rolled
+    // back; Store::Write runs it again.
+    bool retryable = state && (std::strcmp(state, "40001") == 0 || std::strcmp(state, "40P01") == 0);
     PQclear(res);
     if (unique) throw UniqueViolation(msg);
+    if (retryable) throw RetryableStoreError(msg);
     throw StoreError(msg);
   }
 
@@ -240,6 +244,7 @@ class PostgresDb final : public Db {
 
   std::string Backend() const override { return "postgres"; }
   std::string_view BeginSql() const override { return "BEGIN"; }
+  std::string_view ForUpdateSql() const override { return " FOR UPDATE"; }
   // Also settings for the one long ordered read such a transaction makes (an export):
   // - no sort: read in full, the query looks cheaper as a scan of the table plus a sort (which
   //   spills to disk and returns nothing until it is done) than along the index whose order

@@ -124,6 +124,9 @@ class Db {
   virtual Lease Writer() = 0;
   // The statement that opens a write transaction ("BEGIN IMMEDIATE" on SQLite).
   virtual std::string_view BeginSql() const = 0;
+  // What a locking read appends (" FOR UPDATE" on PostgreSQL; "" on SQLite, whose write
+  // transactions hold the database's write lock from BEGIN IMMEDIATE on).
+  virtual std::string_view ForUpdateSql() const = 0;
   // The statement that opens a read-only transaction reading one snapshot of the database
   // throughout (REPEATABLE READ on PostgreSQL; any read transaction in SQLite's WAL mode).
   virtual std::string_view BeginSnapshotSql() const = 0;

@@ -244,7 +244,7 @@ constexpr const char* kKeyCols =
     "id, workspace_id, project_id, type, environment, name, service, owner_id, prefix, hash, "
     "publishable_key, allow_patterns, deny_patterns, methods, rate_per_minute, rate_per_month, "
     "ip_allowlist, expires_at, previous_hash, previous_expires_at, created_at, updated_at, "
-    "revoked_at, last_used_at";
+    "revoked_at, last_used_at, version";
 
 ApiKey KeyFrom(const Row& r) {
   ApiKey k;
@@ -272,6 +272,7 @@ ApiKey KeyFrom(const Row& r) {
   k.updated_at = r.Int(21);
   k.revoked_at = r.OptInt(22);
   k.last_used_at = r.OptInt(23);
+  k.version = r.Int(24);
   return k;
 }
 
@@ -286,9 +287,375 @@ std::string Sql(std::initializer_list<std::string_view> parts) {
   return s;
 }
 
-class SqlWriteTx final : public WriteTx {
+std::string FilteredAuditSql(const char* cols, const AuditFilter& f,
+                             const std::optional<AuditKey>& after, Params& params);
+
+// The reads of StoreReader, written once for the store (each on a pooled connection) and for
+// a write transaction (on the transaction's own connection, seeing its writes).
+template <typename Base>
+class SqlReads : public Base {
  public:
-  SqlWriteTx(Lease lease, std::string_view begin_sql) : c_(std::move(lease)) {
+  std::optional<User> UserById(const std::string& id) override {
+    return One<User>(Sql({"SELECT ", kUserCols, " FROM users WHERE id=$1"}), {id}, UserFrom);
+  }
+
+  std::optional<User> UserByEmail(const std::string& email) override {
+    return One<User>(Sql({"SELECT ", kUserCols, " FROM users WHERE email=$1"}), {email},
+                     UserFrom);
+  }
+
+  std::optional<Session> SessionByTokenHash(const std::string& hash) override {
+    return One<Session>(Sql({"SELECT ", kSessionCols, " FROM sessions WHERE token_hash=$1"}),
+                        {hash}, SessionFrom);
+  }
+
+  std::vector<Session> LiveSessionsOfUser(const std::string& user_id, UnixTime now) override {
+    auto rows = ReadConn()->Query(
+        Sql({"SELECT ", kSessionCols,
+             " FROM sessions WHERE user_id=$1 AND revoked_at IS NULL AND idle_expires_at > $2 "
+             "AND absolute_expires_at > $2 ORDER BY last_active_at DESC, id"}),
+        {user_id, now});
+    std::vector<Session> out;
+    for (const auto& r : rows) out.push_back(SessionFrom(r));
+    return out;
+  }
+
+  std::vector<Session> RecentSessionsOfUser(const std::string& user_id, int limit) override {
+    auto rows = ReadConn()->Query(
+        Sql({"SELECT ", kSessionCols,
+             " FROM sessions WHERE user_id=$1 ORDER BY created_at DESC, id LIMIT $2"}),
+        {user_id, int64_t{limit}});
+    std::vector<Session> out;
+    for (const auto& r : rows) out.push_back(SessionFrom(r));
+    return out;
+  }
+
+  std::optional<Workspace> WorkspaceById(const std::string& id) override {
+    return One<Workspace>(Sql({"SELECT ", kWorkspaceCols, " FROM workspaces w WHERE w.id=$1"}),
+                          {id}, WorkspaceFrom);
+  }
+
+  std::vector<WorkspaceWithRole> WorkspacesOfUser(const std::string& user_id) override {
+    auto rows = ReadConn()->Query(
+        Sql({"SELECT ", kWorkspaceCols,
+             ", m.id, m.role, m.joined_at FROM workspaces w JOIN memberships m "
+             "ON m.workspace_id=w.id WHERE m.user_id=$1 ORDER BY w.created_at, w.id"}),
+        {user_id});
+    std::vector<WorkspaceWithRole> out;
+    for (const auto& r : rows) {
+      Workspace w = WorkspaceFrom(r);
+      constexpr int n = kWorkspaceColCount;  // the membership's columns follow
+      Membership m{r.Text(n), w.id, user_id, r.Text(n + 1), r.Int(n + 2)};
+      out.push_back({std::move(w), std::move(m)});
+    }
+    return out;
+  }
+
+  std::optional<Membership> MembershipOf(const std::string& ws, const std::string& user) override {
+    return One<Membership>(
+        "SELECT id, workspace_id, user_id, role, joined_at FROM memberships "
+        "WHERE workspace_id=$1 AND user_id=$2",
+        {ws, user}, [](const Row& r) {
+          return Membership{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+        });
+  }
+
+  int64_t MemberCount(const std::string& ws) override {
+    auto rows = ReadConn()->Query("SELECT COUNT(*) FROM memberships WHERE workspace_id=$1", {ws});
+    return rows.at(0).Int(0);
+  }
+
+  std::vector<Member> Members(const std::string& ws) override {
+    return All<Member>(Sql({"SELECT ", kMemberCols,
+                            " FROM memberships m JOIN users u ON u.id=m.user_id "
+                            "WHERE m.workspace_id=$1 ORDER BY m.joined_at, m.id"}),
+                       {ws}, MemberFrom);
+  }
+
+  std::optional<Member> MemberOf(const std::string& ws, const std::string& user) override {
+    return One<Member>(Sql({"SELECT ", kMemberCols,
+                            " FROM memberships m JOIN users u ON u.id=m.user_id "
+                            "WHERE m.workspace_id=$1 AND m.user_id=$2"}),
+                       {ws, user}, MemberFrom);
+  }
+
+  int64_t CountMembersWithRole(const std::string& ws, const std::string& role) override {
+    return ReadConn()
+        ->Query("SELECT COUNT(*) FROM memberships WHERE workspace_id=$1 AND role=$2", {ws, role})
+        .at(0)
+        .Int(0);
+  }
+
+  std::vector<CustomRole> CustomRoles(const std::string& ws) override {
+    return All<CustomRole>(
+        Sql({"SELECT ", kRoleCols, " FROM custom_roles WHERE workspace_id=$1 ORDER BY name, id"}),
+        {ws}, RoleFrom);
+  }
+
+  std::optional<CustomRole> CustomRoleById(const std::string& ws, const std::string& id) override {
+    return One<CustomRole>(
+        Sql({"SELECT ", kRoleCols, " FROM custom_roles WHERE workspace_id=$1 AND id=$2"}),
+        {ws, id}, RoleFrom);
+  }
+
+  std::vector<Project> Projects(const std::string& ws) override {
+    return All<Project>(
+        Sql({"SELECT ", kProjectCols, " FROM projects WHERE workspace_id=$1 ORDER BY name, id"}),
+        {ws}, ProjectFrom);
+  }
+
+  std::optional<Project> ProjectById(const std::string& ws, const std::string& id) override {
+    return One<Project>(
+        Sql({"SELECT ", kProjectCols, " FROM projects WHERE workspace_id=$1 AND id=$2"}), {ws, id},
+        ProjectFrom);
+  }
+
+  std::vector<ProjectMember> ProjectMembers(const std::string& ws) override {
+    return All<ProjectMember>(
+        "SELECT project_id, workspace_id, user_id, role, added_at FROM project_members "
+        "WHERE workspace_id=$1 ORDER BY project_id, added_at, user_id",
+        {ws}, [](const Row& r) {
+          return ProjectMember{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+        });
+  }
+
+  std::vector<ApiKey> ApiKeys(const std::string& ws) override {
+    return All<ApiKey>(Sql({"SELECT ", kKeyCols,
+                            " FROM api_keys WHERE workspace_id=$1 ORDER BY created_at, id"}),
+                       {ws}, KeyFrom);
+  }
+
+  std::optional<ApiKey> ApiKeyById(const std::string& ws, const std::string& id) override {
+    return One<ApiKey>(
+        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE workspace_id=$1 AND id=$2"}), {ws, id},
+        KeyFrom);
+  }
+
+  std::vector<ApiKey> AllApiKeys(const std::string& after_id, int limit) override {
+    return All<ApiKey>(
+        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2"}),
+        {after_id, int64_t{limit}}, KeyFrom);
+  }
+
+  std::optional<TotpState> TotpOf(const std::string& user_id) override {
+    return One<TotpState>(
+        "SELECT user_id, secret, confirmed, last_step, created_at FROM user_totp WHERE user_id=$1",
+        {user_id}, [](const Row& r) {
+          return TotpState{r.Text(0), r.Text(1), r.Int(2) != 0, r.Int(3), r.Int(4)};
+        });
+  }
+
+  int RecoveryCodesLeft(const std::string& user_id) override {
+    auto rows = ReadConn()->Query(
+        "SELECT count(*) FROM recovery_codes WHERE user_id=$1 AND used_at IS NULL", {user_id});
+    return rows.empty() ? 0 : static_cast<int>(rows[0].Int(0));
+  }
+
+  std::vector<ApiKey> ApiKeysUpdatedSince(UnixTime since) override {
+    return All<ApiKey>(
+        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE updated_at >= $1 ORDER BY updated_at, id"}),
+        {since}, KeyFrom);
+  }
+
+  std::vector<std::string> WorkspacesChangedSince(UnixTime since) override {
+    return All<std::string>(
+        "SELECT id FROM workspaces WHERE updated_at >= $1 UNION "
+        "SELECT workspace_id FROM projects WHERE updated_at >= $1",
+        {since}, [](const Row& r) { return r.Text(0); });
+  }
+
+  std::vector<std::string> WorkspacesDeletedSince(UnixTime since) override {
+    return All<std::string>("SELECT id FROM workspace_tombstones WHERE deleted_at >= $1",
+                            {since}, [](const Row& r) { return r.Text(0); });
+  }
+
+  std::vector<std::pair<std::string, std::string>> AllKeyIps(const std::string& after_key,
+                                                             const std::string& after_ip,
+                                                             int limit) override {
+    return All<std::pair<std::string, std::string>>(
+        "SELECT key_id, ip FROM api_key_ips WHERE key_id > $1 OR (key_id = $1 AND ip > $2) "
+        "ORDER BY key_id, ip LIMIT $3",
+        {after_key, after_ip, int64_t{limit}},
+        [](const Row& r) { return std::make_pair(r.Text(0), r.Text(1)); });
+  }
+
+  std::vector<std::pair<std::string, int64_t>> KeyUsageIn(const std::string& period) override {
+    return All<std::pair<std::string, int64_t>>(
+        "SELECT key_id, count FROM api_key_usage WHERE period=$1", {period},
+        [](const Row& r) { return std::make_pair(r.Text(0), r.Int(1)); });
+  }
+
+  std::optional<Invitation> InvitationById(const std::string& ws, const std::string& id) override {
+    return One<Invitation>(
+        Sql({"SELECT ", kInvitationCols, " FROM invitations WHERE workspace_id=$1 AND id=$2"}),
+        {ws, id}, InvitationFrom);
+  }
+
+  std::optional<Invitation> InvitationByTokenHash(const std::string& hash) override {
+    return One<Invitation>(
+        Sql({"SELECT ", kInvitationCols, " FROM invitations WHERE token_hash=$1"}), {hash},
+        InvitationFrom);
+  }
+
+  std::vector<Invitation> Invitations(const std::string& ws, bool pending_only,
+                                      UnixTime now) override {
+    if (pending_only) {
+      return All<Invitation>(
+          Sql({"SELECT ", kInvitationCols,
+               " FROM invitations WHERE workspace_id=$1 AND status='pending' AND expires_at > $2 "
+               "ORDER BY created_at DESC, id DESC"}),
+          {ws, now}, InvitationFrom);
+    }
+    return All<Invitation>(Sql({"SELECT ", kInvitationCols,
+                                " FROM invitations WHERE workspace_id=$1 "
+                                "ORDER BY created_at DESC, id DESC"}),
+                           {ws}, InvitationFrom);
+  }
+
+  int64_t CountPendingInvitations(const std::string& ws, UnixTime now) override {
+    return ReadConn()
+        ->Query(
+            "SELECT COUNT(*) FROM invitations WHERE workspace_id=$1 AND status='pending' AND "
+            "expires_at > $2",
+            {ws, now})
+        .at(0)
+        .Int(0);
+  }
+
+  std::optional<Invitation> PendingInvitationFor(const std::string& ws, const std::string& email,
+                                                 UnixTime now) override {
+    return One<Invitation>(
+        Sql({"SELECT ", kInvitationCols,
+             " FROM invitations WHERE workspace_id=$1 AND email=$2 AND status='pending' AND "
+             "expires_at > $3"}),
+        {ws, email, now}, InvitationFrom);
+  }
+
+  std::optional<Logo> LogoOf(const std::string& ws) override {
+    return One<Logo>(
+        "SELECT content_type, bytes, updated_at FROM workspace_logos WHERE workspace_id=$1", {ws},
+        [](const Row& r) { return Logo{r.Text(0), r.Text(1), r.Int(2)}; });
+  }
+
+  AuditPage AuditEvents(const std::string& chain, std::optional<int64_t> before_seq,
+                        int limit) override {
+    auto rows = ReadConn()->Query(
+        Sql({"SELECT ", kAuditCols,
+             " FROM audit_events WHERE workspace_id=$1 AND seq < $2 ORDER BY seq DESC LIMIT $3"}),
+        {chain, before_seq.value_or(INT64_MAX), int64_t{limit} + 1});
+    AuditPage page;
+    for (auto& r : rows) page.events.push_back(AuditFrom(r));
+    if (static_cast<int>(page.events.size()) > limit) {
+      page.events.pop_back();
+      page.next_seq = page.events.back().seq;
+    }
+    return page;
+  }
+
+  AuditFilteredPage FilteredAuditEvents(const AuditFilter& f, std::optional<AuditKey> after,
+                                        int limit) override {
+    Params params;
+    std::string sql = FilteredAuditSql(kAuditCols, f, after, params);
+    params.push_back(int64_t{limit} + 1);
+    sql += " LIMIT $" + std::to_string(params.size());
+    auto rows = ReadConn()->Query(sql, params);
+    AuditFilteredPage page;
+    page.events.reserve(rows.size());
+    for (auto& r : rows) page.events.push_back(AuditFrom(r));
+    if (static_cast<int>(page.events.size()) > limit) {
+      page.events.pop_back();
+      page.next = AuditKey{page.events.back().occurred_at, page.events.back().seq};
+    }
+    return page;
+  }
+
+  AuditChainBounds AuditBounds(const std::string& chain) override {
+    auto rows = ReadConn()->Query(
+        "SELECT anchor_hash, purged_through_seq, last_hash, last_seq FROM audit_chain_heads "
+        "WHERE chain=$1",
+        {chain});
+    if (rows.empty()) return {};
+    return {rows[0].Text(0), rows[0].Int(1), rows[0].Text(2), rows[0].Int(3)};
+  }
+
+  std::vector<std::pair<std::string, int>> AuditRetentions() override {
+    return All<std::pair<std::string, int>>(
+        "SELECT h.chain, COALESCE(w.audit_retention_days, 365) FROM audit_chain_heads h "
+        "LEFT JOIN workspaces w ON w.id = h.chain ORDER BY h.chain",
+        {}, [](const Row& r) { return std::pair<std::string, int>(r.Text(0), static_cast<int>(r.Int(1))); });
+  }
+
+  std::vector<AuditDailyCount> AuditDailyCounts(const std::string& ws, const std::string& from_day,
+                                                const std::string& to_day) override {
+    return All<AuditDailyCount>(
+        "SELECT workspace_id, actor_id, day, action, count FROM audit_daily_counts "
+        "WHERE workspace_id=$1 AND day >= $2 AND day <= $3 ORDER BY day, actor_id, action",
+        {ws, from_day, to_day}, [](const Row& r) {
+          return AuditDailyCount{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+        });
+  }
+
+  std::vector<AuditEvent> AuditChainSegment(const std::string& chain, int64_t after_seq,
+                                            int limit) override {
+    auto rows = ReadConn()->Query(
+        Sql({"SELECT ", kAuditCols,
+             " FROM audit_events WHERE workspace_id=$1 AND seq > $2 ORDER BY seq LIMIT $3"}),
+        {chain, after_seq, int64_t{limit}});
+    std::vector<AuditEvent> out;
+    for (auto& r : rows) out.push_back(AuditFrom(r));
+    return out;
+  }
+
+  std::vector<MailMessage> Mail(int limit) override {
+    return All<MailMessage>(
+        Sql({"SELECT ", kMailCols, " FROM mail ORDER BY created_at DESC, id DESC LIMIT $1"}),
+        {int64_t{limit}}, MailFrom);
+  }
+
+  std::vector<MailMessage> DueMail(UnixTime now, int limit, const std::string& status) override {
+    return All<MailMessage>(Sql({"SELECT ", kMailCols,
+                                 " FROM mail WHERE status=$3 AND next_attempt_at <= $1 "
+                                 "ORDER BY created_at, id LIMIT $2"}),
+                            {now, int64_t{limit}, status}, MailFrom);
+  }
+
+  std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
+                                                           const std::string& key) override {
+    return One<IdempotentResponse>(
+        "SELECT request_hash, status, content_type, body, created_at FROM idempotency_keys "
+        "WHERE scope=$1 AND idem_key=$2",
+        {scope, key}, [](const Row& r) {
+          return IdempotentResponse{r.Text(0), static_cast<int>(r.Int(1)), r.Text(2), r.Text(3),
+                                    r.Int(4)};
+        });
+  }
+
+ protected:
+  // The connection a read runs on.
+  virtual Lease ReadConn() = 0;
+
+  template <typename T, typename F>
+  std::vector<T> All(const std::string& sql, const Params& params, F from) {
+    auto rows = ReadConn()->Query(sql, params);
+    std::vector<T> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) out.push_back(from(r));
+    return out;
+  }
+
+  template <typename T, typename F>
+  std::optional<T> One(const std::string& sql, const Params& params, F from) {
+    auto rows = ReadConn()->Query(sql, params);
+    if (rows.empty()) return std::nullopt;
+    return from(rows[0]);
+  }
+
+};
+
+class SqlWriteTx final : public SqlReads<WriteTx> {
+ public:
+  SqlWriteTx(Lease lease, std::string_view begin_sql, std::string_view for_update)
+      : c_(std::move(lease)), for_update_(for_update) {
     c_->Exec(begin_sql);
   }
   ~SqlWriteTx() override {
@@ -552,47 +919,75 @@ class SqlWriteTx final : public WriteTx {
   void InsertApiKey(const ApiKey& k) override {
     c_->Exec(Sql({"INSERT INTO api_keys (", kKeyCols,
                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
-                  "$19,$20,$21,$22,$23,$24)"}),
+                  "$19,$20,$21,$22,$23,$24,$25)"}),
              {k.id, k.workspace_id, OptText(k.project_id), k.type, k.environment, k.name,
               k.service, k.owner_id, k.prefix, k.hash, k.publishable_key, JoinIds(k.allow),
               JoinIds(k.deny), JoinIds(k.methods), Opt(k.rate_per_minute), Opt(k.rate_per_month),
               JoinIds(k.ip_allowlist), Opt(k.expires_at), OptText(k.previous_hash),
               Opt(k.previous_expires_at), k.created_at, k.updated_at, Opt(k.revoked_at),
-              Opt(k.last_used_at)});
+              Opt(k.last_used_at), k.version});
   }
 
-  void UpdateApiKey(const ApiKey& k) override {
-    c_->Exec(
+  bool UpdateApiKey(ApiKey& k) override {
+    auto rows = c_->Query(
         "UPDATE api_keys SET name=$2, hash=$3, allow_patterns=$4, deny_patterns=$5, methods=$6, "
         "rate_per_minute=$7, rate_per_month=$8, ip_allowlist=$9, expires_at=$10, "
         "previous_hash=$11, previous_expires_at=$12, updated_at=$13, revoked_at=$14, prefix=$15, "
-        "publishable_key=$16, service=$17 WHERE id=$1",
+        "publishable_key=$16, service=$17, owner_id=$18, version=version+1 WHERE id=$1 "
+        "RETURNING version",
         {k.id, k.name, k.hash, JoinIds(k.allow), JoinIds(k.deny), JoinIds(k.methods),
          Opt(k.rate_per_minute), Opt(k.rate_per_month), JoinIds(k.ip_allowlist),
          Opt(k.expires_at), OptText(k.previous_hash), Opt(k.previous_expires_at), k.updated_at,
-         Opt(k.revoked_at), k.prefix, k.publishable_key, k.service});
+         Opt(k.revoked_at), k.prefix, k.publishable_key, k.service, k.owner_id});
+    if (rows.empty()) return false;
+    k.version = rows[0].Int(0);
+    return true;
   }
 
-  std::vector<std::string> RevokeKeysOfOwner(const std::string& ws, const std::string& owner,
-                                             UnixTime at) override {
-    auto rows = c_->Query(
-        "UPDATE api_keys SET revoked_at=$3, updated_at=$3 WHERE workspace_id=$1 AND owner_id=$2 "
-        "AND revoked_at IS NULL RETURNING id",
-        {ws, owner, at});
-    std::vector<std::string> ids;
-    for (const auto& r : rows) ids.push_back(r.Text(0));
-    return ids;
+  std::vector<ApiKey> RevokeKeysOfOwner(const std::string& ws, const std::string& owner,
+                                        UnixTime at) override {
+    return Keys(Sql({"UPDATE api_keys SET revoked_at=$3, updated_at=$3, version=version+1 "
+                     "WHERE workspace_id=$1 AND owner_id=$2 AND revoked_at IS NULL RETURNING ",
+                     kKeyCols}),
+                {ws, owner, at});
   }
 
-  std::vector<std::pair<std::string, std::string>> RevokeAllKeysOfOwner(
-      const std::string& owner, UnixTime at) override {
-    auto rows = c_->Query(
-        "UPDATE api_keys SET revoked_at=$2, updated_at=$2 WHERE owner_id=$1 "
-        "AND revoked_at IS NULL RETURNING workspace_id, id",
-        {owner, at});
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& r : rows) out.emplace_back(r.Text(0), r.Text(1));
-    return out;
+  std::vector<ApiKey> TransferKeysOfOwner(const std::string& ws, const std::string& owner,
+                                          const std::string& new_owner, UnixTime at) override {
+    return Keys(Sql({"UPDATE api_keys SET owner_id=$3, updated_at=$4, version=version+1 "
+                     "WHERE workspace_id=$1 AND owner_id=$2 AND revoked_at IS NULL RETURNING ",
+                     kKeyCols}),
+                {ws, owner, new_owner, at});
+  }
+
+  std::vector<ApiKey> RevokeAllKeysOfOwner(const std::string& owner, UnixTime at) override {
+    return Keys(Sql({"UPDATE api_keys SET revoked_at=$2, updated_at=$2, version=version+1 "
+                     "WHERE owner_id=$1 AND revoked_at IS NULL RETURNING ",
+                     kKeyCols}),
+                {owner, at});
+  }
+
+  std::optional<Workspace> LockWorkspace(const std::string& id) override {
+    return One<Workspace>(
+        Sql({"SELECT ", kWorkspaceCols, " FROM workspaces w WHERE w.id=$1", for_update_}), {id},
+        WorkspaceFrom);
+  }
+
+  std::optional<ApiKey> LockApiKey(const std::string& ws, const std::string& id) override {
+    return One<ApiKey>(
+        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE workspace_id=$1 AND id=$2", for_update_}),
+        {ws, id}, KeyFrom);
+  }
+
+  std::optional<User> LockUser(const std::string& id) override {
+    return One<User>(Sql({"SELECT ", kUserCols, " FROM users WHERE id=$1", for_update_}), {id},
+                     UserFrom);
+  }
+
+  std::optional<Invitation> LockInvitation(const std::string& ws, const std::string& id) override {
+    return One<Invitation>(Sql({"SELECT ", kInvitationCols,
+                                " FROM invitations WHERE workspace_id=$1 AND id=$2", for_update_}),
+                           {ws, id}, InvitationFrom);
   }
 
   // A few statements of up to kUsageRows rows each, not two per key: with 10,000 active keys
@@ -856,7 +1251,19 @@ class SqlWriteTx final : public WriteTx {
     done_ = true;
   }
 
+ protected:
+  Lease ReadConn() override { return Lease(&*c_, {}); }
+
  private:
+  // Keys written by an UPDATE … RETURNING.
+  std::vector<ApiKey> Keys(const std::string& sql, const Params& params) {
+    auto rows = c_->Query(sql, params);
+    std::vector<ApiKey> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) out.push_back(KeyFrom(r));
+    return out;
+  }
+
   // Adds `n` events to a workspace's daily counter, in the append's transaction.
   void CountDaily(const std::string& ws, const std::string& day, const std::string& actor,
                   const std::string& action, int64_t n) {
@@ -897,6 +1304,7 @@ class SqlWriteTx final : public WriteTx {
   }
 
   Lease c_;
+  std::string for_update_;  // " FOR UPDATE" where the dialect has it
   bool done_ = false;
 };
 
@@ -1068,7 +1476,7 @@ class PagedAuditStream final : public AuditEventStream {
   bool done_ = false;
 };
 
-class SqlStore final : public Store {
+class SqlStore final : public SqlReads<Store> {
  public:
   explicit SqlStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 
@@ -1082,281 +1490,7 @@ class SqlStore final : public Store {
   void Ping() override { db_->Reader()->Query("SELECT 1"); }
 
   std::unique_ptr<WriteTx> Begin() override {
-    return std::make_unique<SqlWriteTx>(db_->Writer(), db_->BeginSql());
-  }
-
-  std::optional<User> UserById(const std::string& id) override {
-    return One<User>(Sql({"SELECT ", kUserCols, " FROM users WHERE id=$1"}), {id}, UserFrom);
-  }
-
-  std::optional<User> UserByEmail(const std::string& email) override {
-    return One<User>(Sql({"SELECT ", kUserCols, " FROM users WHERE email=$1"}), {email},
-                     UserFrom);
-  }
-
-  std::optional<Session> SessionByTokenHash(const std::string& hash) override {
-    return One<Session>(Sql({"SELECT ", kSessionCols, " FROM sessions WHERE token_hash=$1"}),
-                        {hash}, SessionFrom);
-  }
-
-  std::vector<Session> LiveSessionsOfUser(const std::string& user_id, UnixTime now) override {
-    auto rows = db_->Reader()->Query(
-        Sql({"SELECT ", kSessionCols,
-             " FROM sessions WHERE user_id=$1 AND revoked_at IS NULL AND idle_expires_at > $2 "
-             "AND absolute_expires_at > $2 ORDER BY last_active_at DESC, id"}),
-        {user_id, now});
-    std::vector<Session> out;
-    for (const auto& r : rows) out.push_back(SessionFrom(r));
-    return out;
-  }
-
-  std::vector<Session> RecentSessionsOfUser(const std::string& user_id, int limit) override {
-    auto rows = db_->Reader()->Query(
-        Sql({"SELECT ", kSessionCols,
-             " FROM sessions WHERE user_id=$1 ORDER BY created_at DESC, id LIMIT $2"}),
-        {user_id, int64_t{limit}});
-    std::vector<Session> out;
-    for (const auto& r : rows) out.push_back(SessionFrom(r));
-    return out;
-  }
-
-  std::optional<Workspace> WorkspaceById(const std::string& id) override {
-    return One<Workspace>(Sql({"SELECT ", kWorkspaceCols, " FROM workspaces w WHERE w.id=$1"}),
-                          {id}, WorkspaceFrom);
-  }
-
-  std::vector<WorkspaceWithRole> WorkspacesOfUser(const std::string& user_id) override {
-    auto rows = db_->Reader()->Query(
-        Sql({"SELECT ", kWorkspaceCols,
-             ", m.id, m.role, m.joined_at FROM workspaces w JOIN memberships m "
-             "ON m.workspace_id=w.id WHERE m.user_id=$1 ORDER BY w.created_at, w.id"}),
-        {user_id});
-    std::vector<WorkspaceWithRole> out;
-    for (const auto& r : rows) {
-      Workspace w = WorkspaceFrom(r);
-      constexpr int n = kWorkspaceColCount;  // the membership's columns follow
-      Membership m{r.Text(n), w.id, user_id, r.Text(n + 1), r.Int(n + 2)};
-      out.push_back({std::move(w), std::move(m)});
-    }
-    return out;
-  }
-
-  std::optional<Membership> MembershipOf(const std::string& ws, const std::string& user) override {
-    return One<Membership>(
-        "SELECT id, workspace_id, user_id, role, joined_at FROM memberships "
-        "WHERE workspace_id=$1 AND user_id=$2",
-        {ws, user}, [](const Row& r) {
-          return Membership{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
-        });
-  }
-
-  int64_t MemberCount(const std::string& ws) override {
-    auto rows = db_->Reader()->Query("SELECT COUNT(*) FROM memberships WHERE workspace_id=$1", {ws});
-    return rows.at(0).Int(0);
-  }
-
-  std::vector<Member> Members(const std::string& ws) override {
-    return All<Member>(Sql({"SELECT ", kMemberCols,
-                            " FROM memberships m JOIN users u ON u.id=m.user_id "
-                            "WHERE m.workspace_id=$1 ORDER BY m.joined_at, m.id"}),
-                       {ws}, MemberFrom);
-  }
-
-  std::optional<Member> MemberOf(const std::string& ws, const std::string& user) override {
-    return One<Member>(Sql({"SELECT ", kMemberCols,
-                            " FROM memberships m JOIN users u ON u.id=m.user_id "
-                            "WHERE m.workspace_id=$1 AND m.user_id=$2"}),
-                       {ws, user}, MemberFrom);
-  }
-
-  int64_t CountMembersWithRole(const std::string& ws, const std::string& role) override {
-    return db_->Reader()
-        ->Query("SELECT COUNT(*) FROM memberships WHERE workspace_id=$1 AND role=$2", {ws, role})
-        .at(0)
-        .Int(0);
-  }
-
-  std::vector<CustomRole> CustomRoles(const std::string& ws) override {
-    return All<CustomRole>(
-        Sql({"SELECT ", kRoleCols, " FROM custom_roles WHERE workspace_id=$1 ORDER BY name, id"}),
-        {ws}, RoleFrom);
-  }
-
-  std::optional<CustomRole> CustomRoleById(const std::string& ws, const std::string& id) override {
-    return One<CustomRole>(
-        Sql({"SELECT ", kRoleCols, " FROM custom_roles WHERE workspace_id=$1 AND id=$2"}),
-        {ws, id}, RoleFrom);
-  }
-
-  std::vector<Project> Projects(const std::string& ws) override {
-    return All<Project>(
-        Sql({"SELECT ", kProjectCols, " FROM projects WHERE workspace_id=$1 ORDER BY name, id"}),
-        {ws}, ProjectFrom);
-  }
-
-  std::optional<Project> ProjectById(const std::string& ws, const std::string& id) override {
-    return One<Project>(
-        Sql({"SELECT ", kProjectCols, " FROM projects WHERE workspace_id=$1 AND id=$2"}), {ws, id},
-        ProjectFrom);
-  }
-
-  std::vector<ProjectMember> ProjectMembers(const std::string& ws) override {
-    return All<ProjectMember>(
-        "SELECT project_id, workspace_id, user_id, role, added_at FROM project_members "
-        "WHERE workspace_id=$1 ORDER BY project_id, added_at, user_id",
-        {ws}, [](const Row& r) {
-          return ProjectMember{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
-        });
-  }
-
-  std::vector<ApiKey> ApiKeys(const std::string& ws) override {
-    return All<ApiKey>(Sql({"SELECT ", kKeyCols,
-                            " FROM api_keys WHERE workspace_id=$1 ORDER BY created_at, id"}),
-                       {ws}, KeyFrom);
-  }
-
-  std::optional<ApiKey> ApiKeyById(const std::string& ws, const std::string& id) override {
-    return One<ApiKey>(
-        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE workspace_id=$1 AND id=$2"}), {ws, id},
-        KeyFrom);
-  }
-
-  std::vector<ApiKey> AllApiKeys(const std::string& after_id, int limit) override {
-    return All<ApiKey>(
-        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2"}),
-        {after_id, int64_t{limit}}, KeyFrom);
-  }
-
-  std::optional<TotpState> TotpOf(const std::string& user_id) override {
-    return One<TotpState>(
-        "SELECT user_id, secret, confirmed, last_step, created_at FROM user_totp WHERE user_id=$1",
-        {user_id}, [](const Row& r) {
-          return TotpState{r.Text(0), r.Text(1), r.Int(2) != 0, r.Int(3), r.Int(4)};
-        });
-  }
-
-  int RecoveryCodesLeft(const std::string& user_id) override {
-    auto rows = db_->Reader()->Query(
-        "SELECT count(*) FROM recovery_codes WHERE user_id=$1 AND used_at IS NULL", {user_id});
-    return rows.empty() ? 0 : static_cast<int>(rows[0].Int(0));
-  }
-
-  std::vector<ApiKey> ApiKeysUpdatedSince(UnixTime since) override {
-    return All<ApiKey>(
-        Sql({"SELECT ", kKeyCols, " FROM api_keys WHERE updated_at >= $1 ORDER BY updated_at, id"}),
-        {since}, KeyFrom);
-  }
-
-  std::vector<std::string> WorkspacesChangedSince(UnixTime since) override {
-    return All<std::string>(
-        "SELECT id FROM workspaces WHERE updated_at >= $1 UNION "
-        "SELECT workspace_id FROM projects WHERE updated_at >= $1",
-        {since}, [](const Row& r) { return r.Text(0); });
-  }
-
-  std::vector<std::string> WorkspacesDeletedSince(UnixTime since) override {
-    return All<std::string>("SELECT id FROM workspace_tombstones WHERE deleted_at >= $1",
-                            {since}, [](const Row& r) { return r.Text(0); });
-  }
-
-  std::vector<std::pair<std::string, std::string>> AllKeyIps(const std::string& after_key,
-                                                             const std::string& after_ip,
-                                                             int limit) override {
-    return All<std::pair<std::string, std::string>>(
-        "SELECT key_id, ip FROM api_key_ips WHERE key_id > $1 OR (key_id = $1 AND ip > $2) "
-        "ORDER BY key_id, ip LIMIT $3",
-        {after_key, after_ip, int64_t{limit}},
-        [](const Row& r) { return std::make_pair(r.Text(0), r.Text(1)); });
-  }
-
-  std::vector<std::pair<std::string, int64_t>> KeyUsageIn(const std::string& period) override {
-    return All<std::pair<std::string, int64_t>>(
-        "SELECT key_id, count FROM api_key_usage WHERE period=$1", {period},
-        [](const Row& r) { return std::make_pair(r.Text(0), r.Int(1)); });
-  }
-
-  std::optional<Invitation> InvitationById(const std::string& ws, const std::string& id) override {
-    return One<Invitation>(
-        Sql({"SELECT ", kInvitationCols, " FROM invitations WHERE workspace_id=$1 AND id=$2"}),
-        {ws, id}, InvitationFrom);
-  }
-
-  std::optional<Invitation> InvitationByTokenHash(const std::string& hash) override {
-    return One<Invitation>(
-        Sql({"SELECT ", kInvitationCols, " FROM invitations WHERE token_hash=$1"}), {hash},
-        InvitationFrom);
-  }
-
-  std::vector<Invitation> Invitations(const std::string& ws, bool pending_only,
-                                      UnixTime now) override {
-    if (pending_only) {
-      return All<Invitation>(
-          Sql({"SELECT ", kInvitationCols,
-               " FROM invitations WHERE workspace_id=$1 AND status='pending' AND expires_at > $2 "
-               "ORDER BY created_at DESC, id DESC"}),
-          {ws, now}, InvitationFrom);
-    }
-    return All<Invitation>(Sql({"SELECT ", kInvitationCols,
-                                " FROM invitations WHERE workspace_id=$1 "
-                                "ORDER BY created_at DESC, id DESC"}),
-                           {ws}, InvitationFrom);
-  }
-
-  int64_t CountPendingInvitations(const std::string& ws, UnixTime now) override {
-    return db_->Reader()
-        ->Query(
-            "SELECT COUNT(*) FROM invitations WHERE workspace_id=$1 AND status='pending' AND "
-            "expires_at > $2",
-            {ws, now})
-        .at(0)
-        .Int(0);
-  }
-
-  std::optional<Invitation> PendingInvitationFor(const std::string& ws, const std::string& email,
-                                                 UnixTime now) override {
-    return One<Invitation>(
-        Sql({"SELECT ", kInvitationCols,
-             " FROM invitations WHERE workspace_id=$1 AND email=$2 AND status='pending' AND "
-             "expires_at > $3"}),
-        {ws, email, now}, InvitationFrom);
-  }
-
-  std::optional<Logo> LogoOf(const std::string& ws) override {
-    return One<Logo>(
-        "SELECT content_type, bytes, updated_at FROM workspace_logos WHERE workspace_id=$1", {ws},
-        [](const Row& r) { return Logo{r.Text(0), r.Text(1), r.Int(2)}; });
-  }
-
-  AuditPage AuditEvents(const std::string& chain, std::optional<int64_t> before_seq,
-                        int limit) override {
-    auto rows = db_->Reader()->Query(
-        Sql({"SELECT ", kAuditCols,
-             " FROM audit_events WHERE workspace_id=$1 AND seq < $2 ORDER BY seq DESC LIMIT $3"}),
-        {chain, before_seq.value_or(INT64_MAX), int64_t{limit} + 1});
-    AuditPage page;
-    for (auto& r : rows) page.events.push_back(AuditFrom(r));
-    if (static_cast<int>(page.events.size()) > limit) {
-      page.events.pop_back();
-      page.next_seq = page.events.back().seq;
-    }
-    return page;
-  }
-
-  AuditFilteredPage FilteredAuditEvents(const AuditFilter& f, std::optional<AuditKey> after,
-                                        int limit) override {
-    Params params;
-    std::string sql = FilteredAuditSql(kAuditCols, f, after, params);
-    params.push_back(int64_t{limit} + 1);
-    sql += " LIMIT $" + std::to_string(params.size());
-    auto rows = db_->Reader()->Query(sql, params);
-    AuditFilteredPage page;
-    page.events.reserve(rows.size());
-    for (auto& r : rows) page.events.push_back(AuditFrom(r));
-    if (static_cast<int>(page.events.size()) > limit) {
-      page.events.pop_back();
-      page.next = AuditKey{page.events.back().occurred_at, page.events.back().seq};
-    }
-    return page;
+    return std::make_unique<SqlWriteTx>(db_->Writer(), db_->BeginSql(), db_->ForUpdateSql());
   }
 
   std::unique_ptr<AuditEventStream> StreamAuditEvents(const AuditFilter& f) override {
@@ -1372,84 +1506,10 @@ class SqlStore final : public Store {
     return std::make_unique<PagedAuditStream>(*this, f);
   }
 
-  AuditChainBounds AuditBounds(const std::string& chain) override {
-    auto rows = db_->Reader()->Query(
-        "SELECT anchor_hash, purged_through_seq, last_hash, last_seq FROM audit_chain_heads "
-        "WHERE chain=$1",
-        {chain});
-    if (rows.empty()) return {};
-    return {rows[0].Text(0), rows[0].Int(1), rows[0].Text(2), rows[0].Int(3)};
-  }
-
-  std::vector<std::pair<std::string, int>> AuditRetentions() override {
-    return All<std::pair<std::string, int>>(
-        "SELECT h.chain, COALESCE(w.audit_retention_days, 365) FROM audit_chain_heads h "
-        "LEFT JOIN workspaces w ON w.id = h.chain ORDER BY h.chain",
-        {}, [](const Row& r) { return std::pair<std::string, int>(r.Text(0), static_cast<int>(r.Int(1))); });
-  }
-
-  std::vector<AuditDailyCount> AuditDailyCounts(const std::string& ws, const std::string& from_day,
-                                                const std::string& to_day) override {
-    return All<AuditDailyCount>(
-        "SELECT workspace_id, actor_id, day, action, count FROM audit_daily_counts "
-        "WHERE workspace_id=$1 AND day >= $2 AND day <= $3 ORDER BY day, actor_id, action",
-        {ws, from_day, to_day}, [](const Row& r) {
-          return AuditDailyCount{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
-        });
-  }
-
-  std::vector<AuditEvent> AuditChainSegment(const std::string& chain, int64_t after_seq,
-                                            int limit) override {
-    auto rows = db_->Reader()->Query(
-        Sql({"SELECT ", kAuditCols,
-             " FROM audit_events WHERE workspace_id=$1 AND seq > $2 ORDER BY seq LIMIT $3"}),
-        {chain, after_seq, int64_t{limit}});
-    std::vector<AuditEvent> out;
-    for (auto& r : rows) out.push_back(AuditFrom(r));
-    return out;
-  }
-
-  std::vector<MailMessage> Mail(int limit) override {
-    return All<MailMessage>(
-        Sql({"SELECT ", kMailCols, " FROM mail ORDER BY created_at DESC, id DESC LIMIT $1"}),
-        {int64_t{limit}}, MailFrom);
-  }
-
-  std::vector<MailMessage> DueMail(UnixTime now, int limit, const std::string& status) override {
-    return All<MailMessage>(Sql({"SELECT ", kMailCols,
-                                 " FROM mail WHERE status=$3 AND next_attempt_at <= $1 "
-                                 "ORDER BY created_at, id LIMIT $2"}),
-                            {now, int64_t{limit}, status}, MailFrom);
-  }
-
-  std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
-                                                           const std::string& key) override {
-    return One<IdempotentResponse>(
-        "SELECT request_hash, status, content_type, body, created_at FROM idempotency_keys "
-        "WHERE scope=$1 AND idem_key=$2",
-        {scope, key}, [](const Row& r) {
-          return IdempotentResponse{r.Text(0), static_cast<int>(r.Int(1)), r.Text(2), r.Text(3),
-                                    r.Int(4)};
-        });
-  }
+ protected:
+  Lease ReadConn() override { return db_->Reader(); }
 
  private:
-  template <typename T, typename F>
-  std::vector<T> All(const std::string& sql, const Params& params, F from) {
-    auto rows = db_->Reader()->Query(sql, params);
-    std::vector<T> out;
-    out.reserve(rows.size());
-    for (const auto& r : rows) out.push_back(from(r));
-    return out;
-  }
-
-  template <typename T, typename F>
-  std::optional<T> One(const std::string& sql, const Params& params, F from) {
-    auto rows = db_->Reader()->Query(sql, params);
-    if (rows.empty()) return std::nullopt;
-    return from(rows[0]);
-  }
-
   std::unique_ptr<Db> db_;
   std::atomic<int> snapshot_streams_{0};
 };

@@ -217,6 +217,11 @@ class SqliteConn final : public Conn {
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
           throw UniqueViolation("SQLite: " + msg);
         }
+        // Another process held the write lock past busy_timeout (or a snapshot went stale):
+        // nothing of this transaction was written, and Store::Write runs it again.
+        if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+          throw RetryableStoreError("SQLite: " + msg);
+        }
         throw StoreError("SQLite: " + msg);
       }
       if (!rows) continue;
@@ -350,6 +355,7 @@ class SqliteDb final : public Db {
   std::string Backend() const override { return "sqlite"; }
   std::string_view BeginSql() const override { return "BEGIN IMMEDIATE"; }
   std::string_view BeginSnapshotSql() const override { return "BEGIN"; }
+  std::string_view ForUpdateSql() const override { return ""; }
   int LatestSchemaVersion() const override { return SqliteMigrations().back().version; }
 
   std::pair<int, int> Migrate() override {

@@ -1,0 +1,25 @@
+// What an API key lets through, decided the same way wherever a key is used: verification for
+// the gateway, management calls made with a key, and POST /v1/check.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/model.h"
+
+namespace gh {
+
+// A key's own state at `now`. Its owner's membership is the store's to keep in step with it:
+// a membership ends only in a transaction that revokes or re-owns the member's keys, so a
+// key whose owner left reads as revoked here too.
+enum class KeyState { kLive, kRevoked, kExpired };
+KeyState StateOf(const ApiKey& k, UnixTime now);
+
+// Whether `k` lets a call of `method` to `endpoint` through: deny patterns win, then a
+// publishable key is held to `publishable_endpoints`, then the allow list (empty: any
+// endpoint) and the methods (empty, or no method given: any).
+bool KeyPermits(const ApiKey& k, std::string_view endpoint, std::string_view method,
+                const std::vector<std::string>& publishable_endpoints);
+
+}  // namespace gh

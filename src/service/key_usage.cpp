@@ -1,0 +1,64 @@
+#include "service/key_usage.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "service/audit.h"
+
+namespace gh {
+
+void KeyUsageWriter::Flush(bool everything) {
+  // One flush at a time: a slow one must not overlap the next tick's.
+  std::unique_lock lock(flush_mu_, std::defer_lock);
+  if (everything) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return;
+  }
+  // First uses from new addresses are audited within a second; usage counts (one row per
+  // active key) are written every ten seconds: with 10,000 active keys, writing them every
+  // second or two cost a tenth of the core that serves verifications. Quotas count in memory,
+  // and this process's answers show last_used_at from memory, so the interval only bounds
+  // what a crash can lose and how stale another process's view is.
+  UnixTime now = clock_.Now();
+  std::vector<KeyUsage> usage;
+  if (everything || now - last_usage_flush_ >= kUsageFlushSeconds) {
+    usage = index_.TakeUsage();
+    last_usage_flush_ = now;
+    // In key order, so that each transaction updates neighbouring rows (a few pages of each
+    // table) rather than rows spread over all of them.
+    std::sort(usage.begin(), usage.end(),
+              [](const KeyUsage& a, const KeyUsage& b) { return a.key_id < b.key_id; });
+  }
+  auto ips = index_.TakeNewIps();
+  // Usage and first uses in transactions of at most kFlushBatch rows, written in multi-row
+  // statements: a burst (100,000 active keys; a fleet of clients meeting the keys for the
+  // first time) never becomes one long transaction that would hold up other writers.
+  for (size_t start = 0; start < usage.size(); start += kFlushBatch) {
+    size_t end = std::min(usage.size(), start + kFlushBatch);
+    std::vector<KeyUsage> part(std::make_move_iterator(usage.begin() + start),
+                               std::make_move_iterator(usage.begin() + end));
+    store_.Write([&](WriteTx& tx) { tx.RecordKeyUsage(part); });
+  }
+  for (size_t start = 0; start < ips.size(); start += kFlushBatch) {
+    size_t end = std::min(ips.size(), start + kFlushBatch);
+    std::vector<KeyIpUse> uses;
+    uses.reserve(end - start);
+    for (size_t i = start; i < end; ++i) uses.push_back({ips[i].key_id, ips[i].ip, ips[i].at});
+    store_.Write([&](WriteTx& tx) {
+    std::vector<AuditEvent> events;
+    for (size_t i : tx.InsertKeyIps(uses)) {
+      const NewIpUse& use = ips[start + i];
+      Principal system;
+      system.client.ip = use.ip;
+      AuditRecord r{use.workspace_id, "api_key.new_ip", "api_key", use.key_id, use.key_name,
+                    use.project_id, nlohmann::json{{"ip", use.ip}}.dump()};
+      events.push_back(MakeAuditEvent(system, r, use.at));
+    }
+    AppendAuditBatch(tx, events);
+    });
+  }
+}
+
+}  // namespace gh
