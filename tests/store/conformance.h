@@ -6,9 +6,9 @@
 //
 // One executable, one test file per area of the Store (migrations, users and sessions,
 // workspaces, memberships and roles, projects, API keys, invitations, transactions, the audit
-// log, mail, idempotency keys), in the manner of SpiceDB's pkg/datastore/test.
-// conformance_main.cpp holds main() and instantiates the suite for the backend named on the
-// command line.
+// log, mail, idempotency keys, two-factor state), in the manner of SpiceDB's
+// pkg/datastore/test. conformance_main.cpp holds main() and instantiates the suite for the
+// backend named on the command line.
 //
 // All tests of a run share one database, so each test works on fresh random ids and emails.
 // The few checks that must reach around the store (tampering with an audit row, planting a
@@ -162,6 +162,10 @@ inline std::vector<MailMessage> Only(const std::vector<MailMessage>& all,
 inline std::vector<std::string> Reversed(std::vector<std::string> v) {
   std::reverse(v.begin(), v.end());
   return v;
+}
+
+inline auto Fields(const TotpState& t) {
+  return std::tie(t.user_id, t.secret, t.confirmed, t.last_step, t.created_at);
 }
 
 class StoreConformance : public ::testing::TestWithParam<std::string> {
