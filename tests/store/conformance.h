@@ -164,6 +164,20 @@ inline std::vector<std::string> Reversed(std::vector<std::string> v) {
   return v;
 }
 
+inline auto Fields(const Project& p) {
+  return std::tie(p.id, p.workspace_id, p.name, p.environment, p.rate_limit_per_minute,
+                  p.rate_limit_per_month, p.created_at, p.updated_at);
+}
+inline auto Fields(const ProjectMember& m) {
+  return std::tie(m.project_id, m.workspace_id, m.user_id, m.role, m.added_at);
+}
+inline auto Fields(const ApiKey& k) {
+  return std::tie(k.id, k.workspace_id, k.project_id, k.type, k.environment, k.name, k.service,
+                  k.owner_id, k.prefix, k.hash, k.publishable_key, k.allow, k.deny, k.methods,
+                  k.rate_per_minute, k.rate_per_month, k.ip_allowlist, k.expires_at,
+                  k.previous_hash, k.previous_expires_at, k.created_at, k.updated_at, k.revoked_at,
+                  k.last_used_at);
+}
 inline auto Fields(const TotpState& t) {
   return std::tie(t.user_id, t.secret, t.confirmed, t.last_step, t.created_at);
 }
@@ -371,6 +385,55 @@ class StoreConformance : public ::testing::TestWithParam<std::string> {
       out.push_back(AppendOne(chain, "workspace.updated." + std::to_string(i), kT0 + i));
     }
     return out;
+  }
+
+  static Project NewProject(const std::string& workspace_id, const std::string& name,
+                            UnixTime created_at = kT0) {
+    Project p;
+    p.id = NewId("prj");
+    p.workspace_id = workspace_id;
+    p.name = name;
+    p.environment = "production";
+    p.rate_limit_per_minute = 600;
+    p.created_at = created_at;
+    p.updated_at = created_at + 1;
+    return p;
+  }
+
+  static Project AddProject(const std::string& workspace_id, const std::string& name,
+                            UnixTime created_at = kT0) {
+    Project p = NewProject(workspace_id, name, created_at);
+    InTx([&](WriteTx& tx) {
+      Status st = tx.InsertProject(p);
+      EXPECT_TRUE(st.ok()) << st.error().code;
+    });
+    return p;
+  }
+
+  static ProjectMember AddProjectMember(const Project& p, const std::string& user_id,
+                                        const std::string& role, UnixTime added_at = kT0 + 10) {
+    ProjectMember m{p.id, p.workspace_id, user_id, role, added_at};
+    InTx([&](WriteTx& tx) { tx.PutProjectMember(m); });
+    return m;
+  }
+
+  // A live secret key of the workspace, workspace-wide, with every optional field empty.
+  static ApiKey NewKey(const std::string& workspace_id, const std::string& owner_id,
+                       UnixTime created_at = kT0) {
+    ApiKey k;
+    k.id = NewId("key");
+    k.workspace_id = workspace_id;
+    k.owner_id = owner_id;
+    k.name = "CI deploy ✓";
+    k.prefix = "sk_live_abc";
+    k.hash = NewId("hash");  // unique; its shape does not matter to the store
+    k.created_at = k.updated_at = created_at;
+    return k;
+  }
+
+  static ApiKey AddKey(const ApiKey& k) {
+    InTx([&](WriteTx& tx) { tx.InsertApiKey(k); });
+    return k;
   }
 };
 
