@@ -1,5 +1,6 @@
 // The store conformance suite (see conformance.h). API keys: revocation of an owner's keys, what
-// other processes poll to follow changes, usage counters and first uses from new addresses.
+// other processes poll to follow changes, usage counters, first uses from new addresses, and
+// reading keys by id, per workspace and all of them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +15,9 @@
 
 namespace gh::conformance {
 namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Revocation, changes other processes follow, usage and first uses
 
 TEST_P(StoreConformance, RevokeAllKeysOfOwnerRevokesTheirLiveKeysInEveryWorkspace) {
   Workspace w1 = AddWorkspace();
@@ -196,6 +200,236 @@ TEST_P(StoreConformance, InsertKeyIpsReportsOnlyNewPairs) {
   std::vector<size_t> again;
   InTx([&](WriteTx& tx) { again = tx.InsertKeyIps(uses); });
   EXPECT_TRUE(again.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading keys: by id, per workspace, all of them for the verification index, changes since
+
+TEST_P(StoreConformance, ApiKeyRoundTripsEveryFieldAndIsFoundOnlyThroughItsWorkspace) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  User owner = AddUser();
+  Project p = AddProject(w.id, "Payments");
+  ApiKey full = NewKey(w.id, owner.id, kT0 + 1);
+  full.project_id = p.id;
+  full.environment = "test";
+  full.name = "Deploy \"bot\" – Zürich ✓";
+  full.service = "billing-worker";
+  full.prefix = "sk_test_9f";
+  full.allow = {"/v1/payments/*", "/v1/refunds"};
+  full.deny = {"/v1/payments/admin*"};
+  full.methods = {"GET", "POST"};
+  full.rate_per_minute = 120;
+  full.rate_per_month = 1'000'000;
+  full.ip_allowlist = {"203.0.113.0/24", "2001:db8::/32"};
+  full.expires_at = kT0 + 86400;
+  full.previous_hash = NewId("hash");
+  full.previous_expires_at = kT0 + 3600;
+  full.updated_at = kT0 + 2;
+  full.last_used_at = kT0 + 3;
+  ApiKey publishable = NewKey(w.id, owner.id, kT0 + 2);
+  publishable.type = "publishable";
+  publishable.prefix = "pk_live_";
+  publishable.publishable_key = "pk_live_" + NewId("x").substr(2);
+  publishable.revoked_at = kT0 + 9;
+  ApiKey theirs = NewKey(other.id, owner.id, kT0 + 3);
+  for (const ApiKey* k : {&full, &publishable, &theirs}) AddKey(*k);
+
+  for (const ApiKey* k : {&full, &publishable}) {
+    auto got = store().ApiKeyById(w.id, k->id);
+    ASSERT_TRUE(got.has_value()) << k->name;
+    EXPECT_EQ(Fields(*got), Fields(*k));
+  }
+  EXPECT_EQ(Fields(*store().ApiKeyById(other.id, theirs.id)), Fields(theirs));
+
+  // Scoped to the workspace: a key is not found through another one, either way.
+  EXPECT_FALSE(store().ApiKeyById(other.id, full.id).has_value());
+  EXPECT_FALSE(store().ApiKeyById(w.id, theirs.id).has_value());
+  EXPECT_FALSE(store().ApiKeyById(NewId("ws"), full.id).has_value());
+  EXPECT_FALSE(store().ApiKeyById(w.id, NewId("key")).has_value());
+  EXPECT_FALSE(store().ApiKeyById(w.id, "").has_value());
+}
+
+TEST_P(StoreConformance, UpdateApiKeyWritesTheMutableColumnsAndKeepsTheOthers) {
+  Workspace w = AddWorkspace();
+  User owner = AddUser();
+  Project p = AddProject(w.id, "Payments");
+  ApiKey k = NewKey(w.id, owner.id, kT0 + 1);
+  k.project_id = p.id;
+  k.allow = {"/v1/*"};
+  k.rate_per_minute = 60;
+  k.expires_at = kT0 + 1000;
+  ApiKey bystander = AddKey(NewKey(w.id, owner.id, kT0 + 2));
+  AddKey(k);
+  InTx([&](WriteTx& tx) { tx.RecordKeyUsage({{k.id, kT0 + 5, "2031-01", 1}}); });
+  k.last_used_at = kT0 + 5;
+
+  // A rotation: new secret, the old one kept for a grace period, new rules and name.
+  ApiKey rotated = k;
+  rotated.name = "Rotated";
+  rotated.service = "worker-2";
+  rotated.prefix = "sk_live_new";
+  rotated.previous_hash = k.hash;
+  rotated.previous_expires_at = kT0 + 600;
+  rotated.hash = NewId("hash");
+  rotated.allow = {};
+  rotated.deny = {"/v1/admin*"};
+  rotated.methods = {"DELETE"};
+  rotated.rate_per_minute = std::nullopt;
+  rotated.rate_per_month = 10;
+  rotated.ip_allowlist = {"198.51.100.7/32"};
+  rotated.expires_at = std::nullopt;
+  rotated.publishable_key = "";
+  rotated.updated_at = kT0 + 100;
+  InTx([&](WriteTx& tx) { tx.UpdateApiKey(rotated); });
+  EXPECT_EQ(Fields(*store().ApiKeyById(w.id, k.id)), Fields(rotated));
+
+  // Immutable columns are not written: scope, type, environment, owner, creation, last use.
+  ApiKey sneaky = rotated;
+  sneaky.project_id = "";
+  sneaky.type = "publishable";
+  sneaky.environment = "test";
+  sneaky.owner_id = NewId("usr");
+  sneaky.created_at = kT0 + 500;
+  sneaky.last_used_at = std::nullopt;
+  sneaky.revoked_at = kT0 + 200;
+  sneaky.updated_at = kT0 + 200;
+  InTx([&](WriteTx& tx) { tx.UpdateApiKey(sneaky); });
+  ApiKey want = rotated;
+  want.revoked_at = kT0 + 200;
+  want.updated_at = kT0 + 200;
+  EXPECT_EQ(Fields(*store().ApiKeyById(w.id, k.id)), Fields(want));
+  EXPECT_EQ(Fields(*store().ApiKeyById(w.id, bystander.id)), Fields(bystander));
+}
+
+TEST_P(StoreConformance, ApiKeysListTheWorkspacesKeysOldestFirst) {
+  Workspace w = AddWorkspace();
+  Workspace other = AddWorkspace();
+  User owner = AddUser();
+  ApiKey mid = NewKey(w.id, owner.id, kT0 + 20);
+  ApiKey oldest = NewKey(w.id, owner.id, kT0 + 10);
+  ApiKey newest = NewKey(w.id, owner.id, kT0 + 30);
+  newest.revoked_at = kT0 + 40;
+  newest.updated_at = kT0 + 40;
+  ApiKey abroad = NewKey(other.id, owner.id, kT0 + 5);
+  // Inserted in an order that is neither by creation nor reversed.
+  for (const ApiKey* k : {&mid, &newest, &abroad, &oldest}) AddKey(*k);
+
+  auto keys = store().ApiKeys(w.id);
+  ASSERT_EQ(IdsOf(keys), (std::vector<std::string>{oldest.id, mid.id, newest.id}));
+  EXPECT_EQ(Fields(keys[0]), Fields(oldest));
+  EXPECT_EQ(Fields(keys[1]), Fields(mid));
+  EXPECT_EQ(Fields(keys[2]), Fields(newest)) << "revoked keys are listed too";
+  EXPECT_EQ(IdsOf(store().ApiKeys(other.id)), std::vector<std::string>{abroad.id});
+  EXPECT_TRUE(store().ApiKeys(AddWorkspace().id).empty());
+  EXPECT_TRUE(store().ApiKeys(NewId("ws")).empty());
+
+  // An edit does not reorder them: creation does.
+  mid.name = "renamed";
+  mid.updated_at = kT0 + 100;
+  InTx([&](WriteTx& tx) { tx.UpdateApiKey(mid); });
+  EXPECT_EQ(IdsOf(store().ApiKeys(w.id)), (std::vector<std::string>{oldest.id, mid.id, newest.id}));
+}
+
+// The verification index loads every key, a page at a time. The keys' ids share a random
+// stem and differ in their last digit: every collation orders them alike, and no other test's
+// key falls between them.
+TEST_P(StoreConformance, AllApiKeysPagesThroughEveryKeyOfEveryWorkspaceById) {
+  Workspace w1 = AddWorkspace();
+  Workspace w2 = AddWorkspace();
+  User owner = AddUser();
+  std::string stem = NewId("key");
+  stem.pop_back();
+  std::vector<ApiKey> mine;
+  for (int i = 0; i < 10; ++i) {
+    ApiKey k = NewKey(i % 2 ? w2.id : w1.id, owner.id, kT0 + 10 - i);
+    k.id = stem + std::to_string(i);
+    if (i == 3) k.revoked_at = kT0 + 50;
+    if (i == 6) k.expires_at = kT0 - 1;
+    mine.push_back(k);
+  }
+  for (int i : {7, 2, 9, 0, 5, 3, 8, 1, 6, 4}) AddKey(mine[i]);
+
+  // Pages of 3 from the stem (which sorts before its keys), across both workspaces, revoked
+  // and expired keys included.
+  std::vector<ApiKey> got;
+  std::string after = stem;
+  for (int pages = 0; got.size() < mine.size() && pages < 10; ++pages) {
+    auto page = store().AllApiKeys(after, 3);
+    ASSERT_FALSE(page.empty()) << "after " << after;
+    ASSERT_LE(page.size(), 3u);
+    if (got.size() + 3 <= mine.size()) {
+      EXPECT_EQ(page.size(), 3u) << "a short page too early";
+    }
+    for (const auto& k : page) {
+      if (got.size() < mine.size()) got.push_back(k);
+    }
+    after = page.back().id;
+  }
+  ASSERT_EQ(IdsOf(got), IdsOf(mine));
+  for (size_t i = 0; i < mine.size(); ++i) EXPECT_EQ(Fields(got[i]), Fields(mine[i])) << i;
+  EXPECT_EQ(IdsOf(store().AllApiKeys(mine[3].id, 2)),
+            (std::vector<std::string>{mine[4].id, mine[5].id}))
+      << "after_id excludes that key";
+
+  // Paging the whole store from the start meets each key once, and ours among them.
+  std::set<std::string> seen;
+  std::vector<std::string> duplicates;
+  after = "";
+  for (int pages = 0; pages < 100'000; ++pages) {
+    auto page = store().AllApiKeys(after, 50);
+    for (const auto& k : page) {
+      if (!seen.insert(k.id).second) duplicates.push_back(k.id);
+    }
+    if (page.size() < 50) break;
+    after = page.back().id;
+  }
+  EXPECT_TRUE(duplicates.empty()) << duplicates.size() << " keys seen twice";
+  for (const auto& k : mine) EXPECT_TRUE(seen.contains(k.id)) << k.id;
+}
+
+// Other processes poll ApiKeysUpdatedSince to follow key changes ("at or after `since`").
+TEST_P(StoreConformance, ApiKeysUpdatedSinceFindsKeysChangedAtOrAfterTheTime) {
+  // Apart from other tests' keys (kT0 + small offsets, and kT0 + 5'000'000 for
+  // ChangesSinceFindKeysProjectsAndDeletedWorkspaces, which expects none after that).
+  constexpr UnixTime kBase = kT0 + 3'000'000;
+  Workspace w1 = AddWorkspace();
+  Workspace w2 = AddWorkspace();
+  User owner = AddUser();
+  ApiKey before = AddKey(NewKey(w1.id, owner.id, kBase - 1));
+  ApiKey at = AddKey(NewKey(w2.id, owner.id, kBase));
+  ApiKey after = NewKey(w1.id, owner.id, kBase - 100);
+  after.revoked_at = kBase + 1;
+  after.updated_at = kBase + 1;
+  AddKey(after);
+  // The keys of these two workspaces among the answer.
+  auto mine = [&](UnixTime since) {
+    std::map<std::string, ApiKey> out;
+    for (const auto& k : store().ApiKeysUpdatedSince(since)) {
+      if (k.workspace_id == w1.id || k.workspace_id == w2.id) out[k.id] = k;
+    }
+    return out;
+  };
+  auto ids = [](const std::map<std::string, ApiKey>& keys) {
+    std::set<std::string> out;
+    for (const auto& [id, k] : keys) out.insert(id);
+    return out;
+  };
+
+  EXPECT_EQ(ids(mine(kBase - 1)), (std::set<std::string>{before.id, at.id, after.id}));
+  EXPECT_EQ(ids(mine(kBase)), (std::set<std::string>{at.id, after.id})) << "since is inclusive";
+  auto latest = mine(kBase + 1);
+  ASSERT_EQ(ids(latest), std::set<std::string>{after.id});
+  EXPECT_EQ(Fields(latest[after.id]), Fields(after)) << "revoked keys are reported whole";
+  EXPECT_TRUE(mine(kBase + 2).empty());
+
+  // An edit brings a key back, with its new fields.
+  before.name = "renamed";
+  before.updated_at = kBase + 10;
+  InTx([&](WriteTx& tx) { tx.UpdateApiKey(before); });
+  auto edited = mine(kBase + 2);
+  ASSERT_EQ(ids(edited), std::set<std::string>{before.id});
+  EXPECT_EQ(Fields(edited[before.id]), Fields(before));
 }
 
 }  // namespace
