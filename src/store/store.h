@@ -281,8 +281,8 @@ class WriteTx : public StoreReader {
 
   // Writes the key with key.version (1 for a new key).
   virtual void InsertApiKey(const ApiKey& key) = 0;
-  // Writes every mutable column of the key (name, service, owner, limits, patterns, hashes,
-  // the publishable key, expiry, revoked) and moves its version on by one, into key.version.
+  // Writes every mutable column of the key (name, service, limits, patterns, hashes, the
+  // publishable key, expiry, revoked) and moves its version on by one, into key.version.
   // Read the key with LockApiKey in the same transaction first. False when it is gone.
   virtual bool UpdateApiKey(ApiKey& key) = 0;
   // Revokes the live keys `owner_id` holds in the workspace; returns them as written.

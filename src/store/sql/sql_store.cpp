@@ -933,12 +933,12 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
         "UPDATE api_keys SET name=$2, hash=$3, allow_patterns=$4, deny_patterns=$5, methods=$6, "
         "rate_per_minute=$7, rate_per_month=$8, ip_allowlist=$9, expires_at=$10, "
         "previous_hash=$11, previous_expires_at=$12, updated_at=$13, revoked_at=$14, prefix=$15, "
-        "publishable_key=$16, service=$17, owner_id=$18, version=version+1 WHERE id=$1 "
+        "publishable_key=$16, service=$17, version=version+1 WHERE id=$1 "
         "RETURNING version",
         {k.id, k.name, k.hash, JoinIds(k.allow), JoinIds(k.deny), JoinIds(k.methods),
          Opt(k.rate_per_minute), Opt(k.rate_per_month), JoinIds(k.ip_allowlist),
          Opt(k.expires_at), OptText(k.previous_hash), Opt(k.previous_expires_at), k.updated_at,
-         Opt(k.revoked_at), k.prefix, k.publishable_key, k.service, k.owner_id});
+         Opt(k.revoked_at), k.prefix, k.publishable_key, k.service});
     if (rows.empty()) return false;
     k.version = rows[0].Int(0);
     return true;
