@@ -14,6 +14,8 @@
 #include "http/routes.h"
 #include "http/server.h"
 #include "jobs/audit_retention.h"
+#include "jobs/bookkeeper.h"
+#include "jobs/lifecycle.h"
 #include "jobs/mail_worker.h"
 #include "jobs/periodic_thread.h"
 #include "service/audit.h"
@@ -41,11 +43,7 @@ void AddStoreFlags(CLI::App* cmd, Flags& f) {
 }
 
 gh::Config LoadOrExit(const Flags& f) {
-  std::string path = f.config_file;
-  if (path.empty()) {
-    if (const char* env = std::getenv("GATEHOUSE_CONFIG"); env && *env) path = env;
-  }
-  auto cfg = gh::LoadConfig(path);
+  auto cfg = gh::LoadConfig(gh::ConfigFilePath(f.config_file));
   if (!cfg) {
     std::fprintf(stderr, "gatehouse: %s\n", cfg.error().message.c_str());
     std::exit(2);
@@ -59,6 +57,7 @@ gh::Config LoadOrExit(const Flags& f) {
   if (!f.mail_from.empty()) c.mail_from = f.mail_from;
   if (!f.preset.empty()) c.preset = f.preset;
   if (!f.geoip_db.empty()) c.geoip_db = f.geoip_db;
+  if (!f.web_dir.empty()) c.web_dir = f.web_dir;
   if (f.threads > 0) c.threads = f.threads;
   if (!f.trusted_proxies.empty()) c.trusted_proxies = gh::SplitCommaList(f.trusted_proxies);
   if (auto st = gh::ValidateConfig(c); !st.ok()) {
@@ -97,11 +96,7 @@ int RunServe(const Flags& f) {
   std::fprintf(stderr, "geoip: %s\n", geoip_status.c_str());
   app.accounts.SetGeoIp(geoip.get());
   gh::http::AddAllRoutes(app);
-  std::string web_dir = f.web_dir;
-  if (const char* env = std::getenv("GATEHOUSE_WEB_DIR"); web_dir.empty() && env && *env) {
-    web_dir = env;
-  }
-  app.web = gh::http::WebAssets(web_dir.empty() ? GATEHOUSE_WEB_DIR : web_dir);
+  app.web = gh::http::WebAssets(config.web_dir.empty() ? GATEHOUSE_WEB_DIR : config.web_dir);
   if (app.web.Available()) {
     std::fprintf(stderr, "dashboard: %s\n", app.web.dir().c_str());
   } else {
@@ -114,14 +109,30 @@ int RunServe(const Flags& f) {
                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - load_started)
                                           .count()));
+  // Every background job, started here in this order and stopped in reverse once the server
+  // has finished its requests (the bookkeeper's stop writes what is still in memory).
   gh::MailWorker mail(*store, config, app.mail);
-  mail.Start();
   gh::AuditRetentionJob retention(app.audit);
-  retention.Start();
   gh::PeriodicThread idempotency_purge("idempotency keys purge", std::chrono::hours(1), [&] {
     gh::http::PurgeIdempotencyKeys(*store, gh::Clock::System().Now());
   });
-  idempotency_purge.Start();
+  // Session activity, key usage and first uses, every second at idle priority.
+  gh::Bookkeeper bookkeeper([&app](bool everything) {
+    app.accounts.FlushActivity();
+    app.key_usage.Flush(everything);
+  });
+  // Other processes' key changes, every second at normal priority: a revocation elsewhere
+  // must not wait for an idle core.
+  gh::PeriodicThread key_refresh("key index refresh", std::chrono::seconds(1),
+                                 [&app] { app.key_sync.Refresh(); },
+                                 gh::PeriodicThread::First::kAfterPeriod);
+  gh::Lifecycle jobs;
+  jobs.Add("mail delivery", mail);
+  jobs.Add("audit retention", retention);
+  jobs.Add("idempotency keys purge", idempotency_purge);
+  jobs.Add("bookkeeping", bookkeeper);
+  jobs.Add("key index refresh", key_refresh);
+  jobs.StartAll();
   gh::http::ServerOptions opts;
   opts.listen = config.listen;
   opts.threads = config.threads;
@@ -133,9 +144,7 @@ int RunServe(const Flags& f) {
     std::fflush(stdout);
   };
   int rc = gh::http::Serve(app, opts);
-  idempotency_purge.Stop();
-  retention.Stop();
-  mail.Stop();
+  jobs.StopAll();
   std::fprintf(stderr, "gatehouse stopped\n");
   return rc;
 }

@@ -19,7 +19,6 @@
 #include "core/time.h"
 #include "http/metrics.h"
 #include "http/server.h"
-#include "jobs/bookkeeper.h"
 #include "store/sql/sql_db.h"
 
 namespace gh::http {
@@ -451,27 +450,12 @@ int Serve(App& app, const ServerOptions& options) {
 
   net::co_spawn(ioc, Accept(sh, acceptor), net::detached);
 
-  // Background: session activity, key usage and first uses written every second, on a
-  // thread of their own at idle priority; every second, at normal priority, the key index
-  // follows other processes' changes and the log is flushed.
-  Bookkeeper bookkeeper([&app](bool everything) {
-    app.accounts.FlushActivity();
-    app.key_usage.Flush(everything);
-  });
-  bookkeeper.Start();
+  // The access log is flushed every second (background jobs are main's, see Lifecycle).
   net::steady_timer flush_timer(ioc);
   std::function<void()> schedule_flush = [&] {
     flush_timer.expires_after(std::chrono::seconds(1));
     flush_timer.async_wait([&](beast::error_code wait_ec) {
       if (wait_ec) return;
-      net::post(sh.slow_pool, [&app] {
-        try {
-          app.key_sync.Refresh();
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"key index refresh: %s\"}\n",
-                       e.what());
-        }
-      });
       {
         std::lock_guard lock(sh.log_mu);
         std::fflush(stdout);
@@ -528,7 +512,6 @@ int Serve(App& app, const ServerOptions& options) {
   for (auto& t : pool) t.join();
   sh.slow_pool.join();
   sh.group_pool.join();
-  bookkeeper.Stop();  // the last flush: everything still in memory
   std::fflush(stdout);
   return 0;
 }

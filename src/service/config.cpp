@@ -154,6 +154,7 @@ void ApplyEnvironment(Config& c) {
   env("GATEHOUSE_TRUSTED_PROXIES", proxies);
   if (!proxies.empty()) c.trusted_proxies = SplitCommaList(proxies);
   env("GATEHOUSE_GEOIP_DB", c.geoip_db);
+  env("GATEHOUSE_WEB_DIR", c.web_dir);
 }
 
 }  // namespace
@@ -239,6 +240,12 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.preset.empty()) return ConfigError("preset must name a built-in preset or a .toml file");
   return {};
+}
+
+std::string ConfigFilePath(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("GATEHOUSE_CONFIG");
+  return env ? env : "";
 }
 
 Result<Config> LoadConfig(const std::string& path, bool read_environment) {

@@ -34,6 +34,7 @@ struct Config {
   // GeoIP country database (Debian geoip-database): a directory with GeoIP.dat/GeoIPv6.dat
   // or one such file; "off" (or empty) for none. Missing files just mean unknown locations.
   std::string geoip_db = "/usr/share/GeoIP";
+  std::string web_dir;  // the dashboard's build output; empty: web/dist of the source tree
 
   int invitation_days = 7;
   int mail_give_up_hours = 24;  // queued mail not delivered by then is marked failed
@@ -70,6 +71,9 @@ struct Config {
   // The settings as `key = value` lines for the start-up log, secrets masked.
   std::string Describe() const;
 };
+
+// The configuration file to read: `flag` (--config) when given, else GATEHOUSE_CONFIG.
+std::string ConfigFilePath(const std::string& flag);
 
 // Reads the TOML file (when `path` is non-empty) over the defaults, then the environment.
 // Errors name the file, the line and the key.
