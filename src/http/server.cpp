@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/log.h"
 #include "core/time.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -326,8 +327,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
         } catch (const std::exception& e) {
           // Too late for a problem response: end the connection without the last chunk, so
           // that the client sees a truncated body rather than a complete one.
-          std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"stream: %s\"}\n",
-                       req.request_id.c_str(), e.what());
+          log::Error("stream failed", {{"request_id", req.request_id}, {"error", e.what()}});
           break;
         }
         if (!chunk.empty()) {

@@ -1,6 +1,6 @@
 #include "jobs/audit_retention.h"
 
-#include <cstdio>
+#include "core/log.h"
 
 namespace gh {
 
@@ -8,9 +8,7 @@ AuditRetentionJob::AuditRetentionJob(AuditLog& audit, std::chrono::seconds inter
     : audit_(audit), thread_("audit retention", interval, [this] {
         int64_t n = audit_.PurgeExpired();
         if (n > 0) {
-          std::fprintf(stderr,
-                       "{\"level\":\"info\",\"msg\":\"audit retention deleted %lld events\"}\n",
-                       static_cast<long long>(n));
+          log::Info("audit retention deleted events", {{"deleted", n}});
         }
       }) {}
 

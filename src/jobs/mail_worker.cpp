@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/crypto.h"
+#include "core/log.h"
 
 namespace gh {
 namespace {
@@ -157,10 +158,8 @@ int MailWorker::RunOnce() {
         return true;
       });
       if (!mine) continue;
-      std::printf(
-          "{\"level\":\"info\",\"msg\":\"mail stored (no SMTP server configured); read it with "
-          "'gatehouse mail list'\",\"mail_id\":\"%s\",\"to\":\"%s\"}\n",
-          m.id.c_str(), m.to.c_str());
+      log::Info("mail stored (no SMTP server configured); read it with 'gatehouse mail list'",
+                {{"mail_id", m.id}, {"to", m.to}});
     }
     std::fflush(stdout);
     return 0;
@@ -186,10 +185,8 @@ int MailWorker::RunOnce() {
       if (after - m.created_at >= UnixTime{config_.mail_give_up_hours} * 3600) {
         m.status = "failed";
       }
-      std::fprintf(stderr,
-                   "{\"level\":\"warn\",\"msg\":\"mail delivery failed\",\"mail_id\":\"%s\","
-                   "\"attempts\":%d,\"status\":\"%s\"}\n",
-                   m.id.c_str(), m.attempts, m.status.c_str());
+      log::Warn("mail delivery failed",
+                {{"mail_id", m.id}, {"attempts", m.attempts}, {"status", m.status}});
     }
     store_.Write([&](WriteTx& tx) { tx.RecordMailAttempt(m); });
   }

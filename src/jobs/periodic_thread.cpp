@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/log.h"
 #include "core/thread_priority.h"
 
 namespace gh {
@@ -18,7 +19,7 @@ void PeriodicThread::RunLogged(const std::string& name, const std::function<void
   try {
     work();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s: %s\"}\n", name.c_str(), e.what());
+    log::Error(name, {{"error", e.what()}});
   }
 }
 

@@ -850,7 +850,7 @@ describe('dashboard with the admin-member preset', { concurrency: false }, () =>
     await adminPage.reload();
     await adminPage.getByRole('button', { name: 'Remove Erin Existing' }).click();
     const confirm = adminPage.getByRole('dialog', { name: 'Remove Erin Existing?' });
-    assert.ok(await confirm.getByLabel(/Also revoke every API key/).isChecked(), 'revoking keys is the default');
+    assert.ok(await confirm.getByLabel(/Revoke every API key/).isChecked(), 'revoking keys is the default');
     await confirm.getByRole('button', { name: 'Remove member' }).click();
     await adminPage.getByText('Erin Existing was removed from Perspection Demo.').waitFor();
     await adminPage.getByRole('cell', { name: /^Erin Existing/ }).waitFor({ state: 'detached' });

@@ -417,8 +417,9 @@ function RemoveDialog(props: { ws: Workspace; member: Member; onClose: () => voi
     <Dialog title={`Remove ${who}?`} onClose={props.onClose} description={`${who} loses access to ${props.ws.name} immediately.`}>
       <label class="checkbox">
         <input type="checkbox" checked={revokeKeys} onChange={(e) => setRevokeKeys((e.target as HTMLInputElement).checked)} />
-        Also revoke every API key they created (recommended)
+        Revoke every API key they hold here (recommended)
       </label>
+      {!revokeKeys && <p class="field-hint">Their API keys stay valid and become yours: no key is left with an owner who is not a member.</p>}
       <FormError error={error} />
       <div class="dialog-actions">
         <button class="button secondary" type="button" onClick={props.onClose}>
@@ -431,7 +432,7 @@ function RemoveDialog(props: { ws: Workspace; member: Member; onClose: () => voi
           onClick={async () => {
             setBusy(true);
             try {
-              await del(wsPath(props.ws.id, `/members/${props.member.user_id}${revokeKeys ? '?revoke_keys=true' : ''}`));
+              await del(wsPath(props.ws.id, `/members/${props.member.user_id}${revokeKeys ? '' : '?revoke_keys=false'}`));
               props.onRemoved();
             } catch (e) {
               setError(e);
