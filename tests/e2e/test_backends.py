@@ -2,7 +2,7 @@
 import threading
 import time
 
-from ghtest import JPEG, PASSWORD, Client, assert_problem, unique_email
+from ghtest import JPEG, PASSWORD, Client, assert_problem, join, unique_email
 
 
 def test_readyz_names_the_backend(backend_server):
@@ -127,3 +127,76 @@ def test_concurrent_repeats_of_one_idempotency_key_create_once(backend_server):
             assert r.status_code in (201, 409), r.text
             if r.status_code == 201:
                 assert r.json()["id"] == created[0]["id"]
+
+
+def _twin(srv, c):
+    """Another connection with `c`'s session: one requests.Session per thread."""
+    t = Client(srv.url)
+    t.s.cookies.set("gh_session", c.token)
+    t.csrf = c.csrf
+    return t
+
+
+def _race(*calls):
+    """Runs the calls at the same moment on threads; returns their responses in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+def test_concurrent_ownership_transfers_leave_exactly_one_owner(backend_server):
+    """Over HTTP: the owner hands ownership to two admins at once, round after round."""
+    srv = backend_server
+    owner = srv.signup(name="Racing Owner")
+    ws_id = owner.post("/v1/workspaces", json={"name": "Race Co"}).json()["id"]
+    people = {owner.user["id"]: owner}
+    for name in ("Admin One", "Admin Two"):
+        c = join(srv, owner, ws_id, role="admin", name=name)
+        people[c.user["id"]] = c
+    current = owner.user["id"]
+    for attempt in range(15):
+        others = [uid for uid in people if uid != current]
+        c1, c2 = _twin(srv, people[current]), _twin(srv, people[current])
+        path = f"/v1/workspaces/{ws_id}/transfer-ownership"
+        a, b = _race(lambda: c1.post(path, json={"user_id": others[0]}),
+                     lambda: c2.post(path, json={"user_id": others[1]}))
+        ok = [r for r in (a, b) if r.status_code == 200]
+        assert len(ok) == 1, f"attempt {attempt}: {[r.status_code for r in (a, b)]}"
+        refused = b if a.status_code == 200 else a
+        assert refused.status_code == 403, refused.text
+        members = owner.get(f"/v1/workspaces/{ws_id}/members").json()["data"]
+        owners = [m["user_id"] for m in members if m["role"] == "owner"]
+        assert len(owners) == 1, f"attempt {attempt}: owners {owners}"
+        assert owners[0] in others
+        current = owners[0]
+
+
+def test_an_edit_racing_a_revocation_never_revives_the_key(backend_server):
+    """Over HTTP: PATCH and DELETE of one key at once; the key ends revoked, every time."""
+    srv = backend_server
+    owner = srv.signup(name="Key Racer")
+    ws_id = owner.post("/v1/workspaces", json={"name": "Key Race Co"}).json()["id"]
+    keys = f"/v1/workspaces/{ws_id}/api-keys"
+    for attempt in range(15):
+        k = owner.post(keys, json={"name": f"race {attempt}"}).json()
+        c1, c2 = _twin(srv, owner), _twin(srv, owner)
+        edit, revoke = _race(
+            lambda: c1.patch(f"{keys}/{k['id']}", json={"name": f"renamed {attempt}"}),
+            lambda: c2.delete(f"{keys}/{k['id']}"))
+        assert revoke.status_code == 200, revoke.text
+        assert edit.status_code in (200, 409), edit.text
+        got = owner.get(f"{keys}/{k['id']}").json()
+        assert got["revoked_at"], f"attempt {attempt}: revoked key came back: {got}"
+        assert (got["name"] == f"renamed {attempt}") == (edit.status_code == 200)
+        verify = srv.client().post("/v1/keys/verify", json={"key": k["key"], "endpoint": "/x"})
+        assert verify.json()["code"] == "REVOKED", f"attempt {attempt}: {verify.text}"
