@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/pii.h"
+#include "http/render.h"
 #include "http/routes.h"
 #include "service/audit_export.h"
 

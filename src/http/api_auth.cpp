@@ -1,4 +1,5 @@
 // Sign up, log in, log out.
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {

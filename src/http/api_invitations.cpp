@@ -1,5 +1,6 @@
 // Invitations: the workspace side and the public accept side.
 #include "core/time.h"
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {

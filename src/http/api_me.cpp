@@ -1,4 +1,5 @@
 // The caller's own account: profile and sessions.
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {

@@ -3,6 +3,7 @@
 // project the caller may not see answers 404 on every route, never 403.
 #include "core/ids.h"
 #include "core/time.h"
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {

@@ -1,6 +1,7 @@
 // Members, roles, ownership and the caller's permissions.
 #include "core/ids.h"
 #include "core/time.h"
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {

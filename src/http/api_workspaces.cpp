@@ -1,5 +1,6 @@
 // Workspaces and their logos.
 #include "http/multipart.h"
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {
