@@ -85,8 +85,7 @@ Response Export(App& app, Request& req) {
   if (!filter) return Problem(filter.error(), req);
   auto exporter = std::make_shared<AuditExporter>(
       app.store, *filter,
-      format == "csv" ? AuditExporter::Format::kCsv : AuditExporter::Format::kJsonl,
-      scope.redact);
+      format == "csv" ? AuditExporter::Format::kCsv : AuditExporter::Format::kJsonl, scope.redact);
   Response r;
   r.status = 200;
   r.content_type = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
@@ -164,7 +163,8 @@ Response Verify(App& app, Request& req) {
   AuditVerification v = app.audit.Verify(req.membership->workspace_id);
   Json body = {{"valid", v.valid}, {"checked", v.checked}};
   if (!v.valid) {
-    body["first_invalid_id"] = v.first_invalid_id.empty() ? Json(nullptr) : Json(v.first_invalid_id);
+    body["first_invalid_id"] =
+        v.first_invalid_id.empty() ? Json(nullptr) : Json(v.first_invalid_id);
     body["reason"] = v.reason;
   }
   return JsonResponse(200, body);
@@ -173,29 +173,42 @@ Response Verify(App& app, Request& req) {
 }  // namespace
 
 void AddAuditRoutes(App& app) {
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/audit-logs",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/audit-logs",
                   .operation_id = "listAuditLogs",
                   .summary = "Audit events of the workspace, newest first, filtered",
-                  .access = Access::kWorkspace, .permission = "audit_log.view",
-                  .body_type = "", .tag = "audit",
+                  .access = Access::kWorkspace,
+                  .permission = "audit_log.view",
+                  .body_type = "",
+                  .tag = "audit",
                   .handler = [&app](Request& req) { return List(app, req); }});
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/audit-logs/export",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/audit-logs/export",
                   .operation_id = "exportAuditLogs",
                   .summary = "Stream the filtered audit log as CSV (or JSON lines)",
-                  .access = Access::kWorkspace, .permission = "audit_log.export",
-                  .body_type = "", .tag = "audit",
+                  .access = Access::kWorkspace,
+                  .permission = "audit_log.export",
+                  .body_type = "",
+                  .tag = "audit",
                   .handler = [&app](Request& req) { return Export(app, req); }});
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/audit-logs",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/audit-logs",
                   .operation_id = "recordAuditEvent",
                   .summary = "Record an event of the host product",
-                  .access = Access::kMember, .permission = "",
-                  .body_limit = 32 * 1024, .group_commit = true, .tag = "audit",
+                  .access = Access::kMember,
+                  .permission = "",
+                  .body_limit = 32 * 1024,
+                  .group_commit = true,
+                  .tag = "audit",
                   .handler = [&app](Request& req) { return RecordHostEvent(app, req); }});
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/audit-logs/verify",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/audit-logs/verify",
                   .operation_id = "verifyAuditLogs",
                   .summary = "Recompute the tamper-evident chain and report the first break",
-                  .access = Access::kWorkspace, .permission = "audit_log.view",
-                  .body_type = "", .tag = "audit",
+                  .access = Access::kWorkspace,
+                  .permission = "audit_log.view",
+                  .body_type = "",
+                  .tag = "audit",
                   .handler = [&app](Request& req) { return Verify(app, req); }});
 }
 

@@ -7,17 +7,22 @@ namespace {
 
 Response SessionStarted(App& app, int status, const NewSession& s) {
   Response r = JsonResponse(status, {{"user", UserJson(s.user)}, {"csrf_token", s.csrf_token}});
-  r.Header("Set-Cookie", SessionCookie(app, s.token, s.session.absolute_expires_at -
-                                                         s.session.created_at));
+  r.Header("Set-Cookie",
+           SessionCookie(app, s.token, s.session.absolute_expires_at - s.session.created_at));
   return r;
 }
 
 }  // namespace
 
 void AddAuthRoutes(App& app) {
-  app.router.Add({.method = "POST", .path = "/v1/auth/signup", .operation_id = "signup",
-                  .summary = "Create an account and sign in", .access = Access::kPublic,
-                  .slow = true, .tag = "auth", .handler = [&app](Request& req) {
+  app.router.Add({.method = "POST",
+                  .path = "/v1/auth/signup",
+                  .operation_id = "signup",
+                  .summary = "Create an account and sign in",
+                  .access = Access::kPublic,
+                  .slow = true,
+                  .tag = "auth",
+                  .handler = [&app](Request& req) {
                     auto body = ParseObject(req, {"email", "password", "name"});
                     if (!body) return Problem(body.error(), req);
                     Fields f(*body);
@@ -30,9 +35,14 @@ void AddAuthRoutes(App& app) {
                     return SessionStarted(app, 201, *s);
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/auth/login", .operation_id = "login",
-                  .summary = "Sign in with email and password", .access = Access::kPublic,
-                  .slow = true, .tag = "auth", .handler = [&app](Request& req) {
+  app.router.Add({.method = "POST",
+                  .path = "/v1/auth/login",
+                  .operation_id = "login",
+                  .summary = "Sign in with email and password",
+                  .access = Access::kPublic,
+                  .slow = true,
+                  .tag = "auth",
+                  .handler = [&app](Request& req) {
                     auto body = ParseObject(req, {"email", "password", "totp_code"});
                     if (!body) return Problem(body.error(), req);
                     Fields f(*body);
@@ -40,15 +50,20 @@ void AddAuthRoutes(App& app) {
                     auto password = f.RequiredStr("password");
                     auto totp_code = f.Str("totp_code");
                     if (!f.ok()) return Problem(f.error(), req);
-                    auto s = app.accounts.Login(*email, *password, req.Client(),
-                                                totp_code.value_or(""));
+                    auto s =
+                        app.accounts.Login(*email, *password, req.Client(), totp_code.value_or(""));
                     if (!s) return Problem(s.error(), req);
                     return SessionStarted(app, 200, *s);
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/auth/logout", .operation_id = "logout",
-                  .summary = "End the current session", .access = Access::kAuthenticated,
-                  .body_type = "", .tag = "auth", .handler = [&app](Request& req) {
+  app.router.Add({.method = "POST",
+                  .path = "/v1/auth/logout",
+                  .operation_id = "logout",
+                  .summary = "End the current session",
+                  .access = Access::kAuthenticated,
+                  .body_type = "",
+                  .tag = "auth",
+                  .handler = [&app](Request& req) {
                     if (auto st = app.accounts.Logout(*req.principal); !st.ok()) {
                       return Problem(st.error(), req);
                     }

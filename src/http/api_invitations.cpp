@@ -40,7 +40,8 @@ Response Invite(App& app, Request& req) {
   in.email = *email;
   if (auto it = body->find("projects"); it != body->end() && !it->is_null()) {
     if (!it->is_array()) {
-      return Problem(Error::Invalid("invalid_type", "projects", "'projects' must be an array."), req);
+      return Problem(Error::Invalid("invalid_type", "projects", "'projects' must be an array."),
+                     req);
     }
     for (const auto& p : *it) {
       if (!p.is_string()) {
@@ -87,69 +88,90 @@ Response Accept(App& app, Request& req) {
 }  // namespace
 
 void AddInvitationRoutes(App& app) {
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/invitations",
-                  .operation_id = "createInvitation", .summary = "Invite someone by email",
-                  .access = Access::kWorkspace, .permission = "members.invite",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/invitations",
+                  .operation_id = "createInvitation",
+                  .summary = "Invite someone by email",
+                  .access = Access::kWorkspace,
+                  .permission = "members.invite",
                   .tag = "invitations",
                   .handler = [&app](Request& req) { return Invite(app, req); }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/invitations",
-                  .operation_id = "listInvitations",
-                  .summary = "Pending invitations (?status=all for every invitation)",
-                  .access = Access::kWorkspace, .permission = "invitations.view",
-                  .body_type = "", .tag = "invitations", .handler = [&app](Request& req) {
-                    auto status = req.QueryParam("status").value_or("pending");
-                    if (status != "pending" && status != "all") {
-                      return Problem(Error::Invalid("invalid_status", "status",
-                                                    "status is pending or all."),
-                                     req);
-                    }
-                    Json data = Json::array();
-                    for (const auto& v : app.invitations.List(*req.membership, status == "all")) {
-                      data.push_back(InvitationJson(v));
-                    }
-                    size_t total = data.size();
-                    return JsonResponse(200, {{"data", std::move(data)},
-                                              {"next_cursor", nullptr},
-                                              {"total", total}});
-                  }});
+  app.router.Add(
+      {.method = "GET",
+       .path = "/v1/workspaces/{ws}/invitations",
+       .operation_id = "listInvitations",
+       .summary = "Pending invitations (?status=all for every invitation)",
+       .access = Access::kWorkspace,
+       .permission = "invitations.view",
+       .body_type = "",
+       .tag = "invitations",
+       .handler = [&app](Request& req) {
+         auto status = req.QueryParam("status").value_or("pending");
+         if (status != "pending" && status != "all") {
+           return Problem(Error::Invalid("invalid_status", "status", "status is pending or all."),
+                          req);
+         }
+         Json data = Json::array();
+         for (const auto& v : app.invitations.List(*req.membership, status == "all")) {
+           data.push_back(InvitationJson(v));
+         }
+         size_t total = data.size();
+         return JsonResponse(
+             200, {{"data", std::move(data)}, {"next_cursor", nullptr}, {"total", total}});
+       }});
 
-  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/invitations/{inv}",
-                  .operation_id = "revokeInvitation", .summary = "Revoke a pending invitation",
-                  .access = Access::kWorkspace, .permission = "members.invite",
-                  .body_type = "", .tag = "invitations", .handler = [&app](Request& req) {
-                    auto v = app.invitations.Revoke(*req.principal, *req.membership,
-                                                    req.Param("inv"));
+  app.router.Add({.method = "DELETE",
+                  .path = "/v1/workspaces/{ws}/invitations/{inv}",
+                  .operation_id = "revokeInvitation",
+                  .summary = "Revoke a pending invitation",
+                  .access = Access::kWorkspace,
+                  .permission = "members.invite",
+                  .body_type = "",
+                  .tag = "invitations",
+                  .handler = [&app](Request& req) {
+                    auto v =
+                        app.invitations.Revoke(*req.principal, *req.membership, req.Param("inv"));
                     if (!v) return Problem(v.error(), req);
                     return JsonResponse(200, InvitationJson(*v));
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/invitations/{inv}/resend",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/invitations/{inv}/resend",
                   .operation_id = "resendInvitation",
                   .summary = "Send the invitation again with a new link and expiry",
-                  .access = Access::kWorkspace, .permission = "members.invite",
-                  .body_type = "", .tag = "invitations", .handler = [&app](Request& req) {
-                    auto v = app.invitations.Resend(*req.principal, *req.membership,
-                                                    req.Param("inv"));
+                  .access = Access::kWorkspace,
+                  .permission = "members.invite",
+                  .body_type = "",
+                  .tag = "invitations",
+                  .handler = [&app](Request& req) {
+                    auto v =
+                        app.invitations.Resend(*req.principal, *req.membership, req.Param("inv"));
                     if (!v) return Problem(v.error(), req);
                     return JsonResponse(200, InvitationJson(*v));
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/invitations/bulk",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/invitations/bulk",
                   .operation_id = "bulkInvite",
                   .summary = "Invite up to 1,000 people from CSV (email,role,projects)",
-                  .access = Access::kWorkspace, .permission = "members.invite",
-                  .body_limit = kCsvBodyLimit, .body_type = "text/csv", .tag = "invitations",
+                  .access = Access::kWorkspace,
+                  .permission = "members.invite",
+                  .body_limit = kCsvBodyLimit,
+                  .body_type = "text/csv",
+                  .tag = "invitations",
                   .handler = [&app](Request& req) {
                     std::string_view ct = req.Header("content-type");
                     std::string_view base = ct.substr(0, ct.find(';'));
                     if (base != "text/csv" && base != "application/csv") {
-                      return Problem({ErrorKind::kUnsupportedMedia, "unsupported_media_type",
-                                      "Send the rows as text/csv.", {}},
+                      return Problem({ErrorKind::kUnsupportedMedia,
+                                      "unsupported_media_type",
+                                      "Send the rows as text/csv.",
+                                      {}},
                                      req);
                     }
-                    auto results = app.invitations.InviteBulk(*req.principal, *req.membership,
-                                                              req.body);
+                    auto results =
+                        app.invitations.InviteBulk(*req.principal, *req.membership, req.body);
                     if (!results) return Problem(results.error(), req);
                     Json rows = Json::array();
                     int invited = 0;
@@ -167,27 +189,35 @@ void AddInvitationRoutes(App& app) {
                                               {"failed", static_cast<int>(rows.size()) - invited}});
                   }});
 
-  app.router.Add({.method = "GET", .path = "/v1/invitations/{token}",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/invitations/{token}",
                   .operation_id = "lookupInvitation",
-                  .summary = "Public: what an invitation link is for", .access = Access::kPublic,
-                  .body_type = "", .tag = "invitations", .handler = [&app](Request& req) {
+                  .summary = "Public: what an invitation link is for",
+                  .access = Access::kPublic,
+                  .body_type = "",
+                  .tag = "invitations",
+                  .handler = [&app](Request& req) {
                     auto v = app.invitations.Lookup(req.Param("token"));
                     if (!v) return TokenProblem(v.error(), req, "/v1/invitations/{token}");
                     const Invitation& i = v->invitation;
-                    return JsonResponse(200, {{"workspace_name", v->workspace_name},
-                                              {"invited_by", {{"name", v->inviter_name}}},
-                                              {"email", i.email},
-                                              {"role", i.role},
-                                              {"role_name", app.access.RoleName(i.workspace_id, i.role)},
-                                              {"status", v->status},
-                                              {"expires_at", FormatRfc3339(i.expires_at)}});
+                    return JsonResponse(200,
+                                        {{"workspace_name", v->workspace_name},
+                                         {"invited_by", {{"name", v->inviter_name}}},
+                                         {"email", i.email},
+                                         {"role", i.role},
+                                         {"role_name", app.access.RoleName(i.workspace_id, i.role)},
+                                         {"status", v->status},
+                                         {"expires_at", FormatRfc3339(i.expires_at)}});
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/invitations/{token}/accept",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/invitations/{token}/accept",
                   .operation_id = "acceptInvitation",
                   .summary = "Accept signed in as the invited email, or create that account "
                              "with {name, password}",
-                  .access = Access::kOptionalAuth, .slow = true, .tag = "invitations",
+                  .access = Access::kOptionalAuth,
+                  .slow = true,
+                  .tag = "invitations",
                   .handler = [&app](Request& req) { return Accept(app, req); }});
 }
 

@@ -5,9 +5,13 @@
 namespace gh::http {
 
 void AddMeRoutes(App& app) {
-  app.router.Add({.method = "GET", .path = "/v1/me", .operation_id = "getMe",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/me",
+                  .operation_id = "getMe",
                   .summary = "The signed-in user, their CSRF token and memberships",
-                  .access = Access::kAuthenticated, .body_type = "", .tag = "me",
+                  .access = Access::kAuthenticated,
+                  .body_type = "",
+                  .tag = "me",
                   .handler = [&app](Request& req) {
                     const Principal& p = *req.principal;
                     Json j = UserJson(p.user);
@@ -17,19 +21,23 @@ void AddMeRoutes(App& app) {
                                           : Json(Accounts::CsrfTokenFor(req.session_token));
                     Json memberships = Json::array();
                     for (const auto& w : *app.accounts.Memberships(p.user.id)) {
-                      memberships.push_back({{"workspace_id", w.workspace.id},
-                                             {"workspace_name", w.workspace.name},
-                                             {"role", w.membership.role},
-                                             {"ip_allowlist_enabled",
-                                              w.workspace.ip_allowlist_enabled}});
+                      memberships.push_back(
+                          {{"workspace_id", w.workspace.id},
+                           {"workspace_name", w.workspace.name},
+                           {"role", w.membership.role},
+                           {"ip_allowlist_enabled", w.workspace.ip_allowlist_enabled}});
                     }
                     j["memberships"] = std::move(memberships);
                     return JsonResponse(200, j);
                   }});
 
-  app.router.Add({.method = "PATCH", .path = "/v1/me", .operation_id = "updateMe",
-                  .summary = "Change name, theme or language", .access = Access::kAuthenticated,
-                  .tag = "me", .handler = [&app](Request& req) {
+  app.router.Add({.method = "PATCH",
+                  .path = "/v1/me",
+                  .operation_id = "updateMe",
+                  .summary = "Change name, theme or language",
+                  .access = Access::kAuthenticated,
+                  .tag = "me",
+                  .handler = [&app](Request& req) {
                     auto body = ParseObject(req, {"name", "theme", "language"});
                     if (!body) return Problem(body.error(), req);
                     Fields f(*body);
@@ -40,10 +48,14 @@ void AddMeRoutes(App& app) {
                     return JsonResponse(200, UserJson(*u));
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/me/password", .operation_id = "changePassword",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/me/password",
+                  .operation_id = "changePassword",
                   .summary = "Change the password ({current_password, new_password}); signs out "
                              "every other session",
-                  .access = Access::kAuthenticated, .slow = true, .tag = "me",
+                  .access = Access::kAuthenticated,
+                  .slow = true,
+                  .tag = "me",
                   .handler = [&app](Request& req) {
                     auto body = ParseObject(req, {"current_password", "new_password"});
                     if (!body) return Problem(body.error(), req);
@@ -56,41 +68,50 @@ void AddMeRoutes(App& app) {
                     return JsonResponse(200, {{"revoked_sessions", *n}});
                   }});
 
-  app.router.Add({.method = "DELETE", .path = "/v1/me", .operation_id = "deleteMe",
-                  .summary = "Delete the caller's account; body {\"password\": …, \"confirm\": "
-                             "\"DELETE\"}; 409 owns_workspaces while they own one",
-                  .access = Access::kAuthenticated, .slow = true, .tag = "me",
-                  .handler = [&app](Request& req) {
-                    auto body = ParseObject(req, {"password", "confirm"});
-                    if (!body) return Problem(body.error(), req);
-                    Fields f(*body);
-                    auto password = f.RequiredStr("password");
-                    auto confirm = f.Str("confirm");
-                    if (!f.ok()) return Problem(f.error(), req);
-                    auto closed = app.closure.Close(*req.principal, *password,
-                                                    confirm.value_or(""));
-                    if (!closed) {
-                      Response r = Problem(closed.error(), req);
-                      if (closed.error().code == "owns_workspaces") {
-                        // The workspaces in the way, for the dashboard to link to.
-                        Json j = Json::parse(r.body);
-                        Json list = Json::array();
-                        for (const auto& w : app.closure.OwnedWorkspaces(app.store, req.principal->user.id)) {
-                          list.push_back({{"id", w.id}, {"name", w.name}});
-                        }
-                        j["workspaces"] = std::move(list);
-                        r.body = j.dump();
-                      }
-                      return r;
-                    }
-                    Response r = NoContent();
-                    r.Header("Set-Cookie", SessionCookie(app, "", 0));
-                    return r;
-                  }});
+  app.router.Add(
+      {.method = "DELETE",
+       .path = "/v1/me",
+       .operation_id = "deleteMe",
+       .summary = "Delete the caller's account; body {\"password\": …, \"confirm\": "
+                  "\"DELETE\"}; 409 owns_workspaces while they own one",
+       .access = Access::kAuthenticated,
+       .slow = true,
+       .tag = "me",
+       .handler = [&app](Request& req) {
+         auto body = ParseObject(req, {"password", "confirm"});
+         if (!body) return Problem(body.error(), req);
+         Fields f(*body);
+         auto password = f.RequiredStr("password");
+         auto confirm = f.Str("confirm");
+         if (!f.ok()) return Problem(f.error(), req);
+         auto closed = app.closure.Close(*req.principal, *password, confirm.value_or(""));
+         if (!closed) {
+           Response r = Problem(closed.error(), req);
+           if (closed.error().code == "owns_workspaces") {
+             // The workspaces in the way, for the dashboard to link to.
+             Json j = Json::parse(r.body);
+             Json list = Json::array();
+             for (const auto& w : app.closure.OwnedWorkspaces(app.store, req.principal->user.id)) {
+               list.push_back({{"id", w.id}, {"name", w.name}});
+             }
+             j["workspaces"] = std::move(list);
+             r.body = j.dump();
+           }
+           return r;
+         }
+         Response r = NoContent();
+         r.Header("Set-Cookie", SessionCookie(app, "", 0));
+         return r;
+       }});
 
-  app.router.Add({.method = "GET", .path = "/v1/me/sessions", .operation_id = "listSessions",
-                  .summary = "The caller's signed-in sessions", .access = Access::kAuthenticated,
-                  .body_type = "", .tag = "me", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/me/sessions",
+                  .operation_id = "listSessions",
+                  .summary = "The caller's signed-in sessions",
+                  .access = Access::kAuthenticated,
+                  .body_type = "",
+                  .tag = "me",
+                  .handler = [&app](Request& req) {
                     Json data = Json::array();
                     for (const auto& s : app.accounts.Sessions(*req.principal)) {
                       data.push_back(SessionJson(s, req.principal->session_id));
@@ -98,9 +119,13 @@ void AddMeRoutes(App& app) {
                     return JsonResponse(200, {{"data", data}, {"next_cursor", nullptr}});
                   }});
 
-  app.router.Add({.method = "DELETE", .path = "/v1/me/sessions/{ses}",
-                  .operation_id = "revokeSession", .summary = "Sign out one session",
-                  .access = Access::kAuthenticated, .body_type = "", .tag = "me",
+  app.router.Add({.method = "DELETE",
+                  .path = "/v1/me/sessions/{ses}",
+                  .operation_id = "revokeSession",
+                  .summary = "Sign out one session",
+                  .access = Access::kAuthenticated,
+                  .body_type = "",
+                  .tag = "me",
                   .handler = [&app](Request& req) {
                     auto st = app.accounts.RevokeSession(*req.principal, req.Param("ses"));
                     if (!st.ok()) return Problem(st.error(), req);
@@ -110,25 +135,33 @@ void AddMeRoutes(App& app) {
                     return r;
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/me/sessions/revoke-all",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/me/sessions/revoke-all",
                   .operation_id = "revokeOtherSessions",
                   .summary = "Sign out every session but the current one",
-                  .access = Access::kAuthenticated, .body_type = "", .tag = "me",
+                  .access = Access::kAuthenticated,
+                  .body_type = "",
+                  .tag = "me",
                   .handler = [&app](Request& req) {
                     int n = app.accounts.RevokeOtherSessions(*req.principal);
                     return JsonResponse(200, {{"revoked", n}});
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/me/mfa/totp", .operation_id = "startTotp",
-                  .summary = "Start TOTP enrolment: a secret, its otpauth:// URI and QR code",
-                  .access = Access::kAuthenticated, .body_type = "", .secret_response = true,
-                  .tag = "me", .handler = [&app](Request& req) {
-                    auto e = app.mfa.Start(*req.principal);
-                    if (!e) return Problem(e.error(), req);
-                    return JsonResponse(200, {{"secret", e->secret},
-                                              {"otpauth_uri", e->otpauth_uri},
-                                              {"qr_svg", e->qr_svg}});
-                  }});
+  app.router.Add(
+      {.method = "POST",
+       .path = "/v1/me/mfa/totp",
+       .operation_id = "startTotp",
+       .summary = "Start TOTP enrolment: a secret, its otpauth:// URI and QR code",
+       .access = Access::kAuthenticated,
+       .body_type = "",
+       .secret_response = true,
+       .tag = "me",
+       .handler = [&app](Request& req) {
+         auto e = app.mfa.Start(*req.principal);
+         if (!e) return Problem(e.error(), req);
+         return JsonResponse(
+             200, {{"secret", e->secret}, {"otpauth_uri", e->otpauth_uri}, {"qr_svg", e->qr_svg}});
+       }});
 
   // The code of the two routes below: {code}, required, a string.
   auto code_of = [](Request& req) -> Result<std::string> {
@@ -140,10 +173,13 @@ void AddMeRoutes(App& app) {
     return *code;
   };
 
-  app.router.Add({.method = "POST", .path = "/v1/me/mfa/totp/verify",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/me/mfa/totp/verify",
                   .operation_id = "confirmTotp",
                   .summary = "Confirm enrolment with a first code; returns the recovery codes once",
-                  .access = Access::kAuthenticated, .secret_response = true, .tag = "me",
+                  .access = Access::kAuthenticated,
+                  .secret_response = true,
+                  .tag = "me",
                   .handler = [&app, code_of](Request& req) {
                     auto code = code_of(req);
                     if (!code) return Problem(code.error(), req);
@@ -152,9 +188,12 @@ void AddMeRoutes(App& app) {
                     return JsonResponse(200, {{"mfa_enabled", true}, {"recovery_codes", *codes}});
                   }});
 
-  app.router.Add({.method = "DELETE", .path = "/v1/me/mfa/totp", .operation_id = "disableTotp",
+  app.router.Add({.method = "DELETE",
+                  .path = "/v1/me/mfa/totp",
+                  .operation_id = "disableTotp",
                   .summary = "Turn TOTP off with a current code or a recovery code",
-                  .access = Access::kAuthenticated, .tag = "me",
+                  .access = Access::kAuthenticated,
+                  .tag = "me",
                   .handler = [&app, code_of](Request& req) {
                     auto code = code_of(req);
                     if (!code) return Problem(code.error(), req);

@@ -39,8 +39,10 @@ Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
 Response UploadLogo(App& app, Request& req) {
   auto boundary = MultipartBoundary(req.Header("content-type"));
   if (!boundary) {
-    return Problem({ErrorKind::kUnsupportedMedia, "unsupported_media_type",
-                    "Upload the logo as multipart/form-data with a part named 'file'.", {}},
+    return Problem({ErrorKind::kUnsupportedMedia,
+                    "unsupported_media_type",
+                    "Upload the logo as multipart/form-data with a part named 'file'.",
+                    {}},
                    req);
   }
   auto parts = ParseMultipart(req.body, *boundary);
@@ -52,7 +54,8 @@ Response UploadLogo(App& app, Request& req) {
   for (const auto& p : *parts) {
     if (p.name == "file") file = &p;
   }
-  if (!file) return Problem(Error::Invalid("required", "file", "The part 'file' is required."), req);
+  if (!file)
+    return Problem(Error::Invalid("required", "file", "The part 'file' is required."), req);
   auto url = app.workspaces.PutLogo(*req.principal, *req.membership, file->data);
   if (!url) return Problem(url.error(), req);
   return JsonResponse(200, {{"logo_url", *url}});
@@ -87,9 +90,9 @@ Result<IpAllowlistInput> ReadIpAllowlistInput(const Request& req) {
     return Error::Invalid("invalid_type", "entries", "entries must be an array.");
   }
   if (entries->size() > IpAllowlists::kMaxEntries) {
-    return Error::Invalid("too_many_entries", "entries",
-                          "An IP allowlist holds at most " +
-                              std::to_string(IpAllowlists::kMaxEntries) + " entries.");
+    return Error::Invalid(
+        "too_many_entries", "entries",
+        "An IP allowlist holds at most " + std::to_string(IpAllowlists::kMaxEntries) + " entries.");
   }
   for (size_t i = 0; i < entries->size(); ++i) {
     const Json& e = (*entries)[i];
@@ -126,9 +129,12 @@ Result<IpAllowlistInput> ReadIpAllowlistInput(const Request& req) {
 }  // namespace
 
 void AddWorkspaceRoutes(App& app) {
-  app.router.Add({.method = "POST", .path = "/v1/workspaces", .operation_id = "createWorkspace",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces",
+                  .operation_id = "createWorkspace",
                   .summary = "Create a workspace; the caller becomes its owner",
-                  .access = Access::kAuthenticated, .tag = "workspaces",
+                  .access = Access::kAuthenticated,
+                  .tag = "workspaces",
                   .handler = [&app](Request& req) {
                     auto in = ReadWorkspaceInput(req, true);
                     if (!in) return Problem(in.error(), req);
@@ -137,9 +143,14 @@ void AddWorkspaceRoutes(App& app) {
                     return JsonResponse(201, WorkspaceJson(*v));
                   }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces", .operation_id = "listWorkspaces",
-                  .summary = "The caller's workspaces", .access = Access::kAuthenticated,
-                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces",
+                  .operation_id = "listWorkspaces",
+                  .summary = "The caller's workspaces",
+                  .access = Access::kAuthenticated,
+                  .body_type = "",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) {
                     Json data = Json::array();
                     for (const auto& v : app.workspaces.ListMine(*req.principal)) {
                       data.push_back(WorkspaceJson(v));
@@ -148,20 +159,28 @@ void AddWorkspaceRoutes(App& app) {
                     return JsonResponse(200, body);
                   }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}", .operation_id = "getWorkspace",
-                  .summary = "One workspace", .access = Access::kWorkspace,
-                  .permission = "workspace.view", .body_type = "",
-                  .tag = "workspaces", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}",
+                  .operation_id = "getWorkspace",
+                  .summary = "One workspace",
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.view",
+                  .body_type = "",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) {
                     auto v = app.workspaces.Get(*req.membership);
                     if (!v) return Problem(v.error(), req);
                     return JsonResponse(200, WorkspaceJson(*v));
                   }});
 
-  app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}",
+  app.router.Add({.method = "PATCH",
+                  .path = "/v1/workspaces/{ws}",
                   .operation_id = "updateWorkspace",
                   .summary = "Rename, change time zone, language or audit retention",
-                  .access = Access::kWorkspace, .permission = "workspace.edit",
-                  .tag = "workspaces", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.edit",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) {
                     auto in = ReadWorkspaceInput(req, false);
                     if (!in) return Problem(in.error(), req);
                     auto v = app.workspaces.Update(*req.principal, *req.membership, *in);
@@ -169,11 +188,14 @@ void AddWorkspaceRoutes(App& app) {
                     return JsonResponse(200, WorkspaceJson(*v));
                   }});
 
-  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}",
+  app.router.Add({.method = "DELETE",
+                  .path = "/v1/workspaces/{ws}",
                   .operation_id = "deleteWorkspace",
                   .summary = "Delete the workspace; body {\"confirm\": \"DELETE\"}",
-                  .access = Access::kWorkspace, .permission = "workspace.delete",
-                  .tag = "workspaces", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.delete",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) {
                     auto body = ParseObject(req, {"confirm"});
                     if (!body) return Problem(body.error(), req);
                     Fields f(*body);
@@ -185,32 +207,42 @@ void AddWorkspaceRoutes(App& app) {
                     return NoContent();
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/logo",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/logo",
                   .operation_id = "uploadWorkspaceLogo",
                   .summary = "Upload a PNG, JPEG or WebP logo of at most 2 MiB",
-                  .access = Access::kWorkspace, .permission = "workspace.edit",
-                  .body_limit = kLogoBodyLimit, .body_type = "multipart/form-data",
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.edit",
+                  .body_limit = kLogoBodyLimit,
+                  .body_type = "multipart/form-data",
                   .tag = "workspaces",
                   .handler = [&app](Request& req) { return UploadLogo(app, req); }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/ip-allowlist",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/ip-allowlist",
                   .operation_id = "getIpAllowlist",
                   .summary = "The IP allowlist: {enabled (block all other IPs), entries, "
                              "updated_at}",
-                  .access = Access::kWorkspace, .permission = "ip_allowlist.manage",
-                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "ip_allowlist.manage",
+                  .body_type = "",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) {
                     auto v = app.ip_allowlists.Get(*req.membership);
                     if (!v) return Problem(v.error(), req);
                     return JsonResponse(200, IpAllowlistJson(*v));
                   }});
 
-  app.router.Add({.method = "PUT", .path = "/v1/workspaces/{ws}/ip-allowlist",
+  app.router.Add({.method = "PUT",
+                  .path = "/v1/workspaces/{ws}/ip-allowlist",
                   .operation_id = "putIpAllowlist",
                   .summary = "Replace the IP allowlist {enabled, entries:[{cidr, label?}]}; "
                              "refused (422 ip_allowlist_lockout) when it would shut out the "
                              "caller's own address",
-                  .access = Access::kWorkspace, .permission = "ip_allowlist.manage",
-                  .tag = "workspaces", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "ip_allowlist.manage",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) {
                     auto in = ReadIpAllowlistInput(req);
                     if (!in) return Problem(in.error(), req);
                     auto v = app.ip_allowlists.Put(*req.principal, *req.membership, *in);
@@ -218,10 +250,15 @@ void AddWorkspaceRoutes(App& app) {
                     return JsonResponse(200, IpAllowlistJson(*v));
                   }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/logo",
-                  .operation_id = "getWorkspaceLogo", .summary = "The logo image",
-                  .access = Access::kWorkspace, .permission = "workspace.view",
-                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/logo",
+                  .operation_id = "getWorkspaceLogo",
+                  .summary = "The logo image",
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.view",
+                  .body_type = "",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) {
                     auto logo = app.workspaces.GetLogo(*req.membership);
                     if (!logo) return Problem(logo.error(), req);
                     Response r;
