@@ -57,14 +57,14 @@ Result<AuditFilter> ScopedFilter(const Request& req, const Scope& scope) {
   return filter;
 }
 
-Response List(App& app, Request& req) {
+Result<Response> List(App& app, Request& req) {
   auto limit = PageLimit(req);
-  if (!limit) return Problem(limit.error(), req);
+  if (!limit) return limit.error();
   Scope scope = ScopeOf(app, *req.membership);
   auto filter = ScopedFilter(req, scope);
-  if (!filter) return Problem(filter.error(), req);
+  if (!filter) return filter.error();
   auto page = app.audit.List(*filter, req.QueryParam("cursor").value_or(""), *limit);
-  if (!page) return Problem(page.error(), req);
+  if (!page) return page.error();
   Json data = Json::array();
   for (auto& e : page->events) {
     if (scope.redact) RedactAuditEvent(e);
@@ -74,15 +74,14 @@ Response List(App& app, Request& req) {
   return JsonResponse(200, {{"data", data}, {"next_cursor", next}});
 }
 
-Response Export(App& app, Request& req) {
+Result<Response> Export(App& app, Request& req) {
   std::string format = req.QueryParam("format").value_or("csv");
   if (format != "csv" && format != "jsonl") {
-    return Problem(Error::BadRequest("invalid_filter", "format must be csv or jsonl.", "format"),
-                   req);
+    return Error::BadRequest("invalid_filter", "format must be csv or jsonl.", "format");
   }
   Scope scope = ScopeOf(app, *req.membership);
   auto filter = ScopedFilter(req, scope);
-  if (!filter) return Problem(filter.error(), req);
+  if (!filter) return filter.error();
   auto exporter = std::make_shared<AuditExporter>(
       app.store, *filter,
       format == "csv" ? AuditExporter::Format::kCsv : AuditExporter::Format::kJsonl, scope.redact);
@@ -145,16 +144,15 @@ Result<HostEventInput> ReadHostEvent(const Request& req) {
   return in;
 }
 
-Response RecordHostEvent(App& app, Request& req) {
+Result<Response> RecordHostEvent(App& app, Request& req) {
   auto in = ReadHostEvent(req);
-  if (!in) return Problem(in.error(), req);
+  if (!in) return in.error();
   if (!in->project_id.empty() && !app.access.CanSeeProject(*req.membership, in->project_id)) {
-    return Problem(Error::Invalid("unknown_project", "project_id",
-                                  "project_id is not a project of this workspace you can see."),
-                   req);
+    return Error::Invalid("unknown_project", "project_id",
+                          "project_id is not a project of this workspace you can see.");
   }
   auto e = app.audit.RecordHostEvent(*req.principal, req.membership->workspace_id, *in);
-  if (!e) return Problem(e.error(), req);
+  if (!e) return e.error();
   if (!app.access.Can(*req.membership, "logs.view_pii")) RedactAuditEvent(*e);
   return JsonResponse(201, AuditEventJson(*e));
 }

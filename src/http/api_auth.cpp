@@ -22,16 +22,16 @@ void AddAuthRoutes(App& app) {
                   .access = Access::kPublic,
                   .slow = true,
                   .tag = "auth",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"email", "password", "name"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     auto email = f.RequiredStr("email");
                     auto password = f.RequiredStr("password");
                     auto name = f.RequiredStr("name");
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto s = app.accounts.Signup({*email, *password, *name}, req.Client());
-                    if (!s) return Problem(s.error(), req);
+                    if (!s) return s.error();
                     return SessionStarted(app, 201, *s);
                   }});
 
@@ -42,17 +42,17 @@ void AddAuthRoutes(App& app) {
                   .access = Access::kPublic,
                   .slow = true,
                   .tag = "auth",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"email", "password", "totp_code"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     auto email = f.RequiredStr("email");
                     auto password = f.RequiredStr("password");
                     auto totp_code = f.Str("totp_code");
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto s =
                         app.accounts.Login(*email, *password, req.Client(), totp_code.value_or(""));
-                    if (!s) return Problem(s.error(), req);
+                    if (!s) return s.error();
                     return SessionStarted(app, 200, *s);
                   }});
 
@@ -63,9 +63,9 @@ void AddAuthRoutes(App& app) {
                   .access = Access::kAuthenticated,
                   .body_type = "",
                   .tag = "auth",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     if (auto st = app.accounts.Logout(*req.principal); !st.ok()) {
-                      return Problem(st.error(), req);
+                      return st.error();
                     }
                     Response r;
                     r.status = 204;

@@ -116,15 +116,14 @@ void AppendIntField(std::string& out, const char* name, int64_t v) {
   out += std::to_string(v);
 }
 
-Response Verify(App& app, Request& req) {
+Result<Response> Verify(App& app, Request& req) {
   Json holder;
   auto body = ParseVerifyBody(req, holder);
-  if (!body) return Problem(body.error(), req);
+  if (!body) return body.error();
   std::string_view key = *body->key, endpoint = *body->endpoint;
   if (key.size() > 256 || endpoint.size() > 2048) {
-    return Problem(Error::Invalid("invalid_key", key.size() > 256 ? "key" : "endpoint",
-                                  "The value is too long."),
-                   req);
+    return Error::Invalid("invalid_key", key.size() > 256 ? "key" : "endpoint",
+                          "The value is too long.");
   }
   VerifyResult r =
       app.api_keys.Verify({key, endpoint, body->method.value_or(""), body->ip.value_or("")});
@@ -175,39 +174,37 @@ Response Verify(App& app, Request& req) {
   return res;
 }
 
-Response Check(App& app, Request& req) {
+Result<Response> Check(App& app, Request& req) {
   auto body = ParseObject(req, {"workspace_id", "project_id", "subject", "permission"});
-  if (!body) return Problem(body.error(), req);
+  if (!body) return body.error();
   Fields f(*body);
   auto ws = f.RequiredStr("workspace_id");
   auto project = f.Str("project_id");
   auto permission = f.RequiredStr("permission");
-  if (!f.ok()) return Problem(f.error(), req);
+  if (!f.ok()) return f.error();
   auto sub = body->find("subject");
   if (sub == body->end() || !sub->is_object() || !sub->contains("type") || !sub->contains("id") ||
       !(*sub)["type"].is_string() || !(*sub)["id"].is_string()) {
-    return Problem(Error::Invalid("required", "subject", "subject is {type, id}."), req);
+    return Error::Invalid("required", "subject", "subject is {type, id}.");
   }
   std::string type = (*sub)["type"], id = (*sub)["id"];
   if (type != "user" && type != "api_key") {
-    return Problem(Error::Invalid("invalid_subject", "subject.type", "type is user or api_key."),
-                   req);
+    return Error::Invalid("invalid_subject", "subject.type", "type is user or api_key.");
   }
   if (!app.catalogue.Knows(*permission)) {
-    return Problem(Error::Invalid("unknown_permission", "permission",
-                                  "Unknown permission '" + *permission + "'."),
-                   req);
+    return Error::Invalid("unknown_permission", "permission",
+                          "Unknown permission '" + *permission + "'.");
   }
   // The caller must be able to see the team of the workspace it asks about.
   auto caller = app.access.Authorize(*req.principal, *ws, "members.view");
-  if (!caller) return Problem(caller.error(), req);
+  if (!caller) return caller.error();
   if (!req.principal->api_key_workspace_id.empty() && req.principal->api_key_workspace_id != *ws) {
-    return Problem(Error::NotFound("workspace"), req);
+    return Error::NotFound("workspace");
   }
   CheckSubject subject{type == "api_key" ? CheckSubject::Type::kApiKey : CheckSubject::Type::kUser,
                        id};
   auto answer = app.access.Check(*ws, subject, project.value_or(""), *permission);
-  if (!answer) return Problem(answer.error(), req);
+  if (!answer) return answer.error();
   return JsonResponse(200, {{"allowed", answer->allowed},
                             {"role", answer->role.empty() ? Json(nullptr) : Json(answer->role)},
                             {"reason", answer->reason}});
@@ -224,11 +221,11 @@ void AddKeyRoutes(App& app) {
                   .permission = "api_keys.create",
                   .secret_response = true,
                   .tag = "api_keys",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadKeyInput(req, true);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v = app.api_keys.Create(*req.principal, *req.membership, *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(201, KeyJson(*v));
                   }});
 
@@ -258,9 +255,9 @@ void AddKeyRoutes(App& app) {
                   .permission = "api_keys.view_own",
                   .body_type = "",
                   .tag = "api_keys",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto v = app.api_keys.Get(*req.membership, req.Param("key"));
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, KeyJson(*v));
                   }});
 
@@ -271,12 +268,12 @@ void AddKeyRoutes(App& app) {
                   .access = Access::kWorkspace,
                   .permission = "api_keys.revoke_own",
                   .tag = "api_keys",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadKeyInput(req, false);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v =
                         app.api_keys.Update(*req.principal, *req.membership, req.Param("key"), *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, KeyJson(*v));
                   }});
 
@@ -288,15 +285,15 @@ void AddKeyRoutes(App& app) {
                   .permission = "api_keys.revoke_own",
                   .secret_response = true,
                   .tag = "api_keys",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"grace_seconds"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     auto grace = f.Int("grace_seconds");
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto v = app.api_keys.Rotate(*req.principal, *req.membership, req.Param("key"),
                                                  grace);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, KeyJson(*v));
                   }});
 
@@ -308,9 +305,9 @@ void AddKeyRoutes(App& app) {
                   .permission = "api_keys.revoke_own",
                   .body_type = "",
                   .tag = "api_keys",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto v = app.api_keys.Revoke(*req.principal, *req.membership, req.Param("key"));
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, KeyJson(*v));
                   }});
 

@@ -37,14 +37,14 @@ void AddMeRoutes(App& app) {
                   .summary = "Change name, theme or language",
                   .access = Access::kAuthenticated,
                   .tag = "me",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"name", "theme", "language"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     ProfileChanges ch{f.Str("name"), f.Str("theme"), f.Str("language")};
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto u = app.accounts.UpdateProfile(*req.principal, ch);
-                    if (!u) return Problem(u.error(), req);
+                    if (!u) return u.error();
                     return JsonResponse(200, UserJson(*u));
                   }});
 
@@ -56,15 +56,15 @@ void AddMeRoutes(App& app) {
                   .access = Access::kAuthenticated,
                   .slow = true,
                   .tag = "me",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"current_password", "new_password"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     auto current = f.RequiredStr("current_password");
                     auto next = f.RequiredStr("new_password");
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto n = app.accounts.ChangePassword(*req.principal, *current, *next);
-                    if (!n) return Problem(n.error(), req);
+                    if (!n) return n.error();
                     return JsonResponse(200, {{"revoked_sessions", *n}});
                   }});
 
@@ -77,26 +77,26 @@ void AddMeRoutes(App& app) {
        .access = Access::kAuthenticated,
        .slow = true,
        .tag = "me",
-       .handler = [&app](Request& req) {
+       .handler = [&app](Request& req) -> Result<Response> {
          auto body = ParseObject(req, {"password", "confirm"});
-         if (!body) return Problem(body.error(), req);
+         if (!body) return body.error();
          Fields f(*body);
          auto password = f.RequiredStr("password");
          auto confirm = f.Str("confirm");
-         if (!f.ok()) return Problem(f.error(), req);
+         if (!f.ok()) return f.error();
          auto closed = app.closure.Close(*req.principal, *password, confirm.value_or(""));
+         if (!closed && closed.error().code != "owns_workspaces") return closed.error();
          if (!closed) {
+           // The workspaces in the way, for the dashboard to link to: a problem member that an
+           // Error cannot carry, so this one problem is rendered here.
            Response r = Problem(closed.error(), req);
-           if (closed.error().code == "owns_workspaces") {
-             // The workspaces in the way, for the dashboard to link to.
-             Json j = Json::parse(r.body);
-             Json list = Json::array();
-             for (const auto& w : app.closure.OwnedWorkspaces(app.store, req.principal->user.id)) {
-               list.push_back({{"id", w.id}, {"name", w.name}});
-             }
-             j["workspaces"] = std::move(list);
-             r.body = j.dump();
+           Json j = Json::parse(r.body);
+           Json list = Json::array();
+           for (const auto& w : app.closure.OwnedWorkspaces(app.store, req.principal->user.id)) {
+             list.push_back({{"id", w.id}, {"name", w.name}});
            }
+           j["workspaces"] = std::move(list);
+           r.body = j.dump();
            return r;
          }
          Response r = NoContent();
@@ -126,9 +126,9 @@ void AddMeRoutes(App& app) {
                   .access = Access::kAuthenticated,
                   .body_type = "",
                   .tag = "me",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto st = app.accounts.RevokeSession(*req.principal, req.Param("ses"));
-                    if (!st.ok()) return Problem(st.error(), req);
+                    if (!st.ok()) return st.error();
                     Response r;
                     r.status = 204;
                     r.content_type.clear();
@@ -156,9 +156,9 @@ void AddMeRoutes(App& app) {
        .body_type = "",
        .secret_response = true,
        .tag = "me",
-       .handler = [&app](Request& req) {
+       .handler = [&app](Request& req) -> Result<Response> {
          auto e = app.mfa.Start(*req.principal);
-         if (!e) return Problem(e.error(), req);
+         if (!e) return e.error();
          return JsonResponse(
              200, {{"secret", e->secret}, {"otpauth_uri", e->otpauth_uri}, {"qr_svg", e->qr_svg}});
        }});
@@ -180,11 +180,11 @@ void AddMeRoutes(App& app) {
                   .access = Access::kAuthenticated,
                   .secret_response = true,
                   .tag = "me",
-                  .handler = [&app, code_of](Request& req) {
+                  .handler = [&app, code_of](Request& req) -> Result<Response> {
                     auto code = code_of(req);
-                    if (!code) return Problem(code.error(), req);
+                    if (!code) return code.error();
                     auto codes = app.mfa.Confirm(*req.principal, *code);
-                    if (!codes) return Problem(codes.error(), req);
+                    if (!codes) return codes.error();
                     return JsonResponse(200, {{"mfa_enabled", true}, {"recovery_codes", *codes}});
                   }});
 
@@ -194,11 +194,11 @@ void AddMeRoutes(App& app) {
                   .summary = "Turn TOTP off with a current code or a recovery code",
                   .access = Access::kAuthenticated,
                   .tag = "me",
-                  .handler = [&app, code_of](Request& req) {
+                  .handler = [&app, code_of](Request& req) -> Result<Response> {
                     auto code = code_of(req);
-                    if (!code) return Problem(code.error(), req);
+                    if (!code) return code.error();
                     if (auto st = app.mfa.Disable(*req.principal, *code); !st.ok()) {
-                      return Problem(st.error(), req);
+                      return st.error();
                     }
                     return NoContent();
                   }});

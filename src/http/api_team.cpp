@@ -233,12 +233,12 @@ void AddTeamRoutes(App& app) {
                   .permission = "members.view",
                   .body_type = "",
                   .tag = "team",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto limit = PageLimit(req);
-                    if (!limit) return Problem(limit.error(), req);
+                    if (!limit) return limit.error();
                     auto page = app.team.Members(*req.membership,
                                                  req.QueryParam("cursor").value_or(""), *limit);
-                    if (!page) return Problem(page.error(), req);
+                    if (!page) return page.error();
                     Response r;
                     r.body = MembersPageBody(app, *page, *req.membership);
                     return r;
@@ -252,17 +252,17 @@ void AddTeamRoutes(App& app) {
        .access = Access::kWorkspace,
        .permission = "members.manage_roles",
        .tag = "team",
-       .handler = [&app](Request& req) {
+       .handler = [&app](Request& req) -> Result<Response> {
          auto body = ParseObject(req, {"role"});
-         if (!body) return Problem(body.error(), req);
+         if (!body) return body.error();
          Fields f(*body);
          auto role = f.RequiredStr("role");
-         if (!f.ok()) return Problem(f.error(), req);
+         if (!f.ok()) return f.error();
          if (!IsWellFormedId(req.Param("usr"), "usr")) {
-           return Problem(Error::NotFound("member"), req);
+           return Error::NotFound("member");
          }
          auto m = app.team.ChangeRole(*req.principal, *req.membership, req.Param("usr"), *role);
-         if (!m) return Problem(m.error(), req);
+         if (!m) return m.error();
          return JsonResponse(
              200, MemberJson(app, *m, *req.membership, ContextFor(app, *req.membership)));
        }});
@@ -277,26 +277,24 @@ void AddTeamRoutes(App& app) {
        .permission = "members.remove",
        .body_type = "",
        .tag = "team",
-       .handler = [&app](Request& req) {
+       .handler = [&app](Request& req) -> Result<Response> {
          auto flag = req.QueryParam("revoke_keys");
          if (flag && *flag != "true" && *flag != "false") {
-           return Problem(
-               Error::Invalid("invalid_type", "revoke_keys", "revoke_keys is true or false."), req);
+           return Error::Invalid("invalid_type", "revoke_keys", "revoke_keys is true or false.");
          }
          if (!IsWellFormedId(req.Param("usr"), "usr")) {
-           return Problem(Error::NotFound("member"), req);
+           return Error::NotFound("member");
          }
          KeyHandover keys;
          keys.revoke = !flag || *flag == "true";
          auto transfer_to = req.QueryParam("transfer_to");
          if (transfer_to && keys.revoke) {
-           return Problem(Error::Invalid("invalid_transfer_to", "transfer_to",
-                                         "transfer_to goes with revoke_keys=false."),
-                          req);
+           return Error::Invalid("invalid_transfer_to", "transfer_to",
+                                 "transfer_to goes with revoke_keys=false.");
          }
          if (transfer_to) keys.transfer_to = *transfer_to;
          auto n = app.team.Remove(*req.principal, *req.membership, req.Param("usr"), keys);
-         if (!n) return Problem(n.error(), req);
+         if (!n) return n.error();
          return NoContent();
        }});
 
@@ -307,16 +305,16 @@ void AddTeamRoutes(App& app) {
                   .access = Access::kWorkspace,
                   .permission = "workspace.transfer_ownership",
                   .tag = "team",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"user_id"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     auto user = f.RequiredStr("user_id");
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto st = app.team.TransferOwnership(*req.principal, *req.membership, *user);
-                    if (!st.ok()) return Problem(st.error(), req);
+                    if (!st.ok()) return st.error();
                     auto v = app.workspaces.Get(*req.membership);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     v->role = app.catalogue.FindRole("admin") ? "admin"
                                                               : app.catalogue.default_invite_role;
                     return JsonResponse(200, WorkspaceJson(*v));
@@ -344,11 +342,11 @@ void AddTeamRoutes(App& app) {
                   .access = Access::kWorkspace,
                   .permission = "roles.manage",
                   .tag = "team",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadRoleInput(req);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto r = app.team.CreateRole(*req.principal, *req.membership, *in);
-                    if (!r) return Problem(r.error(), req);
+                    if (!r) return r.error();
                     return JsonResponse(201, RoleJson(*r));
                   }});
 
@@ -359,12 +357,12 @@ void AddTeamRoutes(App& app) {
                   .access = Access::kWorkspace,
                   .permission = "roles.manage",
                   .tag = "team",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadRoleInput(req);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto r = app.team.UpdateRole(*req.principal, *req.membership, req.Param("role"),
                                                  *in);
-                    if (!r) return Problem(r.error(), req);
+                    if (!r) return r.error();
                     return JsonResponse(200, RoleJson(*r));
                   }});
 
@@ -376,10 +374,10 @@ void AddTeamRoutes(App& app) {
                   .permission = "roles.manage",
                   .body_type = "",
                   .tag = "team",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto st =
                         app.team.DeleteRole(*req.principal, *req.membership, req.Param("role"));
-                    if (!st.ok()) return Problem(st.error(), req);
+                    if (!st.ok()) return st.error();
                     return NoContent();
                   }});
 }

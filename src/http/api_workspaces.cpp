@@ -36,28 +36,25 @@ Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
   return in;
 }
 
-Response UploadLogo(App& app, Request& req) {
+Result<Response> UploadLogo(App& app, Request& req) {
   auto boundary = MultipartBoundary(req.Header("content-type"));
   if (!boundary) {
-    return Problem({ErrorKind::kUnsupportedMedia,
-                    "unsupported_media_type",
-                    "Upload the logo as multipart/form-data with a part named 'file'.",
-                    {}},
-                   req);
+    return Error{ErrorKind::kUnsupportedMedia,
+                 "unsupported_media_type",
+                 "Upload the logo as multipart/form-data with a part named 'file'.",
+                 {}};
   }
   auto parts = ParseMultipart(req.body, *boundary);
   if (!parts) {
-    return Problem(Error::BadRequest("malformed_multipart", "The multipart body is malformed."),
-                   req);
+    return Error::BadRequest("malformed_multipart", "The multipart body is malformed.");
   }
   const FormPart* file = nullptr;
   for (const auto& p : *parts) {
     if (p.name == "file") file = &p;
   }
-  if (!file)
-    return Problem(Error::Invalid("required", "file", "The part 'file' is required."), req);
+  if (!file) return Error::Invalid("required", "file", "The part 'file' is required.");
   auto url = app.workspaces.PutLogo(*req.principal, *req.membership, file->data);
-  if (!url) return Problem(url.error(), req);
+  if (!url) return url.error();
   return JsonResponse(200, {{"logo_url", *url}});
 }
 
@@ -135,11 +132,11 @@ void AddWorkspaceRoutes(App& app) {
                   .summary = "Create a workspace; the caller becomes its owner",
                   .access = Access::kAuthenticated,
                   .tag = "workspaces",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadWorkspaceInput(req, true);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v = app.workspaces.Create(*req.principal, *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(201, WorkspaceJson(*v));
                   }});
 
@@ -167,9 +164,9 @@ void AddWorkspaceRoutes(App& app) {
                   .permission = "workspace.view",
                   .body_type = "",
                   .tag = "workspaces",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto v = app.workspaces.Get(*req.membership);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, WorkspaceJson(*v));
                   }});
 
@@ -180,11 +177,11 @@ void AddWorkspaceRoutes(App& app) {
                   .access = Access::kWorkspace,
                   .permission = "workspace.edit",
                   .tag = "workspaces",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadWorkspaceInput(req, false);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v = app.workspaces.Update(*req.principal, *req.membership, *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, WorkspaceJson(*v));
                   }});
 
@@ -195,15 +192,15 @@ void AddWorkspaceRoutes(App& app) {
                   .access = Access::kWorkspace,
                   .permission = "workspace.delete",
                   .tag = "workspaces",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"confirm"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     auto confirm = f.Str("confirm");
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto st = app.workspaces.Delete(*req.principal, *req.membership,
                                                     confirm.value_or(""));
-                    if (!st.ok()) return Problem(st.error(), req);
+                    if (!st.ok()) return st.error();
                     return NoContent();
                   }});
 
@@ -227,9 +224,9 @@ void AddWorkspaceRoutes(App& app) {
                   .permission = "ip_allowlist.manage",
                   .body_type = "",
                   .tag = "workspaces",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto v = app.ip_allowlists.Get(*req.membership);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, IpAllowlistJson(*v));
                   }});
 
@@ -242,11 +239,11 @@ void AddWorkspaceRoutes(App& app) {
                   .access = Access::kWorkspace,
                   .permission = "ip_allowlist.manage",
                   .tag = "workspaces",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadIpAllowlistInput(req);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v = app.ip_allowlists.Put(*req.principal, *req.membership, *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, IpAllowlistJson(*v));
                   }});
 
@@ -258,9 +255,9 @@ void AddWorkspaceRoutes(App& app) {
                   .permission = "workspace.view",
                   .body_type = "",
                   .tag = "workspaces",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto logo = app.workspaces.GetLogo(*req.membership);
-                    if (!logo) return Problem(logo.error(), req);
+                    if (!logo) return logo.error();
                     Response r;
                     r.content_type = logo->content_type;
                     r.body = std::move(logo->bytes);

@@ -78,47 +78,55 @@ std::string IdempotencyRequestHash(const Request& req) {
   return crypto::Sha256Hex(req.method + " " + req.target + "\n" + req.body);
 }
 
-Response RunHandler(App& app, Request& req) {
+// The one place where an Error becomes an answer: problem+json, whether a handler, the
+// middleware or a caught exception returned it.
+Response Render(Result<Response> answer, const Request& req) {
+  if (!answer) return Problem(answer.error(), req);
+  return std::move(answer).value();
+}
+
+// Authenticates, checks CSRF and the workspace permission, then runs the handler, once per
+// Idempotency-Key. Errors are returned, for Dispatch to render; a handler's answer to be kept
+// for an Idempotency-Key is rendered here, since the stored answer is the one replayed.
+Result<Response> RunHandler(App& app, Request& req) {
   const Route& route = *req.route;
   if (route.access == Access::kOptionalAuth) {
     bool has_credentials =
         !req.Cookie("gh_session").empty() || !req.Header("authorization").empty();
     if (has_credentials && Authenticate(app, req).ok()) {
-      if (Status st = CheckCsrf(req); !st.ok()) return Problem(st.error(), req);
+      if (Status st = CheckCsrf(req); !st.ok()) return st.error();
     } else {
       req.principal.reset();
       req.session_token.clear();
     }
   } else if (route.access != Access::kPublic) {
-    if (Status st = Authenticate(app, req); !st.ok()) return Problem(st.error(), req);
-    if (Status st = CheckCsrf(req); !st.ok()) return Problem(st.error(), req);
+    if (Status st = Authenticate(app, req); !st.ok()) return st.error();
+    if (Status st = CheckCsrf(req); !st.ok()) return st.error();
   }
   if (req.principal && !req.principal->api_key_id.empty()) {
     // A secret key manages its own workspace only, and is no key to its owner's account.
     bool workspace_route = route.access == Access::kWorkspace || route.access == Access::kMember;
     if (workspace_route && req.Param("ws") != req.principal->api_key_workspace_id) {
-      return Problem(Error::NotFound("workspace"), req);
+      return Error::NotFound("workspace");
     }
     if (!workspace_route && route.path != "/v1/check") {
-      return Problem({ErrorKind::kForbidden,
-                      "api_key_not_allowed",
-                      "API keys cannot call this endpoint; sign in instead.",
-                      {}},
-                     req);
+      return Error{ErrorKind::kForbidden,
+                   "api_key_not_allowed",
+                   "API keys cannot call this endpoint; sign in instead.",
+                   {}};
     }
   }
   if (route.access == Access::kWorkspace || route.access == Access::kMember) {
     auto m = app.access.Authorize(*req.principal, req.Param("ws"), route.permission);
-    if (!m) return Problem(m.error(), req);
+    if (!m) return m.error();
     req.membership = std::move(*m);
   }
   std::string idem_key(req.Header("idempotency-key"));
   if (idem_key.empty() || !IsMutating(req.method) || !req.principal) return route.handler(req);
 
   if (idem_key.size() > 255) {
-    return Problem(Error::BadRequest("invalid_idempotency_key",
-                                     "Idempotency-Key must be at most 255 characters."),
-                   req);
+    return Error::BadRequest("invalid_idempotency_key",
+                             "Idempotency-Key must be at most 255 characters.");
   }
   std::string scope = req.principal->user.id;
   std::string hash = IdempotencyRequestHash(req);
@@ -129,23 +137,20 @@ Response RunHandler(App& app, Request& req) {
   if (!reserved) {
     auto prior = app.store.FindIdempotentResponse(scope, idem_key);
     if (!prior) {  // the first request failed and released the key: answer it as new
-      return Problem({ErrorKind::kConflict,
-                      "idempotency_key_in_progress",
-                      "A request with this Idempotency-Key is being retried; try again.",
-                      {}},
-                     req);
+      return Error{ErrorKind::kConflict,
+                   "idempotency_key_in_progress",
+                   "A request with this Idempotency-Key is being retried; try again.",
+                   {}};
     }
     if (prior->request_hash != hash) {
-      return Problem(Error::Invalid("idempotency_key_reused", "Idempotency-Key",
-                                    "This Idempotency-Key was used for a different request."),
-                     req);
+      return Error::Invalid("idempotency_key_reused", "Idempotency-Key",
+                            "This Idempotency-Key was used for a different request.");
     }
     if (prior->status == 0) {
-      return Problem({ErrorKind::kConflict,
-                      "idempotency_key_in_progress",
-                      "A request with this Idempotency-Key is still being processed.",
-                      {}},
-                     req);
+      return Error{ErrorKind::kConflict,
+                   "idempotency_key_in_progress",
+                   "A request with this Idempotency-Key is still being processed.",
+                   {}};
     }
     Response r;
     r.status = prior->status;
@@ -156,7 +161,7 @@ Response RunHandler(App& app, Request& req) {
   }
   Response r;
   try {
-    r = route.handler(req);
+    r = Render(route.handler(req), req);
   } catch (...) {
     app.store.Write([&](WriteTx& tx) { tx.DeleteIdempotentResponse(scope, idem_key); });
     throw;
@@ -197,17 +202,15 @@ int64_t PurgeIdempotencyKeys(Store& store, UnixTime now) {
 
 Response Dispatch(App& app, Request& req) {
   if (req.request_id.empty()) req.request_id = RequestIdFor(req);
-  Response res;
+  Result<Response> answer = Response{};
+  std::string allow;  // for a 405: the methods the path does take
   try {
     if (!req.route) {
       Match m = app.router.Find(req.method, req.path);
       if (!m.route && !m.allow.empty()) {
-        res = Problem({ErrorKind::kMethodNotAllowed,
-                       "method_not_allowed",
-                       "Use one of: " + m.allow + ".",
-                       {}},
-                      req);
-        res.Header("Allow", m.allow);
+        answer = Error{
+            ErrorKind::kMethodNotAllowed, "method_not_allowed", "Use one of: " + m.allow + ".", {}};
+        allow = std::move(m.allow);
       } else if (!m.route) {
         if (auto page = app.web.Serve(req)) {
           // Labelled as one route in metrics and the access log, whatever the file.
@@ -216,26 +219,26 @@ Response Dispatch(App& app, Request& req) {
           req.route = &kDashboard;
           return std::move(*page);
         }
-        res = Problem({ErrorKind::kNotFound, "route_not_found", "No such endpoint.", {}}, req);
+        answer = Error{ErrorKind::kNotFound, "route_not_found", "No such endpoint.", {}};
       }
       req.route = m.route;
       req.params = std::move(m.params);
     }
-    if (req.route) res = RunHandler(app, req);
+    if (req.route) answer = RunHandler(app, req);
   } catch (const StoreError& e) {
     std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"store: %s\"}\n",
                  req.request_id.c_str(), e.what());
-    res = Problem({ErrorKind::kUnavailable,
+    answer = Error{ErrorKind::kUnavailable,
                    "store_unavailable",
                    "The data store did not answer. Try again.",
-                   {}},
-                  req);
+                   {}};
   } catch (const std::exception& e) {
     std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"%s\"}\n",
                  req.request_id.c_str(), e.what());
-    res = Problem({ErrorKind::kInternal, "internal_error", "Something went wrong on our side.", {}},
-                  req);
+    answer = Error{ErrorKind::kInternal, "internal_error", "Something went wrong on our side.", {}};
   }
+  Response res = Render(std::move(answer), req);
+  if (!allow.empty()) res.Header("Allow", allow);
   FinishResponse(req, res);
   return res;
 }

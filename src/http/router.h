@@ -7,11 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
 #include "http/request.h"
 
 namespace gh::http {
 
-using Handler = std::function<Response(Request&)>;
+// Translates the request, calls a service and renders its answer. An Error returned here is
+// rendered as problem+json by the middleware (RunHandler), in one place for every route.
+using Handler = std::function<Result<Response>(Request&)>;
 
 // Who may call a route. Every route says one of these explicitly.
 enum class Access {
