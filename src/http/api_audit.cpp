@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/pii.h"
+#include "http/render.h"
 #include "http/routes.h"
 #include "service/audit_export.h"
 
@@ -56,14 +57,14 @@ Result<AuditFilter> ScopedFilter(const Request& req, const Scope& scope) {
   return filter;
 }
 
-Response List(App& app, Request& req) {
+Result<Response> List(App& app, Request& req) {
   auto limit = PageLimit(req);
-  if (!limit) return Problem(limit.error(), req);
+  if (!limit) return limit.error();
   Scope scope = ScopeOf(app, *req.membership);
   auto filter = ScopedFilter(req, scope);
-  if (!filter) return Problem(filter.error(), req);
+  if (!filter) return filter.error();
   auto page = app.audit.List(*filter, req.QueryParam("cursor").value_or(""), *limit);
-  if (!page) return Problem(page.error(), req);
+  if (!page) return page.error();
   Json data = Json::array();
   for (auto& e : page->events) {
     if (scope.redact) RedactAuditEvent(e);
@@ -73,19 +74,17 @@ Response List(App& app, Request& req) {
   return JsonResponse(200, {{"data", data}, {"next_cursor", next}});
 }
 
-Response Export(App& app, Request& req) {
+Result<Response> Export(App& app, Request& req) {
   std::string format = req.QueryParam("format").value_or("csv");
   if (format != "csv" && format != "jsonl") {
-    return Problem(Error::BadRequest("invalid_filter", "format must be csv or jsonl.", "format"),
-                   req);
+    return Error::BadRequest("invalid_filter", "format must be csv or jsonl.", "format");
   }
   Scope scope = ScopeOf(app, *req.membership);
   auto filter = ScopedFilter(req, scope);
-  if (!filter) return Problem(filter.error(), req);
+  if (!filter) return filter.error();
   auto exporter = std::make_shared<AuditExporter>(
       app.store, *filter,
-      format == "csv" ? AuditExporter::Format::kCsv : AuditExporter::Format::kJsonl,
-      scope.redact);
+      format == "csv" ? AuditExporter::Format::kCsv : AuditExporter::Format::kJsonl, scope.redact);
   Response r;
   r.status = 200;
   r.content_type = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
@@ -145,16 +144,15 @@ Result<HostEventInput> ReadHostEvent(const Request& req) {
   return in;
 }
 
-Response RecordHostEvent(App& app, Request& req) {
+Result<Response> RecordHostEvent(App& app, Request& req) {
   auto in = ReadHostEvent(req);
-  if (!in) return Problem(in.error(), req);
+  if (!in) return in.error();
   if (!in->project_id.empty() && !app.access.CanSeeProject(*req.membership, in->project_id)) {
-    return Problem(Error::Invalid("unknown_project", "project_id",
-                                  "project_id is not a project of this workspace you can see."),
-                   req);
+    return Error::Invalid("unknown_project", "project_id",
+                          "project_id is not a project of this workspace you can see.");
   }
   auto e = app.audit.RecordHostEvent(*req.principal, req.membership->workspace_id, *in);
-  if (!e) return Problem(e.error(), req);
+  if (!e) return e.error();
   if (!app.access.Can(*req.membership, "logs.view_pii")) RedactAuditEvent(*e);
   return JsonResponse(201, AuditEventJson(*e));
 }
@@ -163,7 +161,8 @@ Response Verify(App& app, Request& req) {
   AuditVerification v = app.audit.Verify(req.membership->workspace_id);
   Json body = {{"valid", v.valid}, {"checked", v.checked}};
   if (!v.valid) {
-    body["first_invalid_id"] = v.first_invalid_id.empty() ? Json(nullptr) : Json(v.first_invalid_id);
+    body["first_invalid_id"] =
+        v.first_invalid_id.empty() ? Json(nullptr) : Json(v.first_invalid_id);
     body["reason"] = v.reason;
   }
   return JsonResponse(200, body);
@@ -172,29 +171,42 @@ Response Verify(App& app, Request& req) {
 }  // namespace
 
 void AddAuditRoutes(App& app) {
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/audit-logs",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/audit-logs",
                   .operation_id = "listAuditLogs",
                   .summary = "Audit events of the workspace, newest first, filtered",
-                  .access = Access::kWorkspace, .permission = "audit_log.view",
-                  .body_type = "", .tag = "audit",
+                  .access = Access::kWorkspace,
+                  .permission = "audit_log.view",
+                  .body_type = "",
+                  .tag = "audit",
                   .handler = [&app](Request& req) { return List(app, req); }});
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/audit-logs/export",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/audit-logs/export",
                   .operation_id = "exportAuditLogs",
                   .summary = "Stream the filtered audit log as CSV (or JSON lines)",
-                  .access = Access::kWorkspace, .permission = "audit_log.export",
-                  .body_type = "", .tag = "audit",
+                  .access = Access::kWorkspace,
+                  .permission = "audit_log.export",
+                  .body_type = "",
+                  .tag = "audit",
                   .handler = [&app](Request& req) { return Export(app, req); }});
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/audit-logs",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/audit-logs",
                   .operation_id = "recordAuditEvent",
                   .summary = "Record an event of the host product",
-                  .access = Access::kMember, .permission = "",
-                  .body_limit = 32 * 1024, .group_commit = true, .tag = "audit",
+                  .access = Access::kMember,
+                  .permission = "",
+                  .body_limit = 32 * 1024,
+                  .group_commit = true,
+                  .tag = "audit",
                   .handler = [&app](Request& req) { return RecordHostEvent(app, req); }});
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/audit-logs/verify",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/audit-logs/verify",
                   .operation_id = "verifyAuditLogs",
                   .summary = "Recompute the tamper-evident chain and report the first break",
-                  .access = Access::kWorkspace, .permission = "audit_log.view",
-                  .body_type = "", .tag = "audit",
+                  .access = Access::kWorkspace,
+                  .permission = "audit_log.view",
+                  .body_type = "",
+                  .tag = "audit",
                   .handler = [&app](Request& req) { return Verify(app, req); }});
 }
 

@@ -3,6 +3,7 @@
 // project the caller may not see answers 404 on every route, never 403.
 #include "core/ids.h"
 #include "core/time.h"
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {
@@ -86,11 +87,11 @@ Result<ProjectInput> ReadProjectInput(const Request& req, bool creating) {
   return in;
 }
 
-Response ListProjects(App& app, Request& req) {
+Result<Response> ListProjects(App& app, Request& req) {
   auto limit = PageLimit(req);
-  if (!limit) return Problem(limit.error(), req);
+  if (!limit) return limit.error();
   auto page = app.projects.List(*req.membership, req.QueryParam("cursor").value_or(""), *limit);
-  if (!page) return Problem(page.error(), req);
+  if (!page) return page.error();
   Json data = Json::array();
   for (const auto& v : page->projects) data.push_back(ProjectJson(app, v));
   Json next = page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor);
@@ -98,9 +99,9 @@ Response ListProjects(App& app, Request& req) {
       200, {{"data", std::move(data)}, {"next_cursor", std::move(next)}, {"total", page->total}});
 }
 
-Response GetProject(App& app, Request& req) {
+Result<Response> GetProject(App& app, Request& req) {
   auto v = app.projects.Get(*req.membership, req.Param("prj"));
-  if (!v) return Problem(v.error(), req);
+  if (!v) return v.error();
   Json j = ProjectJson(app, *v);
   Json members = Json::array();
   for (const auto& m : v->members) members.push_back(ProjectMemberJson(m));
@@ -108,15 +109,15 @@ Response GetProject(App& app, Request& req) {
   return JsonResponse(200, j);
 }
 
-Response PutProjectMember(App& app, Request& req) {
+Result<Response> PutProjectMember(App& app, Request& req) {
   auto body = ParseObject(req, {"role"});
-  if (!body) return Problem(body.error(), req);
+  if (!body) return body.error();
   Fields f(*body);
   auto role = f.RequiredStr("role");
-  if (!f.ok()) return Problem(f.error(), req);
+  if (!f.ok()) return f.error();
   auto m = app.projects.PutMember(*req.principal, *req.membership, req.Param("prj"),
                                   req.Param("usr"), *role);
-  if (!m) return Problem(m.error(), req);
+  if (!m) return m.error();
   Json j = ProjectMemberJson(*m);
   j["project_id"] = req.Param("prj");
   return JsonResponse(200, j);
@@ -132,11 +133,11 @@ void AddProjectRoutes(App& app) {
                   .access = Access::kWorkspace,
                   .permission = "projects.manage",
                   .tag = "projects",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadProjectInput(req, true);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v = app.projects.Create(*req.principal, *req.membership, *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(201, ProjectJson(app, *v));
                   }});
 
@@ -164,12 +165,12 @@ void AddProjectRoutes(App& app) {
                   .summary = "Change a project; needs projects.manage inside the project",
                   .access = Access::kMember,
                   .tag = "projects",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadProjectInput(req, false);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v =
                         app.projects.Update(*req.principal, *req.membership, req.Param("prj"), *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, ProjectJson(app, *v));
                   }});
 
@@ -180,10 +181,10 @@ void AddProjectRoutes(App& app) {
                   .access = Access::kMember,
                   .body_type = "",
                   .tag = "projects",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto st =
                         app.projects.Delete(*req.principal, *req.membership, req.Param("prj"));
-                    if (!st.ok()) return Problem(st.error(), req);
+                    if (!st.ok()) return st.error();
                     return NoContent();
                   }});
 
@@ -202,10 +203,10 @@ void AddProjectRoutes(App& app) {
                   .access = Access::kMember,
                   .body_type = "",
                   .tag = "projects",
-                  .handler = [&app](Request& req) {
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto st = app.projects.RemoveMember(*req.principal, *req.membership,
                                                         req.Param("prj"), req.Param("usr"));
-                    if (!st.ok()) return Problem(st.error(), req);
+                    if (!st.ok()) return st.error();
                     return NoContent();
                   }});
 }

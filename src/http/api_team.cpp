@@ -1,6 +1,7 @@
 // Members, roles, ownership and the caller's permissions.
 #include "core/ids.h"
 #include "core/time.h"
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {
@@ -132,7 +133,8 @@ Result<RoleInput> ReadRoleInput(const Request& req) {
   if (!f.ok()) return f.error();
   if (auto it = body->find("permissions"); it != body->end() && !it->is_null()) {
     if (!it->is_array()) {
-      return Error::Invalid("invalid_type", "permissions", "'permissions' must be an array of ids.");
+      return Error::Invalid("invalid_type", "permissions",
+                            "'permissions' must be an array of ids.");
     }
     std::vector<std::string> ids;
     for (const auto& p : *it) {
@@ -191,12 +193,13 @@ Response CatalogueResponse(App& app) {
                      {"permissions", c.Ids(r.permissions)},
                      {"invitable", c.Invitable(r.id)}});
   }
-  Response r = JsonResponse(200, {{"preset", c.id},
-                                  {"name", c.name},
-                                  {"categories", categories},
-                                  {"roles", roles},
-                                  {"owner_role", c.owner_role.empty() ? Json(nullptr) : Json(c.owner_role)},
-                                  {"default_invite_role", c.default_invite_role}});
+  Response r =
+      JsonResponse(200, {{"preset", c.id},
+                         {"name", c.name},
+                         {"categories", categories},
+                         {"roles", roles},
+                         {"owner_role", c.owner_role.empty() ? Json(nullptr) : Json(c.owner_role)},
+                         {"default_invite_role", c.default_invite_role}});
   r.Header("Cache-Control", "public, max-age=300");
   return r;
 }
@@ -204,139 +207,177 @@ Response CatalogueResponse(App& app) {
 }  // namespace
 
 void AddTeamRoutes(App& app) {
-  app.router.Add({.method = "GET", .path = "/v1/permissions", .operation_id = "getCatalogue",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/permissions",
+                  .operation_id = "getCatalogue",
                   .summary = "The permission catalogue and built-in roles of this deployment",
-                  .access = Access::kPublic, .body_type = "", .tag = "team",
+                  .access = Access::kPublic,
+                  .body_type = "",
+                  .tag = "team",
                   .handler = [&app](Request&) { return CatalogueResponse(app); }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/permissions",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/permissions",
                   .operation_id = "getMyPermissions",
                   .summary = "The caller's role and permissions in the workspace",
-                  .access = Access::kMember, .body_type = "", .tag = "team",
+                  .access = Access::kMember,
+                  .body_type = "",
+                  .tag = "team",
                   .handler = [&app](Request& req) { return PermissionsOfCaller(app, req); }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/members",
-                  .operation_id = "listMembers", .summary = "Active members of the workspace",
-                  .access = Access::kWorkspace, .permission = "members.view", .body_type = "",
-                  .tag = "team", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/members",
+                  .operation_id = "listMembers",
+                  .summary = "Active members of the workspace",
+                  .access = Access::kWorkspace,
+                  .permission = "members.view",
+                  .body_type = "",
+                  .tag = "team",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto limit = PageLimit(req);
-                    if (!limit) return Problem(limit.error(), req);
+                    if (!limit) return limit.error();
                     auto page = app.team.Members(*req.membership,
                                                  req.QueryParam("cursor").value_or(""), *limit);
-                    if (!page) return Problem(page.error(), req);
+                    if (!page) return page.error();
                     Response r;
                     r.body = MembersPageBody(app, *page, *req.membership);
                     return r;
                   }});
 
-  app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}/members/{usr}",
-                  .operation_id = "updateMember", .summary = "Change a member's role",
-                  .access = Access::kWorkspace, .permission = "members.manage_roles",
-                  .tag = "team", .handler = [&app](Request& req) {
-                    auto body = ParseObject(req, {"role"});
-                    if (!body) return Problem(body.error(), req);
-                    Fields f(*body);
-                    auto role = f.RequiredStr("role");
-                    if (!f.ok()) return Problem(f.error(), req);
-                    if (!IsWellFormedId(req.Param("usr"), "usr")) {
-                      return Problem(Error::NotFound("member"), req);
-                    }
-                    auto m = app.team.ChangeRole(*req.principal, *req.membership,
-                                                 req.Param("usr"), *role);
-                    if (!m) return Problem(m.error(), req);
-                    return JsonResponse(200, MemberJson(app, *m, *req.membership, ContextFor(app, *req.membership)));
-                  }});
+  app.router.Add(
+      {.method = "PATCH",
+       .path = "/v1/workspaces/{ws}/members/{usr}",
+       .operation_id = "updateMember",
+       .summary = "Change a member's role",
+       .access = Access::kWorkspace,
+       .permission = "members.manage_roles",
+       .tag = "team",
+       .handler = [&app](Request& req) -> Result<Response> {
+         auto body = ParseObject(req, {"role"});
+         if (!body) return body.error();
+         Fields f(*body);
+         auto role = f.RequiredStr("role");
+         if (!f.ok()) return f.error();
+         if (!IsWellFormedId(req.Param("usr"), "usr")) {
+           return Error::NotFound("member");
+         }
+         auto m = app.team.ChangeRole(*req.principal, *req.membership, req.Param("usr"), *role);
+         if (!m) return m.error();
+         return JsonResponse(
+             200, MemberJson(app, *m, *req.membership, ContextFor(app, *req.membership)));
+       }});
 
-  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/members/{usr}",
-                  .operation_id = "removeMember",
-                  .summary = "Remove a member; their API keys are revoked, or with "
-                             "?revoke_keys=false re-owned by ?transfer_to (default: the caller)",
-                  .access = Access::kWorkspace, .permission = "members.remove", .body_type = "",
-                  .tag = "team", .handler = [&app](Request& req) {
-                    auto flag = req.QueryParam("revoke_keys");
-                    if (flag && *flag != "true" && *flag != "false") {
-                      return Problem(Error::Invalid("invalid_type", "revoke_keys",
-                                                    "revoke_keys is true or false."),
-                                     req);
-                    }
-                    if (!IsWellFormedId(req.Param("usr"), "usr")) {
-                      return Problem(Error::NotFound("member"), req);
-                    }
-                    KeyHandover keys;
-                    keys.revoke = !flag || *flag == "true";
-                    auto transfer_to = req.QueryParam("transfer_to");
-                    if (transfer_to && keys.revoke) {
-                      return Problem(Error::Invalid("invalid_transfer_to", "transfer_to",
-                                                    "transfer_to goes with revoke_keys=false."),
-                                     req);
-                    }
-                    if (transfer_to) keys.transfer_to = *transfer_to;
-                    auto n = app.team.Remove(*req.principal, *req.membership, req.Param("usr"),
-                                             keys);
-                    if (!n) return Problem(n.error(), req);
-                    return NoContent();
-                  }});
+  app.router.Add(
+      {.method = "DELETE",
+       .path = "/v1/workspaces/{ws}/members/{usr}",
+       .operation_id = "removeMember",
+       .summary = "Remove a member; their API keys are revoked, or with "
+                  "?revoke_keys=false re-owned by ?transfer_to (default: the caller)",
+       .access = Access::kWorkspace,
+       .permission = "members.remove",
+       .body_type = "",
+       .tag = "team",
+       .handler = [&app](Request& req) -> Result<Response> {
+         auto flag = req.QueryParam("revoke_keys");
+         if (flag && *flag != "true" && *flag != "false") {
+           return Error::Invalid("invalid_type", "revoke_keys", "revoke_keys is true or false.");
+         }
+         if (!IsWellFormedId(req.Param("usr"), "usr")) {
+           return Error::NotFound("member");
+         }
+         KeyHandover keys;
+         keys.revoke = !flag || *flag == "true";
+         auto transfer_to = req.QueryParam("transfer_to");
+         if (transfer_to && keys.revoke) {
+           return Error::Invalid("invalid_transfer_to", "transfer_to",
+                                 "transfer_to goes with revoke_keys=false.");
+         }
+         if (transfer_to) keys.transfer_to = *transfer_to;
+         auto n = app.team.Remove(*req.principal, *req.membership, req.Param("usr"), keys);
+         if (!n) return n.error();
+         return NoContent();
+       }});
 
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/transfer-ownership",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/transfer-ownership",
                   .operation_id = "transferOwnership",
                   .summary = "Make another member the owner; the caller becomes admin",
-                  .access = Access::kWorkspace, .permission = "workspace.transfer_ownership",
-                  .tag = "team", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.transfer_ownership",
+                  .tag = "team",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"user_id"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     auto user = f.RequiredStr("user_id");
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto st = app.team.TransferOwnership(*req.principal, *req.membership, *user);
-                    if (!st.ok()) return Problem(st.error(), req);
+                    if (!st.ok()) return st.error();
                     auto v = app.workspaces.Get(*req.membership);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     v->role = app.catalogue.FindRole("admin") ? "admin"
                                                               : app.catalogue.default_invite_role;
                     return JsonResponse(200, WorkspaceJson(*v));
                   }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/roles",
-                  .operation_id = "listRoles", .summary = "Built-in and custom roles",
-                  .access = Access::kWorkspace, .permission = "members.view", .body_type = "",
-                  .tag = "team", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/roles",
+                  .operation_id = "listRoles",
+                  .summary = "Built-in and custom roles",
+                  .access = Access::kWorkspace,
+                  .permission = "members.view",
+                  .body_type = "",
+                  .tag = "team",
+                  .handler = [&app](Request& req) {
                     Json data = Json::array();
-                    for (const auto& r : app.team.Roles(*req.membership)) data.push_back(RoleJson(r));
+                    for (const auto& r : app.team.Roles(*req.membership))
+                      data.push_back(RoleJson(r));
                     return JsonResponse(200, {{"data", data}, {"next_cursor", nullptr}});
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/roles",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/roles",
                   .operation_id = "createRole",
                   .summary = "Create a custom role from catalogue permissions",
-                  .access = Access::kWorkspace, .permission = "roles.manage", .tag = "team",
-                  .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "roles.manage",
+                  .tag = "team",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadRoleInput(req);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto r = app.team.CreateRole(*req.principal, *req.membership, *in);
-                    if (!r) return Problem(r.error(), req);
+                    if (!r) return r.error();
                     return JsonResponse(201, RoleJson(*r));
                   }});
 
-  app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}/roles/{role}",
-                  .operation_id = "updateRole", .summary = "Change a custom role",
-                  .access = Access::kWorkspace, .permission = "roles.manage", .tag = "team",
-                  .handler = [&app](Request& req) {
+  app.router.Add({.method = "PATCH",
+                  .path = "/v1/workspaces/{ws}/roles/{role}",
+                  .operation_id = "updateRole",
+                  .summary = "Change a custom role",
+                  .access = Access::kWorkspace,
+                  .permission = "roles.manage",
+                  .tag = "team",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadRoleInput(req);
-                    if (!in) return Problem(in.error(), req);
-                    auto r = app.team.UpdateRole(*req.principal, *req.membership,
-                                                 req.Param("role"), *in);
-                    if (!r) return Problem(r.error(), req);
+                    if (!in) return in.error();
+                    auto r = app.team.UpdateRole(*req.principal, *req.membership, req.Param("role"),
+                                                 *in);
+                    if (!r) return r.error();
                     return JsonResponse(200, RoleJson(*r));
                   }});
 
-  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}/roles/{role}",
+  app.router.Add({.method = "DELETE",
+                  .path = "/v1/workspaces/{ws}/roles/{role}",
                   .operation_id = "deleteRole",
                   .summary = "Delete a custom role no member holds",
-                  .access = Access::kWorkspace, .permission = "roles.manage", .body_type = "",
-                  .tag = "team", .handler = [&app](Request& req) {
-                    auto st = app.team.DeleteRole(*req.principal, *req.membership,
-                                                  req.Param("role"));
-                    if (!st.ok()) return Problem(st.error(), req);
+                  .access = Access::kWorkspace,
+                  .permission = "roles.manage",
+                  .body_type = "",
+                  .tag = "team",
+                  .handler = [&app](Request& req) -> Result<Response> {
+                    auto st =
+                        app.team.DeleteRole(*req.principal, *req.membership, req.Param("role"));
+                    if (!st.ok()) return st.error();
                     return NoContent();
                   }});
 }

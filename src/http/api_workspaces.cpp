@@ -1,5 +1,6 @@
 // Workspaces and their logos.
 #include "http/multipart.h"
+#include "http/render.h"
 #include "http/routes.h"
 
 namespace gh::http {
@@ -35,25 +36,25 @@ Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
   return in;
 }
 
-Response UploadLogo(App& app, Request& req) {
+Result<Response> UploadLogo(App& app, Request& req) {
   auto boundary = MultipartBoundary(req.Header("content-type"));
   if (!boundary) {
-    return Problem({ErrorKind::kUnsupportedMedia, "unsupported_media_type",
-                    "Upload the logo as multipart/form-data with a part named 'file'.", {}},
-                   req);
+    return Error{ErrorKind::kUnsupportedMedia,
+                 "unsupported_media_type",
+                 "Upload the logo as multipart/form-data with a part named 'file'.",
+                 {}};
   }
   auto parts = ParseMultipart(req.body, *boundary);
   if (!parts) {
-    return Problem(Error::BadRequest("malformed_multipart", "The multipart body is malformed."),
-                   req);
+    return Error::BadRequest("malformed_multipart", "The multipart body is malformed.");
   }
   const FormPart* file = nullptr;
   for (const auto& p : *parts) {
     if (p.name == "file") file = &p;
   }
-  if (!file) return Problem(Error::Invalid("required", "file", "The part 'file' is required."), req);
+  if (!file) return Error::Invalid("required", "file", "The part 'file' is required.");
   auto url = app.workspaces.PutLogo(*req.principal, *req.membership, file->data);
-  if (!url) return Problem(url.error(), req);
+  if (!url) return url.error();
   return JsonResponse(200, {{"logo_url", *url}});
 }
 
@@ -86,9 +87,9 @@ Result<IpAllowlistInput> ReadIpAllowlistInput(const Request& req) {
     return Error::Invalid("invalid_type", "entries", "entries must be an array.");
   }
   if (entries->size() > IpAllowlists::kMaxEntries) {
-    return Error::Invalid("too_many_entries", "entries",
-                          "An IP allowlist holds at most " +
-                              std::to_string(IpAllowlists::kMaxEntries) + " entries.");
+    return Error::Invalid(
+        "too_many_entries", "entries",
+        "An IP allowlist holds at most " + std::to_string(IpAllowlists::kMaxEntries) + " entries.");
   }
   for (size_t i = 0; i < entries->size(); ++i) {
     const Json& e = (*entries)[i];
@@ -125,20 +126,28 @@ Result<IpAllowlistInput> ReadIpAllowlistInput(const Request& req) {
 }  // namespace
 
 void AddWorkspaceRoutes(App& app) {
-  app.router.Add({.method = "POST", .path = "/v1/workspaces", .operation_id = "createWorkspace",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces",
+                  .operation_id = "createWorkspace",
                   .summary = "Create a workspace; the caller becomes its owner",
-                  .access = Access::kAuthenticated, .tag = "workspaces",
-                  .handler = [&app](Request& req) {
+                  .access = Access::kAuthenticated,
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadWorkspaceInput(req, true);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v = app.workspaces.Create(*req.principal, *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(201, WorkspaceJson(*v));
                   }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces", .operation_id = "listWorkspaces",
-                  .summary = "The caller's workspaces", .access = Access::kAuthenticated,
-                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces",
+                  .operation_id = "listWorkspaces",
+                  .summary = "The caller's workspaces",
+                  .access = Access::kAuthenticated,
+                  .body_type = "",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) {
                     Json data = Json::array();
                     for (const auto& v : app.workspaces.ListMine(*req.principal)) {
                       data.push_back(WorkspaceJson(v));
@@ -147,82 +156,108 @@ void AddWorkspaceRoutes(App& app) {
                     return JsonResponse(200, body);
                   }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}", .operation_id = "getWorkspace",
-                  .summary = "One workspace", .access = Access::kWorkspace,
-                  .permission = "workspace.view", .body_type = "",
-                  .tag = "workspaces", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}",
+                  .operation_id = "getWorkspace",
+                  .summary = "One workspace",
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.view",
+                  .body_type = "",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto v = app.workspaces.Get(*req.membership);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, WorkspaceJson(*v));
                   }});
 
-  app.router.Add({.method = "PATCH", .path = "/v1/workspaces/{ws}",
+  app.router.Add({.method = "PATCH",
+                  .path = "/v1/workspaces/{ws}",
                   .operation_id = "updateWorkspace",
                   .summary = "Rename, change time zone, language or audit retention",
-                  .access = Access::kWorkspace, .permission = "workspace.edit",
-                  .tag = "workspaces", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.edit",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadWorkspaceInput(req, false);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v = app.workspaces.Update(*req.principal, *req.membership, *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, WorkspaceJson(*v));
                   }});
 
-  app.router.Add({.method = "DELETE", .path = "/v1/workspaces/{ws}",
+  app.router.Add({.method = "DELETE",
+                  .path = "/v1/workspaces/{ws}",
                   .operation_id = "deleteWorkspace",
                   .summary = "Delete the workspace; body {\"confirm\": \"DELETE\"}",
-                  .access = Access::kWorkspace, .permission = "workspace.delete",
-                  .tag = "workspaces", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.delete",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ParseObject(req, {"confirm"});
-                    if (!body) return Problem(body.error(), req);
+                    if (!body) return body.error();
                     Fields f(*body);
                     auto confirm = f.Str("confirm");
-                    if (!f.ok()) return Problem(f.error(), req);
+                    if (!f.ok()) return f.error();
                     auto st = app.workspaces.Delete(*req.principal, *req.membership,
                                                     confirm.value_or(""));
-                    if (!st.ok()) return Problem(st.error(), req);
+                    if (!st.ok()) return st.error();
                     return NoContent();
                   }});
 
-  app.router.Add({.method = "POST", .path = "/v1/workspaces/{ws}/logo",
+  app.router.Add({.method = "POST",
+                  .path = "/v1/workspaces/{ws}/logo",
                   .operation_id = "uploadWorkspaceLogo",
                   .summary = "Upload a PNG, JPEG or WebP logo of at most 2 MiB",
-                  .access = Access::kWorkspace, .permission = "workspace.edit",
-                  .body_limit = kLogoBodyLimit, .body_type = "multipart/form-data",
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.edit",
+                  .body_limit = kLogoBodyLimit,
+                  .body_type = "multipart/form-data",
                   .tag = "workspaces",
                   .handler = [&app](Request& req) { return UploadLogo(app, req); }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/ip-allowlist",
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/ip-allowlist",
                   .operation_id = "getIpAllowlist",
                   .summary = "The IP allowlist: {enabled (block all other IPs), entries, "
                              "updated_at}",
-                  .access = Access::kWorkspace, .permission = "ip_allowlist.manage",
-                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "ip_allowlist.manage",
+                  .body_type = "",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto v = app.ip_allowlists.Get(*req.membership);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, IpAllowlistJson(*v));
                   }});
 
-  app.router.Add({.method = "PUT", .path = "/v1/workspaces/{ws}/ip-allowlist",
+  app.router.Add({.method = "PUT",
+                  .path = "/v1/workspaces/{ws}/ip-allowlist",
                   .operation_id = "putIpAllowlist",
                   .summary = "Replace the IP allowlist {enabled, entries:[{cidr, label?}]}; "
                              "refused (422 ip_allowlist_lockout) when it would shut out the "
                              "caller's own address",
-                  .access = Access::kWorkspace, .permission = "ip_allowlist.manage",
-                  .tag = "workspaces", .handler = [&app](Request& req) {
+                  .access = Access::kWorkspace,
+                  .permission = "ip_allowlist.manage",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadIpAllowlistInput(req);
-                    if (!in) return Problem(in.error(), req);
+                    if (!in) return in.error();
                     auto v = app.ip_allowlists.Put(*req.principal, *req.membership, *in);
-                    if (!v) return Problem(v.error(), req);
+                    if (!v) return v.error();
                     return JsonResponse(200, IpAllowlistJson(*v));
                   }});
 
-  app.router.Add({.method = "GET", .path = "/v1/workspaces/{ws}/logo",
-                  .operation_id = "getWorkspaceLogo", .summary = "The logo image",
-                  .access = Access::kWorkspace, .permission = "workspace.view",
-                  .body_type = "", .tag = "workspaces", .handler = [&app](Request& req) {
+  app.router.Add({.method = "GET",
+                  .path = "/v1/workspaces/{ws}/logo",
+                  .operation_id = "getWorkspaceLogo",
+                  .summary = "The logo image",
+                  .access = Access::kWorkspace,
+                  .permission = "workspace.view",
+                  .body_type = "",
+                  .tag = "workspaces",
+                  .handler = [&app](Request& req) -> Result<Response> {
                     auto logo = app.workspaces.GetLogo(*req.membership);
-                    if (!logo) return Problem(logo.error(), req);
+                    if (!logo) return logo.error();
                     Response r;
                     r.content_type = logo->content_type;
                     r.body = std::move(logo->bytes);

@@ -7,11 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
 #include "http/request.h"
 
 namespace gh::http {
 
-using Handler = std::function<Response(Request&)>;
+// Translates the request, calls a service and renders its answer. An Error returned here is
+// rendered as problem+json by the middleware (RunHandler), in one place for every route.
+using Handler = std::function<Result<Response>(Request&)>;
 
 // Who may call a route. Every route says one of these explicitly.
 enum class Access {
@@ -23,15 +26,15 @@ enum class Access {
 };
 
 struct Route {
-  std::string method;         // GET, POST, PATCH, PUT, DELETE
-  std::string path;           // template, e.g. /v1/workspaces/{ws}
-  std::string operation_id;   // for OpenAPI and logs
+  std::string method;        // GET, POST, PATCH, PUT, DELETE
+  std::string path;          // template, e.g. /v1/workspaces/{ws}
+  std::string operation_id;  // for OpenAPI and logs
   std::string summary;
   Access access = Access::kPublic;
-  std::string permission;     // required with kWorkspace
+  std::string permission;  // required with kWorkspace
   size_t body_limit = 64 * 1024;
   std::string body_type = "application/json";  // or multipart/form-data, text/csv, "" for none
-  bool slow = false;          // CPU-heavy (password hashing): runs off the I/O threads
+  bool slow = false;  // CPU-heavy (password hashing): runs off the I/O threads
   // Waits for a write shared with other requests (the audit log's group commit): runs on the
   // store pool, off the I/O threads, so that waiting requests do not hold a connection's
   // thread and requests arriving meanwhile can join the same transaction.
@@ -40,7 +43,7 @@ struct Route {
   // "qr_svg", "recovery_codes"): an Idempotency-Key replay answers without them, since only
   // hashes of secrets may be stored.
   bool secret_response = false;
-  std::string tag;            // OpenAPI grouping
+  std::string tag;  // OpenAPI grouping
   Handler handler;
 };
 
