@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/crypto.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "http/routes.h"
 
@@ -226,15 +227,13 @@ Response Dispatch(App& app, Request& req) {
     }
     if (req.route) answer = RunHandler(app, req);
   } catch (const StoreError& e) {
-    std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"store: %s\"}\n",
-                 req.request_id.c_str(), e.what());
+    log::Error("store failed", {{"request_id", req.request_id}, {"error", e.what()}});
     answer = Error{ErrorKind::kUnavailable,
                    "store_unavailable",
                    "The data store did not answer. Try again.",
                    {}};
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"error\":\"%s\"}\n",
-                 req.request_id.c_str(), e.what());
+    log::Error("request failed", {{"request_id", req.request_id}, {"error", e.what()}});
     answer = Error{ErrorKind::kInternal, "internal_error", "Something went wrong on our side.", {}};
   }
   Response res = Render(std::move(answer), req);
