@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "core/result.h"
 #include "http/request.h"
 
@@ -44,8 +45,8 @@ Response JsonResponse(int status, const Json& body);
 // 204 with no body.
 Response NoContent();
 
-// Appends `s` as a JSON string literal (quoted and escaped), for hand-rendered hot responses.
-void AppendJsonString(std::string& out, std::string_view s);
+// For hand-rendered hot responses (core/json_text.h).
+using gh::AppendJsonString;
 // A problem+json response for `e`; `instance` is the request path.
 Response Problem(const Error& e, const Request& req);
 int StatusOf(ErrorKind kind);
