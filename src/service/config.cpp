@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <utility>
 
 #include <toml++/toml.h>
 
@@ -67,7 +68,7 @@ Status ApplyFile(Config& c, const std::string& path) {
                                  "geoip_db", "threads", "trusted_proxies", "session", "login",
                                  "invitations", "mail", "argon2", "regions",
                                  "default_region", "plans", "default_plan",
-                                 "default_subscription_status"};
+                                 "default_subscription_status", "limits"};
   for (const auto& [key, node] : t) {
     bool known = false;
     for (const char* k : kKnown) known = known || key.str() == k;
@@ -112,6 +113,36 @@ Status ApplyFile(Config& c, const std::string& path) {
   read_int(login, "max_failures_per_account", c.login_max_failures_per_account);
   read_int(login, "max_failures_per_ip", c.login_max_failures_per_ip);
   read_int(login, "failure_window_seconds", c.login_failure_window_seconds);
+  if (const toml::table* limits = t["limits"].as_table()) {
+    Limits& l = c.limits;
+    const std::pair<const char*, int*> keys[] = {
+        {"signups_per_ip_per_hour", &l.signups_per_ip_per_hour},
+        {"password_resets_per_ip_per_hour", &l.password_resets_per_ip_per_hour},
+        {"password_resets_per_account_per_hour", &l.password_resets_per_account_per_hour},
+        {"verification_mails_per_account_per_hour", &l.verification_mails_per_account_per_hour},
+        {"workspaces_per_account", &l.workspaces_per_account},
+        {"invitation_mails_per_workspace_per_hour", &l.invitation_mails_per_workspace_per_hour},
+        {"invitation_resends_per_invitation_per_day",
+         &l.invitation_resends_per_invitation_per_day},
+        {"invitation_resend_cooldown_seconds", &l.invitation_resend_cooldown_seconds},
+        {"host_events_per_workspace_per_minute", &l.host_events_per_workspace_per_minute},
+        {"new_ips_per_key_per_day", &l.new_ips_per_key_per_day},
+        {"new_ips_per_publishable_key_per_day", &l.new_ips_per_publishable_key_per_day},
+        {"publishable_key_verifies_per_minute", &l.publishable_key_verifies_per_minute},
+        {"max_connections", &l.max_connections},
+        {"header_timeout_seconds", &l.header_timeout_seconds},
+        {"idle_connection_seconds", &l.idle_connection_seconds},
+    };
+    for (const auto& [key, node] : *limits) {
+      bool known = false;
+      for (const auto& k : keys) known = known || key.str() == k.first;
+      if (!known) {
+        chain(ConfigError(path + ":" + std::to_string(node.source().begin.line) +
+                          ": unknown key 'limits." + std::string(key.str()) + "'"));
+      }
+    }
+    for (const auto& [key, out] : keys) read_int(limits, key, *out);
+  }
   const toml::table* argon = t["argon2"].as_table();
   read_int(argon, "ops", c.argon2_ops);
   read_int(argon, "mem_kib", c.argon2_mem_kib);
@@ -237,6 +268,19 @@ Status ValidateConfig(const Config& c) {
       return ConfigError("trusted_proxies: '" + p +
                          "' is not an IP address or a CIDR range with its host bits zero");
     }
+  }
+  const Limits& l = c.limits;
+  for (int v : {l.signups_per_ip_per_hour, l.password_resets_per_ip_per_hour,
+                l.password_resets_per_account_per_hour, l.verification_mails_per_account_per_hour,
+                l.workspaces_per_account, l.invitation_mails_per_workspace_per_hour,
+                l.invitation_resends_per_invitation_per_day,
+                l.invitation_resend_cooldown_seconds, l.host_events_per_workspace_per_minute,
+                l.new_ips_per_key_per_day, l.new_ips_per_publishable_key_per_day,
+                l.publishable_key_verifies_per_minute, l.max_connections}) {
+    if (v < 0) return ConfigError("limits: values must be >= 0");
+  }
+  if (l.header_timeout_seconds < 1 || l.idle_connection_seconds < 1) {
+    return ConfigError("limits: header_timeout_seconds and idle_connection_seconds must be >= 1");
   }
   if (c.preset.empty()) return ConfigError("preset must name a built-in preset or a .toml file");
   return {};

@@ -19,6 +19,32 @@ struct Plan {
   std::vector<std::string> features;
 };
 
+// What one client can make the server do, each as a count per window (0 turns a rate limit
+// off). The TOML `[limits]` table; every key is listed in the README. Refusals are 429 with
+// Retry-After, or silent where an answer must not reveal anything (password resets).
+struct Limits {
+  int signups_per_ip_per_hour = 20;
+  int password_resets_per_ip_per_hour = 20;
+  int password_resets_per_account_per_hour = 3;
+  int verification_mails_per_account_per_hour = 5;
+  int workspaces_per_account = 20;  // workspaces a user may own at once
+  int invitation_mails_per_workspace_per_hour = 200;
+  int invitation_resends_per_invitation_per_day = 5;
+  int invitation_resend_cooldown_seconds = 60;
+  int host_events_per_workspace_per_minute = 600;
+  // Distinct new client addresses per key that become `api_key.new_ip` events (and are
+  // remembered) per day; further new addresses are still checked against the allowlist but
+  // not recorded. Publishable keys are public: they record none by default.
+  int new_ips_per_key_per_day = 20;
+  int new_ips_per_publishable_key_per_day = 0;
+  // Verifications per minute of a publishable key that sets no rate limit of its own.
+  int publishable_key_verifies_per_minute = 600;
+  // Connections: 0 = derived from the descriptor limit (RLIMIT_NOFILE minus a reserve).
+  int max_connections = 0;
+  int header_timeout_seconds = 10;    // a request's headers must arrive within this
+  int idle_connection_seconds = 60;   // keep-alive connections idle longer are closed
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string db = "sqlite:./data/gatehouse.db";
@@ -46,6 +72,8 @@ struct Config {
   int login_max_failures_per_account = 5;
   int login_max_failures_per_ip = 20;
   int login_failure_window_seconds = 900;
+
+  Limits limits;
 
   // argon2id cost; OWASP's minimum is 19 MiB with t=2.
   int argon2_ops = 2;
