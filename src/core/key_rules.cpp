@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/net.h"
+#include "core/endpoint.h"
 
 namespace gh {
 
@@ -14,15 +14,18 @@ KeyState StateOf(const ApiKey& k, UnixTime now) {
 
 bool KeyPermits(const ApiKey& k, std::string_view endpoint, std::string_view method,
                 const std::vector<std::string>& publishable_endpoints) {
+  if (!k.methods.empty() && !MethodMatches(method, k.methods)) return false;
+  bool publishable = k.type == "publishable";
+  if (k.deny.empty() && k.allow.empty() && !publishable) return true;  // any endpoint
+  std::optional<std::string> path = CanonicalEndpoint(endpoint);
+  if (!path) return false;  // a rule applies and the endpoint cannot be resolved: refused
   auto matches = [&](const std::vector<std::string>& patterns) {
     return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string& p) { return PathPatternMatches(p, endpoint); });
+                       [&](const std::string& p) { return EndpointMatches(p, *path); });
   };
   if (matches(k.deny)) return false;  // deny wins
-  if (k.type == "publishable" && !matches(publishable_endpoints)) return false;
-  if (!k.allow.empty() && !matches(k.allow)) return false;
-  if (k.methods.empty() || method.empty()) return true;
-  return std::find(k.methods.begin(), k.methods.end(), method) != k.methods.end();
+  if (publishable && !matches(publishable_endpoints)) return false;
+  return k.allow.empty() || matches(k.allow);
 }
 
 }  // namespace gh

@@ -16,9 +16,12 @@ namespace gh {
 enum class KeyState { kLive, kRevoked, kExpired };
 KeyState StateOf(const ApiKey& k, UnixTime now);
 
-// Whether `k` lets a call of `method` to `endpoint` through: deny patterns win, then a
-// publishable key is held to `publishable_endpoints`, then the allow list (empty: any
-// endpoint) and the methods (empty, or no method given: any).
+// Whether `k` lets a call of `method` to `endpoint` through. The endpoint is matched in its
+// canonical form (core/endpoint.h); one that cannot be canonicalised passes only a key with
+// no endpoint rules. Deny patterns win, then a publishable key is held to
+// `publishable_endpoints`, then the allow list (empty: any endpoint). A key restricted to
+// some methods needs the method: an empty one is refused, as a missing address is refused
+// by an IP allowlist (a gateway that forgets to send it must not open the key wider).
 bool KeyPermits(const ApiKey& k, std::string_view endpoint, std::string_view method,
                 const std::vector<std::string>& publishable_endpoints);
 

@@ -121,24 +121,4 @@ std::string ClientAddress(std::string_view peer, const std::vector<std::string_v
   return leftmost ? FormatIp(*leftmost) : std::string(peer);
 }
 
-bool PathPatternMatches(std::string_view pattern, std::string_view path) {
-  if (!pattern.empty() && pattern.back() == '*') {
-    std::string_view prefix = pattern.substr(0, pattern.size() - 1);
-    if (path.substr(0, prefix.size()) == prefix) return true;
-    // "/v1/metrics/*" also covers "/v1/metrics" itself.
-    return prefix.size() > 1 && prefix.back() == '/' && path == prefix.substr(0, prefix.size() - 1);
-  }
-  return pattern == path;
-}
-
-bool IsValidPathPattern(std::string_view pattern) {
-  if (pattern.empty() || pattern.size() > 256 || pattern.front() != '/') return false;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(pattern[i]);
-    if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#') return false;
-    if (c == '*' && i + 1 != pattern.size()) return false;
-  }
-  return true;
-}
-
 }  // namespace gh

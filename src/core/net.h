@@ -1,4 +1,4 @@
-// IP addresses and CIDR ranges (IPv4 and IPv6), and endpoint path patterns.
+// IP addresses and CIDR ranges (IPv4 and IPv6).
 #pragma once
 
 #include <array>
@@ -47,10 +47,5 @@ bool AnyContains(const std::vector<Cidr>& ranges, const IpAddress& ip);
 // reached by the walk is not a bare IP address (malformed header). The result is canonical.
 std::string ClientAddress(std::string_view peer, const std::vector<std::string_view>& forwarded,
                           const std::vector<Cidr>& trusted_proxies);
-
-// Endpoint patterns: an exact path, or a prefix ending in '*' ("/v1/metrics/*").
-bool PathPatternMatches(std::string_view pattern, std::string_view path);
-// A pattern is a path starting with '/', at most 256 characters, '*' only at the end.
-bool IsValidPathPattern(std::string_view pattern);
 
 }  // namespace gh

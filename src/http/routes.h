@@ -40,6 +40,7 @@ struct App {
   std::string version;
   IdentityCache identities;
   MailOutbox mail;
+  LoginThrottle login_throttle;  // passwords and second factors, on every route that checks them
   KeyIndex key_index;
   KeyIndexSync key_sync;
   KeyUsageWriter key_usage;

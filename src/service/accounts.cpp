@@ -66,14 +66,13 @@ void QueueNotice(WriteTx& tx, MailOutbox& mail, const std::string& to,
 }  // namespace
 
 Accounts::Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
-                   const Clock& clock)
+                   LoginThrottle& throttle, const Clock& clock)
     : store_(store),
       config_(config),
       mail_(mail),
       cache_(cache),
       clock_(clock),
-      throttle_(config.login_max_failures_per_account, config.login_max_failures_per_ip,
-                config.login_failure_window_seconds) {}
+      throttle_(throttle) {}
 
 std::string Accounts::CsrfTokenFor(const std::string& session_token) {
   return crypto::Sha256Hex("gatehouse-csrf-v1:" + session_token).substr(0, 43);
@@ -205,11 +204,9 @@ Result<NewSession> Accounts::Login(const std::string& email_in, const std::strin
   UnixTime now = clock_.Now();
   std::string account = validation::Trim(email_in);
   for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (int wait = throttle_.RetryAfter(account, client.ip, now); wait > 0) {
-    Error e{ErrorKind::kRateLimited, "too_many_attempts",
-            "Too many failed sign-in attempts. Try again later.", {}};
-    e.retry_after_seconds = wait;
-    return e;
+  LoginThrottle::Attempt attempt;
+  if (int wait = throttle_.Begin(account, client.ip, now, attempt); wait > 0) {
+    return TooManyAttempts("Too many failed sign-in attempts. Try again later.", wait);
   }
   auto email = validation::NormalizeEmail(email_in);
   std::optional<User> user;
@@ -220,20 +217,17 @@ Result<NewSession> Accounts::Login(const std::string& email_in, const std::strin
   } else {
     crypto::VerifyPasswordDummy(password);  // same cost whether or not the account exists
   }
-  if (!ok) {
-    throttle_.RecordFailure(account, client.ip, now);
-    return InvalidCredentials();
-  }
+  if (!ok) return InvalidCredentials();  // the attempt stays counted
   if (user->mfa_enabled && !Mfa::UseSecondFactor(store_, user->id, second_factor, now)) {
     // A wrong code counts as a failed attempt; a missing one is the first step of the flow.
-    if (!second_factor.empty()) throttle_.RecordFailure(account, client.ip, now);
+    if (second_factor.empty()) throttle_.Withdrawn(attempt);
     return Error::Unauthenticated(
         "mfa_required",
         second_factor.empty()
             ? "Enter the code from your authenticator app (totp_code) or a recovery code."
             : "The two-factor code is not valid.");
   }
-  throttle_.RecordSuccess(account);
+  throttle_.Succeeded(attempt);
   return StartSession(*user, client, now, "session.created", false);
 }
 
@@ -350,21 +344,17 @@ Status Accounts::ConfirmPassword(const Principal& p, const std::string& password
     return Error::Forbidden("This change needs a signed-in session; API keys cannot make it.");
   }
   UnixTime now = clock_.Now();
-  const std::string& account = p.user.email;
-  if (int wait = throttle_.RetryAfter(account, p.client.ip, now); wait > 0) {
-    Error e{ErrorKind::kRateLimited, "too_many_attempts",
-            "Too many failed password attempts. Try again later.", {}};
-    e.retry_after_seconds = wait;
-    return e;
+  LoginThrottle::Attempt attempt;
+  if (int wait = throttle_.Begin(p.user.email, p.client.ip, now, attempt); wait > 0) {
+    return TooManyAttempts("Too many failed password attempts. Try again later.", wait);
   }
   // The hash from the store, not the (possibly cached) principal: it may have just changed.
   auto user = store_.UserById(p.user.id);
   if (!user || !crypto::VerifyPassword(password, user->password_hash)) {
-    throttle_.RecordFailure(account, p.client.ip, now);
     return Error{ErrorKind::kForbidden, "invalid_current_password",
                  "The current password is incorrect.", field};
   }
-  throttle_.RecordSuccess(account);
+  throttle_.Succeeded(attempt);
   return {};
 }
 

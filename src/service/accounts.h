@@ -43,7 +43,7 @@ struct ProfileChanges {
 class Accounts {
  public:
   Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
-           const Clock& clock = Clock::System());
+           LoginThrottle& throttle, const Clock& clock = Clock::System());
 
   Result<NewSession> Signup(const SignupInput& in, const ClientInfo& client);
   // With TOTP on, `second_factor` (a current code or an unused recovery code) is required:
@@ -106,7 +106,7 @@ class Accounts {
   MailOutbox& mail_;
   IdentityCache& cache_;
   const Clock& clock_;
-  LoginThrottle throttle_;
+  LoginThrottle& throttle_;
 
   std::mutex activity_mu_;
   std::unordered_map<std::string, SessionActivity> pending_activity_;

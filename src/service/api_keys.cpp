@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/key_format.h"
+#include "core/endpoint.h"
 #include "core/net.h"
 #include "core/validation.h"
 #include "service/audit.h"

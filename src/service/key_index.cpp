@@ -88,6 +88,11 @@ std::shared_ptr<CompiledKey> KeyIndex::Compile(const ApiKey& key,
   }
   compiled->per_minute = key.rate_per_minute.value_or(
       project ? project->rate_limit_per_minute.value_or(0) : 0);
+  // Publishable keys are public by design: without a limit of their own, anyone holding one
+  // could verify (and make the server count) without bound.
+  if (compiled->per_minute == 0 && key.type == "publishable") {
+    compiled->per_minute = limits_.publishable_per_minute;
+  }
   compiled->per_month = key.rate_per_month.value_or(
       project ? project->rate_limit_per_month.value_or(0) : 0);
   compiled->timezone = ws.timezone;
@@ -348,17 +353,35 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
     std::lock_guard lock(dirty_mu_);
     dirty_.push_back({e.key, e.counters});
   }
-  if (ip) {
-    std::lock_guard lock(c.ips_mu);
-    if (!c.ips.contains(absl::string_view(req.ip.data(), req.ip.size()))) {
-      std::string addr(req.ip);
-      c.ips.insert(addr);
-      r.new_ip = true;
-      std::lock_guard q(new_ips_mu_);
-      new_ips_.push_back({k.id, k.workspace_id, std::move(addr), now, k.name, k.project_id});
-    }
-  }
+  if (ip) NoteAddress(ck, c, req.ip, *ip, now, r);
   return r;
+}
+
+void KeyIndex::NoteAddress(const CompiledKey& ck, KeyCounters& c, std::string_view raw,
+                           const IpAddress& ip, UnixTime now, VerifyResult& r) {
+  const ApiKey& k = ck.key;
+  int budget = k.type == "publishable" ? limits_.new_ips_per_publishable_key_per_day
+                                       : limits_.new_ips_per_key_per_day;
+  if (budget <= 0) return;
+  std::lock_guard lock(c.ips_mu);
+  // Most gateways send the canonical form: look that up first, without formatting.
+  if (c.ips.contains(absl::string_view(raw.data(), raw.size()))) return;
+  std::string addr = FormatIp(ip);
+  if (addr != raw && c.ips.contains(addr)) return;
+  // A bounded number of new addresses per key and day become events: past it, a client
+  // cycling through addresses (an IPv6 /64 holds 2^64) cannot flood the workspace's audit
+  // log or grow this set. The allowlists above still apply to every address.
+  int64_t day = now / 86400;
+  if (c.ips_day != day) {
+    c.ips_day = day;
+    c.ips_recorded_today = 0;
+  }
+  if (c.ips_recorded_today >= budget) return;
+  ++c.ips_recorded_today;
+  c.ips.insert(addr);
+  r.new_ip = true;
+  std::lock_guard q(new_ips_mu_);
+  new_ips_.push_back({k.id, k.workspace_id, std::move(addr), now, k.name, k.project_id});
 }
 
 UnixTime KeyIndex::LastUsed(const std::string& key_id) {

@@ -40,7 +40,18 @@ struct KeyCounters {
   std::atomic<int64_t> last_used{0};
   int64_t last_used_written = 0;  // by the flusher only: last_used_at moves a minute at a time
   std::mutex ips_mu;
-  absl::flat_hash_set<std::string> ips;  // addresses the key has been used from
+  absl::flat_hash_set<std::string> ips;  // addresses the key has been used from (canonical)
+  int64_t ips_day = 0;                   // the UTC day ips_recorded_today counts
+  int ips_recorded_today = 0;            // new addresses recorded that day (guarded by ips_mu)
+};
+
+// What the index holds keys to on top of their own settings (the `[limits]` table).
+struct KeyIndexLimits {
+  // New addresses per key and UTC day that are recorded (api_key.new_ip); 0: none.
+  int new_ips_per_key_per_day = 20;
+  int new_ips_per_publishable_key_per_day = 0;
+  // The per-minute limit of a publishable key that sets none (its own or its project's).
+  int publishable_per_minute = 600;
 };
 
 // What a key's workspace adds to its verification.
@@ -79,7 +90,7 @@ struct VerifyResult {
   int64_t rate_limit = 0, rate_remaining = 0;
   int64_t rate_reset_us = 0;  // when the limiter is full again
   int64_t quota_limit = 0, quota_remaining = 0;
-  bool new_ip = false;  // first VALID use from this address
+  bool new_ip = false;  // first VALID use from this address, recorded
   bool valid() const { return code == "VALID"; }
 };
 
@@ -95,7 +106,8 @@ struct NewIpUse {
 
 class KeyIndex {
  public:
-  explicit KeyIndex(const Catalogue& catalogue) : catalogue_(catalogue) {}
+  explicit KeyIndex(const Catalogue& catalogue, KeyIndexLimits limits = {})
+      : catalogue_(catalogue), limits_(limits) {}
 
   // Loads every key of the store (and the addresses and this month's usage of each).
   void Load(Store& store);
@@ -135,6 +147,9 @@ class KeyIndex {
 
  private:
   static constexpr size_t kShards = 64;
+  // Remembers a first use of `ck` from `ip` (sent as `raw`) within the day's budget.
+  void NoteAddress(const CompiledKey& ck, KeyCounters& c, std::string_view raw,
+                   const IpAddress& ip, UnixTime now, VerifyResult& r);
   using Digest = std::array<uint8_t, 32>;  // SHA-256 of a secret
   struct Entry {
     std::shared_ptr<const CompiledKey> key;
@@ -161,6 +176,7 @@ class KeyIndex {
   void Install(Slot& slot, std::shared_ptr<const CompiledKey> compiled);  // requires ids_mu_
 
   const Catalogue& catalogue_;
+  const KeyIndexLimits limits_;
   mutable std::array<Shard, kShards> shards_;
   std::mutex ids_mu_;
   absl::flat_hash_map<std::string, Slot> by_id_;

@@ -1,40 +1,32 @@
 #include "service/login_throttle.h"
 
-#include <algorithm>
-
 namespace gh {
 
-int LoginThrottle::Check(std::deque<UnixTime>& q, int max, UnixTime now) const {
-  while (!q.empty() && q.front() <= now - window_) q.pop_front();
-  if (static_cast<int>(q.size()) < max) return 0;
-  return static_cast<int>(std::max<UnixTime>(1, q.front() + window_ - now));
-}
-
-int LoginThrottle::RetryAfter(const std::string& account, const std::string& ip, UnixTime now) {
-  std::lock_guard lock(mu_);
-  int wait = 0;
-  if (auto it = by_account_.find(account); it != by_account_.end()) {
-    wait = std::max(wait, Check(it->second, max_account_, now));
+int LoginThrottle::Begin(const std::string& account, const std::string& ip, UnixTime now,
+                         Attempt& out) {
+  out = {account, AddressRateKey(ip), now};
+  if (int wait = by_account_.Acquire(out.account, now); wait > 0) return wait;
+  if (int wait = by_ip_.Acquire(out.address, now); wait > 0) {
+    by_account_.Release(out.account, now);
+    return wait;
   }
-  if (auto it = by_ip_.find(ip); it != by_ip_.end()) {
-    wait = std::max(wait, Check(it->second, max_ip_, now));
-  }
-  return wait;
+  return 0;
 }
 
-void LoginThrottle::RecordFailure(const std::string& account, const std::string& ip,
-                                  UnixTime now) {
-  std::lock_guard lock(mu_);
-  // Bound memory under a spray of distinct accounts or IPs: forget the oldest entries.
-  if (by_account_.size() > 100000) by_account_.clear();
-  if (by_ip_.size() > 100000) by_ip_.clear();
-  by_account_[account].push_back(now);
-  by_ip_[ip].push_back(now);
+void LoginThrottle::Succeeded(const Attempt& a) {
+  by_account_.Reset(a.account);
+  by_ip_.Release(a.address, a.at);
 }
 
-void LoginThrottle::RecordSuccess(const std::string& account) {
-  std::lock_guard lock(mu_);
-  by_account_.erase(account);
+void LoginThrottle::Withdrawn(const Attempt& a) {
+  by_account_.Release(a.account, a.at);
+  by_ip_.Release(a.address, a.at);
+}
+
+Error TooManyAttempts(std::string message, int retry_after_seconds) {
+  Error e{ErrorKind::kRateLimited, "too_many_attempts", std::move(message), {}};
+  e.retry_after_seconds = retry_after_seconds;
+  return e;
 }
 
 }  // namespace gh

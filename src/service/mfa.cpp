@@ -87,13 +87,27 @@ Result<TotpEnrolment> Mfa::Start(const Principal& p) {
   return e;
 }
 
+Status Mfa::Guess(const Principal& p, const std::function<Status()>& check) {
+  LoginThrottle::Attempt attempt;
+  if (int wait = throttle_.Begin(p.user.email, p.client.ip, clock_.Now(), attempt); wait > 0) {
+    return TooManyAttempts("Too many wrong codes. Try again later.", wait);
+  }
+  Status st = check();
+  if (st.ok()) {
+    throttle_.Succeeded(attempt);
+  } else if (st.error().code != "invalid_code") {
+    throttle_.Withdrawn(attempt);  // nothing was guessed (not enrolled, …)
+  }
+  return st;
+}
+
 Result<std::vector<std::string>> Mfa::Confirm(const Principal& p, const std::string& code) {
   std::vector<std::string> codes, hashes;
   for (int i = 0; i < kRecoveryCodes; ++i) {
     codes.push_back(NewRecoveryCode());
     hashes.push_back(crypto::Sha256Hex(NormalizeRecoveryCode(codes.back())));
   }
-  auto confirmed = store_.Write([&](WriteTx& tx) -> Status {
+  auto confirmed = Guess(p, [&] { return store_.Write([&](WriteTx& tx) -> Status {
     if (!tx.LockUser(p.user.id)) return Error::NotFound("user");
     auto t = tx.TotpOf(p.user.id);
     if (!t || t->confirmed) {
@@ -116,13 +130,13 @@ Result<std::vector<std::string>> Mfa::Confirm(const Principal& p, const std::str
                 now);
     ForgetAfterCommit(tx, p.user.id);
     return {};
-  });
+  }); });
   if (!confirmed.ok()) return confirmed.error();
   return codes;
 }
 
 Status Mfa::Disable(const Principal& p, const std::string& code) {
-  return store_.Write([&](WriteTx& tx) -> Status {
+  return Guess(p, [&] { return store_.Write([&](WriteTx& tx) -> Status {
     if (!tx.LockUser(p.user.id)) return Error::NotFound("user");
     auto t = tx.TotpOf(p.user.id);
     if (!t || !t->confirmed) {
@@ -138,7 +152,7 @@ Status Mfa::Disable(const Principal& p, const std::string& code) {
     AppendAudit(tx, p, {"", "mfa.disabled", "user", p.user.id, p.user.email, "", "{}"}, now);
     ForgetAfterCommit(tx, p.user.id);
     return {};
-  });
+  }); });
 }
 
 void Mfa::ForgetAfterCommit(WriteTx& tx, const std::string& user_id) {

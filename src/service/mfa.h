@@ -3,6 +3,7 @@
 // codes, of which only hashes are kept), disabling, and the second-factor check at login.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "core/time.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
+#include "service/login_throttle.h"
 #include "store/store.h"
 
 namespace gh {
@@ -24,8 +26,9 @@ class Mfa {
  public:
   static constexpr int kRecoveryCodes = 10;
 
-  Mfa(Store& store, IdentityCache& cache, const Clock& clock = Clock::System())
-      : store_(store), cache_(cache), clock_(clock) {}
+  Mfa(Store& store, IdentityCache& cache, LoginThrottle& throttle,
+      const Clock& clock = Clock::System())
+      : store_(store), cache_(cache), throttle_(throttle), clock_(clock) {}
 
   // A new pending secret (replacing a pending one). 409 mfa_already_enabled.
   Result<TotpEnrolment> Start(const Principal& p);
@@ -42,12 +45,16 @@ class Mfa {
                               UnixTime now);
 
  private:
+  // Runs `check` (which verifies a code) as one throttled guess: a wrong code (422
+  // invalid_code) counts as a failed attempt, like a wrong password.
+  Status Guess(const Principal& p, const std::function<Status()>& check);
   // Uses `code` (a current TOTP code or an unused recovery code) inside `tx`.
   static bool UseSecondFactorIn(WriteTx& tx, const std::string& user_id, const std::string& code,
                                 UnixTime now);
   void ForgetAfterCommit(WriteTx& tx, const std::string& user_id);
   Store& store_;
   IdentityCache& cache_;
+  LoginThrottle& throttle_;
   const Clock& clock_;
 };
 

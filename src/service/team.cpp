@@ -84,6 +84,16 @@ Status Team::CheckNoEscalation(const Membership& caller, const Catalogue::Set& g
                "permissions"};
 }
 
+Status Team::CheckNotAbove(const Membership& caller, const Membership& target) {
+  Catalogue::Set mine = access_.PermissionsOf(caller.workspace_id, caller.role);
+  Catalogue::Set theirs = access_.PermissionsOf(target.workspace_id, target.role);
+  if ((theirs & ~mine).none()) return {};
+  return Error{ErrorKind::kForbidden, "member_outranks_you",
+               "This member holds permissions you do not; you cannot change their role or "
+               "remove them.",
+               "user_id"};
+}
+
 bool Team::IsLastManager(WriteTx& tx, const std::string& ws, const Membership& target) {
   const Catalogue& c = access_.catalogue();
   if (!c.owner_role.empty() || target.role != c.creator_role) return false;
@@ -105,6 +115,7 @@ Result<Member> Team::ChangeRole(const Principal& p, const Membership& caller,
       return Error::Invalid("invalid_role", "role", "Unknown role '" + role + "'.");
     }
     if (!c.owner_role.empty() && target->membership.role == c.owner_role) return OwnerProtected();
+    if (Status st = CheckNotAbove(*me, target->membership); !st.ok()) return st.error();
     if (!c.owner_role.empty() && role == c.owner_role) {
       return Error::Invalid("use_transfer_ownership", "role",
                             "Ownership moves only with POST …/transfer-ownership.");
@@ -136,6 +147,12 @@ Result<Removal> Team::Remove(const Principal& p, const Membership& caller,
   return store_.Write([&](WriteTx& tx) -> Result<Removal> {
     auto me = access_.Recheck(tx, caller, "members.remove");
     if (!me) return me.error();
+    // Nobody removes a member who can do more than they can (the owner is refused below).
+    if (auto target = tx.MembershipOf(caller.workspace_id, user_id)) {
+      if (target->role != access_.catalogue().owner_role) {
+        if (Status st = CheckNotAbove(*me, *target); !st.ok()) return st.error();
+      }
+    }
     KeyHandover handover = keys;
     if (!handover.revoke && handover.transfer_to.empty()) handover.transfer_to = me->user_id;
     return RemoveInTx(tx, p, caller.workspace_id, user_id, handover, "removed", clock_.Now());

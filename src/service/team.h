@@ -89,6 +89,8 @@ class Team {
   // Whether removing or demoting `target` would leave the workspace without anyone holding
   // the creator role (the admin-member model has no owner to fall back on). Reads through
   // `tx`, which holds the workspace lock.
+  // 403 member_outranks_you when `target` holds a workspace permission `caller` does not.
+  Status CheckNotAbove(const Membership& caller, const Membership& target);
   bool IsLastManager(WriteTx& tx, const std::string& workspace_id, const Membership& target);
   Result<CustomRole> ValidateRole(StoreReader& reads, const Membership& caller, CustomRole role,
                                   const RoleInput& in);

@@ -1,0 +1,165 @@
+"""What one hostile client, one low-privilege member or one sloppy gateway can make the server
+do (issue 15), each attack reproduced first, on SQLite and (when GATEHOUSE_TEST_PG is set)
+PostgreSQL:
+
+- publishable keys: rate-limited by default, and their first uses from new addresses are not
+  written into the tenant's audit log; a secret key records a bounded number per day;
+- endpoint rules hold for every spelling of a path (dot segments, escapes, `//`, case, a
+  trailing slash, query, fragment, `;`), and a method-restricted key needs the method;
+- the audit log records who really called, whatever the host claims;
+- roles cannot act on members above them; second factors are throttled like passwords;
+- host events need their own permission and are rate-limited per workspace;
+- invitation mail is bounded per workspace and per invitation; workspaces per account.
+"""
+import time
+
+import pytest
+import requests
+
+from ghtest import assert_problem, join
+
+POLL_SECONDS = 10
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def srv(request):
+    if request.param == "sqlite":
+        return request.getfixturevalue("server")
+    return request.getfixturevalue("pg_server")
+
+
+def keys_path(ws_id):
+    return f"/v1/workspaces/{ws_id}/api-keys"
+
+
+def create_key(client, ws_id, name="Test key", **fields):
+    r = client.post(keys_path(ws_id), json={"name": name, **fields})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def verify(srv, key, endpoint="/v1/chat", session=None, **fields):
+    r = (session or requests).post(srv.url + "/v1/keys/verify",
+                                   json={"key": key, "endpoint": endpoint, **fields}, timeout=15)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def events(client, ws_id, action):
+    out, cursor = [], None
+    while True:
+        params = {"limit": 200, "action": action}
+        if cursor:
+            params["cursor"] = cursor
+        r = client.get(f"/v1/workspaces/{ws_id}/audit-logs", params=params)
+        assert r.status_code == 200, r.text
+        out += r.json()["data"]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            return out
+
+
+def publishable_key(client, ws_id):
+    r = client.get(keys_path(ws_id))
+    assert r.status_code == 200, r.text
+    return next(k for k in r.json()["data"] if k["type"] == "publishable")
+
+
+# --- 1. publishable keys and new addresses ----------------------------------------------------
+
+def test_a_publishable_key_cannot_write_into_the_audit_log_or_verify_without_bound(srv):
+    owner = srv.signup(name="Pat Publisher")
+    ws = owner.create_workspace("Public Co")
+    pk = publishable_key(owner, ws["id"])
+    session = requests.Session()
+    # The attack: every verification from a fresh IPv6 address.
+    for i in range(300):
+        v = verify(srv, pk["key"], ip=f"2001:db8:{i:x}::{i + 1:x}", session=session)
+        assert v["code"] == "VALID", v
+        assert v["ratelimit"]["limit"] == 600  # the default for publishable keys
+    # A secret key in the same workspace, as a control: its first uses are recorded.
+    sk = create_key(owner, ws["id"], "Backend")
+    verify(srv, sk["key"], ip="203.0.113.9")
+    deadline = time.monotonic() + POLL_SECONDS
+    while not events(owner, ws["id"], "api_key.new_ip") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    recorded = events(owner, ws["id"], "api_key.new_ip")
+    assert [e["target"]["id"] for e in recorded] == [sk["id"]]
+    # The rate limit stops the flood: a burst of 600, refilling at 10 a second.
+    codes = [verify(srv, pk["key"], session=session)["code"] for _ in range(900)]
+    assert codes.count("RATE_LIMITED") >= 100 and codes[-1] == "RATE_LIMITED"
+
+
+def test_a_secret_key_records_at_most_its_daily_budget_of_new_addresses(srv):
+    owner = srv.signup(name="Sam Secret")
+    ws = owner.create_workspace("Cycling Co")
+    k = create_key(owner, ws["id"], "Cycled")
+    session = requests.Session()
+    for i in range(60):  # an attacker cycling through one /64
+        assert verify(srv, k["key"], ip=f"2001:db8:1:2::{i + 1:x}", session=session)["valid"]
+    # Different spellings of one address are one address.
+    for spelling in ("2001:db8:1:2::1", "2001:DB8:1:2:0::1", "2001:0db8:0001:0002::0001"):
+        assert verify(srv, k["key"], ip=spelling, session=session)["valid"]
+    deadline = time.monotonic() + POLL_SECONDS
+    while len(events(owner, ws["id"], "api_key.new_ip")) < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.5)  # two more flushes: nothing beyond the budget arrives late
+    recorded = events(owner, ws["id"], "api_key.new_ip")
+    assert len(recorded) == 20
+    assert len({e["details"]["ip"] for e in recorded}) == 20
+    # Past the budget the key still obeys its allowlist.
+    r = owner.patch(f"{keys_path(ws['id'])}/{k['id']}", json={"ip_allowlist": ["2001:db8:1:2::/64"]})
+    assert r.status_code == 200, r.text
+    assert verify(srv, k["key"], ip="2001:db8:1:2::ffff")["valid"]
+    assert verify(srv, k["key"], ip="2001:db8:1:3::1")["code"] == "IP_NOT_ALLOWED"
+
+
+# --- 3. endpoint rules on canonical paths -------------------------------------------------------
+
+ATTACKS_ON_ALLOW = [
+    "/v1/metrics/../admin/users", "/v1/metrics/%2e%2e/admin/users",
+    "/v1/metrics/%2E%2E/admin/users", "/v1/metrics/.%2e/admin/users",
+    "/v1/metrics/%252e%252e/admin/users", "/v1/metrics/..%2fadmin/users",
+    "/v1/metrics/..;/admin/users", "/v1/metrics\\..\\admin",
+]
+ATTACKS_ON_DENY = [
+    "//v1/admin/users", "/v1//admin/users", "/V1/ADMIN/users", "/v1/%61dmin/users",
+    "/v1/./admin/users", "/v1/x/../admin/users", "/v1/admin", "/v1/admin/", "/v1/admin?x=1",
+    "/v1/admin#frag", "/v1/admin;a=b", "/v1/admin%2fusers", "/v1/%2561dmin/users",
+]
+
+
+def test_endpoint_rules_hold_for_every_spelling_of_a_path(srv):
+    owner = srv.signup(name="Gail Gateway")
+    ws = owner.create_workspace("Paths Co")
+    allow = create_key(owner, ws["id"], "Metrics only", permissions={"allow": ["/v1/metrics/*"]})
+    deny = create_key(owner, ws["id"], "No admin", permissions={"deny": ["/v1/admin/*"]})
+    for endpoint in ATTACKS_ON_ALLOW:
+        assert verify(srv, allow["key"], endpoint)["code"] == "FORBIDDEN_ENDPOINT", endpoint
+    for endpoint in ATTACKS_ON_DENY:
+        assert verify(srv, deny["key"], endpoint)["code"] == "FORBIDDEN_ENDPOINT", endpoint
+    # What an origin server resolves inside the rule is still let through.
+    for endpoint in ["/v1/metrics/cpu", "/v1/metrics//cpu", "/v1/metrics/./cpu?x=1",
+                     "/v1/%6detrics/cpu", "/v1/metrics/", "/v1/metrics"]:
+        assert verify(srv, allow["key"], endpoint)["code"] == "VALID", endpoint
+    for endpoint in ["/v1/chat", "/v1/administrators", "/v1/chat?next=/v1/admin/users"]:
+        assert verify(srv, deny["key"], endpoint)["code"] == "VALID", endpoint
+    # Patterns are stored canonical: a pattern that could never match a canonical path is
+    # refused when it is written, not silently ineffective.
+    for pattern in ["/v1//admin", "/v1/../admin", "/v1/%61dmin", "/v1/admin;x", "/v1/admin?x"]:
+        r = owner.post(keys_path(ws["id"]), json={"name": "p", "permissions": {"deny": [pattern]}})
+        assert_problem(r, 422, "invalid_permissions", "permissions.deny")
+
+
+def test_a_method_restricted_key_needs_the_method(srv):
+    owner = srv.signup(name="Mo Method")
+    ws = owner.create_workspace("Methods Co")
+    k = create_key(owner, ws["id"], "Read only", permissions={"methods": ["GET"]})
+    assert verify(srv, k["key"], method="GET")["code"] == "VALID"
+    assert verify(srv, k["key"], method="get")["code"] == "VALID"
+    assert verify(srv, k["key"], method="POST")["code"] == "FORBIDDEN_ENDPOINT"
+    # The attack: leave the method out. It fails closed, as a missing ip does.
+    assert verify(srv, k["key"])["code"] == "FORBIDDEN_ENDPOINT"
+    assert verify(srv, k["key"], method="")["code"] == "FORBIDDEN_ENDPOINT"
+    free = create_key(owner, ws["id"], "Any method")
+    assert verify(srv, free["key"])["code"] == "VALID"
