@@ -11,6 +11,7 @@ PostgreSQL:
 - host events need their own permission and are rate-limited per workspace;
 - invitation mail is bounded per workspace and per invitation; workspaces per account.
 """
+import subprocess
 import time
 
 import pytest
@@ -163,3 +164,92 @@ def test_a_method_restricted_key_needs_the_method(srv):
     assert verify(srv, k["key"], method="")["code"] == "FORBIDDEN_ENDPOINT"
     free = create_key(owner, ws["id"], "Any method")
     assert verify(srv, free["key"])["code"] == "VALID"
+
+
+# --- 5. no acting on members above you -------------------------------------------------------
+
+VIEWER_PERMS = ["workspace.view", "members.view", "analytics.view", "logs.view", "reports.export"]
+
+
+def create_role(client, ws_id, name, permissions):
+    r = client.post(f"/v1/workspaces/{ws_id}/roles", json={"name": name, "permissions": permissions})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_a_narrow_role_cannot_demote_or_remove_a_member_above_it(srv):
+    owner = srv.signup(name="Olga Owner")
+    ws = owner.create_workspace("Ranks Co")
+    ws_id = ws["id"]
+    changer_role = create_role(owner, ws_id, "Role changer", VIEWER_PERMS + ["members.manage_roles"])
+    remover_role = create_role(owner, ws_id, "Remover", VIEWER_PERMS + ["members.remove"])
+    reader_role = create_role(owner, ws_id, "Reader", ["workspace.view", "members.view"])
+    admin = join(srv, owner, ws_id, role="admin", name="Ada Admin")
+    changer = join(srv, owner, ws_id, role="viewer", name="Cy Changer")
+    remover = join(srv, owner, ws_id, role="viewer", name="Rex Remover")
+    viewer = join(srv, owner, ws_id, role="viewer", name="Vi Viewer")
+    member = f"/v1/workspaces/{ws_id}/members"
+    for c, role in ((changer, changer_role), (remover, remover_role)):
+        r = owner.patch(f"{member}/{c.user['id']}", json={"role": role["id"]})
+        assert r.status_code == 200, r.text
+    # The attacks.
+    assert_problem(changer.patch(f"{member}/{admin.user['id']}", json={"role": reader_role["id"]}),
+                   403, "member_outranks_you")
+    assert_problem(remover.delete(f"{member}/{admin.user['id']}"), 403, "member_outranks_you")
+    roles = {m["user_id"]: m["role"] for m in owner.get(member).json()["data"]}
+    assert roles[admin.user["id"]] == "admin"
+    # Members they fully cover remain theirs to manage.
+    r = changer.patch(f"{member}/{viewer.user['id']}", json={"role": reader_role["id"]})
+    assert r.status_code == 200, r.text
+    r = remover.delete(f"{member}/{viewer.user['id']}")
+    assert r.status_code == 204, r.text
+    # An admin still manages another admin (equal, not above).
+    other_admin = join(srv, owner, ws_id, role="admin", name="Bo Admin")
+    r = admin.patch(f"{member}/{other_admin.user['id']}", json={"role": "developer"})
+    assert r.status_code == 200, r.text
+
+
+# --- 6. second factors and passwords share one throttle --------------------------------------
+
+def test_wrong_totp_codes_from_a_stolen_session_are_throttled_like_passwords(start_server):
+    # The throttle is in memory (no store involved): one dedicated server, whose address
+    # counters start empty.
+    srv = start_server()
+    user = srv.signup(name="Tim Totp")
+    r = user.post("/v1/me/mfa/totp")
+    assert r.status_code == 200, r.text
+    secret = r.json()["secret"]
+
+    def now_code():
+        return subprocess.run(["oathtool", "--totp", "-b", secret], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    r = user.post("/v1/me/mfa/totp/verify", json={"code": now_code()})
+    assert r.status_code == 200, r.text
+    answers = [user.delete("/v1/me/mfa/totp", json={"code": f"{n:06d}"}) for n in range(8)]
+    statuses = [a.status_code for a in answers]
+    assert statuses[:5] == [422] * 5, statuses
+    assert statuses[5:] == [429] * 3, statuses
+    assert_problem(answers[-1], 429, "too_many_attempts")
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    # Even the right code waits now, and so does a password guess on the account.
+    assert user.delete("/v1/me/mfa/totp", json={"code": now_code()}).status_code == 429
+    r = requests.post(srv.url + "/v1/auth/login", timeout=15,
+                      json={"email": user.email, "password": "not the password at all"})
+    assert_problem(r, 429, "too_many_attempts")
+    assert user.get("/v1/me").json()["mfa_enabled"] is True
+
+
+def test_a_burst_of_concurrent_guesses_gets_no_more_than_the_allowed_failures(start_server):
+    from concurrent.futures import ThreadPoolExecutor
+    srv = start_server()
+    victim = srv.signup(name="Vic Victim")
+
+    def guess(n):
+        return requests.post(srv.url + "/v1/auth/login", timeout=30,
+                             json={"email": victim.email, "password": f"guess number {n}"}).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(guess, range(16)))
+    assert statuses.count(401) == 5, statuses  # [login] max_failures_per_account
+    assert statuses.count(429) == 11, statuses
