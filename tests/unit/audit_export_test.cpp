@@ -34,6 +34,30 @@ TEST(Pii, FreeTextHasEveryEmailAndIpv4Masked) {
   EXPECT_EQ(MaskPiiInText("@handle and a@b"), "@handle and a@b");  // no domain with a dot
 }
 
+TEST(Pii, Ipv6AddressesAndRangesInTextAreMasked) {
+  EXPECT_EQ(MaskPiiInText("from 2001:db8:85a3::7 and [2001:db8:1:2:3:4:5:6]"),
+            "from 2001:db8:85a3:x and [2001:db8:1:x]");
+  EXPECT_EQ(MaskPiiInText("allow 2001:db8::/32, 203.0.113.0/24"), "allow 2001:db8:0:x/32, 203.0.113.x/24");
+  EXPECT_EQ(MaskPiiInText("at 12:30:45, mac aa:bb:cc:dd:ee:ff"), "at 12:30:45, mac aa:bb:cc:dd:ee:ff");
+  EXPECT_EQ(MaskPiiInText("seen at ::ffff:198.51.100.7."), "seen at 198.51.100.x.");
+}
+
+TEST(Pii, NonAsciiEmailsAreMaskedWhole) {
+  EXPECT_EQ(MaskPiiInText("cc józef@przykład.pl"), "cc j***@przykład.pl");
+  EXPECT_EQ(MaskPiiInText("cc élodie@exemple.fr"), "cc é***@exemple.fr");
+  EXPECT_EQ(MaskEmail("ñ@x.es"), "ñ***@x.es");
+}
+
+TEST(Pii, RedactedEventMasksTargetIdAndReducesTheUserAgent) {
+  AuditEvent e;
+  e.target_id = "bob@acme.com";
+  e.user_agent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like "
+                 "Gecko) Chrome/120.0.0.0 Safari/537.36";
+  RedactAuditEvent(e);
+  EXPECT_EQ(e.target_id, "b***@acme.com");
+  EXPECT_EQ(e.user_agent, "Chrome on Mac");
+}
+
 TEST(Pii, RedactedEventMasksActorIpNamesAndDetails) {
   AuditEvent e;
   e.actor_email = "alice@acme.com";
