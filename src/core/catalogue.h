@@ -28,7 +28,7 @@ inline constexpr std::string_view kSystemPermissions[] = {
     "billing.view",
     "api_keys.create",    "api_keys.view_own",   "api_keys.view_all",
     "api_keys.revoke_own", "api_keys.revoke_all",
-    "audit_log.view",     "audit_log.export",    "logs.view_pii",
+    "audit_log.view",     "audit_log.export",    "audit_log.record",   "logs.view_pii",
     "projects.view_all",  "projects.manage",
     "sso.configure",      "ip_allowlist.manage",
 };

@@ -27,7 +27,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       invitations(s, c, mail, access, accounts, team, identities),
       projects(s, access, team, key_sync),
       closure(s, mail, accounts, team, key_sync, access, identities),
-      audit(s),
+      audit(s, c.limits.host_events_per_workspace_per_minute),
       secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {}
 
 void AddAllRoutes(App& app) {

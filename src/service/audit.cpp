@@ -219,7 +219,14 @@ Result<AuditEvent> AuditLog::RecordHostEvent(const Principal& caller,
                             "target type, id and name are at most 200 characters each.");
     }
   }
-  Principal actor = caller;
+  std::string details_json = in.details_json;
+  if (in.details_json.find("\"on_behalf_of\"") != std::string::npos) {
+    auto details = nlohmann::json::parse(in.details_json, nullptr, false);
+    if (details.is_object() && details.contains("on_behalf_of")) {
+      return Error::Invalid("reserved_detail", "details.on_behalf_of",
+                            "details.on_behalf_of is written by Gatehouse from `actor`.");
+    }
+  }
   if (in.actor) {
     // A named user: the host product reports what one of the workspace's members did.
     std::optional<Member> member;
@@ -241,13 +248,25 @@ Result<AuditEvent> AuditLog::RecordHostEvent(const Principal& caller,
                    "Only a secret API key may record events on behalf of another member.",
                    "actor"};
     }
-    actor.user = member->user;
-    actor.api_key_id.clear();
-    actor.api_key_name.clear();
+    if (!caller.api_key_id.empty()) {
+      // The key stays the actor: what the host claims is recorded as a claim.
+      auto details = nlohmann::json::parse(in.details_json, nullptr, false);
+      if (!details.is_object()) details = nlohmann::json::object();
+      details["on_behalf_of"] = {{"id", member->user.id},
+                                 {"email", member->user.email},
+                                 {"name", member->user.name}};
+      details_json = details.dump();
+    }
+  }
+  if (int wait = host_events_.Acquire(workspace_id, clock_.Now()); wait > 0) {
+    Error e{ErrorKind::kRateLimited, "rate_limited",
+            "Too many events recorded for this workspace; try again shortly.", {}};
+    e.retry_after_seconds = wait;
+    return e;
   }
   AuditRecord r{workspace_id, in.action, in.target_type, in.target_id, in.target_name,
-                in.project_id, in.details_json};
-  return AppendGrouped(actor, r);
+                in.project_id, details_json};
+  return AppendGrouped(caller, r);
 }
 
 AuditEvent AuditLog::AppendGrouped(const Principal& actor, const AuditRecord& record) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/model.h"
+#include "core/window_limiter.h"
 #include "core/result.h"
 #include "service/context.h"
 #include "store/store.h"
@@ -65,8 +66,11 @@ struct HostEventInput {
 
 class AuditLog {
  public:
-  explicit AuditLog(Store& store, const Clock& clock = Clock::System())
-      : store_(store), clock_(clock) {}
+  // `host_events_per_minute`: events the host product may record per workspace and minute
+  // (0: no limit).
+  explicit AuditLog(Store& store, int host_events_per_minute = 0,
+                    const Clock& clock = Clock::System())
+      : store_(store), clock_(clock), host_events_(host_events_per_minute, 60) {}
 
   // Checks and converts query filters; 400 `invalid_filter` naming the field at fault.
   static Result<AuditFilter> ParseFilter(const std::string& workspace_id,
@@ -81,8 +85,11 @@ class AuditLog {
   int64_t Scan(const AuditFilter& filter, int batch_size,
                const std::function<bool(const std::vector<AuditEvent>&)>& batch);
 
-  // Records a host product event. A named `actor` must be a member of the workspace, and
-  // someone other than the caller only when a secret key calls (the host's backend).
+  // Records a host product event, 429 rate_limited past the workspace's per-minute limit. A
+  // named `actor` must be a member of the workspace, and someone other than the caller only
+  // when a secret key calls (the host's backend). The event's actor is always who really
+  // called (the key, with its owner); the member the host names is kept beside it as
+  // `details.on_behalf_of` {id, email, name}, which the host cannot write itself.
   // Concurrent callers share transactions (group commit, see AppendGrouped); each returns
   // only once the transaction holding its event has committed.
   Result<AuditEvent> RecordHostEvent(const Principal& caller, const std::string& workspace_id,
@@ -148,6 +155,7 @@ class AuditLog {
   bool gathering_ = false;     // a leader waits on gathered_ for the queue to fill
   size_t last_group_ = 0;      // the size of the group committed last
   std::condition_variable gathered_;
+  WindowLimiter host_events_;  // per workspace
 };
 
 }  // namespace gh

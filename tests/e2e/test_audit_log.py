@@ -374,17 +374,23 @@ def test_host_events_validate_action_details_and_actor(history):
         return requests.post(history["srv"].url + logs_path(w), timeout=15, json=body,
                              headers={"Authorization": f"Bearer {key['key']}"})
 
+    # The key stays the actor (who really called); the member it names is recorded beside it.
     by_id = as_key({"action": "logs.viewed", "actor": dev.user["id"]})
     assert by_id.status_code == 201, by_id.text
-    assert by_id.json()["actor"]["id"] == dev.user["id"] and by_id.json()["actor"]["type"] == "user"
+    assert by_id.json()["actor"]["id"] == key["id"] and by_id.json()["actor"]["type"] == "api_key"
+    assert by_id.json()["actor"]["email"] == owner.email  # the key's owner
+    assert by_id.json()["details"]["on_behalf_of"]["id"] == dev.user["id"]
     by_email = as_key({"action": "logs.viewed", "actor": dev.email.upper()})
-    assert by_email.json()["actor"]["id"] == dev.user["id"]
+    assert by_email.json()["details"]["on_behalf_of"]["id"] == dev.user["id"]
+    assert_problem(as_key({"action": "logs.viewed", "details": {"on_behalf_of": {"id": "x"}}}),
+                   422, "reserved_detail", "details.on_behalf_of")
     assert as_key({"action": "logs.viewed", "actor": "nobody@example.com"}).status_code == 422
     # Without an actor, the key records as itself.
     r = as_key({"action": "report.exported", "details": {"rows": 3}})
     assert r.status_code == 201, r.text
     assert r.json()["actor"]["type"] == "api_key" and r.json()["actor"]["id"] == key["id"]
-    assert ids(owner, w, actor=key["id"]) == [r.json()["id"]]
+    assert ids(owner, w, actor=key["id"]) == [r.json()["id"], by_email.json()["id"],
+                                              by_id.json()["id"]]
 
 
 def test_concurrent_host_events_commit_together_in_order_on_both_stores(backend_server):

@@ -217,7 +217,7 @@ def test_four_role_catalogue(anon):
     body = r.json()
     assert body["preset"] == "four-role"
     ids = [p["id"] for c in body["categories"] for p in c["permissions"]]
-    assert len(ids) == len(set(ids)) == 36
+    assert len(ids) == len(set(ids)) == 37
     assert len(body["categories"]) == 8
     for c in body["categories"]:
         assert c["id"] and c["name"]
