@@ -46,7 +46,36 @@ Invitations::Invitations(Store& store, const Config& config, MailOutbox& mail, A
       accounts_(accounts),
       team_(team),
       cache_(cache),
-      clock_(clock) {}
+      clock_(clock),
+      mails_per_workspace_(config.limits.invitation_mails_per_workspace_per_hour, 3600),
+      mails_per_inviter_(config.limits.invitation_mails_per_workspace_per_hour, 3600),
+      resend_cooldown_(config.limits.invitation_resend_cooldown_seconds > 0 ? 1 : 0,
+                       std::max(1, config.limits.invitation_resend_cooldown_seconds)),
+      resends_per_day_(config.limits.invitation_resends_per_invitation_per_day, 86400) {}
+
+namespace {
+Error TooManyInvitations(std::string message, int wait) {
+  Error e{ErrorKind::kRateLimited, "too_many_invitations", std::move(message), {}};
+  e.retry_after_seconds = wait;
+  return e;
+}
+}  // namespace
+
+Status Invitations::CountMail(const std::string& ws, const std::string& user_id, UnixTime now) {
+  if (int wait = mails_per_workspace_.Acquire(ws, now); wait > 0) {
+    return TooManyInvitations("This workspace has sent too many invitations this hour.", wait);
+  }
+  if (int wait = mails_per_inviter_.Acquire(user_id, now); wait > 0) {
+    mails_per_workspace_.Release(ws, now);
+    return TooManyInvitations("You have sent too many invitations this hour.", wait);
+  }
+  return {};
+}
+
+void Invitations::UncountMail(const std::string& ws, const std::string& user_id, UnixTime now) {
+  mails_per_workspace_.Release(ws, now);
+  mails_per_inviter_.Release(user_id, now);
+}
 
 std::string Invitations::StatusOf(const Invitation& inv, UnixTime now) const {
   if (inv.status == "pending" && inv.expires_at <= now) return "expired";
@@ -157,7 +186,9 @@ Result<InvitationView> Invitations::Invite(const Principal& p, const Membership&
     if (std::find(projects.begin(), projects.end(), prj) == projects.end()) projects.push_back(prj);
   }
   if (Status st = CheckRedirect(in.redirect_url); !st.ok()) return st.error();
-  return store_.Write([&](WriteTx& tx) -> Result<InvitationView> {
+  UnixTime counted_at = clock_.Now();
+  if (Status st = CountMail(ws, p.user.id, counted_at); !st.ok()) return st.error();
+  auto made = store_.Write([&](WriteTx& tx) -> Result<InvitationView> {
     // Seats, membership and pending invitations are counted under the workspace lock, which
     // every invitation and membership change takes: two invitations racing for the last
     // seat (or for the same email) cannot both pass.
@@ -196,6 +227,8 @@ Result<InvitationView> Invitations::Invite(const Principal& p, const Membership&
                 now);
     return InvitationView{inv, "pending", p.user.name, w->name};
   });
+  if (!made) UncountMail(ws, p.user.id, counted_at);
+  return made;
 }
 
 std::vector<InvitationView> Invitations::List(const Membership& caller, bool include_all) {
@@ -236,6 +269,20 @@ Result<InvitationView> Invitations::Resend(const Principal& p, const Membership&
                                            const std::string& id) {
   if (!IsWellFormedId(id, "inv")) return Error::NotFound("invitation");
   UnixTime now = clock_.Now();
+  // One address gets at most a few copies a day, a cooldown apart, whoever asks.
+  if (int wait = resend_cooldown_.Acquire(id, now); wait > 0) {
+    return TooManyInvitations("This invitation was just sent; wait before sending it again.",
+                              wait);
+  }
+  if (int wait = resends_per_day_.Acquire(id, now); wait > 0) {
+    resend_cooldown_.Release(id, now);
+    return TooManyInvitations("This invitation was re-sent too often today.", wait);
+  }
+  if (Status st = CountMail(caller.workspace_id, p.user.id, now); !st.ok()) {
+    resend_cooldown_.Release(id, now);
+    resends_per_day_.Release(id, now);
+    return st.error();
+  }
   auto resent = store_.Write([&](WriteTx& tx) -> Result<Invitation> {
     auto me = access_.Recheck(tx, caller, "members.invite");
     if (!me) return me.error();
@@ -260,7 +307,12 @@ Result<InvitationView> Invitations::Resend(const Principal& p, const Membership&
                 now);
     return *inv;
   });
-  if (!resent) return resent.error();
+  if (!resent) {
+    resend_cooldown_.Release(id, now);
+    resends_per_day_.Release(id, now);
+    UncountMail(caller.workspace_id, p.user.id, now);
+    return resent.error();
+  }
   return ViewOf(*resent, now);
 }
 

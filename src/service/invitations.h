@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/model.h"
+#include "core/window_limiter.h"
 #include "core/result.h"
 #include "service/access.h"
 #include "service/accounts.h"
@@ -91,6 +92,11 @@ class Invitations {
   // Under the workspace lock in `tx`: 402 member_limit_reached when members plus pending
   // invitations (plus `extra_pending`) fill the plan.
   Status CheckSeat(WriteTx& tx, const Workspace& w, UnixTime now, int64_t extra_pending);
+  // Counts one invitation mail of `ws` sent by `user_id` ([limits]
+  // invitation_mails_per_workspace_per_hour, per workspace and per inviting account): 429
+  // too_many_invitations past either. UncountMail gives it back when nothing was sent.
+  Status CountMail(const std::string& ws, const std::string& user_id, UnixTime now);
+  void UncountMail(const std::string& ws, const std::string& user_id, UnixTime now);
 
   Store& store_;
   const Config& config_;
@@ -100,6 +106,10 @@ class Invitations {
   Team& team_;
   IdentityCache& cache_;
   const Clock& clock_;
+  WindowLimiter mails_per_workspace_;
+  WindowLimiter mails_per_inviter_;
+  WindowLimiter resend_cooldown_;   // per invitation
+  WindowLimiter resends_per_day_;   // per invitation
 };
 
 }  // namespace gh

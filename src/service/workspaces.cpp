@@ -70,7 +70,24 @@ Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInpu
   w.updated_at = now;
   Membership owner{NewId("mem"), w.id, p.user.id, catalogue_.creator_role, now};
 
-  store_.Write([&](WriteTx& tx) {
+  auto made = store_.Write([&](WriteTx& tx) -> Status {
+    // Counted under the user's lock: concurrent creations cannot all pass the cap.
+    if (!tx.LockUser(p.user.id)) return Error::NotFound("user");
+    if (int cap = config_.limits.workspaces_per_account; cap > 0) {
+      int held = 0;
+      for (const auto& wr : tx.WorkspacesOfUser(p.user.id)) {
+        held += wr.membership.role == catalogue_.creator_role;
+      }
+      if (held >= cap) {
+        Error e{ErrorKind::kRateLimited, "too_many_workspaces",
+                "You already hold " + std::to_string(held) + " workspaces as " +
+                    catalogue_.FindRole(catalogue_.creator_role)->name +
+                    ", the most one account may; delete one or hand it over first.",
+                {}};
+        e.retry_after_seconds = 3600;
+        return e;
+      }
+    }
     tx.InsertWorkspace(w);
     tx.InsertMembership(owner);
     nlohmann::json details = {{"name", w.name}, {"region", w.region}, {"timezone", w.timezone}};
@@ -83,7 +100,9 @@ Result<WorkspaceView> Workspaces::Create(const Principal& p, const WorkspaceInpu
                 now);
     keys_.PutAfterCommit(tx, {publishable});
     tx.AfterCommit([this] { cache_.ForgetMemberships(); });
+    return {};
   });
+  if (!made.ok()) return made.error();
   return ViewOf(store_, w, owner.role);
 }
 

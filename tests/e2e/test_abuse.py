@@ -253,3 +253,103 @@ def test_a_burst_of_concurrent_guesses_gets_no_more_than_the_allowed_failures(st
         statuses = list(pool.map(guess, range(16)))
     assert statuses.count(401) == 5, statuses  # [login] max_failures_per_account
     assert statuses.count(429) == 11, statuses
+
+
+# --- 4 and 9. host events: their own permission, a rate, and the real caller ------------------
+
+def test_a_key_cannot_make_the_log_say_the_owner_did_it(srv):
+    owner = srv.signup(name="Oona Owner")
+    ws = owner.create_workspace("Forgery Co")
+    dev = join(srv, owner, ws["id"], role="developer", name="Dee Developer")
+    key = create_key(dev, ws["id"], "Dev's key")
+    r = requests.post(srv.url + f"/v1/workspaces/{ws['id']}/audit-logs", timeout=15,
+                      headers={"Authorization": f"Bearer {key['key']}"},
+                      json={"action": "billing.card_removed", "actor": owner.user["id"]})
+    assert r.status_code == 201, r.text
+    stored = events(owner, ws["id"], "billing.card_removed")
+    assert len(stored) == 1
+    e = stored[0]
+    assert e["actor"]["type"] == "api_key" and e["actor"]["id"] == key["id"]
+    assert e["actor"]["email"] == dev.email  # the key's owner, not the Owner
+    assert e["details"]["on_behalf_of"]["id"] == owner.user["id"]
+
+
+def test_posting_host_events_needs_its_permission(srv):
+    owner = srv.signup(name="Hal Host")
+    ws = owner.create_workspace("Events Co")
+    viewer = join(srv, owner, ws["id"], role="viewer", name="Val Viewer")
+    path = f"/v1/workspaces/{ws['id']}/audit-logs"
+    assert_problem(viewer.post(path, json={"action": "logs.viewed", "details": {"x": "y" * 16000}}),
+                   403, "forbidden")
+    assert owner.post(path, json={"action": "logs.viewed"}).status_code == 201
+
+
+def test_host_events_are_rate_limited_per_workspace(start_server):
+    dedicated = start_server(extra_args=["--config", str(limits_file(host_events_per_workspace_per_minute=5))])
+    o = dedicated.signup(name="Rae Rate")
+    w1, w2 = o.create_workspace("One"), o.create_workspace("Two")
+    statuses = [o.post(f"/v1/workspaces/{w1['id']}/audit-logs", json={"action": "logs.viewed"}).status_code
+                for _ in range(7)]
+    assert statuses == [201] * 5 + [429] * 2, statuses
+    r = o.post(f"/v1/workspaces/{w1['id']}/audit-logs", json={"action": "logs.viewed"})
+    assert_problem(r, 429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    # Another workspace has its own budget.
+    assert o.post(f"/v1/workspaces/{w2['id']}/audit-logs", json={"action": "logs.viewed"}).status_code == 201
+
+
+def limits_file(**limits):
+    """A configuration file holding a `[limits]` table (removed with the temp dir)."""
+    import os
+    import tempfile
+    fd, path = tempfile.mkstemp(prefix="gatehouse-limits-", suffix=".toml")
+    with os.fdopen(fd, "w") as f:
+        f.write("[limits]\n")
+        for k, v in limits.items():
+            f.write(f"{k} = {v}\n")
+    return path
+
+
+# --- 8. mail as a weapon ------------------------------------------------------------------------
+
+def test_invitation_resends_and_mails_are_bounded(start_server):
+    dedicated = start_server(extra_args=["--config", str(limits_file(
+        invitation_mails_per_workspace_per_hour=4, invitation_resends_per_invitation_per_day=2,
+        invitation_resend_cooldown_seconds=2))])
+    owner = dedicated.signup(name="Ivy Inviter")
+    ws = owner.create_workspace("Mailer Co")
+    inv_path = f"/v1/workspaces/{ws['id']}/invitations"
+    r = owner.post(inv_path, json={"email": "target@example.com"})
+    assert r.status_code == 201, r.text
+    inv = r.json()
+    resend = f"{inv_path}/{inv['id']}/resend"
+    # The attack: resend again and again to one address.
+    assert owner.post(resend).status_code == 200
+    r = owner.post(resend)
+    assert_problem(r, 429, "too_many_invitations")  # the cooldown
+    time.sleep(2.1)
+    assert owner.post(resend).status_code == 200
+    time.sleep(2.1)
+    assert_problem(owner.post(resend), 429, "too_many_invitations")  # two a day
+    # Four mails an hour for the workspace: one more invitation, then 429.
+    assert owner.post(inv_path, json={"email": "second@example.com"}).status_code == 201
+    r = owner.post(inv_path, json={"email": "third@example.com"})
+    assert_problem(r, 429, "too_many_invitations")
+    assert int(r.headers["Retry-After"]) > 0
+    listed = owner.get(inv_path).json()["data"]
+    assert sorted(i["email"] for i in listed) == ["second@example.com", "target@example.com"]
+
+
+def test_workspaces_per_account_are_capped(start_server):
+    dedicated = start_server(extra_args=["--config", str(limits_file(workspaces_per_account=3))])
+    owner = dedicated.signup(name="Wes Workspaces")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(n):
+        return owner.post("/v1/workspaces", json={"name": f"Space {n}"})
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(create, range(6)))
+    assert sorted(a.status_code for a in answers) == [201] * 3 + [429] * 3
+    assert_problem(next(a for a in answers if a.status_code == 429), 429, "too_many_workspaces")
+    assert len(owner.get("/v1/workspaces").json()["data"]) == 3
