@@ -7,15 +7,17 @@
 #include <string>
 #include <string_view>
 
+#include "core/model.h"
+
 namespace gh {
 
 struct KeyShape {
-  std::string type;         // secret | publishable
+  KeyType type;
   std::string environment;  // live | test
 };
 
-// A new key of `type` ("secret"/"publishable") and `environment` ("live"/"test").
-std::string NewApiKey(std::string_view type, std::string_view environment);
+// A new key of `type` and `environment` ("live"/"test").
+std::string NewApiKey(KeyType type, std::string_view environment);
 
 // The type and environment of a well-formed key whose checksum holds; nullopt otherwise.
 std::optional<KeyShape> ParseApiKey(std::string_view key);

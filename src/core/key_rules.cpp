@@ -19,7 +19,7 @@ bool KeyPermits(const ApiKey& k, std::string_view endpoint, std::string_view met
                        [&](const std::string& p) { return PathPatternMatches(p, endpoint); });
   };
   if (matches(k.deny)) return false;  // deny wins
-  if (k.type == "publishable" && !matches(publishable_endpoints)) return false;
+  if (k.type == KeyType::kPublishable && !matches(publishable_endpoints)) return false;
   if (!k.allow.empty() && !matches(k.allow)) return false;
   if (k.methods.empty() || method.empty()) return true;
   return std::find(k.methods.begin(), k.methods.end(), method) != k.methods.end();

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "core/time.h"
 
 namespace gh {
@@ -167,13 +169,25 @@ struct ProjectMember {
   UnixTime added_at = 0;
 };
 
+// Secret keys authenticate servers (management calls, verification, permissions in
+// POST /v1/check); publishable keys are public by design and reach only the catalogue's
+// publishable endpoints.
+enum class KeyType { kSecret, kPublishable };
+inline constexpr EnumName<KeyType> kKeyTypeNames[] = {{KeyType::kSecret, "secret"},
+                                                      {KeyType::kPublishable, "publishable"}};
+static_assert(InEnumeratorOrder(kKeyTypeNames));
+constexpr std::string_view ToString(KeyType t) { return NameOf(kKeyTypeNames, t); }
+constexpr std::optional<KeyType> ParseKeyType(std::string_view s) {
+  return ParseName(kKeyTypeNames, s);
+}
+
 // An API key. Secret keys are kept only as the SHA-256 of the key; publishable keys are
 // public by design and kept whole so that people allowed to see keys can copy them.
 struct ApiKey {
   std::string id;  // key_…
   std::string workspace_id;
   std::string project_id;  // "" for workspace-wide keys
-  std::string type = "secret";  // secret | publishable
+  KeyType type = KeyType::kSecret;
   std::string environment = "live";  // live | test
   std::string name;
   std::string service;

@@ -18,7 +18,7 @@ Json KeyJson(const KeyView& v) {
   Json j = {
       {"id", k.id},
       {"name", k.name},
-      {"type", k.type},
+      {"type", ToString(k.type)},
       {"prefix", k.prefix},
       {"owner", {{"user_id", k.owner_id}, {"name", v.owner_name}}},
       {"project_id", k.project_id.empty() ? Json(nullptr) : Json(k.project_id)},
@@ -60,7 +60,7 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
   Fields f(*body);
   KeyInput in;
   in.name = creating ? f.RequiredStr("name") : f.Str("name");
-  in.type = f.Str("type");
+  auto type = f.Str("type");
   in.project_id = f.Str("project_id");
   in.environment = f.Str("environment");
   in.service = f.Str("service");
@@ -107,6 +107,10 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
         return Error::Invalid("invalid_type", "expires_at", "expires_at is a string.");
       in.expires_at = it->get<std::string>();
     }
+  }
+  if (type) {
+    in.type = ParseKeyType(*type);
+    if (!in.type) return Error::Invalid("invalid_type", "type", "type is secret or publishable.");
   }
   return in;
 }

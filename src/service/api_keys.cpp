@@ -23,7 +23,7 @@ Error Invalid(const char* code, const char* field, std::string message) {
 }
 
 nlohmann::json KeySummary(const ApiKey& k) {
-  return {{"name", k.name},        {"type", k.type},
+  return {{"name", k.name},        {"type", ToString(k.type)},
           {"project_id", k.project_id}, {"environment", k.environment},
           {"allow", k.allow},      {"deny", k.deny},
           {"methods", k.methods},  {"ip_allowlist", k.ip_allowlist},
@@ -40,7 +40,7 @@ std::string MintSecret(ApiKey& k) {
   std::string secret = NewApiKey(k.type, k.environment);
   k.hash = crypto::Sha256Hex(secret);
   k.prefix = KeyDisplayPrefix(secret);
-  k.publishable_key = k.type == "publishable" ? secret : "";
+  k.publishable_key = k.type == KeyType::kPublishable ? secret : "";
   return secret;
 }
 
@@ -50,7 +50,7 @@ ApiKey NewPublishableKey(const std::string& workspace_id, const std::string& own
   k.id = NewId("key");
   k.workspace_id = workspace_id;
   k.owner_id = owner_id;
-  k.type = "publishable";
+  k.type = KeyType::kPublishable;
   k.name = "Publishable key";
   MintSecret(k);
   k.created_at = now;
@@ -79,7 +79,7 @@ KeyView ApiKeys::ViewOf(const ApiKey& k, std::string secret) {
     v.key.last_used_at = used;
   }
   if (auto u = store_.UserById(k.owner_id)) v.owner_name = u->name;
-  if (k.type == "publishable") v.secret = k.publishable_key;
+  if (k.type == KeyType::kPublishable) v.secret = k.publishable_key;
   return v;
 }
 
@@ -179,10 +179,7 @@ Result<KeyView> ApiKeys::Create(const Principal& p, const Membership& caller, co
   k.id = NewId("key");
   k.workspace_id = caller.workspace_id;
   k.owner_id = caller.user_id;
-  k.type = in.type.value_or("secret");
-  if (k.type != "secret" && k.type != "publishable") {
-    return Invalid("invalid_type", "type", "type is secret or publishable.");
-  }
+  k.type = in.type.value_or(KeyType::kSecret);
   if (in.environment && *in.environment != "live" && *in.environment != "test") {
     return Invalid("invalid_environment", "environment", "environment is live or test.");
   }
@@ -326,7 +323,7 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
   auto invalid = [] { return Error::Unauthenticated("invalid_api_key", "The API key is not valid."); };
   auto shape = ParseApiKey(secret);
   if (!shape) return invalid();
-  if (shape->type != "secret") {
+  if (shape->type != KeyType::kSecret) {
     return Error::Unauthenticated("publishable_key_not_allowed",
                                   "Publishable keys cannot call management endpoints.");
   }

@@ -20,7 +20,7 @@ namespace gh {
 
 struct KeyInput {
   std::optional<std::string> name;
-  std::optional<std::string> type;
+  std::optional<KeyType> type;
   std::optional<std::string> project_id;
   std::optional<std::string> environment;
   std::optional<std::string> service;

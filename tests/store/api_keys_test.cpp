@@ -234,7 +234,7 @@ TEST_P(StoreConformance, ApiKeyRoundTripsEveryFieldAndIsFoundOnlyThroughItsWorks
   full.updated_at = kT0 + 2;
   full.last_used_at = kT0 + 3;
   ApiKey publishable = NewKey(w.id, owner.id, kT0 + 2);
-  publishable.type = "publishable";
+  publishable.type = KeyType::kPublishable;
   publishable.prefix = "pk_live_";
   publishable.publishable_key = "pk_live_" + NewId("x").substr(2);
   publishable.revoked_at = kT0 + 9;
@@ -295,7 +295,7 @@ TEST_P(StoreConformance, UpdateApiKeyWritesTheMutableColumnsAndKeepsTheOthers) {
   // Immutable columns are not written: scope, type, environment, owner, creation, last use.
   ApiKey sneaky = rotated;
   sneaky.project_id = "";
-  sneaky.type = "publishable";
+  sneaky.type = KeyType::kPublishable;
   sneaky.environment = "test";
   sneaky.owner_id = NewId("usr");
   sneaky.created_at = kT0 + 500;
@@ -311,6 +311,25 @@ TEST_P(StoreConformance, UpdateApiKeyWritesTheMutableColumnsAndKeepsTheOthers) {
   want.updated_at = kT0 + 200;
   EXPECT_EQ(Fields(*store().ApiKeyById(w.id, k.id)), Fields(want));
   EXPECT_EQ(Fields(*store().ApiKeyById(w.id, bystander.id)), Fields(bystander));
+}
+
+// The key's type is an enum in the program and its API name in the store, as it was before
+// the enum: rows of earlier versions read the same. A name no version wrote is refused.
+TEST_P(StoreConformance, ApiKeyTypeIsStoredAsItsName) {
+  Workspace w = AddWorkspace();
+  User owner = AddUser();
+  ApiKey k = NewKey(w.id, owner.id, kT0 + 1);
+  k.type = KeyType::kPublishable;
+  AddKey(k);
+  std::string where = " WHERE id='" + k.id + "'";
+  ASSERT_TRUE(
+      RawSql(url(), "UPDATE api_keys SET name='as text'" + where + " AND type='publishable'"));
+  EXPECT_EQ(store().ApiKeyById(w.id, k.id)->name, "as text");
+
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET type='admin'" + where));
+  EXPECT_THROW(store().ApiKeyById(w.id, k.id), StoreError);
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET type='secret'" + where));  // for other tests
+  EXPECT_EQ(store().ApiKeyById(w.id, k.id)->type, KeyType::kSecret);
 }
 
 TEST_P(StoreConformance, ApiKeysListTheWorkspacesKeysOldestFirst) {

@@ -11,6 +11,25 @@
 namespace gh::sql {
 namespace {
 
+// Closed sets are stored as the names core/enum_names.h gives them. A name this binary does
+// not know is not one it wrote (a newer schema is refused at open), so the row (`id`) is
+// refused rather than read as something it is not.
+template <typename E>
+E StoredEnum(std::optional<E> (*parse)(std::string_view), std::string_view text, const char* column,
+             std::string_view id) {
+  auto e = parse(text);
+  if (!e) {
+    throw StoreError(std::string(column) + " of " + std::string(id) + " is '" + std::string(text) +
+                     "', which this version does not know");
+  }
+  return *e;
+}
+
+template <typename E>
+Value EnumText(E e) {
+  return std::string(ToString(e));
+}
+
 constexpr const char* kUserCols =
     "id, email, name, password_hash, theme, language, avatar_url, created_at, updated_at, "
     "last_login_at, mfa_enabled, deleted_at";
@@ -251,7 +270,7 @@ ApiKey KeyFrom(const Row& r) {
   k.id = r.Text(0);
   k.workspace_id = r.Text(1);
   k.project_id = r.Text(2);
-  k.type = r.Text(3);
+  k.type = StoredEnum(ParseKeyType, r.Text(3), "api_keys.type", k.id);
   k.environment = r.Text(4);
   k.name = r.Text(5);
   k.service = r.Text(6);
@@ -920,8 +939,8 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     c_->Exec(Sql({"INSERT INTO api_keys (", kKeyCols,
                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
                   "$19,$20,$21,$22,$23,$24,$25)"}),
-             {k.id, k.workspace_id, OptText(k.project_id), k.type, k.environment, k.name,
-              k.service, k.owner_id, k.prefix, k.hash, k.publishable_key, JoinIds(k.allow),
+             {k.id, k.workspace_id, OptText(k.project_id), EnumText(k.type), k.environment,
+              k.name, k.service, k.owner_id, k.prefix, k.hash, k.publishable_key, JoinIds(k.allow),
               JoinIds(k.deny), JoinIds(k.methods), Opt(k.rate_per_minute), Opt(k.rate_per_month),
               JoinIds(k.ip_allowlist), Opt(k.expires_at), OptText(k.previous_hash),
               Opt(k.previous_expires_at), k.created_at, k.updated_at, Opt(k.revoked_at),
