@@ -144,7 +144,7 @@ void BM_VerifyAmongMillion(benchmark::State& state) {
       k.workspace_id = "ws_bench";
       k.owner_id = "usr_bench";
       k.name = "Key " + std::to_string(i);
-      std::string secret = gh::NewApiKey(gh::KeyType::kSecret, "live");
+      std::string secret = gh::NewApiKey(gh::KeyType::kSecret, gh::KeyEnvironment::kLive);
       k.hash = gh::crypto::Sha256Hex(secret);
       k.allow = {"/v1/chat", "/v1/metrics/*"};
       k.deny = {"/v1/metrics/secret"};

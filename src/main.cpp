@@ -237,7 +237,7 @@ int RunSeedKeys(const Flags& f, const std::string& workspace_id, int count, cons
       k.workspace_id = workspace_id;
       k.owner_id = members.front().user.id;
       k.name = "Seed key " + std::to_string(done + 1);
-      std::string secret = gh::NewApiKey(gh::KeyType::kSecret, "live");
+      std::string secret = gh::NewApiKey(gh::KeyType::kSecret, gh::KeyEnvironment::kLive);
       k.hash = gh::crypto::Sha256Hex(secret);
       k.prefix = gh::KeyDisplayPrefix(secret);
       k.created_at = now;

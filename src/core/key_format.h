@@ -13,11 +13,11 @@ namespace gh {
 
 struct KeyShape {
   KeyType type;
-  std::string environment;  // live | test
+  KeyEnvironment environment;
 };
 
-// A new key of `type` and `environment` ("live"/"test").
-std::string NewApiKey(KeyType type, std::string_view environment);
+// A new key of `type` and `environment`.
+std::string NewApiKey(KeyType type, KeyEnvironment environment);
 
 // The type and environment of a well-formed key whose checksum holds; nullopt otherwise.
 std::optional<KeyShape> ParseApiKey(std::string_view key);

@@ -181,6 +181,17 @@ constexpr std::optional<KeyType> ParseKeyType(std::string_view s) {
   return ParseName(kKeyTypeNames, s);
 }
 
+// Live keys are for production traffic, test keys for everything else; the gateway is told
+// which in every verification.
+enum class KeyEnvironment { kLive, kTest };
+inline constexpr EnumName<KeyEnvironment> kKeyEnvironmentNames[] = {
+    {KeyEnvironment::kLive, "live"}, {KeyEnvironment::kTest, "test"}};
+static_assert(InEnumeratorOrder(kKeyEnvironmentNames));
+constexpr std::string_view ToString(KeyEnvironment e) { return NameOf(kKeyEnvironmentNames, e); }
+constexpr std::optional<KeyEnvironment> ParseKeyEnvironment(std::string_view s) {
+  return ParseName(kKeyEnvironmentNames, s);
+}
+
 // An API key. Secret keys are kept only as the SHA-256 of the key; publishable keys are
 // public by design and kept whole so that people allowed to see keys can copy them.
 struct ApiKey {
@@ -188,7 +199,7 @@ struct ApiKey {
   std::string workspace_id;
   std::string project_id;  // "" for workspace-wide keys
   KeyType type = KeyType::kSecret;
-  std::string environment = "live";  // live | test
+  KeyEnvironment environment = KeyEnvironment::kLive;
   std::string name;
   std::string service;
   std::string owner_id;  // the user who created it

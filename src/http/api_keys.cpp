@@ -22,7 +22,7 @@ Json KeyJson(const KeyView& v) {
       {"prefix", k.prefix},
       {"owner", {{"user_id", k.owner_id}, {"name", v.owner_name}}},
       {"project_id", k.project_id.empty() ? Json(nullptr) : Json(k.project_id)},
-      {"environment", k.environment},
+      {"environment", ToString(k.environment)},
       {"service", k.service.empty() ? Json(nullptr) : Json(k.service)},
       {"permissions", {{"allow", k.allow}, {"deny", k.deny}, {"methods", k.methods}}},
       {"rate_limit",
@@ -62,7 +62,7 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
   in.name = creating ? f.RequiredStr("name") : f.Str("name");
   auto type = f.Str("type");
   in.project_id = f.Str("project_id");
-  in.environment = f.Str("environment");
+  auto environment = f.Str("environment");
   in.service = f.Str("service");
   if (!f.ok()) return f.error();
   if (auto it = body->find("permissions"); it != body->end() && !it->is_null()) {
@@ -112,6 +112,12 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
     in.type = ParseKeyType(*type);
     if (!in.type) return Error::Invalid("invalid_type", "type", "type is secret or publishable.");
   }
+  if (environment) {
+    in.environment = ParseKeyEnvironment(*environment);
+    if (!in.environment) {
+      return Error::Invalid("invalid_environment", "environment", "environment is live or test.");
+    }
+  }
   return in;
 }
 
@@ -152,8 +158,9 @@ Result<Response> Verify(App& app, Request& req) {
     } else {
       AppendJsonString(out, k.project_id);
     }
-    out += ",\"environment\":";
-    AppendJsonString(out, k.environment);
+    out += ",\"environment\":\"";
+    out += ToString(k.environment);  // a name: nothing to escape
+    out += '"';
     out += ",\"owner_id\":";
     AppendJsonString(out, k.owner_id);
     if (r.rate_limit > 0) {

@@ -24,7 +24,7 @@ Error Invalid(const char* code, const char* field, std::string message) {
 
 nlohmann::json KeySummary(const ApiKey& k) {
   return {{"name", k.name},        {"type", ToString(k.type)},
-          {"project_id", k.project_id}, {"environment", k.environment},
+          {"project_id", k.project_id}, {"environment", ToString(k.environment)},
           {"allow", k.allow},      {"deny", k.deny},
           {"methods", k.methods},  {"ip_allowlist", k.ip_allowlist},
           {"rate_per_minute", k.rate_per_minute ? nlohmann::json(*k.rate_per_minute) : nullptr},
@@ -180,9 +180,6 @@ Result<KeyView> ApiKeys::Create(const Principal& p, const Membership& caller, co
   k.workspace_id = caller.workspace_id;
   k.owner_id = caller.user_id;
   k.type = in.type.value_or(KeyType::kSecret);
-  if (in.environment && *in.environment != "live" && *in.environment != "test") {
-    return Invalid("invalid_environment", "environment", "environment is live or test.");
-  }
   std::string secret;
   auto created = store_.Write([&](WriteTx& tx) -> Result<ApiKey> {
     // A key is never more alive than its owner's membership: the owner is still a member
@@ -196,7 +193,8 @@ Result<KeyView> ApiKeys::Create(const Principal& p, const Membership& caller, co
       key.environment = *in.environment;
     } else if (!key.project_id.empty()) {
       auto prj = tx.ProjectById(key.workspace_id, key.project_id);
-      key.environment = prj && prj->environment != "production" ? "test" : "live";
+      key.environment =
+          prj && prj->environment != "production" ? KeyEnvironment::kTest : KeyEnvironment::kLive;
     }
     secret = MintSecret(key);
     key.created_at = now;

@@ -218,7 +218,7 @@ TEST_P(StoreConformance, ApiKeyRoundTripsEveryFieldAndIsFoundOnlyThroughItsWorks
   Project p = AddProject(w.id, "Payments");
   ApiKey full = NewKey(w.id, owner.id, kT0 + 1);
   full.project_id = p.id;
-  full.environment = "test";
+  full.environment = KeyEnvironment::kTest;
   full.name = "Deploy \"bot\" – Zürich ✓";
   full.service = "billing-worker";
   full.prefix = "sk_test_9f";
@@ -296,7 +296,7 @@ TEST_P(StoreConformance, UpdateApiKeyWritesTheMutableColumnsAndKeepsTheOthers) {
   ApiKey sneaky = rotated;
   sneaky.project_id = "";
   sneaky.type = KeyType::kPublishable;
-  sneaky.environment = "test";
+  sneaky.environment = KeyEnvironment::kTest;
   sneaky.owner_id = NewId("usr");
   sneaky.created_at = kT0 + 500;
   sneaky.last_used_at = std::nullopt;
@@ -313,23 +313,30 @@ TEST_P(StoreConformance, UpdateApiKeyWritesTheMutableColumnsAndKeepsTheOthers) {
   EXPECT_EQ(Fields(*store().ApiKeyById(w.id, bystander.id)), Fields(bystander));
 }
 
-// The key's type is an enum in the program and its API name in the store, as it was before
-// the enum: rows of earlier versions read the same. A name no version wrote is refused.
-TEST_P(StoreConformance, ApiKeyTypeIsStoredAsItsName) {
+// The key's type and environment are enums in the program and their API names in the store,
+// as before the enums: rows of earlier versions read the same. A name no version wrote is
+// refused.
+TEST_P(StoreConformance, ApiKeyTypeAndEnvironmentAreStoredAsTheirNames) {
   Workspace w = AddWorkspace();
   User owner = AddUser();
   ApiKey k = NewKey(w.id, owner.id, kT0 + 1);
   k.type = KeyType::kPublishable;
+  k.environment = KeyEnvironment::kTest;
   AddKey(k);
   std::string where = " WHERE id='" + k.id + "'";
-  ASSERT_TRUE(
-      RawSql(url(), "UPDATE api_keys SET name='as text'" + where + " AND type='publishable'"));
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET name='as text'" + where +
+                                " AND type='publishable' AND environment='test'"));
   EXPECT_EQ(store().ApiKeyById(w.id, k.id)->name, "as text");
 
   ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET type='admin'" + where));
   EXPECT_THROW(store().ApiKeyById(w.id, k.id), StoreError);
-  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET type='secret'" + where));  // for other tests
-  EXPECT_EQ(store().ApiKeyById(w.id, k.id)->type, KeyType::kSecret);
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET type='secret', environment='staging'" + where));
+  EXPECT_THROW(store().ApiKeyById(w.id, k.id), StoreError);
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET environment='live'" + where));  // for others
+  auto restored = store().ApiKeyById(w.id, k.id);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(restored->type, KeyType::kSecret);
+  EXPECT_EQ(restored->environment, KeyEnvironment::kLive);
 }
 
 TEST_P(StoreConformance, ApiKeysListTheWorkspacesKeysOldestFirst) {

@@ -84,7 +84,7 @@ TEST(KeyIndexWorkspaceAllowlist, VerifyRefusesAddressesOutsideTheWorkspaceList) 
   k.id = NewId("key");
   k.workspace_id = "ws_test";
   k.owner_id = "usr_test";
-  std::string secret = NewApiKey(KeyType::kSecret, "live");
+  std::string secret = NewApiKey(KeyType::kSecret, KeyEnvironment::kLive);
   k.hash = crypto::Sha256Hex(secret);
   Workspace w;
   w.id = "ws_test";

@@ -271,7 +271,7 @@ ApiKey KeyFrom(const Row& r) {
   k.workspace_id = r.Text(1);
   k.project_id = r.Text(2);
   k.type = StoredEnum(ParseKeyType, r.Text(3), "api_keys.type", k.id);
-  k.environment = r.Text(4);
+  k.environment = StoredEnum(ParseKeyEnvironment, r.Text(4), "api_keys.environment", k.id);
   k.name = r.Text(5);
   k.service = r.Text(6);
   k.owner_id = r.Text(7);
@@ -939,12 +939,12 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     c_->Exec(Sql({"INSERT INTO api_keys (", kKeyCols,
                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
                   "$19,$20,$21,$22,$23,$24,$25)"}),
-             {k.id, k.workspace_id, OptText(k.project_id), EnumText(k.type), k.environment,
-              k.name, k.service, k.owner_id, k.prefix, k.hash, k.publishable_key, JoinIds(k.allow),
-              JoinIds(k.deny), JoinIds(k.methods), Opt(k.rate_per_minute), Opt(k.rate_per_month),
-              JoinIds(k.ip_allowlist), Opt(k.expires_at), OptText(k.previous_hash),
-              Opt(k.previous_expires_at), k.created_at, k.updated_at, Opt(k.revoked_at),
-              Opt(k.last_used_at), k.version});
+             {k.id, k.workspace_id, OptText(k.project_id), EnumText(k.type),
+              EnumText(k.environment), k.name, k.service, k.owner_id, k.prefix, k.hash,
+              k.publishable_key, JoinIds(k.allow), JoinIds(k.deny), JoinIds(k.methods),
+              Opt(k.rate_per_minute), Opt(k.rate_per_month), JoinIds(k.ip_allowlist),
+              Opt(k.expires_at), OptText(k.previous_hash), Opt(k.previous_expires_at),
+              k.created_at, k.updated_at, Opt(k.revoked_at), Opt(k.last_used_at), k.version});
   }
 
   bool UpdateApiKey(ApiKey& k) override {
