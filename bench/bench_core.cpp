@@ -176,7 +176,7 @@ void BM_VerifyAmongMillion(benchmark::State& state) {
   for (auto _ : state) {
     gh::VerifyRequest req{secrets[i++ % secrets.size()], "/v1/chat", "POST", "203.0.113.7"};
     auto r = index->Verify(req, now_us);
-    if (!r.valid()) state.SkipWithError(r.code.c_str());
+    if (!r.valid()) state.SkipWithError(std::string(gh::ToString(r.code)).c_str());
     now_us += 1;
   }
 }

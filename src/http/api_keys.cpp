@@ -140,8 +140,9 @@ Result<Response> Verify(App& app, Request& req) {
   // Rendered by hand: this answer is the gateway's hot path.
   std::string out;
   out.reserve(384);
-  out += r.valid() ? "{\"valid\":true,\"code\":" : "{\"valid\":false,\"code\":";
-  AppendJsonString(out, r.code);
+  out += r.valid() ? "{\"valid\":true,\"code\":\"" : "{\"valid\":false,\"code\":\"";
+  out += ToString(r.code);  // a static name: nothing to escape
+  out += '"';
   if (!r.key) {
     out +=
         ",\"key_id\":null,\"workspace_id\":null,\"project_id\":null,\"environment\":null,"

@@ -260,7 +260,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
   UnixTime now = now_us / 1'000'000;
   Entry e;
   if (!ParseApiKey(req.key) || !Lookup(crypto::Sha256(req.key), e)) {
-    r.code = "NOT_FOUND";
+    r.code = VerifyCode::kNotFound;
     return r;
   }
   r.key = e.key;
@@ -272,16 +272,16 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
   Peek(ck, c, now_us, r);
   KeyState state = StateOf(k, now);
   if (state == KeyState::kRevoked) {
-    r.code = "REVOKED";
+    r.code = VerifyCode::kRevoked;
     return r;
   }
   if (state == KeyState::kExpired ||
       (e.previous && (!k.previous_expires_at || *k.previous_expires_at <= now))) {
-    r.code = "EXPIRED";
+    r.code = VerifyCode::kExpired;
     return r;
   }
   if (!KeyPermits(k, req.endpoint, req.method, catalogue_.publishable_endpoints)) {
-    r.code = "FORBIDDEN_ENDPOINT";
+    r.code = VerifyCode::kForbiddenEndpoint;
     return r;
   }
   std::optional<IpAddress> ip;
@@ -290,13 +290,13 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
     bool inside = ip && std::any_of(ck.allowlist.begin(), ck.allowlist.end(),
                                     [&](const Cidr& cidr) { return cidr.Contains(*ip); });
     if (!inside) {
-      r.code = "IP_NOT_ALLOWED";
+      r.code = VerifyCode::kIpNotAllowed;
       return r;
     }
   }
   // The workspace's allowlist binds every key of the workspace, on top of the key's own.
   if (ck.workspace_allowlist && !(ip && AnyContains(*ck.workspace_allowlist, *ip))) {
-    r.code = "IP_NOT_ALLOWED";
+    r.code = VerifyCode::kIpNotAllowed;
     return r;
   }
   // Monthly quota: the calendar month in the workspace's time zone.
@@ -315,7 +315,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
     int64_t used = c.month_count.fetch_add(1) + 1;
     if (used > ck.per_month) {
       c.month_count.fetch_sub(1);
-      r.code = "QUOTA_EXCEEDED";
+      r.code = VerifyCode::kQuotaExceeded;
       r.quota_remaining = 0;
       return r;
     }
@@ -329,7 +329,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
       int64_t next = std::max(tat, now_us) + interval;
       if (next - now_us > kMinuteUs) {
         if (ck.per_month > 0) c.month_count.fetch_sub(1);  // the refused call is not counted
-        r.code = "RATE_LIMITED";
+        r.code = VerifyCode::kRateLimited;
         r.rate_remaining = 0;
         r.rate_reset_us = tat;
         if (ck.per_month > 0) ++r.quota_remaining;  // the refused call gave its unit back
@@ -342,7 +342,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
       }
     }
   }
-  r.code = "VALID";
+  r.code = VerifyCode::kValid;
   c.last_used.store(now, std::memory_order_relaxed);
   if (c.pending_uses.fetch_add(1, std::memory_order_relaxed) == 0) {
     std::lock_guard lock(dirty_mu_);

@@ -126,7 +126,8 @@ class Races : public ::testing::Test {
   }
 
   static std::string CodeOf(Node& n, const std::string& secret) {
-    return n.app->api_keys.Verify({secret, "/v1/anything", "GET", "127.0.0.1"}).code;
+    return std::string(
+        ToString(n.app->api_keys.Verify({secret, "/v1/anything", "GET", "127.0.0.1"}).code));
   }
 
   static std::unique_ptr<Catalogue> four_role_, admin_member_;
