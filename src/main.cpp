@@ -416,7 +416,7 @@ int RunSeedAudit(const Flags& f, int64_t events, int workspaces, int batch,
         e.workspace_id = ws;
         e.occurred_at = now - span + (done + i) * span / std::max<int64_t>(events, 1);
         e.action = kActions[next() % 8];
-        e.actor_type = "user";
+        e.actor_type = gh::ActorType::kUser;
         e.actor_id = actors[next() % actors.size()];
         e.actor_name = "Seed User";
         e.actor_email = "seed-" + e.actor_id.substr(4, 6) + "@example.com";

@@ -95,6 +95,17 @@ struct Logo {
   UnixTime updated_at = 0;
 };
 
+// Who did what an audit event records: a signed-in user, an API key (acting for its owner),
+// or Gatehouse itself (retention, mail delivery, …).
+enum class ActorType { kUser, kApiKey, kSystem };
+inline constexpr EnumName<ActorType> kActorTypeNames[] = {
+    {ActorType::kUser, "user"}, {ActorType::kApiKey, "api_key"}, {ActorType::kSystem, "system"}};
+static_assert(InEnumeratorOrder(kActorTypeNames));
+constexpr std::string_view ToString(ActorType t) { return NameOf(kActorTypeNames, t); }
+constexpr std::optional<ActorType> ParseActorType(std::string_view s) {
+  return ParseName(kActorTypeNames, s);
+}
+
 // One entry of the append-only audit log. `hash` chains each event to the previous event of
 // the same chain (the workspace, or "" for account-level events).
 struct AuditEvent {
@@ -103,7 +114,7 @@ struct AuditEvent {
   std::string workspace_id;  // "" for account-level events
   UnixTime occurred_at = 0;
   std::string action;      // noun.verb, e.g. workspace.updated
-  std::string actor_type;  // user | api_key | system
+  ActorType actor_type = ActorType::kSystem;
   std::string actor_id;
   std::string actor_name;
   std::string actor_email;

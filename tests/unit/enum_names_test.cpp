@@ -31,6 +31,12 @@ TEST(EnumNames, ApiKeyTypesAndEnvironmentsAreTheirApiNames) {
                               ParseKeyEnvironment);
 }
 
+TEST(EnumNames, AuditActorTypesAreTheirApiNames) {
+  ExpectNames<ActorType>(
+      {{ActorType::kUser, "user"}, {ActorType::kApiKey, "api_key"}, {ActorType::kSystem, "system"}},
+      ParseActorType);
+}
+
 TEST(EnumNames, VerifyCodesAreTheApiCodes) {
   ExpectNames<VerifyCode>({{VerifyCode::kValid, "VALID"},
                            {VerifyCode::kNotFound, "NOT_FOUND"},
@@ -48,6 +54,7 @@ TEST(EnumNames, ParsingIsExactAndRefusesEverythingElse) {
     EXPECT_FALSE(ParseKeyType(text).has_value()) << text;
     EXPECT_FALSE(ParseKeyEnvironment(text).has_value()) << text;
     EXPECT_FALSE(ParseVerifyCode(text).has_value()) << text;
+    EXPECT_FALSE(ParseActorType(text).has_value()) << text;
   }
   EXPECT_FALSE(ParseKeyType(std::string_view("secret\0", 7)).has_value());
 }

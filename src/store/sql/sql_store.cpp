@@ -145,7 +145,7 @@ AuditEvent AuditFrom(Row& r) {
   e.workspace_id = r.Take(2);
   e.occurred_at = r.Int(3);
   e.action = r.Take(4);
-  e.actor_type = r.Take(5);
+  e.actor_type = StoredEnum(ParseActorType, r.Text(5), "audit_events.actor_type", e.id);
   e.actor_id = r.Take(6);
   e.actor_name = r.Take(7);
   e.actor_email = r.Take(8);
@@ -1123,8 +1123,8 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
         "actor_name, actor_email, target_type, target_id, target_name, project_id, ip, "
         "user_agent, details, prev_hash, hash, noun) VALUES "
         "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) RETURNING seq",
-        {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id, e.actor_name,
-         e.actor_email, e.target_type, e.target_id, e.target_name, e.project_id, e.ip,
+        {e.id, e.workspace_id, e.occurred_at, e.action, EnumText(e.actor_type), e.actor_id,
+         e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name, e.project_id, e.ip,
          e.user_agent, e.details_json, e.prev_hash, e.hash, NounOf(e.action)});
     e.seq = rows.at(0).Int(0);
     c_->Exec("UPDATE audit_chain_heads SET last_hash=$2, last_seq=$3 WHERE chain=$1",
@@ -1154,11 +1154,11 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
           sql += (k > 1 ? ",$" : "$") + std::to_string(params.size() + k);
         }
         sql += ')';
-        params.insert(params.end(),
-                      {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id,
-                       e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name,
-                       e.project_id, e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash,
-                       NounOf(e.action)});
+        params.insert(
+            params.end(),
+            {e.id, e.workspace_id, e.occurred_at, e.action, EnumText(e.actor_type), e.actor_id,
+             e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name, e.project_id,
+             e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash, NounOf(e.action)});
         ++counts[{DayOf(e.occurred_at), e.actor_id, e.action}];
       }
       sql += " RETURNING seq, id";
@@ -1382,7 +1382,7 @@ void AssignAuditExportRow(const RowView& r, AuditEvent& e) {
   e.occurred_at = r.Int(1);
   e.id.assign(r.Text(2));
   e.action.assign(r.Text(3));
-  e.actor_type.assign(r.Text(4));
+  e.actor_type = StoredEnum(ParseActorType, r.Text(4), "audit_events.actor_type", e.id);
   e.actor_id.assign(r.Text(5));
   e.actor_name.assign(r.Text(6));
   e.actor_email.assign(r.Text(7));
