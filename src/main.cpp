@@ -171,8 +171,9 @@ int RunMailList(const Flags& f, int limit) {
   }
   for (const auto& m : mail) {
     std::printf("--- %s  %s  [%s]\nTo: %s\nSubject: %s\n\n%s\n", m.id.c_str(),
-                gh::FormatRfc3339(m.created_at).c_str(), m.status.c_str(), m.to.c_str(),
-                m.subject.c_str(), m.body_text.c_str());
+                gh::FormatRfc3339(m.created_at).c_str(),
+                std::string(gh::ToString(m.status)).c_str(), m.to.c_str(), m.subject.c_str(),
+                m.body_text.c_str());
   }
   return 0;
 }

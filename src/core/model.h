@@ -134,6 +134,19 @@ struct AuditPage {
   std::optional<int64_t> next_seq;  // where the next page starts (exclusive), if any
 };
 
+// Where a mail is: kept in the store for `gatehouse mail list` (no SMTP server configured),
+// queued for delivery, delivered, or given up on.
+enum class MailStatus { kStored, kQueued, kSent, kFailed };
+inline constexpr EnumName<MailStatus> kMailStatusNames[] = {{MailStatus::kStored, "stored"},
+                                                            {MailStatus::kQueued, "queued"},
+                                                            {MailStatus::kSent, "sent"},
+                                                            {MailStatus::kFailed, "failed"}};
+static_assert(InEnumeratorOrder(kMailStatusNames));
+constexpr std::string_view ToString(MailStatus s) { return NameOf(kMailStatusNames, s); }
+constexpr std::optional<MailStatus> ParseMailStatus(std::string_view s) {
+  return ParseName(kMailStatusNames, s);
+}
+
 // Mail kept in the store: the outbox when SMTP is configured, the mailbox when it is not.
 struct MailMessage {
   std::string id;
@@ -142,7 +155,7 @@ struct MailMessage {
   std::string body_text;
   UnixTime created_at = 0;
   std::optional<UnixTime> sent_at;
-  std::string status = "stored";  // stored | queued | sent | failed
+  MailStatus status = MailStatus::kStored;
   std::string body_html;
   int attempts = 0;
   UnixTime next_attempt_at = 0;

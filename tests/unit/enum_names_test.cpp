@@ -37,6 +37,14 @@ TEST(EnumNames, AuditActorTypesAreTheirApiNames) {
       ParseActorType);
 }
 
+TEST(EnumNames, MailStatusesAreTheirStoredNames) {
+  ExpectNames<MailStatus>({{MailStatus::kStored, "stored"},
+                           {MailStatus::kQueued, "queued"},
+                           {MailStatus::kSent, "sent"},
+                           {MailStatus::kFailed, "failed"}},
+                          ParseMailStatus);
+}
+
 TEST(EnumNames, VerifyCodesAreTheApiCodes) {
   ExpectNames<VerifyCode>({{VerifyCode::kValid, "VALID"},
                            {VerifyCode::kNotFound, "NOT_FOUND"},
@@ -55,6 +63,7 @@ TEST(EnumNames, ParsingIsExactAndRefusesEverythingElse) {
     EXPECT_FALSE(ParseKeyEnvironment(text).has_value()) << text;
     EXPECT_FALSE(ParseVerifyCode(text).has_value()) << text;
     EXPECT_FALSE(ParseActorType(text).has_value()) << text;
+    EXPECT_FALSE(ParseMailStatus(text).has_value()) << text;
   }
   EXPECT_FALSE(ParseKeyType(std::string_view("secret\0", 7)).has_value());
 }

@@ -192,7 +192,7 @@ MailMessage MailFrom(const Row& r) {
   m.body_text = r.Text(3);
   m.created_at = r.Int(4);
   m.sent_at = r.OptInt(5);
-  m.status = r.Text(6);
+  m.status = StoredEnum(ParseMailStatus, r.Text(6), "mail.status", m.id);
   m.body_html = r.Text(7);
   m.attempts = static_cast<int>(r.Int(8));
   m.next_attempt_at = r.Int(9);
@@ -631,11 +631,11 @@ class SqlReads : public Base {
         {int64_t{limit}}, MailFrom);
   }
 
-  std::vector<MailMessage> DueMail(UnixTime now, int limit, const std::string& status) override {
+  std::vector<MailMessage> DueMail(UnixTime now, int limit, MailStatus status) override {
     return All<MailMessage>(Sql({"SELECT ", kMailCols,
                                  " FROM mail WHERE status=$3 AND next_attempt_at <= $1 "
                                  "ORDER BY created_at, id LIMIT $2"}),
-                            {now, int64_t{limit}, status}, MailFrom);
+                            {now, int64_t{limit}, EnumText(status)}, MailFrom);
   }
 
   std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
@@ -1206,9 +1206,10 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
   }
 
   void InsertMail(const MailMessage& m) override {
-    c_->Exec(Sql({"INSERT INTO mail (", kMailCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"}),
-             {m.id, m.to, m.subject, m.body_text, m.created_at, Opt(m.sent_at), m.status,
-              m.body_html, int64_t{m.attempts}, m.next_attempt_at, m.last_error});
+    c_->Exec(
+        Sql({"INSERT INTO mail (", kMailCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"}),
+        {m.id, m.to, m.subject, m.body_text, m.created_at, Opt(m.sent_at), EnumText(m.status),
+         m.body_html, int64_t{m.attempts}, m.next_attempt_at, m.last_error});
   }
 
   bool ClaimMail(const std::string& id, UnixTime now, UnixTime lease_until) override {
@@ -1220,12 +1221,14 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     c_->Exec(
         "UPDATE mail SET status=$2, attempts=$3, next_attempt_at=$4, last_error=$5, sent_at=$6 "
         "WHERE id=$1",
-        {m.id, m.status, int64_t{m.attempts}, m.next_attempt_at, m.last_error, Opt(m.sent_at)});
+        {m.id, EnumText(m.status), int64_t{m.attempts}, m.next_attempt_at, m.last_error,
+         Opt(m.sent_at)});
   }
 
-  void MarkMail(const std::string& id, const std::string& status,
+  void MarkMail(const std::string& id, MailStatus status,
                 std::optional<UnixTime> sent_at) override {
-    c_->Exec("UPDATE mail SET status=$2, sent_at=$3 WHERE id=$1", {id, status, Opt(sent_at)});
+    c_->Exec("UPDATE mail SET status=$2, sent_at=$3 WHERE id=$1",
+             {id, EnumText(status), Opt(sent_at)});
   }
 
   bool SaveIdempotentResponse(const std::string& scope, const std::string& key,
