@@ -90,11 +90,10 @@ int RunServe(const Flags& f) {
   auto store = OpenOrExit(config);
   std::fprintf(stderr, "store: %s, schema version %d\n", store->Backend().c_str(),
                store->SchemaVersion());
-  gh::http::App app(*store, config, *catalogue, GATEHOUSE_VERSION);
   std::string geoip_status;
   auto geoip = gh::GeoIp::Open(config.geoip_db == "off" ? "" : config.geoip_db, &geoip_status);
   std::fprintf(stderr, "geoip: %s\n", geoip_status.c_str());
-  app.accounts.SetGeoIp(geoip.get());
+  gh::http::App app(*store, config, *catalogue, geoip.get(), GATEHOUSE_VERSION);
   gh::http::AddAllRoutes(app);
   app.web = gh::http::WebAssets(config.web_dir.empty() ? GATEHOUSE_WEB_DIR : config.web_dir);
   if (app.web.Available()) {

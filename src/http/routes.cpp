@@ -3,7 +3,7 @@
 
 namespace gh::http {
 
-App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
+App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, std::string v)
     : store(s),
       config(c),
       catalogue(cat),
@@ -13,7 +13,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       key_sync(s, key_index),
       key_usage(s, key_index),
       access(s, cat, identities),
-      accounts(s, c, mail, identities),
+      accounts(s, c, mail, identities, geoip),
       mfa(s, identities),
       workspaces(s, c, cat, identities, key_sync),
       team(s, access, identities, key_sync),

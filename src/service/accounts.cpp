@@ -66,11 +66,12 @@ void QueueNotice(WriteTx& tx, MailOutbox& mail, const std::string& to,
 }  // namespace
 
 Accounts::Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
-                   const Clock& clock)
+                   const GeoIp* geoip, const Clock& clock)
     : store_(store),
       config_(config),
       mail_(mail),
       cache_(cache),
+      geoip_(geoip),
       clock_(clock),
       throttle_(config.login_max_failures_per_account, config.login_max_failures_per_ip,
                 config.login_failure_window_seconds) {}

@@ -44,7 +44,8 @@ Run& TheRun() {
 // and every service on top of it.
 struct Node {
   Node(const std::string& url, const Config& config, const Catalogue& catalogue)
-      : store(OpenStore(url)), app(std::make_unique<http::App>(*store, config, catalogue, "race")) {
+      : store(OpenStore(url)),
+        app(std::make_unique<http::App>(*store, config, catalogue, nullptr, "race")) {
     app->key_index.Load(*store);
   }
   std::unique_ptr<Store> store;
