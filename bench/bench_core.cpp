@@ -144,7 +144,7 @@ void BM_VerifyAmongMillion(benchmark::State& state) {
       k.workspace_id = "ws_bench";
       k.owner_id = "usr_bench";
       k.name = "Key " + std::to_string(i);
-      std::string secret = gh::NewApiKey("secret", "live");
+      std::string secret = gh::NewApiKey(gh::KeyType::kSecret, gh::KeyEnvironment::kLive);
       k.hash = gh::crypto::Sha256Hex(secret);
       k.allow = {"/v1/chat", "/v1/metrics/*"};
       k.deny = {"/v1/metrics/secret"};
@@ -176,7 +176,7 @@ void BM_VerifyAmongMillion(benchmark::State& state) {
   for (auto _ : state) {
     gh::VerifyRequest req{secrets[i++ % secrets.size()], "/v1/chat", "POST", "203.0.113.7"};
     auto r = index->Verify(req, now_us);
-    if (!r.valid()) state.SkipWithError(r.code.c_str());
+    if (!r.valid()) state.SkipWithError(std::string(gh::ToString(r.code)).c_str());
     now_us += 1;
   }
 }

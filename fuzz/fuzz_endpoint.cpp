@@ -72,10 +72,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(pattern.find('*') == std::string_view::npos || pattern.find('*') == pattern.size() - 1);
 
   gh::ApiKey deny_key;
-  deny_key.type = "secret";
+  deny_key.type = gh::KeyType::kSecret;
   deny_key.deny = {std::string(pattern)};
   gh::ApiKey allow_key;
-  allow_key.type = "secret";
+  allow_key.type = gh::KeyType::kSecret;
   allow_key.allow = {std::string(pattern)};
   bool denied_match = canon && gh::EndpointMatches(pattern, *canon);
   if (denied_match) FUZZ_CHECK(!gh::KeyPermits(deny_key, endpoint, "", {}));

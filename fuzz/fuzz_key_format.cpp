@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)gh::KeyDisplayPrefix(key);
   if (!shape) return 0;
   FUZZ_CHECK(key.size() == 46);
-  FUZZ_CHECK((shape->type == "secret") == (key.substr(0, 3) == "sk_"));
-  FUZZ_CHECK((shape->environment == "live") == (key.substr(3, 5) == "live_"));
+  FUZZ_CHECK((shape->type == gh::KeyType::kSecret) == (key.substr(0, 3) == "sk_"));
+  FUZZ_CHECK((shape->environment == gh::KeyEnvironment::kLive) == (key.substr(3, 5) == "live_"));
   return 0;
 }

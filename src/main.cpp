@@ -90,11 +90,10 @@ int RunServe(const Flags& f) {
   auto store = OpenOrExit(config);
   std::fprintf(stderr, "store: %s, schema version %d\n", store->Backend().c_str(),
                store->SchemaVersion());
-  gh::http::App app(*store, config, *catalogue, GATEHOUSE_VERSION);
   std::string geoip_status;
   auto geoip = gh::GeoIp::Open(config.geoip_db == "off" ? "" : config.geoip_db, &geoip_status);
   std::fprintf(stderr, "geoip: %s\n", geoip_status.c_str());
-  app.accounts.SetGeoIp(geoip.get());
+  gh::http::App app(*store, config, *catalogue, geoip.get(), GATEHOUSE_VERSION);
   gh::http::AddAllRoutes(app);
   app.web = gh::http::WebAssets(config.web_dir.empty() ? GATEHOUSE_WEB_DIR : config.web_dir);
   if (app.web.Available()) {
@@ -171,8 +170,9 @@ int RunMailList(const Flags& f, int limit) {
   }
   for (const auto& m : mail) {
     std::printf("--- %s  %s  [%s]\nTo: %s\nSubject: %s\n\n%s\n", m.id.c_str(),
-                gh::FormatRfc3339(m.created_at).c_str(), m.status.c_str(), m.to.c_str(),
-                m.subject.c_str(), m.body_text.c_str());
+                gh::FormatRfc3339(m.created_at).c_str(),
+                std::string(gh::ToString(m.status)).c_str(), m.to.c_str(), m.subject.c_str(),
+                m.body_text.c_str());
   }
   return 0;
 }
@@ -237,7 +237,7 @@ int RunSeedKeys(const Flags& f, const std::string& workspace_id, int count, cons
       k.workspace_id = workspace_id;
       k.owner_id = members.front().user.id;
       k.name = "Seed key " + std::to_string(done + 1);
-      std::string secret = gh::NewApiKey("secret", "live");
+      std::string secret = gh::NewApiKey(gh::KeyType::kSecret, gh::KeyEnvironment::kLive);
       k.hash = gh::crypto::Sha256Hex(secret);
       k.prefix = gh::KeyDisplayPrefix(secret);
       k.created_at = now;
@@ -416,7 +416,7 @@ int RunSeedAudit(const Flags& f, int64_t events, int workspaces, int batch,
         e.workspace_id = ws;
         e.occurred_at = now - span + (done + i) * span / std::max<int64_t>(events, 1);
         e.action = kActions[next() % 8];
-        e.actor_type = "user";
+        e.actor_type = gh::ActorType::kUser;
         e.actor_id = actors[next() % actors.size()];
         e.actor_name = "Seed User";
         e.actor_email = "seed-" + e.actor_id.substr(4, 6) + "@example.com";

@@ -53,9 +53,9 @@ bool IsBase62(std::string_view s) {
 
 }  // namespace
 
-std::string NewApiKey(std::string_view type, std::string_view environment) {
-  std::string key = type == "publishable" ? "pk_" : "sk_";
-  key += environment == "test" ? "test_" : "live_";
+std::string NewApiKey(KeyType type, KeyEnvironment environment) {
+  std::string key = type == KeyType::kPublishable ? "pk_" : "sk_";
+  key += environment == KeyEnvironment::kTest ? "test_" : "live_";
   // 24 random bytes are 192 bits; 32 base62 characters hold 190 of them.
   key += crypto::Base62(crypto::RandomBytes(24), kBodyChars).substr(0, kBodyChars);
   key += Checksum(key);
@@ -66,10 +66,10 @@ std::optional<KeyShape> ParseApiKey(std::string_view key) {
   if (key.size() != kPrefixChars + kBodyChars + kChecksumChars) return std::nullopt;
   KeyShape shape;
   std::string_view p = key.substr(0, kPrefixChars);
-  if (p == "sk_live_") shape = {"secret", "live"};
-  else if (p == "sk_test_") shape = {"secret", "test"};
-  else if (p == "pk_live_") shape = {"publishable", "live"};
-  else if (p == "pk_test_") shape = {"publishable", "test"};
+  if (p == "sk_live_") shape = {KeyType::kSecret, KeyEnvironment::kLive};
+  else if (p == "sk_test_") shape = {KeyType::kSecret, KeyEnvironment::kTest};
+  else if (p == "pk_live_") shape = {KeyType::kPublishable, KeyEnvironment::kLive};
+  else if (p == "pk_test_") shape = {KeyType::kPublishable, KeyEnvironment::kTest};
   else return std::nullopt;
   std::string_view rest = key.substr(kPrefixChars);
   if (!IsBase62(rest)) return std::nullopt;

@@ -7,15 +7,17 @@
 #include <string>
 #include <string_view>
 
+#include "core/model.h"
+
 namespace gh {
 
 struct KeyShape {
-  std::string type;         // secret | publishable
-  std::string environment;  // live | test
+  KeyType type;
+  KeyEnvironment environment;
 };
 
-// A new key of `type` ("secret"/"publishable") and `environment` ("live"/"test").
-std::string NewApiKey(std::string_view type, std::string_view environment);
+// A new key of `type` and `environment`.
+std::string NewApiKey(KeyType type, KeyEnvironment environment);
 
 // The type and environment of a well-formed key whose checksum holds; nullopt otherwise.
 std::optional<KeyShape> ParseApiKey(std::string_view key);

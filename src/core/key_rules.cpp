@@ -15,7 +15,7 @@ KeyState StateOf(const ApiKey& k, UnixTime now) {
 bool KeyPermits(const ApiKey& k, std::string_view endpoint, std::string_view method,
                 const std::vector<std::string>& publishable_endpoints) {
   if (!k.methods.empty() && !MethodMatches(method, k.methods)) return false;
-  bool publishable = k.type == "publishable";
+  bool publishable = k.type == KeyType::kPublishable;
   if (k.deny.empty() && k.allow.empty() && !publishable) return true;  // any endpoint
   std::optional<std::string> path = CanonicalEndpoint(endpoint);
   if (!path) return false;  // a rule applies and the endpoint cannot be resolved: refused

@@ -16,6 +16,34 @@ namespace gh {
 enum class KeyState { kLive, kRevoked, kExpired };
 KeyState StateOf(const ApiKey& k, UnixTime now);
 
+// What verification answers the gateway (`code` of POST /v1/keys/verify): VALID or the first
+// reason, in the order they are checked, that the key does not let the call through.
+enum class VerifyCode {
+  kValid,
+  kNotFound,
+  kRevoked,
+  kExpired,
+  kForbiddenEndpoint,
+  kIpNotAllowed,
+  kRateLimited,
+  kQuotaExceeded,
+};
+inline constexpr EnumName<VerifyCode> kVerifyCodeNames[] = {
+    {VerifyCode::kValid, "VALID"},
+    {VerifyCode::kNotFound, "NOT_FOUND"},
+    {VerifyCode::kRevoked, "REVOKED"},
+    {VerifyCode::kExpired, "EXPIRED"},
+    {VerifyCode::kForbiddenEndpoint, "FORBIDDEN_ENDPOINT"},
+    {VerifyCode::kIpNotAllowed, "IP_NOT_ALLOWED"},
+    {VerifyCode::kRateLimited, "RATE_LIMITED"},
+    {VerifyCode::kQuotaExceeded, "QUOTA_EXCEEDED"},
+};
+static_assert(InEnumeratorOrder(kVerifyCodeNames));
+constexpr std::string_view ToString(VerifyCode c) { return NameOf(kVerifyCodeNames, c); }
+constexpr std::optional<VerifyCode> ParseVerifyCode(std::string_view s) {
+  return ParseName(kVerifyCodeNames, s);
+}
+
 // Whether `k` lets a call of `method` to `endpoint` through. The endpoint is matched in its
 // canonical form (core/endpoint.h); one that cannot be canonicalised passes only a key with
 // no endpoint rules. Deny patterns win, then a publishable key is held to

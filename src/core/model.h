@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "core/time.h"
 
 namespace gh {
@@ -93,6 +95,17 @@ struct Logo {
   UnixTime updated_at = 0;
 };
 
+// Who did what an audit event records: a signed-in user, an API key (acting for its owner),
+// or Gatehouse itself (retention, mail delivery, …).
+enum class ActorType { kUser, kApiKey, kSystem };
+inline constexpr EnumName<ActorType> kActorTypeNames[] = {
+    {ActorType::kUser, "user"}, {ActorType::kApiKey, "api_key"}, {ActorType::kSystem, "system"}};
+static_assert(InEnumeratorOrder(kActorTypeNames));
+constexpr std::string_view ToString(ActorType t) { return NameOf(kActorTypeNames, t); }
+constexpr std::optional<ActorType> ParseActorType(std::string_view s) {
+  return ParseName(kActorTypeNames, s);
+}
+
 // One entry of the append-only audit log. `hash` chains each event to the previous event of
 // the same chain (the workspace, or "" for account-level events).
 struct AuditEvent {
@@ -101,7 +114,7 @@ struct AuditEvent {
   std::string workspace_id;  // "" for account-level events
   UnixTime occurred_at = 0;
   std::string action;      // noun.verb, e.g. workspace.updated
-  std::string actor_type;  // user | api_key | system
+  ActorType actor_type = ActorType::kSystem;
   std::string actor_id;
   std::string actor_name;
   std::string actor_email;
@@ -121,6 +134,19 @@ struct AuditPage {
   std::optional<int64_t> next_seq;  // where the next page starts (exclusive), if any
 };
 
+// Where a mail is: kept in the store for `gatehouse mail list` (no SMTP server configured),
+// queued for delivery, delivered, or given up on.
+enum class MailStatus { kStored, kQueued, kSent, kFailed };
+inline constexpr EnumName<MailStatus> kMailStatusNames[] = {{MailStatus::kStored, "stored"},
+                                                            {MailStatus::kQueued, "queued"},
+                                                            {MailStatus::kSent, "sent"},
+                                                            {MailStatus::kFailed, "failed"}};
+static_assert(InEnumeratorOrder(kMailStatusNames));
+constexpr std::string_view ToString(MailStatus s) { return NameOf(kMailStatusNames, s); }
+constexpr std::optional<MailStatus> ParseMailStatus(std::string_view s) {
+  return ParseName(kMailStatusNames, s);
+}
+
 // Mail kept in the store: the outbox when SMTP is configured, the mailbox when it is not.
 struct MailMessage {
   std::string id;
@@ -129,7 +155,7 @@ struct MailMessage {
   std::string body_text;
   UnixTime created_at = 0;
   std::optional<UnixTime> sent_at;
-  std::string status = "stored";  // stored | queued | sent | failed
+  MailStatus status = MailStatus::kStored;
   std::string body_html;
   int attempts = 0;
   UnixTime next_attempt_at = 0;
@@ -167,14 +193,37 @@ struct ProjectMember {
   UnixTime added_at = 0;
 };
 
+// Secret keys authenticate servers (management calls, verification, permissions in
+// POST /v1/check); publishable keys are public by design and reach only the catalogue's
+// publishable endpoints.
+enum class KeyType { kSecret, kPublishable };
+inline constexpr EnumName<KeyType> kKeyTypeNames[] = {{KeyType::kSecret, "secret"},
+                                                      {KeyType::kPublishable, "publishable"}};
+static_assert(InEnumeratorOrder(kKeyTypeNames));
+constexpr std::string_view ToString(KeyType t) { return NameOf(kKeyTypeNames, t); }
+constexpr std::optional<KeyType> ParseKeyType(std::string_view s) {
+  return ParseName(kKeyTypeNames, s);
+}
+
+// Live keys are for production traffic, test keys for everything else; the gateway is told
+// which in every verification.
+enum class KeyEnvironment { kLive, kTest };
+inline constexpr EnumName<KeyEnvironment> kKeyEnvironmentNames[] = {
+    {KeyEnvironment::kLive, "live"}, {KeyEnvironment::kTest, "test"}};
+static_assert(InEnumeratorOrder(kKeyEnvironmentNames));
+constexpr std::string_view ToString(KeyEnvironment e) { return NameOf(kKeyEnvironmentNames, e); }
+constexpr std::optional<KeyEnvironment> ParseKeyEnvironment(std::string_view s) {
+  return ParseName(kKeyEnvironmentNames, s);
+}
+
 // An API key. Secret keys are kept only as the SHA-256 of the key; publishable keys are
 // public by design and kept whole so that people allowed to see keys can copy them.
 struct ApiKey {
   std::string id;  // key_…
   std::string workspace_id;
   std::string project_id;  // "" for workspace-wide keys
-  std::string type = "secret";  // secret | publishable
-  std::string environment = "live";  // live | test
+  KeyType type = KeyType::kSecret;
+  KeyEnvironment environment = KeyEnvironment::kLive;
   std::string name;
   std::string service;
   std::string owner_id;  // the user who created it

@@ -18,11 +18,11 @@ Json KeyJson(const KeyView& v) {
   Json j = {
       {"id", k.id},
       {"name", k.name},
-      {"type", k.type},
+      {"type", ToString(k.type)},
       {"prefix", k.prefix},
       {"owner", {{"user_id", k.owner_id}, {"name", v.owner_name}}},
       {"project_id", k.project_id.empty() ? Json(nullptr) : Json(k.project_id)},
-      {"environment", k.environment},
+      {"environment", ToString(k.environment)},
       {"service", k.service.empty() ? Json(nullptr) : Json(k.service)},
       {"permissions", {{"allow", k.allow}, {"deny", k.deny}, {"methods", k.methods}}},
       {"rate_limit",
@@ -60,9 +60,9 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
   Fields f(*body);
   KeyInput in;
   in.name = creating ? f.RequiredStr("name") : f.Str("name");
-  in.type = f.Str("type");
+  auto type = f.Str("type");
   in.project_id = f.Str("project_id");
-  in.environment = f.Str("environment");
+  auto environment = f.Str("environment");
   in.service = f.Str("service");
   if (!f.ok()) return f.error();
   if (auto it = body->find("permissions"); it != body->end() && !it->is_null()) {
@@ -108,6 +108,16 @@ Result<KeyInput> ReadKeyInput(const Request& req, bool creating) {
       in.expires_at = it->get<std::string>();
     }
   }
+  if (type) {
+    in.type = ParseKeyType(*type);
+    if (!in.type) return Error::Invalid("invalid_type", "type", "type is secret or publishable.");
+  }
+  if (environment) {
+    in.environment = ParseKeyEnvironment(*environment);
+    if (!in.environment) {
+      return Error::Invalid("invalid_environment", "environment", "environment is live or test.");
+    }
+  }
   return in;
 }
 
@@ -130,8 +140,9 @@ Result<Response> Verify(App& app, Request& req) {
   // Rendered by hand: this answer is the gateway's hot path.
   std::string out;
   out.reserve(384);
-  out += r.valid() ? "{\"valid\":true,\"code\":" : "{\"valid\":false,\"code\":";
-  AppendJsonString(out, r.code);
+  out += r.valid() ? "{\"valid\":true,\"code\":\"" : "{\"valid\":false,\"code\":\"";
+  out += ToString(r.code);  // a static name: nothing to escape
+  out += '"';
   if (!r.key) {
     out +=
         ",\"key_id\":null,\"workspace_id\":null,\"project_id\":null,\"environment\":null,"
@@ -148,8 +159,9 @@ Result<Response> Verify(App& app, Request& req) {
     } else {
       AppendJsonString(out, k.project_id);
     }
-    out += ",\"environment\":";
-    AppendJsonString(out, k.environment);
+    out += ",\"environment\":\"";
+    out += ToString(k.environment);  // a name: nothing to escape
+    out += '"';
     out += ",\"owner_id\":";
     AppendJsonString(out, k.owner_id);
     if (r.rate_limit > 0) {

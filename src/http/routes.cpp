@@ -3,7 +3,7 @@
 
 namespace gh::http {
 
-App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
+App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, std::string v)
     : store(s),
       config(c),
       catalogue(cat),
@@ -18,7 +18,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, std::string v)
       key_sync(s, key_index),
       key_usage(s, key_index),
       access(s, cat, identities),
-      accounts(s, c, mail, identities, login_throttle),
+      accounts(s, c, mail, identities, geoip, login_throttle),
       mfa(s, identities, login_throttle),
       workspaces(s, c, cat, identities, key_sync),
       team(s, access, identities, key_sync),

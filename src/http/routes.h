@@ -32,7 +32,9 @@
 namespace gh::http {
 
 struct App {
-  App(Store& store, const Config& config, const Catalogue& catalogue, std::string version);
+  // `geoip` (may be null) locates sign-ins; like the store, it must outlive the App.
+  App(Store& store, const Config& config, const Catalogue& catalogue, const GeoIp* geoip,
+      std::string version);
 
   Store& store;
   const Config& config;

@@ -148,7 +148,7 @@ std::string MailWorker::Send(const MailMessage& m) {
 int MailWorker::RunOnce() {
   UnixTime now = clock_.Now();
   if (config_.smtp.empty()) {
-    for (auto& m : store_.DueMail(now, 100, "stored")) {
+    for (auto& m : store_.DueMail(now, 100, MailStatus::kStored)) {
       if (m.attempts > 0) continue;
       bool mine = store_.Write([&](WriteTx& tx) {
         if (!tx.ClaimMail(m.id, now, INT64_MAX / 2)) return false;
@@ -174,7 +174,7 @@ int MailWorker::RunOnce() {
     UnixTime after = clock_.Now();
     ++m.attempts;
     if (error.empty()) {
-      m.status = "sent";
+      m.status = MailStatus::kSent;
       m.sent_at = after;
       m.last_error.clear();
       ++delivered;
@@ -183,10 +183,10 @@ int MailWorker::RunOnce() {
       UnixTime backoff = std::min<UnixTime>(UnixTime{15} << std::min(m.attempts - 1, 8), 3600);
       m.next_attempt_at = after + backoff;
       if (after - m.created_at >= UnixTime{config_.mail_give_up_hours} * 3600) {
-        m.status = "failed";
+        m.status = MailStatus::kFailed;
       }
       log::Warn("mail delivery failed",
-                {{"mail_id", m.id}, {"attempts", m.attempts}, {"status", m.status}});
+                {{"mail_id", m.id}, {"attempts", m.attempts}, {"status", ToString(m.status)}});
     }
     store_.Write([&](WriteTx& tx) { tx.RecordMailAttempt(m); });
   }

@@ -200,7 +200,7 @@ Result<CheckAnswer> Access::Check(const std::string& ws, const CheckSubject& sub
       case KeyState::kLive:
         break;
     }
-    if (k->type != "secret") return no("Publishable keys hold no permissions.");
+    if (k->type != KeyType::kSecret) return no("Publishable keys hold no permissions.");
     user_id = k->owner_id;
   }
   auto m = IsWellFormedId(user_id, "usr") ? store_.MembershipOf(ws, user_id) : std::nullopt;

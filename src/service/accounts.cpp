@@ -66,11 +66,13 @@ void QueueNotice(WriteTx& tx, MailOutbox& mail, const std::string& to,
 }  // namespace
 
 Accounts::Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
-                   LoginThrottle& throttle, const Clock& clock)
+                   const GeoIp* geoip, LoginThrottle& throttle,
+                   const Clock& clock)
     : store_(store),
       config_(config),
       mail_(mail),
       cache_(cache),
+      geoip_(geoip),
       clock_(clock),
       throttle_(throttle) {}
 

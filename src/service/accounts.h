@@ -42,8 +42,11 @@ struct ProfileChanges {
 
 class Accounts {
  public:
+  // `geoip` locates sign-ins (may be null, or hold no database: locations stay unknown); it
+  // must outlive the Accounts.
   Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
-           LoginThrottle& throttle, const Clock& clock = Clock::System());
+           const GeoIp* geoip, LoginThrottle& throttle,
+           const Clock& clock = Clock::System());
 
   Result<NewSession> Signup(const SignupInput& in, const ClientInfo& client);
   // With TOTP on, `second_factor` (a current code or an unused recovery code) is required:
@@ -56,10 +59,6 @@ class Accounts {
   Result<Principal> Authenticate(const std::string& token, const ClientInfo& client);
 
   Result<User> UpdateProfile(const Principal& p, const ProfileChanges& changes);
-
-  // Sets the GeoIP database sign-ins are located with (may be null or empty: no location).
-  void SetGeoIp(const GeoIp* geoip) { geoip_ = geoip; }
-  const GeoIp* geoip() const { return geoip_; }
 
   // Changes the caller's password: checks the current one (403 invalid_current_password,
   // throttled like failed logins), the new one as at sign-up (422 invalid_password on
@@ -99,12 +98,11 @@ class Accounts {
   void QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now);
   void ForgetUserAfterCommit(WriteTx& tx, const std::string& user_id);
 
-  const GeoIp* geoip_ = nullptr;
-
   Store& store_;
   const Config& config_;
   MailOutbox& mail_;
   IdentityCache& cache_;
+  const GeoIp* const geoip_;
   const Clock& clock_;
   LoginThrottle& throttle_;
 

@@ -24,8 +24,8 @@ Error Invalid(const char* code, const char* field, std::string message) {
 }
 
 nlohmann::json KeySummary(const ApiKey& k) {
-  return {{"name", k.name},        {"type", k.type},
-          {"project_id", k.project_id}, {"environment", k.environment},
+  return {{"name", k.name},        {"type", ToString(k.type)},
+          {"project_id", k.project_id}, {"environment", ToString(k.environment)},
           {"allow", k.allow},      {"deny", k.deny},
           {"methods", k.methods},  {"ip_allowlist", k.ip_allowlist},
           {"rate_per_minute", k.rate_per_minute ? nlohmann::json(*k.rate_per_minute) : nullptr},
@@ -41,7 +41,7 @@ std::string MintSecret(ApiKey& k) {
   std::string secret = NewApiKey(k.type, k.environment);
   k.hash = crypto::Sha256Hex(secret);
   k.prefix = KeyDisplayPrefix(secret);
-  k.publishable_key = k.type == "publishable" ? secret : "";
+  k.publishable_key = k.type == KeyType::kPublishable ? secret : "";
   return secret;
 }
 
@@ -51,7 +51,7 @@ ApiKey NewPublishableKey(const std::string& workspace_id, const std::string& own
   k.id = NewId("key");
   k.workspace_id = workspace_id;
   k.owner_id = owner_id;
-  k.type = "publishable";
+  k.type = KeyType::kPublishable;
   k.name = "Publishable key";
   MintSecret(k);
   k.created_at = now;
@@ -80,7 +80,7 @@ KeyView ApiKeys::ViewOf(const ApiKey& k, std::string secret) {
     v.key.last_used_at = used;
   }
   if (auto u = store_.UserById(k.owner_id)) v.owner_name = u->name;
-  if (k.type == "publishable") v.secret = k.publishable_key;
+  if (k.type == KeyType::kPublishable) v.secret = k.publishable_key;
   return v;
 }
 
@@ -180,13 +180,7 @@ Result<KeyView> ApiKeys::Create(const Principal& p, const Membership& caller, co
   k.id = NewId("key");
   k.workspace_id = caller.workspace_id;
   k.owner_id = caller.user_id;
-  k.type = in.type.value_or("secret");
-  if (k.type != "secret" && k.type != "publishable") {
-    return Invalid("invalid_type", "type", "type is secret or publishable.");
-  }
-  if (in.environment && *in.environment != "live" && *in.environment != "test") {
-    return Invalid("invalid_environment", "environment", "environment is live or test.");
-  }
+  k.type = in.type.value_or(KeyType::kSecret);
   std::string secret;
   auto created = store_.Write([&](WriteTx& tx) -> Result<ApiKey> {
     // A key is never more alive than its owner's membership: the owner is still a member
@@ -200,7 +194,8 @@ Result<KeyView> ApiKeys::Create(const Principal& p, const Membership& caller, co
       key.environment = *in.environment;
     } else if (!key.project_id.empty()) {
       auto prj = tx.ProjectById(key.workspace_id, key.project_id);
-      key.environment = prj && prj->environment != "production" ? "test" : "live";
+      key.environment =
+          prj && prj->environment != "production" ? KeyEnvironment::kTest : KeyEnvironment::kLive;
     }
     secret = MintSecret(key);
     key.created_at = now;
@@ -327,7 +322,7 @@ Result<Principal> ApiKeys::Authenticate(const std::string& secret, const std::st
   auto invalid = [] { return Error::Unauthenticated("invalid_api_key", "The API key is not valid."); };
   auto shape = ParseApiKey(secret);
   if (!shape) return invalid();
-  if (shape->type != "secret") {
+  if (shape->type != KeyType::kSecret) {
     return Error::Unauthenticated("publishable_key_not_allowed",
                                   "Publishable keys cannot call management endpoints.");
   }

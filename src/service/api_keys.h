@@ -20,9 +20,9 @@ namespace gh {
 
 struct KeyInput {
   std::optional<std::string> name;
-  std::optional<std::string> type;
+  std::optional<KeyType> type;
   std::optional<std::string> project_id;
-  std::optional<std::string> environment;
+  std::optional<KeyEnvironment> environment;
   std::optional<std::string> service;
   std::optional<std::vector<std::string>> allow;
   std::optional<std::vector<std::string>> deny;

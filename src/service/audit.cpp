@@ -60,12 +60,12 @@ AuditEvent MakeAuditEvent(const Principal& actor, const AuditRecord& r, UnixTime
   e.occurred_at = now;
   e.action = r.action;
   if (!actor.api_key_id.empty()) {
-    e.actor_type = "api_key";
+    e.actor_type = ActorType::kApiKey;
     e.actor_id = actor.api_key_id;
     e.actor_name = actor.api_key_name;
     e.actor_email = actor.user.email;  // the key's owner
   } else {
-    e.actor_type = actor.user.id.empty() ? "system" : "user";
+    e.actor_type = actor.user.id.empty() ? ActorType::kSystem : ActorType::kUser;
     e.actor_id = actor.user.id;
     e.actor_name = actor.user.name;
     e.actor_email = actor.user.email;

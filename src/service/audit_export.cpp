@@ -18,7 +18,7 @@ nlohmann::json AuditEventToJson(const AuditEvent& e) {
           {"occurred_at", FormatRfc3339(e.occurred_at)},
           {"action", e.action},
           {"actor",
-           {{"type", e.actor_type},
+           {{"type", ToString(e.actor_type)},
             {"id", or_null(e.actor_id)},
             {"name", or_null(e.actor_name)},
             {"email", or_null(e.actor_email)}}},
@@ -47,12 +47,13 @@ void AppendAuditCsvRow(std::string& out, const AuditEvent& e) {
     out.resize(when);
     AppendCsvField(out, text);
   }
-  std::array<const std::string*, 12> fields = {
-      &e.action,    &e.actor_type,  &e.actor_id,   &e.actor_name, &e.actor_email, &e.target_type,
-      &e.target_id, &e.target_name, &e.project_id, &e.ip,         &e.user_agent,  &e.details_json};
-  for (const std::string* f : fields) {
+  std::array<std::string_view, 12> fields = {e.action,     ToString(e.actor_type), e.actor_id,
+                                             e.actor_name, e.actor_email,          e.target_type,
+                                             e.target_id,  e.target_name,          e.project_id,
+                                             e.ip,         e.user_agent,           e.details_json};
+  for (std::string_view f : fields) {
     out += ',';
-    AppendCsvField(out, *f);
+    AppendCsvField(out, f);
   }
   out += "\r\n";
 }
@@ -129,8 +130,9 @@ void AppendAuditJsonLine(std::string& out, const AuditEvent& e) {
   AppendJsonStringOrNull(out, e.actor_id);
   out += ",\"name\":";
   AppendJsonStringOrNull(out, e.actor_name);
-  out += ",\"type\":";
-  AppendJsonString(out, e.actor_type);
+  out += ",\"type\":\"";
+  out += ToString(e.actor_type);  // a name: nothing to escape
+  out += '"';
   out += "},\"details\":";
   if (e.details_json == "{}") {
     out += "{}";

@@ -90,7 +90,7 @@ std::shared_ptr<CompiledKey> KeyIndex::Compile(const ApiKey& key,
       project ? project->rate_limit_per_minute.value_or(0) : 0);
   // Publishable keys are public by design: without a limit of their own, anyone holding one
   // could verify (and make the server count) without bound.
-  if (compiled->per_minute == 0 && key.type == "publishable") {
+  if (compiled->per_minute == 0 && key.type == KeyType::kPublishable) {
     compiled->per_minute = limits_.publishable_per_minute;
   }
   compiled->per_month = key.rate_per_month.value_or(
@@ -265,7 +265,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
   UnixTime now = now_us / 1'000'000;
   Entry e;
   if (!ParseApiKey(req.key) || !Lookup(crypto::Sha256(req.key), e)) {
-    r.code = "NOT_FOUND";
+    r.code = VerifyCode::kNotFound;
     return r;
   }
   r.key = e.key;
@@ -277,16 +277,16 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
   Peek(ck, c, now_us, r);
   KeyState state = StateOf(k, now);
   if (state == KeyState::kRevoked) {
-    r.code = "REVOKED";
+    r.code = VerifyCode::kRevoked;
     return r;
   }
   if (state == KeyState::kExpired ||
       (e.previous && (!k.previous_expires_at || *k.previous_expires_at <= now))) {
-    r.code = "EXPIRED";
+    r.code = VerifyCode::kExpired;
     return r;
   }
   if (!KeyPermits(k, req.endpoint, req.method, catalogue_.publishable_endpoints)) {
-    r.code = "FORBIDDEN_ENDPOINT";
+    r.code = VerifyCode::kForbiddenEndpoint;
     return r;
   }
   std::optional<IpAddress> ip;
@@ -295,13 +295,13 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
     bool inside = ip && std::any_of(ck.allowlist.begin(), ck.allowlist.end(),
                                     [&](const Cidr& cidr) { return cidr.Contains(*ip); });
     if (!inside) {
-      r.code = "IP_NOT_ALLOWED";
+      r.code = VerifyCode::kIpNotAllowed;
       return r;
     }
   }
   // The workspace's allowlist binds every key of the workspace, on top of the key's own.
   if (ck.workspace_allowlist && !(ip && AnyContains(*ck.workspace_allowlist, *ip))) {
-    r.code = "IP_NOT_ALLOWED";
+    r.code = VerifyCode::kIpNotAllowed;
     return r;
   }
   // Monthly quota: the calendar month in the workspace's time zone.
@@ -320,7 +320,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
     int64_t used = c.month_count.fetch_add(1) + 1;
     if (used > ck.per_month) {
       c.month_count.fetch_sub(1);
-      r.code = "QUOTA_EXCEEDED";
+      r.code = VerifyCode::kQuotaExceeded;
       r.quota_remaining = 0;
       return r;
     }
@@ -334,7 +334,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
       int64_t next = std::max(tat, now_us) + interval;
       if (next - now_us > kMinuteUs) {
         if (ck.per_month > 0) c.month_count.fetch_sub(1);  // the refused call is not counted
-        r.code = "RATE_LIMITED";
+        r.code = VerifyCode::kRateLimited;
         r.rate_remaining = 0;
         r.rate_reset_us = tat;
         if (ck.per_month > 0) ++r.quota_remaining;  // the refused call gave its unit back
@@ -347,7 +347,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
       }
     }
   }
-  r.code = "VALID";
+  r.code = VerifyCode::kValid;
   c.last_used.store(now, std::memory_order_relaxed);
   if (c.pending_uses.fetch_add(1, std::memory_order_relaxed) == 0) {
     std::lock_guard lock(dirty_mu_);
@@ -360,7 +360,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
 void KeyIndex::NoteAddress(const CompiledKey& ck, KeyCounters& c, std::string_view raw,
                            const IpAddress& ip, UnixTime now, VerifyResult& r) {
   const ApiKey& k = ck.key;
-  int budget = k.type == "publishable" ? limits_.new_ips_per_publishable_key_per_day
+  int budget = k.type == KeyType::kPublishable ? limits_.new_ips_per_publishable_key_per_day
                                        : limits_.new_ips_per_key_per_day;
   if (budget <= 0) return;
   std::lock_guard lock(c.ips_mu);

@@ -84,14 +84,13 @@ struct VerifyRequest {
 };
 
 struct VerifyResult {
-  std::string code;  // VALID, NOT_FOUND, REVOKED, EXPIRED, FORBIDDEN_ENDPOINT, IP_NOT_ALLOWED,
-                     // RATE_LIMITED, QUOTA_EXCEEDED
+  VerifyCode code = VerifyCode::kNotFound;
   std::shared_ptr<const CompiledKey> key;  // null for NOT_FOUND
   int64_t rate_limit = 0, rate_remaining = 0;
   int64_t rate_reset_us = 0;  // when the limiter is full again
   int64_t quota_limit = 0, quota_remaining = 0;
   bool new_ip = false;  // first VALID use from this address, recorded
-  bool valid() const { return code == "VALID"; }
+  bool valid() const { return code == VerifyCode::kValid; }
 };
 
 // A key's first use from an address, waiting to be recorded (audit event + api_key_ips).

@@ -15,7 +15,7 @@ MailMessage QueueMail(WriteTx& tx, const Config& config, const std::string& to,
   m.body_html = body_html;
   m.next_attempt_at = now;
   m.created_at = now;
-  m.status = config.smtp.empty() ? "stored" : "queued";
+  m.status = config.smtp.empty() ? MailStatus::kStored : MailStatus::kQueued;
   tx.InsertMail(m);
   return m;
 }
@@ -24,7 +24,7 @@ MailMessage MailOutbox::Queue(WriteTx& tx, const std::string& to, const std::str
                               const std::string& body_text, const std::string& body_html,
                               UnixTime now) {
   MailMessage m = QueueMail(tx, config_, to, subject, body_text, body_html, now);
-  if (m.status == "queued") tx.AfterCommit([this] { Wake(); });
+  if (m.status == MailStatus::kQueued) tx.AfterCommit([this] { Wake(); });
   return m;
 }
 

@@ -186,10 +186,10 @@ class StoreReader {
 
   // Newest first.
   virtual std::vector<MailMessage> Mail(int limit) = 0;
-  // Mail with `status` ("queued", or "stored" for the log) whose next attempt is due at
-  // `now`, oldest first.
+  // Mail with `status` (queued, or stored for the log) whose next attempt is due at `now`,
+  // oldest first.
   virtual std::vector<MailMessage> DueMail(UnixTime now, int limit,
-                                           const std::string& status = "queued") = 0;
+                                           MailStatus status = MailStatus::kQueued) = 0;
 
   virtual std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
                                                                    const std::string& key) = 0;
@@ -329,7 +329,7 @@ class WriteTx : public StoreReader {
                                         const std::string& before_day) = 0;
 
   virtual void InsertMail(const MailMessage& mail) = 0;
-  virtual void MarkMail(const std::string& id, const std::string& status,
+  virtual void MarkMail(const std::string& id, MailStatus status,
                         std::optional<UnixTime> sent_at) = 0;
   // Takes a due message for delivery by pushing its next attempt to `lease_until`, so that
   // other gatehouse processes leave it alone meanwhile. False when another process has it.

@@ -44,7 +44,8 @@ Run& TheRun() {
 // and every service on top of it.
 struct Node {
   Node(const std::string& url, const Config& config, const Catalogue& catalogue)
-      : store(OpenStore(url)), app(std::make_unique<http::App>(*store, config, catalogue, "race")) {
+      : store(OpenStore(url)),
+        app(std::make_unique<http::App>(*store, config, catalogue, nullptr, "race")) {
     app->key_index.Load(*store);
   }
   std::unique_ptr<Store> store;
@@ -126,7 +127,8 @@ class Races : public ::testing::Test {
   }
 
   static std::string CodeOf(Node& n, const std::string& secret) {
-    return n.app->api_keys.Verify({secret, "/v1/anything", "GET", "127.0.0.1"}).code;
+    return std::string(
+        ToString(n.app->api_keys.Verify({secret, "/v1/anything", "GET", "127.0.0.1"}).code));
   }
 
   static std::unique_ptr<Catalogue> four_role_, admin_member_;

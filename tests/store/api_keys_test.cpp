@@ -218,7 +218,7 @@ TEST_P(StoreConformance, ApiKeyRoundTripsEveryFieldAndIsFoundOnlyThroughItsWorks
   Project p = AddProject(w.id, "Payments");
   ApiKey full = NewKey(w.id, owner.id, kT0 + 1);
   full.project_id = p.id;
-  full.environment = "test";
+  full.environment = KeyEnvironment::kTest;
   full.name = "Deploy \"bot\" – Zürich ✓";
   full.service = "billing-worker";
   full.prefix = "sk_test_9f";
@@ -234,7 +234,7 @@ TEST_P(StoreConformance, ApiKeyRoundTripsEveryFieldAndIsFoundOnlyThroughItsWorks
   full.updated_at = kT0 + 2;
   full.last_used_at = kT0 + 3;
   ApiKey publishable = NewKey(w.id, owner.id, kT0 + 2);
-  publishable.type = "publishable";
+  publishable.type = KeyType::kPublishable;
   publishable.prefix = "pk_live_";
   publishable.publishable_key = "pk_live_" + NewId("x").substr(2);
   publishable.revoked_at = kT0 + 9;
@@ -295,8 +295,8 @@ TEST_P(StoreConformance, UpdateApiKeyWritesTheMutableColumnsAndKeepsTheOthers) {
   // Immutable columns are not written: scope, type, environment, owner, creation, last use.
   ApiKey sneaky = rotated;
   sneaky.project_id = "";
-  sneaky.type = "publishable";
-  sneaky.environment = "test";
+  sneaky.type = KeyType::kPublishable;
+  sneaky.environment = KeyEnvironment::kTest;
   sneaky.owner_id = NewId("usr");
   sneaky.created_at = kT0 + 500;
   sneaky.last_used_at = std::nullopt;
@@ -311,6 +311,32 @@ TEST_P(StoreConformance, UpdateApiKeyWritesTheMutableColumnsAndKeepsTheOthers) {
   want.updated_at = kT0 + 200;
   EXPECT_EQ(Fields(*store().ApiKeyById(w.id, k.id)), Fields(want));
   EXPECT_EQ(Fields(*store().ApiKeyById(w.id, bystander.id)), Fields(bystander));
+}
+
+// The key's type and environment are enums in the program and their API names in the store,
+// as before the enums: rows of earlier versions read the same. A name no version wrote is
+// refused.
+TEST_P(StoreConformance, ApiKeyTypeAndEnvironmentAreStoredAsTheirNames) {
+  Workspace w = AddWorkspace();
+  User owner = AddUser();
+  ApiKey k = NewKey(w.id, owner.id, kT0 + 1);
+  k.type = KeyType::kPublishable;
+  k.environment = KeyEnvironment::kTest;
+  AddKey(k);
+  std::string where = " WHERE id='" + k.id + "'";
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET name='as text'" + where +
+                                " AND type='publishable' AND environment='test'"));
+  EXPECT_EQ(store().ApiKeyById(w.id, k.id)->name, "as text");
+
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET type='admin'" + where));
+  EXPECT_THROW(store().ApiKeyById(w.id, k.id), StoreError);
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET type='secret', environment='staging'" + where));
+  EXPECT_THROW(store().ApiKeyById(w.id, k.id), StoreError);
+  ASSERT_TRUE(RawSql(url(), "UPDATE api_keys SET environment='live'" + where));  // for others
+  auto restored = store().ApiKeyById(w.id, k.id);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(restored->type, KeyType::kSecret);
+  EXPECT_EQ(restored->environment, KeyEnvironment::kLive);
 }
 
 TEST_P(StoreConformance, ApiKeysListTheWorkspacesKeysOldestFirst) {

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "conformance.h"
@@ -130,6 +131,46 @@ TEST_P(StoreConformance, VerifyReportsTheFirstTamperedEvent) {
   EXPECT_FALSE(v.valid);
   EXPECT_EQ(v.first_invalid_id, events[2].id);
   EXPECT_EQ(v.checked, 3);
+}
+
+// The actor's type is an enum in the program and its name in the row, as before the enum: events
+// written by earlier versions read, and hash, the same. A name no version wrote is refused with
+// the event's id rather than read as another kind of actor (the chain would not hold either).
+TEST_P(StoreConformance, AuditActorTypesAreStoredAsTheirNames) {
+  Workspace w = AddWorkspace();
+  Principal key = Actor();
+  key.api_key_id = NewId("key");
+  key.api_key_name = "CI";
+  Principal system{User{}, "", ClientInfo{}};
+  std::vector<AuditEvent> events;
+  for (const Principal& p : {Actor(), key, system}) {
+    InTx([&](WriteTx& tx) {
+      events.push_back(AppendAudit(tx, p, Record(w.id, "workspace.updated"), kT0));
+    });
+  }
+  std::vector<std::pair<ActorType, std::string>> want = {
+      {ActorType::kUser, "user"}, {ActorType::kApiKey, "api_key"}, {ActorType::kSystem, "system"}};
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(events[i].actor_type, want[i].first);
+    ASSERT_TRUE(RawSql(url(), "UPDATE audit_events SET target_name='as text' WHERE id='" +
+                                  events[i].id + "' AND actor_type='" + want[i].second + "'"));
+  }
+  std::vector<AuditEvent> read = store().AuditChainSegment(w.id, 0, 100);
+  ASSERT_EQ(read.size(), 3u);
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(read[i].actor_type, want[i].first);
+    EXPECT_EQ(read[i].target_name, "as text") << want[i].second;
+  }
+
+  std::string where = " WHERE id='" + events[0].id + "'";
+  ASSERT_TRUE(RawSql(url(), "UPDATE audit_events SET actor_type='admin'" + where));
+  try {
+    store().AuditChainSegment(w.id, 0, 100);
+    ADD_FAILURE() << "an unknown actor type was read";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find(events[0].id), std::string::npos) << e.what();
+  }
+  ASSERT_TRUE(RawSql(url(), "UPDATE audit_events SET actor_type='user'" + where));
 }
 
 TEST_P(StoreConformance, VerifyReportsTheEventAfterARemovedOne) {

@@ -112,7 +112,7 @@ TEST_P(StoreConformance, NounPrefixPagesInKeysetOrderOverSingleAndBatchAppends) 
       ev.workspace_id = w.id;
       ev.occurred_at = kT0 + 5 + i % 3;
       ev.action = i % 2 ? "member.batched" : "memberx.batched";
-      ev.actor_type = "user";
+      ev.actor_type = ActorType::kUser;
       ev.actor_id = "usr_b";
       ev.details_json = "{}";
       ev.prev_hash = prev;
@@ -308,7 +308,7 @@ TEST_P(StoreConformance, AnAbandonedAuditStreamLeavesItsConnectionUsable) {
       ev.workspace_id = w.id;
       ev.occurred_at = kT0 + i;
       ev.action = "x.many";
-      ev.actor_type = "user";
+      ev.actor_type = ActorType::kUser;
       ev.actor_id = "usr_a";
       ev.details_json = R"({"padding":")" + std::string(200, 'p') + R"("})";
       ev.prev_hash = prev;

@@ -125,7 +125,7 @@ TEST_P(StoreConformance, BatchAppendLinksSeqsHeadAndCounters) {
         e.workspace_id = w.id;
         e.occurred_at = kT0 + 1000 + i;
         e.action = i % 2 ? "x.odd" : "x.even";
-        e.actor_type = "user";
+        e.actor_type = ActorType::kUser;
         e.actor_id = "usr_batch" + std::to_string(i % 225);
         e.details_json = "{}";
         e.prev_hash = prev;

@@ -337,8 +337,7 @@ class StoreConformance : public ::testing::TestWithParam<std::string> {
 
   static std::string NewEmail() { return Lower(NewId("inv")) + "@example.test"; }
 
-  static MailMessage NewMail(UnixTime created_at, const std::string& status,
-                             UnixTime next_attempt_at) {
+  static MailMessage NewMail(UnixTime created_at, MailStatus status, UnixTime next_attempt_at) {
     MailMessage m;
     m.id = NewId("mail");
     m.to = NewEmail();

@@ -17,7 +17,7 @@ TEST_P(StoreConformance, TransactionDestroyedWithoutCommitLeavesNoTrace) {
   Workspace w = NewWorkspace();
   Membership m{NewId("mem"), w.id, u.id, "owner", kT0};
   MailMessage mail{NewId("mail"),     u.email,      "Welcome", "Hello",
-                   9'000'000'000'000, std::nullopt, "stored"};
+                   9'000'000'000'000, std::nullopt, MailStatus::kStored};
   std::string scope = NewId("scope"), key = NewId("key");
   {
     auto tx = store().Begin();

@@ -12,7 +12,7 @@ AuditEvent Sample() {
   e.workspace_id = "ws_1";
   e.occurred_at = 1700000000;
   e.action = "workspace.updated";
-  e.actor_type = "user";
+  e.actor_type = ActorType::kUser;
   e.actor_id = "usr_1";
   e.details_json = R"({"a":1})";
   e.prev_hash = "00";
@@ -28,12 +28,26 @@ TEST(AuditChain, HashCoversEveryField) {
   };
   EXPECT_TRUE(changed([](AuditEvent& e) { e.action = "workspace.deleted"; }));
   EXPECT_TRUE(changed([](AuditEvent& e) { e.actor_id = "usr_2"; }));
+  EXPECT_TRUE(changed([](AuditEvent& e) { e.actor_type = ActorType::kSystem; }));
   EXPECT_TRUE(changed([](AuditEvent& e) { e.details_json = R"({"a":2})"; }));
   EXPECT_TRUE(changed([](AuditEvent& e) { e.occurred_at += 1; }));
   EXPECT_TRUE(changed([](AuditEvent& e) { e.prev_hash = "01"; }));
   EXPECT_TRUE(changed([](AuditEvent& e) { e.ip = "203.0.113.1"; }));
   // The store's sequence number is not part of the event's content.
   EXPECT_FALSE(changed([](AuditEvent& e) { e.seq = 42; }));
+}
+
+// The canonical form is what stored hashes were computed over: it must not change, whatever
+// the types of the fields in memory (the actor's type is an enum written by its name).
+TEST(AuditChain, CanonicalFormAndHashAreStable) {
+  EXPECT_EQ(AuditCanonicalForm(Sample()),
+            "gatehouse-audit-v1;5:evt_1;4:ws_1;17:workspace.updated;4:user;5:usr_1;0:;0:;0:;0:;0:;"
+            "0:;0:;0:;7:{\"a\":1};10:1700000000;");
+  EXPECT_EQ(AuditEventHash(Sample()),
+            "d0ea53f4c0e1473eb52bb83faf3feac00d44d890f960e4eba9d43db2a06a2ebb");
+  AuditEvent by_key = Sample();
+  by_key.actor_type = ActorType::kApiKey;
+  EXPECT_NE(AuditCanonicalForm(by_key).find(";7:api_key;"), std::string::npos);
 }
 
 TEST(AuditChain, FieldBoundariesCannotBeShifted) {

@@ -64,7 +64,7 @@ TEST(IsValidPathPattern, OnlyCanonicalPathsWithAnOptionalFinalStar) {
 
 TEST(KeyPermits, DenyHoldsForEverySpelling) {
   ApiKey k;
-  k.type = "secret";
+  k.type = KeyType::kSecret;
   k.deny = {"/v1/admin/*"};
   for (std::string_view e : {"/v1/admin/users", "/v1/metrics/../admin/users",
                              "/v1/metrics/%2e%2e/admin/users", "//v1//admin//users",
@@ -78,7 +78,7 @@ TEST(KeyPermits, DenyHoldsForEverySpelling) {
 
 TEST(KeyPermits, AllowDoesNotStretchPastItsPrefix) {
   ApiKey k;
-  k.type = "secret";
+  k.type = KeyType::kSecret;
   k.allow = {"/v1/metrics/*"};
   EXPECT_TRUE(KeyPermits(k, "/v1/metrics/cpu", "GET", {}));
   EXPECT_TRUE(KeyPermits(k, "/v1/metrics/./cpu?x", "GET", {}));
@@ -89,7 +89,7 @@ TEST(KeyPermits, AllowDoesNotStretchPastItsPrefix) {
 
 TEST(KeyPermits, AKeyWithoutRulesIgnoresTheEndpointAndAMethodRestrictionNeedsAMethod) {
   ApiKey k;
-  k.type = "secret";
+  k.type = KeyType::kSecret;
   EXPECT_TRUE(KeyPermits(k, "/anything;odd\\", "", {}));
   k.methods = {"GET"};
   EXPECT_TRUE(KeyPermits(k, "/x", "GET", {}));
@@ -100,7 +100,7 @@ TEST(KeyPermits, AKeyWithoutRulesIgnoresTheEndpointAndAMethodRestrictionNeedsAMe
 
 TEST(KeyPermits, PublishableKeysStayOnTheirEndpointsWhateverTheSpelling) {
   ApiKey k;
-  k.type = "publishable";
+  k.type = KeyType::kPublishable;
   std::vector<std::string> pub = {"/v1/public/*"};
   EXPECT_TRUE(KeyPermits(k, "/v1/public/x", "GET", pub));
   EXPECT_FALSE(KeyPermits(k, "/v1/public/../private", "GET", pub));

@@ -84,14 +84,14 @@ TEST(KeyIndexWorkspaceAllowlist, VerifyRefusesAddressesOutsideTheWorkspaceList) 
   k.id = NewId("key");
   k.workspace_id = "ws_test";
   k.owner_id = "usr_test";
-  std::string secret = NewApiKey("secret", "live");
+  std::string secret = NewApiKey(KeyType::kSecret, KeyEnvironment::kLive);
   k.hash = crypto::Sha256Hex(secret);
   Workspace w;
   w.id = "ws_test";
   w.ip_allowlist = {{"203.0.113.0/24", "Office"}};
   int64_t now_us = 1'790'000'000'000'000;
   auto verify = [&](const char* ip) {
-    return index.Verify({secret, "/v1/chat", "POST", ip}, now_us++).code;
+    return ToString(index.Verify({secret, "/v1/chat", "POST", ip}, now_us++).code);
   };
   index.Put(k, std::nullopt, KeyWorkspace::Of(w));  // list off
   EXPECT_EQ(verify("198.51.100.1"), "VALID");

@@ -72,7 +72,7 @@ TEST(Routes, EveryRouteDeclaresItsAccess) {
   Config config;
   auto catalogue = LoadCatalogue("four-role");
   ASSERT_TRUE(catalogue.ok()) << catalogue.error().message;
-  App app(*store, config, *catalogue, "test");
+  App app(*store, config, *catalogue, nullptr, "test");
   AddAllRoutes(app);
   ASSERT_GT(app.router.Routes().size(), 15u);
   for (const auto& r : app.router.Routes()) {

@@ -41,7 +41,7 @@ void AppendKilobytes(Store& store, const std::string& chain, int events) {
     e.workspace_id = chain;
     e.occurred_at = 1'750'000'000 + i;
     e.action = "bulk.appended";
-    e.actor_type = "system";
+    e.actor_type = ActorType::kSystem;
     e.details_json = "{\"pad\":\"" + std::string(2000, 'x') + "\"}";
     e.prev_hash = prev;
     e.hash = AuditEventHash(e);

@@ -11,6 +11,25 @@
 namespace gh::sql {
 namespace {
 
+// Closed sets are stored as the names core/enum_names.h gives them. A name this binary does
+// not know is not one it wrote (a newer schema is refused at open), so the row (`id`) is
+// refused rather than read as something it is not.
+template <typename E>
+E StoredEnum(std::optional<E> (*parse)(std::string_view), std::string_view text, const char* column,
+             std::string_view id) {
+  auto e = parse(text);
+  if (!e) {
+    throw StoreError(std::string(column) + " of " + std::string(id) + " is '" + std::string(text) +
+                     "', which this version does not know");
+  }
+  return *e;
+}
+
+template <typename E>
+Value EnumText(E e) {
+  return std::string(ToString(e));
+}
+
 constexpr const char* kUserCols =
     "id, email, name, password_hash, theme, language, avatar_url, created_at, updated_at, "
     "last_login_at, mfa_enabled, deleted_at";
@@ -126,7 +145,7 @@ AuditEvent AuditFrom(Row& r) {
   e.workspace_id = r.Take(2);
   e.occurred_at = r.Int(3);
   e.action = r.Take(4);
-  e.actor_type = r.Take(5);
+  e.actor_type = StoredEnum(ParseActorType, r.Text(5), "audit_events.actor_type", e.id);
   e.actor_id = r.Take(6);
   e.actor_name = r.Take(7);
   e.actor_email = r.Take(8);
@@ -173,7 +192,7 @@ MailMessage MailFrom(const Row& r) {
   m.body_text = r.Text(3);
   m.created_at = r.Int(4);
   m.sent_at = r.OptInt(5);
-  m.status = r.Text(6);
+  m.status = StoredEnum(ParseMailStatus, r.Text(6), "mail.status", m.id);
   m.body_html = r.Text(7);
   m.attempts = static_cast<int>(r.Int(8));
   m.next_attempt_at = r.Int(9);
@@ -251,8 +270,8 @@ ApiKey KeyFrom(const Row& r) {
   k.id = r.Text(0);
   k.workspace_id = r.Text(1);
   k.project_id = r.Text(2);
-  k.type = r.Text(3);
-  k.environment = r.Text(4);
+  k.type = StoredEnum(ParseKeyType, r.Text(3), "api_keys.type", k.id);
+  k.environment = StoredEnum(ParseKeyEnvironment, r.Text(4), "api_keys.environment", k.id);
   k.name = r.Text(5);
   k.service = r.Text(6);
   k.owner_id = r.Text(7);
@@ -612,11 +631,11 @@ class SqlReads : public Base {
         {int64_t{limit}}, MailFrom);
   }
 
-  std::vector<MailMessage> DueMail(UnixTime now, int limit, const std::string& status) override {
+  std::vector<MailMessage> DueMail(UnixTime now, int limit, MailStatus status) override {
     return All<MailMessage>(Sql({"SELECT ", kMailCols,
                                  " FROM mail WHERE status=$3 AND next_attempt_at <= $1 "
                                  "ORDER BY created_at, id LIMIT $2"}),
-                            {now, int64_t{limit}, status}, MailFrom);
+                            {now, int64_t{limit}, EnumText(status)}, MailFrom);
   }
 
   std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
@@ -920,12 +939,12 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     c_->Exec(Sql({"INSERT INTO api_keys (", kKeyCols,
                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
                   "$19,$20,$21,$22,$23,$24,$25)"}),
-             {k.id, k.workspace_id, OptText(k.project_id), k.type, k.environment, k.name,
-              k.service, k.owner_id, k.prefix, k.hash, k.publishable_key, JoinIds(k.allow),
-              JoinIds(k.deny), JoinIds(k.methods), Opt(k.rate_per_minute), Opt(k.rate_per_month),
-              JoinIds(k.ip_allowlist), Opt(k.expires_at), OptText(k.previous_hash),
-              Opt(k.previous_expires_at), k.created_at, k.updated_at, Opt(k.revoked_at),
-              Opt(k.last_used_at), k.version});
+             {k.id, k.workspace_id, OptText(k.project_id), EnumText(k.type),
+              EnumText(k.environment), k.name, k.service, k.owner_id, k.prefix, k.hash,
+              k.publishable_key, JoinIds(k.allow), JoinIds(k.deny), JoinIds(k.methods),
+              Opt(k.rate_per_minute), Opt(k.rate_per_month), JoinIds(k.ip_allowlist),
+              Opt(k.expires_at), OptText(k.previous_hash), Opt(k.previous_expires_at),
+              k.created_at, k.updated_at, Opt(k.revoked_at), Opt(k.last_used_at), k.version});
   }
 
   bool UpdateApiKey(ApiKey& k) override {
@@ -1104,8 +1123,8 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
         "actor_name, actor_email, target_type, target_id, target_name, project_id, ip, "
         "user_agent, details, prev_hash, hash, noun) VALUES "
         "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) RETURNING seq",
-        {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id, e.actor_name,
-         e.actor_email, e.target_type, e.target_id, e.target_name, e.project_id, e.ip,
+        {e.id, e.workspace_id, e.occurred_at, e.action, EnumText(e.actor_type), e.actor_id,
+         e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name, e.project_id, e.ip,
          e.user_agent, e.details_json, e.prev_hash, e.hash, NounOf(e.action)});
     e.seq = rows.at(0).Int(0);
     c_->Exec("UPDATE audit_chain_heads SET last_hash=$2, last_seq=$3 WHERE chain=$1",
@@ -1135,11 +1154,11 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
           sql += (k > 1 ? ",$" : "$") + std::to_string(params.size() + k);
         }
         sql += ')';
-        params.insert(params.end(),
-                      {e.id, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id,
-                       e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name,
-                       e.project_id, e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash,
-                       NounOf(e.action)});
+        params.insert(
+            params.end(),
+            {e.id, e.workspace_id, e.occurred_at, e.action, EnumText(e.actor_type), e.actor_id,
+             e.actor_name, e.actor_email, e.target_type, e.target_id, e.target_name, e.project_id,
+             e.ip, e.user_agent, e.details_json, e.prev_hash, e.hash, NounOf(e.action)});
         ++counts[{DayOf(e.occurred_at), e.actor_id, e.action}];
       }
       sql += " RETURNING seq, id";
@@ -1187,9 +1206,10 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
   }
 
   void InsertMail(const MailMessage& m) override {
-    c_->Exec(Sql({"INSERT INTO mail (", kMailCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"}),
-             {m.id, m.to, m.subject, m.body_text, m.created_at, Opt(m.sent_at), m.status,
-              m.body_html, int64_t{m.attempts}, m.next_attempt_at, m.last_error});
+    c_->Exec(
+        Sql({"INSERT INTO mail (", kMailCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"}),
+        {m.id, m.to, m.subject, m.body_text, m.created_at, Opt(m.sent_at), EnumText(m.status),
+         m.body_html, int64_t{m.attempts}, m.next_attempt_at, m.last_error});
   }
 
   bool ClaimMail(const std::string& id, UnixTime now, UnixTime lease_until) override {
@@ -1201,12 +1221,14 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     c_->Exec(
         "UPDATE mail SET status=$2, attempts=$3, next_attempt_at=$4, last_error=$5, sent_at=$6 "
         "WHERE id=$1",
-        {m.id, m.status, int64_t{m.attempts}, m.next_attempt_at, m.last_error, Opt(m.sent_at)});
+        {m.id, EnumText(m.status), int64_t{m.attempts}, m.next_attempt_at, m.last_error,
+         Opt(m.sent_at)});
   }
 
-  void MarkMail(const std::string& id, const std::string& status,
+  void MarkMail(const std::string& id, MailStatus status,
                 std::optional<UnixTime> sent_at) override {
-    c_->Exec("UPDATE mail SET status=$2, sent_at=$3 WHERE id=$1", {id, status, Opt(sent_at)});
+    c_->Exec("UPDATE mail SET status=$2, sent_at=$3 WHERE id=$1",
+             {id, EnumText(status), Opt(sent_at)});
   }
 
   bool SaveIdempotentResponse(const std::string& scope, const std::string& key,
@@ -1363,7 +1385,7 @@ void AssignAuditExportRow(const RowView& r, AuditEvent& e) {
   e.occurred_at = r.Int(1);
   e.id.assign(r.Text(2));
   e.action.assign(r.Text(3));
-  e.actor_type.assign(r.Text(4));
+  e.actor_type = StoredEnum(ParseActorType, r.Text(4), "audit_events.actor_type", e.id);
   e.actor_id.assign(r.Text(5));
   e.actor_name.assign(r.Text(6));
   e.actor_email.assign(r.Text(7));
