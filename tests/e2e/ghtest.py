@@ -47,8 +47,9 @@ def unique_email(tag="user"):
 class Server:
     """One `gatehouse serve` process on a free loopback port."""
 
-    def __init__(self, db, workdir, extra_args=(), listen="127.0.0.1:0"):
+    def __init__(self, db, workdir, extra_args=(), listen="127.0.0.1:0", nofile=None):
         self.db = db
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) of the process, when given
         self.workdir = str(workdir)
         self.extra_args = list(extra_args)
         self.listen = listen
@@ -65,8 +66,13 @@ class Server:
         os.makedirs(self.workdir, exist_ok=True)
         self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
         cmd = [binary(), "serve", "--listen", self.listen, "--db", self.db, *self.extra_args]
+        preexec = None
+        if self.nofile:
+            import resource
+            preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,  # noqa: E731
+                                                 (self.nofile, self.nofile))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     stdin=subprocess.DEVNULL, env=env)
+                                     stdin=subprocess.DEVNULL, env=env, preexec_fn=preexec)
         # Drain stdout (the access log goes there too) so that the server never blocks on it.
         self._reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._reader.start()
