@@ -158,9 +158,9 @@ std::string Serialize(Response&& res, unsigned version, bool keep_alive,
 
 // A response for a request the parser refused before any handler could see it.
 Response EarlyProblem(Request& req, ErrorKind kind, const char* code, const char* detail,
-                      int status = 0) {
+                      int status = 0, const char* field = "") {
   if (req.request_id.empty()) req.request_id = RequestIdFor(req);
-  Response r = Problem({kind, code, detail, {}}, req);
+  Response r = Problem({kind, code, detail, field}, req);
   if (status) r.status = status;
   FinishResponse(req, r);
   return r;
@@ -181,14 +181,42 @@ void Record(Shared& sh, const Request& req, const Response& res,
   std::fwrite(line.data(), 1, line.size(), stdout);
 }
 
-// The answer to headers Beast could not parse.
-Response UnparsedProblem(Request& bad, const beast::error_code& ec) {
+// The answer to headers Beast could not parse; `partial` holds the fields before the fault.
+Response UnparsedProblem(Request& bad, const beast::error_code& ec,
+                         const bhttp::request_header<>& partial) {
   if (ec == bhttp::error::header_limit) {
     return EarlyProblem(bad, ErrorKind::kBadRequest, "headers_too_large",
                         "The request headers exceed 16 KiB.", 431);
   }
+  // Content-Length then Transfer-Encoding, or chunked then Content-Length.
+  if (ec == bhttp::error::bad_transfer_encoding ||
+      (ec == bhttp::error::bad_content_length && partial.count(bhttp::field::transfer_encoding))) {
+    return EarlyProblem(bad, ErrorKind::kBadRequest, "invalid_transfer_encoding",
+                        "Transfer-Encoding must be exactly 'chunked', without Content-Length.", 0,
+                        "Transfer-Encoding");
+  }
   return EarlyProblem(bad, ErrorKind::kBadRequest, "malformed_request",
                       "The HTTP request could not be parsed.");
+}
+
+// Why a request's framing is refused, or nullptr. A body is delimited by Content-Length or by
+// `Transfer-Encoding: chunked` alone: any other coding (`xchunked`, `gzip, chunked`), several
+// Transfer-Encoding fields, or both framings at once are what request smuggling is made of, so
+// they are refused rather than guessed at (RFC 9112 6.1, 6.3). Beast catches some of these.
+const char* FramingProblem(const bhttp::request_header<>& head) {
+  size_t codings = 0;
+  bool chunked = false;
+  for (const auto& f : head) {
+    if (f.name() != bhttp::field::transfer_encoding) continue;
+    ++codings;
+    chunked = beast::iequals(f.value(), "chunked");
+  }
+  if (codings == 0) return nullptr;
+  if (codings > 1 || !chunked) return "Transfer-Encoding must be exactly 'chunked'.";
+  if (head.count(bhttp::field::content_length)) {
+    return "A request may not carry both Transfer-Encoding and Content-Length.";
+  }
+  return nullptr;
 }
 
 // After refusing a request whose body may still be arriving: stop sending, then read and drop
@@ -261,7 +289,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       // A request we cannot parse: answer once, then close.
       Request bad;
       bad.remote_ip = remote_ip;
-      Response r = UnparsedProblem(bad, ec);
+      Response r = UnparsedProblem(bad, ec, parser.get());
       Record(sh, bad, r, started);
       auto out = Serialize(std::move(r), 11, false);
       stream.expires_after(body_timeout);
@@ -272,6 +300,17 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
 
     auto& head = parser.get();
     Request req = ToRequest(head, remote_ip, sh.options.trusted_proxies);
+    if (const char* framing = FramingProblem(head)) {
+      Response r = EarlyProblem(req, ErrorKind::kBadRequest, "invalid_transfer_encoding", framing,
+                                0, "Transfer-Encoding");
+      Record(sh, req, r, started);
+      auto out = Serialize(std::move(r), head.version(), false);
+      stream.expires_after(body_timeout);
+      co_await net::async_write(stream, net::buffer(out),
+                                net::redirect_error(net::use_awaitable, ec));
+      linger = !ec;
+      break;
+    }
     Match m = sh.app.router.Find(req.method, req.path);
     size_t limit = m.route ? m.route->body_limit : 64 * 1024;
     bool too_large = parser.content_length() && *parser.content_length() > limit;
