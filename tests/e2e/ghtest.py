@@ -25,10 +25,13 @@ CHROME_UA = (
 )
 FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
 
-# Smallest headers that the server recognises by magic bytes.
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
+# Smallest headers that the server recognises by magic bytes and whose dimensions it reads
+# (1×1): PNG's IHDR, a JPEG frame header after APP0, a lossy WebP frame header.
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00\x00\x00\x01" * 2 + b"\x00" * 56
+JPEG = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 9 +
+        b"\xff\xc0\x00\x11\x08\x00\x01\x00\x01\x03" + b"\x00" * 49)
+WEBP = (b"RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00" + b"\x00" * 3 + b"\x9d\x01\x2a" +
+        b"\x01\x00\x01\x00" + b"\x00" * 50)
 
 
 def binary():
