@@ -135,6 +135,9 @@ int RunServe(const Flags& f) {
   gh::http::ServerOptions opts;
   opts.listen = config.listen;
   opts.threads = config.threads;
+  opts.max_connections = config.limits.max_connections;
+  opts.header_timeout_seconds = config.limits.header_timeout_seconds;
+  opts.idle_timeout_seconds = config.limits.idle_connection_seconds;
   opts.trusted_proxies = config.TrustedProxyRanges();
   opts.on_listening = [&](const std::string& url) {
     // With --listen …:0 the port is known only now; links in mail must use it.

@@ -59,11 +59,79 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-static bool HasControl(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7F) return true;
+bool HasControlCharacter(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (p[i] < 0x20 || p[i] == 0x7F) return true;
+    // C1: U+0080-U+009F, encoded C2 80 - C2 9F.
+    if (p[i] == 0xC2 && i + 1 < s.size() && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F) return true;
   }
   return false;
+}
+
+namespace {
+
+// U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (E2 80 A8, E2 80 A9).
+bool HasLineSeparator(std::string_view s) {
+  return s.find("\xE2\x80\xA8") != std::string_view::npos ||
+         s.find("\xE2\x80\xA9") != std::string_view::npos;
+}
+
+bool HasControlButLineFeed(std::string_view s) {
+  size_t start = 0;
+  for (size_t lf = s.find('\n'); lf != std::string_view::npos; lf = s.find('\n', start)) {
+    if (HasControlCharacter(s.substr(start, lf - start))) return true;
+    start = lf + 1;
+  }
+  return HasControlCharacter(s.substr(start));
+}
+
+}  // namespace
+
+std::string PrintableText(std::string_view text, size_t max_bytes) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+    std::string_view ch = text.substr(i, n);
+    if (ch.size() != n || !IsValidUtf8(ch)) {
+      n = 1;  // one '?' per byte that starts no character
+    } else if (!HasControlCharacter(ch) && !HasLineSeparator(ch)) {
+      if (out.size() + n > max_bytes) break;
+      out += ch;
+      i += n;
+      continue;
+    }
+    if (out.size() + 1 > max_bytes) break;
+    out += '?';
+    i += n;
+  }
+  return out;
+}
+
+bool IsSingleLine(std::string_view s) {
+  return IsValidUtf8(s) && !HasControlCharacter(s) && !HasLineSeparator(s);
+}
+
+Result<std::string> SingleLineText(std::string_view text, size_t min, size_t max, const char* code,
+                                   const char* field, const std::string& message) {
+  std::string t = Trim(text);
+  // Validity first: code points and controls are only counted in well-formed text.
+  if (!IsSingleLine(t)) {
+    return Error::Invalid(code, field, message);
+  }
+  size_t n = CodePoints(t);
+  if (n < min || n > max) return Error::Invalid(code, field, message);
+  return t;
+}
+
+Result<std::string> MultiLineText(std::string_view text, size_t max, const char* code,
+                                  const char* field, const std::string& message) {
+  if (!IsValidUtf8(text) || HasControlButLineFeed(text) || CodePoints(text) > max) {
+    return Error::Invalid(code, field, message);
+  }
+  return std::string(text);
 }
 
 Result<std::string> NormalizeEmail(std::string_view email, const char* field) {
@@ -74,7 +142,7 @@ Result<std::string> NormalizeEmail(std::string_view email, const char* field) {
   auto bad = [&] {
     return Error::Invalid("invalid_email", field, "Enter a valid email address.");
   };
-  if (e.empty() || e.size() > 254 || !IsValidUtf8(e) || HasControl(e)) return bad();
+  if (e.empty() || e.size() > 254 || !IsValidUtf8(e) || HasControlCharacter(e)) return bad();
   size_t at = e.find('@');
   if (at == std::string::npos || at == 0 || at > 64 || e.find('@', at + 1) != std::string::npos) {
     return bad();
@@ -111,26 +179,35 @@ Status CheckPassword(std::string_view password) {
 }
 
 Result<std::string> PersonName(std::string_view name) {
-  std::string n = Trim(name);
-  if (n.empty() || CodePoints(n) > 200 || HasControl(n) || !IsValidUtf8(n)) {
-    return Error::Invalid("invalid_name", "name", "Enter a name of 1 to 200 characters.");
-  }
-  return n;
+  return SingleLineText(name, 1, 200, "invalid_name", "name",
+                        "Enter a name of 1 to 200 characters, without control characters.");
 }
 
 Result<std::string> ProjectName(std::string_view name) {
-  std::string n = Trim(name);
-  if (n.empty() || CodePoints(n) > 100 || HasControl(n) || !IsValidUtf8(n)) {
-    return Error::Invalid("invalid_name", "name",
-                          "A project name has 1 to 100 characters and no control characters.");
-  }
-  return n;
+  return SingleLineText(name, 1, 100, "invalid_name", "name",
+                        "A project name has 1 to 100 characters and no control characters.");
+}
+
+Result<std::string> RoleName(std::string_view name) {
+  return SingleLineText(name, 1, 50, "invalid_name", "name",
+                        "A role name has 1 to 50 characters and no control characters.");
+}
+
+Result<std::string> KeyName(std::string_view name) {
+  return SingleLineText(name, 1, 100, "invalid_name", "name",
+                        "A key name has 1 to 100 characters and no control characters.");
+}
+
+Result<std::string> ServiceName(std::string_view service) {
+  return SingleLineText(service, 0, 100, "invalid_service", "service",
+                        "service has at most 100 characters and no control characters.");
 }
 
 Result<std::string> WorkspaceName(std::string_view name) {
   std::string n = Trim(name);
-  if (!IsValidUtf8(n) || HasControl(n)) {
-    return Error::Invalid("invalid_name", "name", "The name contains invalid characters.");
+  if (!IsSingleLine(n)) {
+    return Error::Invalid("invalid_name", "name",
+                          "The name contains invalid or control characters.");
   }
   if (CodePoints(n) < 2) {
     return Error::Invalid("invalid_name", "name",

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/pii.h"
+#include "core/validation.h"
 #include "http/render.h"
 #include "http/routes.h"
 #include "service/audit_export.h"
@@ -134,6 +135,15 @@ Result<HostEventInput> ReadHostEvent(const Request& req) {
     in.target_type = str("type");
     in.target_id = str("id");
     in.target_name = str("name");
+    // Shown in the dashboard and printed by `gatehouse audit export`: no terminal escapes.
+    for (const auto& [field, value] :
+         {std::pair{"target.type", &in.target_type}, std::pair{"target.id", &in.target_id},
+          std::pair{"target.name", &in.target_name}}) {
+      if (!validation::IsSingleLine(*value)) {
+        return Error::Invalid("invalid_target", field,
+                              std::string(field) + " is one line without control characters.");
+      }
+    }
   }
   if (auto d = body->find("details"); d != body->end() && !d->is_null()) {
     if (!d->is_object()) {

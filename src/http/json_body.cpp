@@ -1,5 +1,10 @@
 #include "http/json_body.h"
 
+#include <absl/container/flat_hash_set.h>
+
+#include <functional>
+#include <vector>
+
 #include "core/validation.h"
 #include "http/router.h"
 
@@ -44,6 +49,72 @@ static const char* TitleOf(int status) {
   }
 }
 
+namespace {
+
+// Watches a parse for an object naming one key twice. RFC 8259 leaves such objects' meaning
+// to the reader (nlohmann keeps the last value, other readers the first): a gateway or proxy
+// in front of us may have read a different value than we would, so they are refused.
+// `field` names the first repeated key by its path ("target.type", "entries[2].label").
+class DuplicateKeys {
+ public:
+  bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
+    using E = Json::parse_event_t;
+    if (!field.empty()) return true;
+    switch (event) {
+      case E::object_start:
+        Element();
+        frames_.push_back({true, -1, {}, {}});
+        break;
+      case E::array_start:
+        Element();
+        frames_.push_back({false, -1, {}, {}});
+        break;
+      case E::object_end:
+      case E::array_end:
+        frames_.pop_back();
+        break;
+      case E::key: {
+        Frame& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        if (!f.keys.insert(f.key).second) field = Path();
+        break;
+      }
+      case E::value:
+        Element();
+        break;
+    }
+    return true;
+  }
+
+  std::string field;  // empty while no key has repeated
+
+ private:
+  struct Frame {
+    bool object;
+    int index;                              // arrays: the element being read
+    std::string key;                        // objects: the member being read
+    absl::flat_hash_set<std::string> keys;  // objects: the keys seen
+  };
+  void Element() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+  }
+  std::string Path() const {
+    std::string out;
+    for (const Frame& f : frames_) {
+      if (f.object) {
+        if (!out.empty()) out += '.';
+        out += f.key;
+      } else {
+        out += '[' + std::to_string(f.index) + ']';
+      }
+    }
+    return out;
+  }
+  std::vector<Frame> frames_;
+};
+
+}  // namespace
+
 Result<Json> ParseObject(const Request& req, std::initializer_list<std::string_view> allowed) {
   if (req.body.empty()) return Json::object();
   std::string_view ct = req.Header("content-type");
@@ -54,9 +125,14 @@ Result<Json> ParseObject(const Request& req, std::initializer_list<std::string_v
   if (!validation::IsValidUtf8(req.body)) {
     return Error::BadRequest("invalid_utf8", "The body is not valid UTF-8.");
   }
-  Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  DuplicateKeys duplicates;
+  Json j = Json::parse(req.body, std::ref(duplicates), /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return Error::BadRequest("malformed_json", "The body is not valid JSON.");
+  }
+  if (!duplicates.field.empty()) {
+    return Error::BadRequest("duplicate_key", "'" + duplicates.field + "' appears more than once.",
+                             duplicates.field);
   }
   if (!j.is_object()) {
     return Error::BadRequest("malformed_json", "The body must be a JSON object.");

@@ -18,7 +18,8 @@ namespace gh::http {
 using Json = nlohmann::json;
 
 // Parses the body as a JSON object whose keys are all in `allowed`. Errors: 415 when the
-// content type is not JSON, 400 `malformed_json` / `invalid_utf8`, 422 `unknown_field`.
+// content type is not JSON, 400 `malformed_json` / `invalid_utf8`, 400 `duplicate_key` (an
+// object at any depth naming a key twice; the field is its path), 422 `unknown_field`.
 // An empty body is read as {} so that routes with only optional fields accept it.
 Result<Json> ParseObject(const Request& req, std::initializer_list<std::string_view> allowed);
 

@@ -1,5 +1,7 @@
 #include "http/request.h"
 
+#include "core/validation.h"
+
 namespace gh::http {
 namespace {
 
@@ -81,7 +83,8 @@ std::string Request::Cookie(std::string_view name) const {
 }
 
 ClientInfo Request::Client() const {
-  return {remote_ip, std::string(Header("user-agent").substr(0, 512))};
+  // Kept with sessions and audit events, printed by `gatehouse audit export`: no escapes.
+  return {remote_ip, validation::PrintableText(Header("user-agent"), 512)};
 }
 
 }  // namespace gh::http

@@ -18,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/time.h"
+#include "http/connection_table.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "store/sql/sql_db.h"
@@ -42,23 +43,40 @@ const std::string& DateHeader() {
   return value;
 }
 
-struct Connection {
-  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+// One client connection, listed in the server's ConnectionTable from accept to destruction.
+struct Connection final : ConnectionTable::Slot, std::enable_shared_from_this<Connection> {
+  Connection(tcp::socket s, ConnectionTable& t) : stream(std::move(s)), table(t) {}
+  ~Connection() override { table.Remove(*this); }
+
+  // Cancels the pending read or write (all of them, or only a wait for a request that has not
+  // begun) on the connection's strand; its coroutine then ends and closes the socket. Holds
+  // only a weak reference until then: this is called under the table's lock, which
+  // ~Connection takes too, so dropping the last strong reference here would deadlock.
+  void CancelOnStrand(bool only_idle) {
+    net::post(stream.get_executor(), [weak = weak_from_this(), only_idle] {
+      auto self = weak.lock();
+      if (self && (!only_idle || self->idle)) self->stream.cancel();
+    });
+  }
+
   beast::tcp_stream stream;
-  std::atomic<bool> idle{true};
+  ConnectionTable& table;
+  std::atomic<bool> idle{true};  // waiting for a request with nothing of it received
+
+ protected:
+  void Evict() override { CancelOnStrand(/*only_idle=*/false); }
 };
 
 struct Shared {
   App& app;
   const ServerOptions& options;
   net::io_context& ioc;
+  ConnectionTable& table;
   int threads = 1;
   net::thread_pool slow_pool{2};
   // Requests that wait for a group commit (Route::group_commit); as many as may share one.
   net::thread_pool group_pool{32};
   std::atomic<bool> draining{false};
-  std::mutex mu;
-  std::list<std::weak_ptr<Connection>> connections;
   std::mutex log_mu;
 };
 
@@ -140,9 +158,9 @@ std::string Serialize(Response&& res, unsigned version, bool keep_alive,
 
 // A response for a request the parser refused before any handler could see it.
 Response EarlyProblem(Request& req, ErrorKind kind, const char* code, const char* detail,
-                      int status = 0) {
+                      int status = 0, const char* field = "") {
   if (req.request_id.empty()) req.request_id = RequestIdFor(req);
-  Response r = Problem({kind, code, detail, {}}, req);
+  Response r = Problem({kind, code, detail, field}, req);
   if (status) r.status = status;
   FinishResponse(req, r);
   return r;
@@ -161,6 +179,44 @@ void Record(Shared& sh, const Request& req, const Response& res,
   line += '\n';
   std::lock_guard lock(sh.log_mu);
   std::fwrite(line.data(), 1, line.size(), stdout);
+}
+
+// The answer to headers Beast could not parse; `partial` holds the fields before the fault.
+Response UnparsedProblem(Request& bad, const beast::error_code& ec,
+                         const bhttp::request_header<>& partial) {
+  if (ec == bhttp::error::header_limit) {
+    return EarlyProblem(bad, ErrorKind::kBadRequest, "headers_too_large",
+                        "The request headers exceed 16 KiB.", 431);
+  }
+  // Content-Length then Transfer-Encoding, or chunked then Content-Length.
+  if (ec == bhttp::error::bad_transfer_encoding ||
+      (ec == bhttp::error::bad_content_length && partial.count(bhttp::field::transfer_encoding))) {
+    return EarlyProblem(bad, ErrorKind::kBadRequest, "invalid_transfer_encoding",
+                        "Transfer-Encoding must be exactly 'chunked', without Content-Length.", 0,
+                        "Transfer-Encoding");
+  }
+  return EarlyProblem(bad, ErrorKind::kBadRequest, "malformed_request",
+                      "The HTTP request could not be parsed.");
+}
+
+// Why a request's framing is refused, or nullptr. A body is delimited by Content-Length or by
+// `Transfer-Encoding: chunked` alone: any other coding (`xchunked`, `gzip, chunked`), several
+// Transfer-Encoding fields, or both framings at once are what request smuggling is made of, so
+// they are refused rather than guessed at (RFC 9112 6.1, 6.3). Beast catches some of these.
+const char* FramingProblem(const bhttp::request_header<>& head) {
+  size_t codings = 0;
+  bool chunked = false;
+  for (const auto& f : head) {
+    if (f.name() != bhttp::field::transfer_encoding) continue;
+    ++codings;
+    chunked = beast::iequals(f.value(), "chunked");
+  }
+  if (codings == 0) return nullptr;
+  if (codings > 1 || !chunked) return "Transfer-Encoding must be exactly 'chunked'.";
+  if (head.count(bhttp::field::content_length)) {
+    return "A request may not carry both Transfer-Encoding and Content-Length.";
+  }
+  return nullptr;
 }
 
 // After refusing a request whose body may still be arriving: stop sending, then read and drop
@@ -197,14 +253,29 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
   beast::flat_buffer buffer;
   const auto header_timeout = std::chrono::seconds(sh.options.header_timeout_seconds);
   const auto idle_timeout = std::chrono::seconds(sh.options.idle_timeout_seconds);
+  const auto body_timeout = std::chrono::seconds(sh.options.body_timeout_seconds);
 
   bool linger = false;  // the last answer refused a request that may still be arriving
-  while (!sh.draining) {
+  for (bool first = true; !sh.draining; first = false) {
+    if (!first) {
+      if (!sh.table.Enter(*conn, ConnectionPhase::kAwaitingNextRequest)) break;
+      if (buffer.size() == 0) {
+        // Keep-alive: the next request may take idle_timeout to begin, then header_timeout.
+        conn->idle = true;
+        stream.expires_after(idle_timeout);
+        size_t n = co_await stream.async_read_some(buffer.prepare(16 * 1024),
+                                                   net::redirect_error(net::use_awaitable, ec));
+        buffer.commit(n);
+        if (ec) break;
+      }
+    }
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(sh.options.header_limit));
     parser.body_limit(~std::uint64_t{0});  // the route's limit is applied once it is known
     conn->idle = buffer.size() == 0;
-    stream.expires_after(conn->idle ? idle_timeout : header_timeout);
+    // A new connection's headers are due header_timeout after the accept, a later request's
+    // after its first byte: either way one deadline for the whole header, however it trickles.
+    stream.expires_after(header_timeout);
     co_await bhttp::async_read_header(stream, buffer, parser,
                                       net::redirect_error(net::use_awaitable, ec));
     conn->idle = false;
@@ -218,13 +289,10 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       // A request we cannot parse: answer once, then close.
       Request bad;
       bad.remote_ip = remote_ip;
-      Response r = ec == bhttp::error::header_limit
-                       ? EarlyProblem(bad, ErrorKind::kBadRequest, "headers_too_large",
-                                      "The request headers exceed 16 KiB.", 431)
-                       : EarlyProblem(bad, ErrorKind::kBadRequest, "malformed_request",
-                                      "The HTTP request could not be parsed.");
+      Response r = UnparsedProblem(bad, ec, parser.get());
       Record(sh, bad, r, started);
       auto out = Serialize(std::move(r), 11, false);
+      stream.expires_after(body_timeout);
       co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
       linger = !ec;
       break;
@@ -232,6 +300,17 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
 
     auto& head = parser.get();
     Request req = ToRequest(head, remote_ip, sh.options.trusted_proxies);
+    if (const char* framing = FramingProblem(head)) {
+      Response r = EarlyProblem(req, ErrorKind::kBadRequest, "invalid_transfer_encoding", framing,
+                                0, "Transfer-Encoding");
+      Record(sh, req, r, started);
+      auto out = Serialize(std::move(r), head.version(), false);
+      stream.expires_after(body_timeout);
+      co_await net::async_write(stream, net::buffer(out),
+                                net::redirect_error(net::use_awaitable, ec));
+      linger = !ec;
+      break;
+    }
     Match m = sh.app.router.Find(req.method, req.path);
     size_t limit = m.route ? m.route->body_limit : 64 * 1024;
     bool too_large = parser.content_length() && *parser.content_length() > limit;
@@ -248,30 +327,34 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       Response r = too_large_problem();
       Record(sh, req, r, started);
       auto out = Serialize(std::move(r), head.version(), false);
+      stream.expires_after(body_timeout);
       co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
       linger = !ec;
       break;
     }
     parser.body_limit(limit);
     if (!parser.is_done()) {
+      if (!sh.table.Enter(*conn, ConnectionPhase::kReadingBody)) break;
+      stream.expires_after(body_timeout);
       if (bhttp::token_list(head[bhttp::field::expect]).exists("100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, head.version()};
         co_await bhttp::async_write(stream, cont, net::redirect_error(net::use_awaitable, ec));
         if (ec) break;
       }
-      stream.expires_after(header_timeout);
       co_await bhttp::async_read(stream, buffer, parser,
                                  net::redirect_error(net::use_awaitable, ec));
       if (ec == bhttp::error::body_limit) {
         Response r = too_large_problem();
         Record(sh, req, r, started);
         auto out = Serialize(std::move(r), head.version(), false);
+        stream.expires_after(body_timeout);
         co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
         linger = !ec;
         break;
       }
       if (ec) break;
     }
+    if (!sh.table.Enter(*conn, ConnectionPhase::kBusy)) break;
     req.body = std::move(parser.get().body());
     if (req.path.empty()) {
       req.route = nullptr;
@@ -316,7 +399,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       out.keep_alive(keep_alive);
       out.chunked(chunked);
       bhttp::response_serializer<bhttp::empty_body> sr{out};
-      stream.expires_after(header_timeout);
+      stream.expires_after(body_timeout);
       co_await bhttp::async_write_header(stream, sr, net::redirect_error(net::use_awaitable, ec));
       bool complete = false;
       std::string chunk;
@@ -331,7 +414,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
           break;
         }
         if (!chunk.empty()) {
-          stream.expires_after(header_timeout);
+          stream.expires_after(body_timeout);
           if (chunked) {
             co_await net::async_write(stream, bhttp::make_chunk(net::buffer(chunk)),
                                       net::redirect_error(net::use_awaitable, ec));
@@ -353,7 +436,7 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
       continue;
     }
     auto out = Serialize(std::move(res), parser.get().version(), keep_alive, req.method == "HEAD");
-    stream.expires_after(header_timeout);
+    stream.expires_after(body_timeout);
     co_await net::async_write(stream, net::buffer(out), net::redirect_error(net::use_awaitable, ec));
     if (ec || !keep_alive) break;
   }
@@ -362,7 +445,37 @@ net::awaitable<void> ServeConnection(Shared& sh, std::shared_ptr<Connection> con
   stream.socket().close(ec);
 }
 
+// Logs at most once per 10 s (per call site), with how often it was suppressed meanwhile.
+class Throttled {
+ public:
+  template <typename F>
+  void operator()(F&& write) {
+    auto now = std::chrono::steady_clock::now();
+    ++count_;
+    if (now - last_ < std::chrono::seconds(10)) return;
+    last_ = now;
+    write(count_);
+    count_ = 0;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
+  int64_t count_ = 0;
+};
+
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+         ec == net::error::no_memory || ec == beast::errc::too_many_files_open_in_system;
+}
+
+// Accepts until the server drains. When accept fails for want of descriptors (or memory) it
+// does not retry at once, which would spin on the pending connection: it closes the idle
+// connections waiting the longest, lowers the cap to what the descriptors allow, and waits a
+// moment (10 ms, or 100 ms when nothing could be closed) before accepting again.
 net::awaitable<void> Accept(Shared& sh, tcp::acceptor& acceptor) {
+  net::steady_timer backoff(co_await net::this_coro::executor);
+  Throttled exhausted_log, full_log;
+  uint64_t evictions_logged = 0;
   while (!sh.draining) {
     beast::error_code ec;
     // A connection's coroutine, its timer and the drain signal need a strand only when several
@@ -373,14 +486,33 @@ net::awaitable<void> Accept(Shared& sh, tcp::acceptor& acceptor) {
         executor, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (sh.draining || ec == net::error::operation_aborted) break;
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      if (ec == net::error::connection_aborted) continue;  // that client left; next
+      auto pause = std::chrono::milliseconds(100);
+      if (OutOfDescriptors(ec)) {
+        size_t evicted = sh.table.ShrinkAfterDescriptorExhaustion();
+        if (evicted) pause = std::chrono::milliseconds(10);
+        exhausted_log([&](int64_t times) {
+          log::Warn("descriptor limit reached; closing the longest idle connections",
+                    {{"error", ec.message()},
+                     {"times", times},
+                     {"open_connections", static_cast<int64_t>(sh.table.size())},
+                     {"max_connections", static_cast<int64_t>(sh.table.capacity())}});
+        });
+      }
+      backoff.expires_after(pause);
+      co_await backoff.async_wait(net::redirect_error(net::use_awaitable, ec));
+      continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(std::move(socket));
-    {
-      std::lock_guard lock(sh.mu);
-      sh.connections.remove_if([](const auto& w) { return w.expired(); });
-      sh.connections.push_back(conn);
+    auto conn = std::make_shared<Connection>(std::move(socket), sh.table);
+    if (!sh.table.Admit(*conn)) continue;  // every connection is busy: this one is closed
+    if (uint64_t evictions = sh.table.evictions(); evictions != evictions_logged) {
+      full_log([&](int64_t) {
+        log::Warn("connection limit reached; closing the longest idle connections",
+                  {{"evicted", static_cast<int64_t>(evictions - evictions_logged)},
+                   {"max_connections", static_cast<int64_t>(sh.table.capacity())}});
+        evictions_logged = evictions;
+      });
     }
     auto conn_executor = conn->stream.get_executor();
     net::co_spawn(conn_executor, ServeConnection(sh, std::move(conn)), net::detached);
@@ -419,8 +551,24 @@ int Serve(App& app, const ServerOptions& options) {
   }
   int threads = options.threads > 0 ? options.threads
                                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  uint64_t descriptor_limit = DescriptorLimit();
+  size_t fitting = DefaultMaxConnections(descriptor_limit, DescriptorsOpen());
+  size_t max_connections =
+      options.max_connections > 0 ? static_cast<size_t>(options.max_connections) : fitting;
+  std::fprintf(stderr, "connections: at most %zu (descriptor limit %llu)\n", max_connections,
+               static_cast<unsigned long long>(descriptor_limit));
+  if (max_connections > fitting) {
+    log::Warn(
+        "max_connections exceeds what the descriptor limit leaves room for; it will be "
+        "lowered when descriptors run out",
+        {{"max_connections", static_cast<int64_t>(max_connections)},
+         {"descriptor_limit", static_cast<int64_t>(descriptor_limit)}});
+  }
+  // Declared before the io_context: connections still queued there remove themselves from it
+  // when the io_context is destroyed.
+  ConnectionTable table(max_connections);
   net::io_context ioc(threads);
-  Shared sh{app, options, ioc, threads};
+  Shared sh{app, options, ioc, table, threads};
   sql::SetQueryObserver(
       [](const char* backend, double seconds) { Metrics::Global().ObserveStore(backend, seconds); });
 
@@ -473,9 +621,7 @@ int Serve(App& app, const ServerOptions& options) {
     drain_poll.expires_after(std::chrono::milliseconds(20));
     drain_poll.async_wait([&](beast::error_code wait_ec) {
       if (wait_ec) return;
-      std::lock_guard lock(sh.mu);
-      sh.connections.remove_if([](const auto& w) { return w.expired(); });
-      if (sh.connections.empty()) {
+      if (sh.table.size() == 0) {
         hard_stop.cancel();
       } else {
         wait_for_connections();
@@ -487,16 +633,9 @@ int Serve(App& app, const ServerOptions& options) {
     sh.draining = true;
     acceptor.close(ec);
     flush_timer.cancel();
-    {
-      std::lock_guard lock(sh.mu);
-      for (auto& weak : sh.connections) {
-        if (auto conn = weak.lock()) {
-          net::post(conn->stream.get_executor(), [conn] {
-            if (conn->idle) conn->stream.cancel();
-          });
-        }
-      }
-    }
+    sh.table.ForEach([](ConnectionTable::Slot& slot) {
+      static_cast<Connection&>(slot).CancelOnStrand(/*only_idle=*/true);
+    });
     // Requests in flight get a grace period; then everything stops.
     hard_stop.expires_after(std::chrono::seconds(10));
     hard_stop.async_wait([&](beast::error_code wait_ec) {

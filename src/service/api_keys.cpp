@@ -87,17 +87,14 @@ KeyView ApiKeys::ViewOf(const ApiKey& k, std::string secret) {
 Status ApiKeys::Apply(StoreReader& reads, const Membership& caller, ApiKey& k,
                       const KeyInput& in, bool creating, UnixTime now) {
   if (in.name || creating) {
-    std::string name = validation::Trim(in.name.value_or(""));
-    if (name.empty() || validation::CodePoints(name) > 100 || !validation::IsValidUtf8(name)) {
-      return Invalid("invalid_name", "name", "A key name has 1 to 100 characters.");
-    }
-    k.name = name;
+    auto name = validation::KeyName(in.name.value_or(""));
+    if (!name) return name.error();
+    k.name = *name;
   }
   if (in.service) {
-    if (validation::CodePoints(*in.service) > 100 || !validation::IsValidUtf8(*in.service)) {
-      return Invalid("invalid_service", "service", "service has at most 100 characters.");
-    }
-    k.service = validation::Trim(*in.service);
+    auto service = validation::ServiceName(*in.service);
+    if (!service) return service.error();
+    k.service = *service;
   }
   auto check_patterns = [](const std::vector<std::string>& ps, const char* field) -> Status {
     if (ps.size() > 100) return Invalid("invalid_permissions", field, "At most 100 patterns.");

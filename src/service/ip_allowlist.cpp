@@ -12,13 +12,6 @@ std::string EntryField(size_t i, const char* name) {
   return "entries[" + std::to_string(i) + "]." + name;
 }
 
-bool HasControl(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
-
 nlohmann::json EntriesJson(const std::vector<IpAllowEntry>& entries) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : entries) out.push_back({{"cidr", e.cidr}, {"label", e.label}});
@@ -49,7 +42,7 @@ Result<std::vector<IpAllowEntry>> ValidateIpAllowlist(
                                 "bits zero (such as 203.0.113.0/24 or 2001:db8::/32).");
     }
     std::string label = validation::Trim(entries[i].label);
-    if (!validation::IsValidUtf8(label) || HasControl(label) ||
+    if (!validation::IsSingleLine(label) ||
         validation::CodePoints(label) > IpAllowlists::kMaxLabel) {
       return Error::Invalid("invalid_label", EntryField(i, "label"),
                             "A label is at most " + std::to_string(IpAllowlists::kMaxLabel) +

@@ -260,10 +260,9 @@ std::vector<RoleView> Team::Roles(const Membership& caller) {
 Result<CustomRole> Team::ValidateRole(StoreReader& reads, const Membership& caller,
                                       CustomRole role, const RoleInput& in) {
   if (in.name) {
-    std::string name = validation::Trim(*in.name);
-    if (name.empty() || validation::CodePoints(name) > 50 || !validation::IsValidUtf8(name)) {
-      return Error::Invalid("invalid_name", "name", "A role name has 1 to 50 characters.");
-    }
+    auto valid = validation::RoleName(*in.name);
+    if (!valid) return valid.error();
+    std::string name = *valid;
     for (const auto& builtin : access_.catalogue().roles) {
       if (Lower(builtin.name) == Lower(name) || Lower(builtin.id) == Lower(name)) {
         return Error::Conflict("role_name_taken", "'" + name + "' is a built-in role.", "name");
@@ -280,11 +279,11 @@ Result<CustomRole> Team::ValidateRole(StoreReader& reads, const Membership& call
     role.name = name;
   }
   if (in.description) {
-    if (validation::CodePoints(*in.description) > 500 || !validation::IsValidUtf8(*in.description)) {
-      return Error::Invalid("invalid_description", "description",
-                            "A description has at most 500 characters.");
-    }
-    role.description = *in.description;
+    auto description = validation::MultiLineText(
+        *in.description, 500, "invalid_description", "description",
+        "A description has at most 500 characters and no control characters but line breaks.");
+    if (!description) return description.error();
+    role.description = *description;
   }
   if (in.permissions) {
     auto set = access_.catalogue().SetOf(*in.permissions);

@@ -214,6 +214,18 @@ Result<std::string> Workspaces::PutLogo(const Principal& p, const Membership& m,
     return Error{ErrorKind::kUnsupportedMedia, "unsupported_image",
                  "The logo must be a PNG, JPEG or WebP image.", "file"};
   }
+  auto size = DeclaredImageSize(bytes);
+  if (!size) {
+    return Error::Invalid("invalid_image", "file",
+                          "The logo's width and height could not be read from the file.");
+  }
+  if (size->width > kMaxLogoSide || size->height > kMaxLogoSide) {
+    return Error::Invalid("image_too_large", "file",
+                          "The logo may be at most " + std::to_string(kMaxLogoSide) + "×" +
+                              std::to_string(kMaxLogoSide) + " pixels; this one is " +
+                              std::to_string(size->width) + "×" + std::to_string(size->height) +
+                              ".");
+  }
   return store_.Write([&](WriteTx& tx) -> Result<std::string> {
     auto w = tx.LockWorkspace(ws);
     if (!w) return Error::NotFound("workspace");

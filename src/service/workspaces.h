@@ -1,6 +1,7 @@
 // Workspaces: create, list, read, update, delete, logo.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,9 +10,9 @@
 #include "core/model.h"
 #include "core/result.h"
 #include "service/config.h"
-#include "service/key_sync.h"
 #include "service/context.h"
 #include "service/identity_cache.h"
+#include "service/key_sync.h"
 #include "store/store.h"
 
 namespace gh {
@@ -50,6 +51,9 @@ class Workspaces {
   Result<Logo> GetLogo(const Membership& m);
 
   static constexpr size_t kMaxLogoBytes = 2 * 1024 * 1024;
+  // Pixels per side a logo may declare: a 4096×4096 RGBA image decodes to 64 MiB in every
+  // browser that shows it, and a logo never needs more.
+  static constexpr uint32_t kMaxLogoSide = 4096;
 
  private:
   WorkspaceView ViewOf(StoreReader& reads, const Workspace& w, const std::string& role);

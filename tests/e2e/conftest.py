@@ -35,9 +35,9 @@ def server(tmp_path_factory):
 def start_server(tmp_path_factory):
     started = []
 
-    def start(db=None, extra_args=(), listen="127.0.0.1:0"):
+    def start(db=None, extra_args=(), listen="127.0.0.1:0", nofile=None):
         d = tmp_path_factory.mktemp("gatehouse-dedicated")
-        srv = Server(db or f"sqlite:{d}/g.db", d, extra_args, listen=listen).start()
+        srv = Server(db or f"sqlite:{d}/g.db", d, extra_args, listen=listen, nofile=nofile).start()
         started.append(srv)
         return srv
 

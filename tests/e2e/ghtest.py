@@ -25,10 +25,13 @@ CHROME_UA = (
 )
 FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
 
-# Smallest headers that the server recognises by magic bytes.
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
+# Smallest headers that the server recognises by magic bytes and whose dimensions it reads
+# (1×1): PNG's IHDR, a JPEG frame header after APP0, a lossy WebP frame header.
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00\x00\x00\x01" * 2 + b"\x00" * 56
+JPEG = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 9 +
+        b"\xff\xc0\x00\x11\x08\x00\x01\x00\x01\x03" + b"\x00" * 49)
+WEBP = (b"RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00" + b"\x00" * 3 + b"\x9d\x01\x2a" +
+        b"\x01\x00\x01\x00" + b"\x00" * 50)
 
 
 def binary():
@@ -47,8 +50,9 @@ def unique_email(tag="user"):
 class Server:
     """One `gatehouse serve` process on a free loopback port."""
 
-    def __init__(self, db, workdir, extra_args=(), listen="127.0.0.1:0"):
+    def __init__(self, db, workdir, extra_args=(), listen="127.0.0.1:0", nofile=None):
         self.db = db
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) of the process, when given
         self.workdir = str(workdir)
         self.extra_args = list(extra_args)
         self.listen = listen
@@ -65,8 +69,13 @@ class Server:
         os.makedirs(self.workdir, exist_ok=True)
         self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
         cmd = [binary(), "serve", "--listen", self.listen, "--db", self.db, *self.extra_args]
+        preexec = None
+        if self.nofile:
+            import resource
+            preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,  # noqa: E731
+                                                 (self.nofile, self.nofile))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     stdin=subprocess.DEVNULL, env=env)
+                                     stdin=subprocess.DEVNULL, env=env, preexec_fn=preexec)
         # Drain stdout (the access log goes there too) so that the server never blocks on it.
         self._reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._reader.start()

@@ -454,7 +454,6 @@ def test_verify_body_in_every_json_spelling(srv, owner_ws):
         f' {{ "endpoint" : "/v1/chat" ,\n\t"key" : "{secret}" }} ',
         f'{{"key":"{secret}","endpoint":"\\/v1\\/chat","method":"POST","ip":"10.0.0.1"}}',
         f'{{"key":"{secret}","endpoint":"/v1/ch\\u0061t","method":null,"ip":null}}',
-        f'{{"key":"x","key":"{secret}","endpoint":"/v1/chat"}}',  # the last duplicate wins
     ]:
         r = post(raw)
         assert r.status_code == 200 and r.json()["code"] == "VALID", (raw, r.text)
@@ -462,6 +461,9 @@ def test_verify_body_in_every_json_spelling(srv, owner_ws):
     # An escaped path is matched as its decoded value: the deny pattern holds.
     r = post(f'{{"key":"{secret}","endpoint":"\\/v1\\/admin\\/users"}}')
     assert r.json()["code"] == "FORBIDDEN_ENDPOINT", r.text
+    # A repeated field: readers disagree on which value wins (test_duplicate_keys.py).
+    assert_problem(post(f'{{"key":"x","key":"{secret}","endpoint":"/v1/chat"}}'), 400,
+                   "duplicate_key", "key")
     assert_problem(post(f'{{"key":"{secret}","endpoint":"/v1/chat",}}'), 400, "malformed_json")
     assert_problem(post(f'{{"key":"{secret}","endpoint":"/v1/chat"}} x'), 400, "malformed_json")
     assert_problem(post(f'{{"key":"{secret}","endpoint":"/v1/chat"'), 400, "malformed_json")

@@ -1,4 +1,7 @@
 """Workspaces: create, list, get, update, delete, logos, and tenant isolation."""
+import struct
+import zlib
+
 import pytest
 
 from ghtest import JPEG, PNG, RFC3339_UTC, WEBP, assert_problem
@@ -256,6 +259,61 @@ def test_logo_text_file_named_png_is_415(user):
     r = upload(user, ws["id"], b"", filename="empty.png", ctype="image/png")
     assert_problem(r, 415, "unsupported_image", "file")
     assert user.get(f"/v1/workspaces/{ws['id']}").json()["logo_url"] is None
+
+
+def png_declaring(width, height):
+    """A valid PNG header (signature, IHDR with its CRC) declaring width×height, then IEND."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data)))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def jpeg_declaring(width, height):
+    return (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" +
+            b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", height, width) + b"\x03" +
+            b"\x01\x22\x00\x02\x11\x01\x03\x11\x01\xff\xd9")
+
+
+def webp_declaring(width, height):
+    vp8x = b"\x10\x00\x00\x00" + (width - 1).to_bytes(3, "little") + \
+        (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", 4 + 8 + len(vp8x)) + b"WEBPVP8X" + \
+        struct.pack("<I", len(vp8x)) + vp8x
+
+
+@pytest.mark.parametrize("data,declared", [
+    (png_declaring(60000, 60000), "60000×60000"),  # the attack: 57 bytes, 14.4 GB of pixels
+    (png_declaring(4097, 1), "4097×1"),
+    (png_declaring(1, 100000), "1×100000"),
+    (jpeg_declaring(65535, 65535), "65535×65535"),
+    (webp_declaring(60000, 60000), "60000×60000"),
+])
+def test_logo_declaring_huge_dimensions_is_422(user, data, declared):
+    ws = user.create_workspace("Bomb Logo")
+    body = assert_problem(upload(user, ws["id"], data), 422, "image_too_large", "file")
+    assert declared in body["detail"] and "4096×4096" in body["detail"], body
+    assert user.get(f"/v1/workspaces/{ws['id']}").json()["logo_url"] is None
+
+
+@pytest.mark.parametrize("data", [png_declaring(4096, 4096), jpeg_declaring(4096, 1),
+                                  webp_declaring(1, 4096), png_declaring(1, 1)])
+def test_logo_up_to_4096_pixels_a_side_is_accepted(user, data):
+    ws = user.create_workspace("Fine Logo")
+    r = upload(user, ws["id"], data)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("data", [
+    b"\x89PNG\r\n\x1a\n" + b"garbage, no IHDR chunk at all",
+    png_declaring(0, 10),
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64,  # no frame header
+    b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64,  # no VP8 start code
+])
+def test_logo_whose_dimensions_cannot_be_read_is_422(user, data):
+    ws = user.create_workspace("Odd Logo")
+    assert_problem(upload(user, ws["id"], data), 422, "invalid_image", "file")
 
 
 def test_logo_of_exactly_2_mib_is_accepted(user):
