@@ -215,7 +215,8 @@ Result<NewSession> Accounts::Login(const std::string& email_in, const std::strin
   if (user) {
     ok = crypto::VerifyPassword(password, user->password_hash);
   } else {
-    crypto::VerifyPasswordDummy(password);  // same cost whether or not the account exists
+    // Same cost whether or not the account exists.
+    crypto::VerifyPasswordDummy(password, ParamsOf(config_));
   }
   if (!ok) return InvalidCredentials();  // the attempt stays counted
   if (user->mfa_enabled && !Mfa::UseSecondFactor(store_, user->id, second_factor, now)) {
