@@ -418,6 +418,15 @@ Result<Acceptance> Invitations::Accept(const std::string& token,
       // The account is still there: a deletion racing the acceptance holds this lock.
       auto user = tx.LockUser(principal->user.id);
       if (!user || user->deleted_at) return Error::NotFound("invitation");
+      // Whoever signed up first with the address must also read its mail: otherwise anyone
+      // could join a workspace by signing up with an invitee's address before they do.
+      if (!user->email_verified_at) {
+        return Error{ErrorKind::kForbidden, "email_not_verified",
+                     "Verify " + user->email +
+                         " first: open the link we mailed to it, or send a new one from your "
+                         "account. Then accept the invitation.",
+                     {}};
+      }
       out.user = *user;
     } else {
       if (tx.UserByEmail(inv->email)) {
@@ -425,8 +434,11 @@ Result<Acceptance> Invitations::Accept(const std::string& token,
                                       "An account with this email exists: sign in to accept.");
       }
       if (!new_user) return Error::NotFound("invitation");
-      created = accounts_.MakeSession(*new_user, client, now);
-      out.user = *new_user;
+      // The link came in a mail to the address: accepting with it proves the address.
+      User verified = *new_user;
+      verified.email_verified_at = now;
+      created = accounts_.MakeSession(verified, client, now);
+      out.user = verified;
     }
     if (tx.MembershipOf(inv->workspace_id, out.user.id)) {
       return Error::Conflict("already_member", "You are already a member of this workspace.");
