@@ -125,8 +125,18 @@ int RunServe(const Flags& f) {
   gh::PeriodicThread key_refresh("key index refresh", std::chrono::seconds(1),
                                  [&app] { app.key_sync.Refresh(); },
                                  gh::PeriodicThread::First::kAfterPeriod);
+  // Password reset requests, handled off the request path so that the answer's timing says
+  // nothing about whether the address is registered (PasswordReset::Request); woken by each,
+  // at idle priority so that the work a registered address causes (a link, an event, a mail)
+  // never takes a core from the request that asked for it.
+  gh::PeriodicThread reset_requests("password reset requests", std::chrono::seconds(10),
+                                    [&app] { app.password_reset.ProcessRequests(); },
+                                    gh::PeriodicThread::First::kAtOnce,
+                                    gh::PeriodicThread::Priority::kIdle);
+  app.password_reset.Subscribe([&reset_requests] { reset_requests.Wake(); });
   gh::Lifecycle jobs;
   jobs.Add("mail delivery", mail);
+  jobs.Add("password reset requests", reset_requests);
   jobs.Add("audit retention", retention);
   jobs.Add("idempotency keys purge", idempotency_purge);
   jobs.Add("bookkeeping", bookkeeper);
@@ -147,6 +157,7 @@ int RunServe(const Flags& f) {
   };
   int rc = gh::http::Serve(app, opts);
   jobs.StopAll();
+  app.password_reset.Unsubscribe();
   std::fprintf(stderr, "gatehouse stopped\n");
   return rc;
 }

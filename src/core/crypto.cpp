@@ -4,7 +4,9 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 
+#include <mutex>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace gh::crypto {
@@ -139,9 +141,20 @@ bool VerifyPassword(std::string_view password, const std::string& phc) {
   return crypto_pwhash_str_verify(phc.c_str(), password.data(), password.size()) == 0;
 }
 
-void VerifyPasswordDummy(std::string_view password) {
-  static const std::string dummy = HashPassword("gatehouse-dummy-password");
-  (void)VerifyPassword(password, dummy);
+std::string DummyPasswordHash(const PasswordParams& params) {
+  // One hash per cost, made once: a process runs with one configured cost (tests with a few).
+  static std::mutex mu;
+  static std::vector<std::pair<std::pair<uint64_t, size_t>, std::string>> made;
+  std::lock_guard lock(mu);
+  for (const auto& [cost, phc] : made) {
+    if (cost == std::make_pair(params.ops_limit, params.mem_limit)) return phc;
+  }
+  made.push_back({{params.ops_limit, params.mem_limit}, HashPassword("gatehouse-dummy", params)});
+  return made.back().second;
+}
+
+void VerifyPasswordDummy(std::string_view password, const PasswordParams& params) {
+  (void)VerifyPassword(password, DummyPasswordHash(params));
 }
 
 }  // namespace gh::crypto

@@ -27,6 +27,25 @@ struct User {
   // Set when the account was deleted: the row stays, anonymised, so that audit events, keys
   // and invitations still name an id; the email is freed for a new sign-up.
   std::optional<UnixTime> deleted_at;
+  // When the owner of `email` proved it (a verification or password reset link, or an
+  // invitation accepted by creating the account). Written only through
+  // WriteTx::MarkEmailVerified and InsertUser.
+  std::optional<UnixTime> email_verified_at;
+};
+
+// What a mailed single-use link lets its holder do.
+enum class AccountTokenPurpose { kPasswordReset, kEmailVerification };
+
+// A single-use link mailed to a user (`{public_url}/reset-password?token=…`,
+// `/verify-email?token=…`). The token itself is never stored, only its SHA-256.
+struct AccountToken {
+  std::string token_hash;
+  AccountTokenPurpose purpose = AccountTokenPurpose::kPasswordReset;
+  std::string user_id;
+  std::string email;  // the address it was mailed to: the link proves only that one
+  UnixTime created_at = 0;
+  UnixTime expires_at = 0;
+  std::optional<UnixTime> used_at;
 };
 
 // A signed-in browser or client. The token itself is never stored, only its SHA-256.

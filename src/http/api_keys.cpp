@@ -213,6 +213,11 @@ Result<Response> Check(App& app, Request& req) {
   if (!req.principal->api_key_workspace_id.empty() && req.principal->api_key_workspace_id != *ws) {
     return Error::NotFound("workspace");
   }
+  // A project the caller cannot see answers as an unknown one: /v1/check must not tell which
+  // restricted projects exist, nor who holds which role in them.
+  if (project && !project->empty() && !app.access.CanSeeProject(*caller, *project)) {
+    return Error::Invalid("invalid_project", "project_id", "Unknown project.");
+  }
   CheckSubject subject{type == "api_key" ? CheckSubject::Type::kApiKey : CheckSubject::Type::kUser,
                        id};
   auto answer = app.access.Check(*ws, subject, project.value_or(""), *permission);

@@ -16,6 +16,7 @@ void AddMeRoutes(App& app) {
                     const Principal& p = *req.principal;
                     Json j = UserJson(p.user);
                     j["mfa_enabled"] = p.user.mfa_enabled;
+                    j["email_verified"] = p.user.email_verified_at.has_value();
                     j["csrf_token"] = req.session_token.empty()
                                           ? Json(nullptr)
                                           : Json(Accounts::CsrfTokenFor(req.session_token));

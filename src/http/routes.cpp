@@ -19,6 +19,8 @@ App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, st
       key_usage(s, key_index),
       access(s, cat, identities),
       accounts(s, c, mail, identities, geoip, login_throttle),
+      verification(s, c, mail, identities),
+      password_reset(s, c, mail, identities),
       mfa(s, identities, login_throttle),
       workspaces(s, c, cat, identities, key_sync),
       team(s, access, identities, key_sync),
@@ -34,6 +36,7 @@ void AddAllRoutes(App& app) {
   AddMetaRoutes(app);
   AddAuthRoutes(app);
   AddMeRoutes(app);
+  AddVerificationRoutes(app);
   AddWorkspaceRoutes(app);
   AddAuditRoutes(app);
   AddTeamRoutes(app);

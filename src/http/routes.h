@@ -17,6 +17,7 @@
 #include "service/api_keys.h"
 #include "service/audit.h"
 #include "service/config.h"
+#include "service/email_verification.h"
 #include "service/invitations.h"
 #include "service/ip_allowlist.h"
 #include "service/key_index.h"
@@ -24,6 +25,7 @@
 #include "service/key_usage.h"
 #include "service/mail.h"
 #include "service/mfa.h"
+#include "service/password_reset.h"
 #include "service/projects.h"
 #include "service/team.h"
 #include "service/workspaces.h"
@@ -48,6 +50,8 @@ struct App {
   KeyUsageWriter key_usage;
   gh::Access access;
   Accounts accounts;
+  EmailVerification verification;
+  PasswordReset password_reset;
   Mfa mfa;
   Workspaces workspaces;
   Team team;
@@ -67,6 +71,7 @@ struct App {
 void AddMetaRoutes(App& app);
 void AddAuthRoutes(App& app);
 void AddMeRoutes(App& app);
+void AddVerificationRoutes(App& app);
 void AddWorkspaceRoutes(App& app);
 void AddAuditRoutes(App& app);
 void AddTeamRoutes(App& app);

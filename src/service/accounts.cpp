@@ -8,6 +8,7 @@
 #include "core/validation.h"
 #include "core/time.h"
 #include "service/audit.h"
+#include "service/email_verification.h"
 #include "service/mail.h"
 #include "service/mfa.h"
 
@@ -50,19 +51,6 @@ std::string LocationText(const std::string& country) {
   return country.empty() ? "Unknown" : GeoIp::CountryName(country) + " (" + country + ")";
 }
 
-// A plain notice mail: the text lines, and the same lines as HTML paragraphs.
-void QueueNotice(WriteTx& tx, MailOutbox& mail, const std::string& to,
-                 const std::string& subject, const std::vector<std::string>& lines,
-                 UnixTime now) {
-  std::string text, html = "<!doctype html><html><body style=\"font-family:sans-serif\">";
-  for (const auto& l : lines) {
-    text += l + "\r\n";
-    if (!l.empty()) html += "<p>" + validation::HtmlEscape(l) + "</p>";
-  }
-  html += "</body></html>";
-  mail.Queue(tx, to, subject, text, html, now);
-}
-
 }  // namespace
 
 Accounts::Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
@@ -74,7 +62,8 @@ Accounts::Accounts(Store& store, const Config& config, MailOutbox& mail, Identit
       cache_(cache),
       geoip_(geoip),
       clock_(clock),
-      throttle_(throttle) {}
+      throttle_(throttle),
+      signups_(config.limits.signups_per_ip_per_hour, 3600) {}
 
 std::string Accounts::CsrfTokenFor(const std::string& session_token) {
   return crypto::Sha256Hex("gatehouse-csrf-v1:" + session_token).substr(0, 43);
@@ -192,13 +181,28 @@ Result<User> Accounts::NewUser(const SignupInput& in, UnixTime now) const {
 }
 
 Result<NewSession> Accounts::Signup(const SignupInput& in, const ClientInfo& client) {
+  UnixTime now = clock_.Now();
+  // Every attempt counts, refused ones too: each may cost a hash, and email_taken answers
+  // tell registered addresses apart.
+  if (int wait = signups_.Acquire(AddressRateKey(client.ip), now); wait > 0) {
+    Error e{ErrorKind::kRateLimited, "rate_limited",
+            "Too many sign-ups from your network. Try again later.", {}};
+    e.retry_after_seconds = wait;
+    return e;
+  }
   if (auto email = validation::NormalizeEmail(in.email); email && store_.UserByEmail(*email)) {
     return Error::Conflict("email_taken", "An account with this email already exists.", "email");
   }
-  UnixTime now = clock_.Now();
   auto u = NewUser(in, now);
   if (!u) return u.error();
-  return StartSession(*u, client, now, "user.signed_up", true);
+  return store_.Write([&](WriteTx& tx) -> Result<NewSession> {
+    NewSession out = MakeSession(*u, client, now);
+    if (Status st = RecordSession(tx, out, client, now, "user.signed_up", true); !st.ok()) {
+      return st.error();
+    }
+    QueueEmailVerification(tx, mail_, config_, out.user, now);
+    return out;
+  });
 }
 
 Result<NewSession> Accounts::Login(const std::string& email_in, const std::string& password,
@@ -217,7 +221,8 @@ Result<NewSession> Accounts::Login(const std::string& email_in, const std::strin
   if (user) {
     ok = crypto::VerifyPassword(password, user->password_hash);
   } else {
-    crypto::VerifyPasswordDummy(password);  // same cost whether or not the account exists
+    // Same cost whether or not the account exists.
+    crypto::VerifyPasswordDummy(password, ParamsOf(config_));
   }
   if (!ok) return InvalidCredentials();  // the attempt stays counted
   if (user->mfa_enabled && !Mfa::UseSecondFactor(store_, user->id, second_factor, now)) {

@@ -10,6 +10,7 @@
 
 #include "core/model.h"
 #include "core/result.h"
+#include "core/window_limiter.h"
 #include "service/config.h"
 #include "service/context.h"
 #include "service/geoip.h"
@@ -48,6 +49,9 @@ class Accounts {
            const GeoIp* geoip, LoginThrottle& throttle,
            const Clock& clock = Clock::System());
 
+  // Creates the account unverified and mails it a verification link (service/
+  // email_verification.h). 429 rate_limited past limits.signups_per_ip_per_hour, counted
+  // before the slow hashing.
   Result<NewSession> Signup(const SignupInput& in, const ClientInfo& client);
   // With TOTP on, `second_factor` (a current code or an unused recovery code) is required:
   // 401 mfa_required without it or when it is wrong.
@@ -105,6 +109,7 @@ class Accounts {
   const GeoIp* const geoip_;
   const Clock& clock_;
   LoginThrottle& throttle_;
+  WindowLimiter signups_;  // per AddressRateKey(ip)
 
   std::mutex activity_mu_;
   std::unordered_map<std::string, SessionActivity> pending_activity_;

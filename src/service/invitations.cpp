@@ -269,6 +269,13 @@ Result<InvitationView> Invitations::Resend(const Principal& p, const Membership&
                                            const std::string& id) {
   if (!IsWellFormedId(id, "inv")) return Error::NotFound("invitation");
   UnixTime now = clock_.Now();
+  // What cannot be re-sent says so before any limit is counted (the transaction below
+  // decides again, on the locked row).
+  auto current = store_.InvitationById(caller.workspace_id, id);
+  if (!current) return Error::NotFound("invitation");
+  if (current->status != "pending") {
+    return Error::Conflict("invitation_not_pending", "The invitation is " + current->status + ".");
+  }
   // One address gets at most a few copies a day, a cooldown apart, whoever asks.
   if (int wait = resend_cooldown_.Acquire(id, now); wait > 0) {
     return TooManyInvitations("This invitation was just sent; wait before sending it again.",
@@ -470,6 +477,15 @@ Result<Acceptance> Invitations::Accept(const std::string& token,
       // The account is still there: a deletion racing the acceptance holds this lock.
       auto user = tx.LockUser(principal->user.id);
       if (!user || user->deleted_at) return Error::NotFound("invitation");
+      // Whoever signed up first with the address must also read its mail: otherwise anyone
+      // could join a workspace by signing up with an invitee's address before they do.
+      if (!user->email_verified_at) {
+        return Error{ErrorKind::kForbidden, "email_not_verified",
+                     "Verify " + user->email +
+                         " first: open the link we mailed to it, or send a new one from your "
+                         "account. Then accept the invitation.",
+                     {}};
+      }
       out.user = *user;
     } else {
       if (tx.UserByEmail(inv->email)) {
@@ -477,8 +493,11 @@ Result<Acceptance> Invitations::Accept(const std::string& token,
                                       "An account with this email exists: sign in to accept.");
       }
       if (!new_user) return Error::NotFound("invitation");
-      created = accounts_.MakeSession(*new_user, client, now);
-      out.user = *new_user;
+      // The link came in a mail to the address: accepting with it proves the address.
+      User verified = *new_user;
+      verified.email_verified_at = now;
+      created = accounts_.MakeSession(verified, client, now);
+      out.user = verified;
     }
     if (tx.MembershipOf(inv->workspace_id, out.user.id)) {
       return Error::Conflict("already_member", "You are already a member of this workspace.");

@@ -1,6 +1,7 @@
 #include "service/mail.h"
 
 #include "core/ids.h"
+#include "core/validation.h"
 
 namespace gh {
 
@@ -26,6 +27,18 @@ MailMessage MailOutbox::Queue(WriteTx& tx, const std::string& to, const std::str
   MailMessage m = QueueMail(tx, config_, to, subject, body_text, body_html, now);
   if (m.status == MailStatus::kQueued) tx.AfterCommit([this] { Wake(); });
   return m;
+}
+
+MailMessage QueueNotice(WriteTx& tx, MailOutbox& mail, const std::string& to,
+                        const std::string& subject, const std::vector<std::string>& lines,
+                        UnixTime now) {
+  std::string text, html = "<!doctype html><html><body style=\"font-family:sans-serif\">";
+  for (const auto& l : lines) {
+    text += l + "\r\n";
+    if (!l.empty()) html += "<p>" + validation::HtmlEscape(l) + "</p>";
+  }
+  html += "</body></html>";
+  return mail.Queue(tx, to, subject, text, html, now);
 }
 
 void MailOutbox::Subscribe(std::function<void()> wake) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/model.h"
 #include "service/config.h"
@@ -17,6 +18,13 @@ namespace gh {
 MailMessage QueueMail(WriteTx& tx, const Config& config, const std::string& to,
                       const std::string& subject, const std::string& body_text,
                       const std::string& body_html, UnixTime now);
+
+class MailOutbox;
+
+// A plain notice: the text lines, and the same lines as HTML paragraphs (escaped).
+MailMessage QueueNotice(WriteTx& tx, MailOutbox& mail, const std::string& to,
+                        const std::string& subject, const std::vector<std::string>& lines,
+                        UnixTime now);
 
 // The mail outbox as use cases see it: a message is queued inside the change's transaction,
 // and once that commits the delivery worker is woken (never for a rolled-back change).

@@ -153,6 +153,9 @@ class StoreReader {
   // Verifications of each key in `period` ("2026-11").
   virtual std::vector<std::pair<std::string, int64_t>> KeyUsageIn(const std::string& period) = 0;
 
+  // A mailed single-use link by the SHA-256 of its token, used or not, expired or not.
+  virtual std::optional<AccountToken> AccountTokenByHash(const std::string& token_hash) = 0;
+
   virtual std::optional<Invitation> InvitationById(const std::string& workspace_id,
                                                    const std::string& invitation_id) = 0;
   virtual std::optional<Invitation> InvitationByTokenHash(const std::string& token_hash) = 0;
@@ -213,6 +216,7 @@ class WriteTx : public StoreReader {
   virtual std::optional<User> LockUser(const std::string& user_id) = 0;
   virtual std::optional<Invitation> LockInvitation(const std::string& workspace_id,
                                                    const std::string& invitation_id) = 0;
+  virtual std::optional<AccountToken> LockAccountToken(const std::string& token_hash) = 0;
 
   // Runs `fn` after this transaction commits (index and cache updates, waking workers), in
   // registration order; never if it rolls back.
@@ -223,9 +227,24 @@ class WriteTx : public StoreReader {
   virtual Status InsertUser(const User& user) = 0;
   virtual void UpdateUser(const User& user) = 0;
   // Account deletion: replaces email (with a value no sign-up can produce), name, password
-  // hash and avatar, and sets deleted_at. The id stays for what refers to it.
+  // hash and avatar, sets deleted_at and deletes the user's mailed links. The id stays for
+  // what refers to it.
   virtual void AnonymiseUser(const std::string& user_id, UnixTime at) = 0;
   virtual void SetUserLastLogin(const std::string& user_id, UnixTime at) = 0;
+  // Sets email_verified_at when it is not set yet (the first proof is kept).
+  virtual void MarkEmailVerified(const std::string& user_id, UnixTime at) = 0;
+
+  // Mailed single-use links (password reset, email verification). Inserting one also deletes
+  // the user's links that expired before `token.created_at`, so rows stay bounded by what
+  // the limits let a user be mailed within a link's lifetime.
+  virtual void InsertAccountToken(const AccountToken& token) = 0;
+  // Marks the link used at `at`; false when it was used already (or does not exist). Read it
+  // with LockAccountToken in the same transaction first.
+  virtual bool UseAccountToken(const std::string& token_hash, UnixTime at) = 0;
+  // Marks every unused link of the user with `purpose` used at `at` (one link used retires
+  // the others mailed before it); returns how many.
+  virtual int RetireAccountTokens(const std::string& user_id, AccountTokenPurpose purpose,
+                                  UnixTime at) = 0;
 
   // Two-factor authentication. A pending secret replaces any earlier pending one; confirming
   // sets users.mfa_enabled and replaces the recovery codes; deleting clears all three.

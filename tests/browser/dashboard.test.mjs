@@ -1,7 +1,8 @@
 // The dashboard walked as a person would, in Debian's Chromium against the real binary:
-// sign up, create a workspace, invite by email (read from a real SMTP sink), accept in a
-// second browser context, change the role, a member's view without admin controls, create a
-// key and see its secret once, revoke it, the audit log, general settings, and sign out.
+// sign up, verify the email from the mail, create a workspace, invite by email (read from a
+// real SMTP sink), accept in a second browser context, change the role, a member's view
+// without admin controls, create a key and see its secret once, revoke it, the audit log,
+// general settings, sign out, and reset a forgotten password from the mail.
 // Screenshots at desktop and mobile widths go to tests/browser/output/ (or $BROWSER_TEST_OUTPUT).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -151,6 +152,31 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.getByRole('heading', { name: 'Team Members' }).waitFor();
     await admin.getByText('1 member', { exact: false }).waitFor();
     await admin.getByRole('cell', { name: /Ada Admin \(You\)/ }).waitFor();
+  });
+
+  test('asks to verify the email, mails a new link, and verifies from the mail', async () => {
+    const notice = admin.getByRole('region', { name: 'Verify your email address' });
+    await notice.waitFor();
+    const verifyLink = (m) => m.text.match(/https?:\/\/\S+\/verify-email\?token=[A-Za-z0-9_-]+/)?.[0];
+    const first = verifyLink(await smtp.waitFor(ADMIN.email, { subject: 'Verify your email address' }));
+    assert.ok(first?.startsWith(server.url), first);
+    await notice.getByRole('button', { name: 'Resend verification email' }).click();
+    await notice.getByText(`We sent a new link to ${ADMIN.email}.`).waitFor();
+    await screenshots(admin, 'verify-notice');
+    const second = verifyLink(await smtp.waitFor(ADMIN.email, { subject: 'Verify your email address', count: 2 }));
+    assert.notEqual(second, first);
+
+    await admin.goto(second);
+    await admin.getByRole('heading', { name: 'Email verified' }).waitFor();
+    await admin.getByText(`${ADMIN.email} is verified.`, { exact: false }).waitFor();
+    await screenshots(admin, 'verify-email');
+    // Using one link retires the others.
+    await admin.goto(first);
+    await admin.getByText('This link has been used already.').waitFor();
+    await admin.goto(wsUrl + '/settings/team');
+    await admin.getByRole('heading', { name: 'Team Members' }).waitFor();
+    assert.equal(await notice.count(), 0, 'the notice is gone');
+    assert.equal((await (await admin.request.get('/v1/me')).json()).email_verified, true);
   });
 
   test('invites by email with real-time validation, in a dialog that traps focus', async () => {
@@ -740,6 +766,70 @@ describe('dashboard', { concurrency: false }, () => {
     await admin.waitForURL(wsUrl + '/settings/team');
     await admin.getByRole('heading', { name: 'Team Members' }).waitFor();
   });
+
+  test('resets a forgotten password from the mail, which ends every session', async () => {
+    const login = (password) =>
+      fetch(server.url + '/v1/auth/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email: ADMIN.email, password }),
+      });
+    const elsewhere = (await login(PASSWORD)).headers.get('set-cookie').split(';')[0];
+    await admin.getByRole('button', { name: 'Log out' }).click();
+    await admin.waitForURL('**/login');
+    await admin.getByLabel('Email').fill(ADMIN.email);
+    await admin.getByRole('link', { name: 'Forgot password?' }).click();
+    await admin.getByRole('heading', { name: 'Reset your password' }).waitFor();
+    assert.equal(await admin.getByLabel('Email').inputValue(), ADMIN.email, 'the address carries over');
+    await screenshots(admin, 'forgot-password');
+    await admin.getByRole('button', { name: 'Send reset link' }).click();
+    await admin.getByText(`If an account exists for ${ADMIN.email}, we sent a link`, { exact: false }).waitFor();
+    await screenshots(admin, 'forgot-password-sent');
+    // An address without an account gets the very same answer (and no mail).
+    const ask = async (email) => {
+      const r = await admin.request.post('/v1/auth/password-reset', { data: { email } });
+      return [r.status(), await r.text()];
+    };
+    assert.deepEqual(await ask('nobody@acme.example.com'), await ask(ADMIN.email));
+
+    const mail = await smtp.waitFor(ADMIN.email, { subject: 'Reset your Gatehouse password' });
+    const link = mail.text.match(/https?:\/\/\S+\/reset-password\?token=[A-Za-z0-9_-]+/)?.[0];
+    assert.ok(link?.startsWith(server.url), mail.text);
+    await admin.goto(link);
+    await admin.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await admin.getByLabel('New password', { exact: true }).fill('short');
+    await admin.getByRole('button', { name: 'Set new password' }).click();
+    await admin.getByText('Use at least 12 characters.').waitFor();
+    await admin.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await admin.getByLabel('Repeat new password').fill(NEW_PASSWORD + '!');
+    await admin.getByRole('button', { name: 'Set new password' }).click();
+    await admin.getByText('The passwords do not match.').waitFor();
+    await admin.getByLabel('Repeat new password').fill(NEW_PASSWORD);
+    await screenshots(admin, 'reset-password');
+    await admin.getByRole('button', { name: 'Set new password' }).click();
+    await admin.getByText(/^The password of .+ was changed\. \d+ sessions? (was|were) signed out\.$/).waitFor();
+    await screenshots(admin, 'reset-password-done');
+    assert.equal((await fetch(server.url + '/v1/me', { headers: { Cookie: elsewhere } })).status, 401, 'other sessions ended');
+    assert.equal((await login(PASSWORD)).status, 401, 'the old password is refused');
+
+    await admin.getByRole('link', { name: 'Log in with the new password' }).click();
+    await admin.waitForURL('**/login?email=*');
+    assert.equal(await admin.getByLabel('Email').inputValue(), ADMIN.email);
+    await admin.getByLabel('Password').fill(NEW_PASSWORD);
+    await admin.getByRole('button', { name: 'Log in' }).click();
+    await admin.getByRole('heading', { name: 'Team Members' }).waitFor();
+    const changed = await smtp.waitFor(ADMIN.email, { subject: 'Your password was changed', count: 3 });
+    assert.match(changed.text, /was reset at/);
+
+    // The link works once.
+    await admin.goto(link);
+    await admin.getByLabel('New password', { exact: true }).fill(PASSWORD);
+    await admin.getByLabel('Repeat new password').fill(PASSWORD);
+    await admin.getByRole('button', { name: 'Set new password' }).click();
+    await admin.getByText('This link has been used already.').waitFor();
+    await admin.getByRole('link', { name: 'Ask for a new link' }).waitFor();
+    assert.deepEqual(scriptErrors, []);
+  });
 });
 
 // The second product document's two roles, word for word: an Admin invites (no role to pick:
@@ -833,7 +923,7 @@ describe('dashboard with the admin-member preset', { concurrency: false }, () =>
     await dialog.getByRole('button', { name: 'Send Invitation' }).click();
     await adminPage.getByText(`Invitation sent to ${erin}.`, { exact: false }).waitFor();
 
-    const link = (await smtp.waitFor(erin)).text.match(/https?:\/\/\S+\/accept-invite\?token=[A-Za-z0-9_-]+/)[0];
+    const link = (await smtp.waitFor(erin, { subject: /invited you/ })).text.match(/https?:\/\/\S+\/accept-invite\?token=[A-Za-z0-9_-]+/)[0];
     const page = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(link);
@@ -842,6 +932,25 @@ describe('dashboard with the admin-member preset', { concurrency: false }, () =>
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL('**/accept-invite?token=*');
+    // Her address is not verified yet: whoever signed up with it may not read its mail. The
+    // page says so instead of offering to accept, and the server refuses anyway.
+    await page.getByRole('region', { name: 'Verify your email address' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Accept invitation' }).count(), 0);
+    await screenshots(page, 'accept-invite-unverified');
+    const refused = await page.evaluate(async (token) => {
+      const me = await (await fetch('/v1/me')).json();
+      const r = await fetch(`/v1/invitations/${token}/accept`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+        body: '{}',
+      });
+      return [r.status, (await r.json()).code];
+    }, new URL(link).searchParams.get('token'));
+    assert.deepEqual(refused, [403, 'email_not_verified']);
+    const verify = (await smtp.waitFor(erin, { subject: 'Verify your email address' })).text.match(/https?:\/\/\S+\/verify-email\?token=[A-Za-z0-9_-]+/)[0];
+    await page.goto(verify);
+    await page.getByRole('heading', { name: 'Email verified' }).waitFor();
+    await page.goto(link);
     await page.getByRole('button', { name: 'Accept invitation' }).click();
     await page.getByRole('cell', { name: /Erin Existing \(You\)/ }).waitFor();
     await page.locator('.context-name', { hasText: 'Perspection Demo' }).waitFor();

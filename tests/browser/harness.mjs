@@ -84,11 +84,13 @@ export class SmtpSink {
       .map((f) => JSON.parse(fs.readFileSync(path.join(this.dir, f), 'utf8')));
   }
 
-  /** The `count`-th message to `address`, polling for up to `timeoutMs`. */
-  async waitFor(address, { count = 1, timeoutMs = 30_000 } = {}) {
+  /** The `count`-th message to `address` (whose subject matches `subject`, a string or a
+   *  RegExp, when given), polling for up to `timeoutMs`. */
+  async waitFor(address, { count = 1, timeoutMs = 30_000, subject } = {}) {
     const deadline = Date.now() + timeoutMs;
+    const about = (m) => subject === undefined || (subject instanceof RegExp ? subject.test(m.subject) : m.subject === subject);
     for (;;) {
-      const got = this.messages().filter((m) => m.to.includes(address));
+      const got = this.messages().filter((m) => m.to.includes(address) && about(m));
       if (got.length >= count) return got[count - 1];
       if (Date.now() > deadline) throw new Error(`no mail #${count} for ${address}; have ${JSON.stringify(this.messages().map((m) => m.to))}`);
       await new Promise((r) => setTimeout(r, 100));

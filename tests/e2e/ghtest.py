@@ -25,6 +25,14 @@ CHROME_UA = (
 )
 FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
 
+# The suite's servers sign up hundreds of accounts (and ask for many password resets) from
+# 127.0.0.1 within minutes: the per-IP limits on both are lifted for them. Tests of the
+# limits pass a --config of their own, which replaces this one.
+TEST_CONFIG = """[limits]
+signups_per_ip_per_hour = 0
+password_resets_per_ip_per_hour = 0
+"""
+
 # Smallest headers that the server recognises by magic bytes and whose dimensions it reads
 # (1×1): PNG's IHDR, a JPEG frame header after APP0, a lossy WebP frame header.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00\x00\x00\x01" * 2 + b"\x00" * 56
@@ -68,7 +76,13 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
         os.makedirs(self.workdir, exist_ok=True)
         self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
-        cmd = [binary(), "serve", "--listen", self.listen, "--db", self.db, *self.extra_args]
+        args = list(self.extra_args)
+        if "--config" not in args:
+            path = os.path.join(self.workdir, "test-limits.toml")
+            with open(path, "w") as f:
+                f.write(TEST_CONFIG)
+            args += ["--config", path]
+        cmd = [binary(), "serve", "--listen", self.listen, "--db", self.db, *args]
         preexec = None
         if self.nofile:
             import resource
@@ -428,12 +442,63 @@ def link_in(text):
     return m.group(1), m.group(2)
 
 
-def link_from_mail_list(server, address):
-    """The accept link of the newest stored mail to `address`, read from `gatehouse mail list`."""
+def link_from_mail_list(server, address, link_re=None):
+    """(link, token) in the newest stored mail to `address` that has one, read from `gatehouse
+    mail list`: an invitation's accept link by default, else a match of `link_re` (whose
+    group 1 is the link, group 2 the token)."""
+    link_re = link_re or INVITE_LINK_RE
     for block in server.mail_list().split("\n--- "):
         if f"\nTo: {address}\n" in block:
-            return link_in(block)
-    raise AssertionError(f"no stored mail to {address}")
+            m = link_re.search(block)
+            if m:
+                return m.group(1), m.group(2)
+    raise AssertionError(f"no stored mail with a link to {address}")
+
+
+VERIFY_LINK_RE = re.compile(r"(https?://[^\s\"<>]+/verify-email\?token=([A-Za-z0-9_\-]+))")
+RESET_LINK_RE = re.compile(r"(https?://[^\s\"<>]+/reset-password\?token=([A-Za-z0-9_\-]+))")
+
+
+def wait_for_stored_link(server, address, link_re, count=1, timeout=10.0):
+    """(link, token) of the `count`-th newest stored mail to `address` with a `link_re` link,
+    polling `gatehouse mail list` (reset mails are queued by a background job)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for block in server.mail_list().split("\n--- "):
+            m = link_re.search(block) if f"\nTo: {address}\n" in block else None
+            if m:
+                found.append((m.group(1), m.group(2)))
+        if len(found) >= count:
+            return found[count - 1]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no stored mail #{count} with {link_re.pattern} to {address}")
+        time.sleep(0.1)
+
+
+def mailed_token(mailbox, address, link_re, count=1):
+    """The token of the `count`-th mail to `address` (through SMTP) with a `link_re` link."""
+    seen = 0
+    for n in range(1, 100):
+        text, _ = mail_parts(mailbox.wait_for(address, count=n))
+        m = link_re.search(text)
+        if m:
+            seen += 1
+            if seen == count:
+                return m.group(2)
+    raise AssertionError(f"no mail #{count} with {link_re.pattern} to {address}")
+
+
+def verify_email(server, client, mailbox=None):
+    """Verifies `client`'s address with the link mailed at sign-up: read from `mailbox` (the
+    SMTP sink) when given, else from `gatehouse mail list`."""
+    if mailbox is not None:
+        token = mailed_token(mailbox, client.email, VERIFY_LINK_RE)
+    else:
+        _, token = link_from_mail_list(server, client.email, VERIFY_LINK_RE)
+    r = server.client().post("/v1/auth/verify-email", json={"token": token})
+    assert r.status_code == 200, r.text
+    return client
 
 
 def invite(client, ws_id, email_address, role=None, **fields):

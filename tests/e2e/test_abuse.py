@@ -209,6 +209,34 @@ def test_a_narrow_role_cannot_demote_or_remove_a_member_above_it(srv):
     assert r.status_code == 200, r.text
 
 
+def test_check_does_not_reveal_projects_the_caller_cannot_see(srv):
+    owner = srv.signup(name="Pia Owner")
+    ws_id = owner.create_workspace("Hidden Projects Co")["id"]
+    dev = join(srv, owner, ws_id, role="developer", name="Dev Outsider")
+    insider = join(srv, owner, ws_id, role="developer", name="Ina Insider")
+    r = owner.post(f"/v1/workspaces/{ws_id}/projects", json={"name": "Secret merger"})
+    assert r.status_code == 201, r.text
+    hidden = r.json()["id"]
+    r = owner.put(f"/v1/workspaces/{ws_id}/projects/{hidden}/members/{insider.user['id']}",
+                  json={"role": "admin"})
+    assert r.status_code == 200, r.text
+
+    def ask(client, project):
+        return client.post("/v1/check", json={
+            "workspace_id": ws_id, "project_id": project, "permission": "members.invite",
+            "subject": {"type": "user", "id": insider.user["id"]}})
+    # The outsider gets exactly the answer of a project that does not exist ...
+    unknown = ask(dev, "prj_" + "0" * 20)
+    assert_problem(unknown, 422, "invalid_project", "project_id")
+    hidden_answer = ask(dev, hidden)
+    assert_problem(hidden_answer, 422, "invalid_project", "project_id")
+    assert hidden_answer.json()["detail"] == unknown.json()["detail"]
+    # ... while the owner, who sees every project, learns the insider's role there.
+    r = ask(owner, hidden)
+    assert r.status_code == 200, r.text
+    assert r.json()["role"] == "admin" and r.json()["allowed"] is True, r.json()
+
+
 # --- 6. second factors and passwords share one throttle --------------------------------------
 
 def test_wrong_totp_codes_from_a_stolen_session_are_throttled_like_passwords(start_server):

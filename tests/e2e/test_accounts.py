@@ -103,8 +103,9 @@ def test_sign_in_from_a_new_device_is_flagged_and_mailed_once(backend_server):
 
 def test_new_device_mail_arrives_over_smtp_and_not_for_a_known_device(mail_server, mailbox):
     c = mail_server.signup(name="Nora Notice")
+    assert mailbox.wait_for(c.email)["Subject"] == "Verify your email address"  # sent at sign-up
     mail_server.login(c.email, ua=CHROME_UA)
-    msg = mailbox.wait_for(c.email)
+    msg = mailbox.wait_for(c.email, count=2)
     assert msg["Subject"] == "New sign-in to your account"
     text, html = mail_parts(msg)
     assert "Device: Windows PC" in text and "Browser: Chrome 120" in text
@@ -116,10 +117,10 @@ def test_new_device_mail_arrives_over_smtp_and_not_for_a_known_device(mail_serve
     r = c.post("/v1/me/password", json={"current_password": PASSWORD,
                                          "new_password": NEW_PASSWORD})
     assert r.status_code == 200, r.text
-    second = mailbox.wait_for(c.email, count=2)
+    second = mailbox.wait_for(c.email, count=3)
     assert second["Subject"] == "Your password was changed"
     assert [m["Subject"] for m in mailbox.to(c.email)] == [
-        "New sign-in to your account", "Your password was changed"]
+        "Verify your email address", "New sign-in to your account", "Your password was changed"]
 
 
 # --- password change ----------------------------------------------------------------------

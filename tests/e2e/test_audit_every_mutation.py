@@ -6,7 +6,8 @@ import time
 
 import requests
 
-from ghtest import PNG, invite, join, link_from_mail_list, unique_email
+from ghtest import (PNG, RESET_LINK_RE, VERIFY_LINK_RE, invite, join, link_from_mail_list,
+                    unique_email, wait_for_stored_link)
 
 MUTATING = {"post", "patch", "put", "delete"}
 EXEMPT = {
@@ -81,6 +82,24 @@ def test_every_mutating_route_records_its_event(server):
         leaver.delete("/v1/me", json={"password": "another long passphrase",
                                       "confirm": "DELETE"}),
         204, "user.deleted", lambda: account_actions(lid))
+
+    # A third verifies its address, then forgets its password and resets it.
+    verifier = server.signup(name="Reese Reset")
+    vid = verifier.user["id"]
+    did("POST", "/v1/me/verify-email", verifier.post("/v1/me/verify-email"), 202,
+        "user.email_verification_requested", lambda: account_actions(vid))
+    _, token = link_from_mail_list(server, verifier.email, VERIFY_LINK_RE)
+    did("POST", "/v1/auth/verify-email",
+        server.client().post("/v1/auth/verify-email", json={"token": token}), 200,
+        "user.email_verified", lambda: account_actions(vid))
+    r = server.client().post("/v1/auth/password-reset", json={"email": verifier.email})
+    _, token = wait_for_stored_link(server, verifier.email, RESET_LINK_RE)  # mailed off the path
+    did("POST", "/v1/auth/password-reset", r, 202, "user.password_reset_requested",
+        lambda: account_actions(vid))
+    did("POST", "/v1/auth/password-reset/confirm",
+        server.client().post("/v1/auth/password-reset/confirm",
+                             json={"token": token, "new_password": "a reset long passphrase"}),
+        200, "user.password_reset", lambda: account_actions(vid))
 
     # --- the workspace ----------------------------------------------------------------------
     r = owner.post("/v1/workspaces", json={"name": "Every Co"})

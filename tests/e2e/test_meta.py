@@ -7,8 +7,8 @@ import requests
 
 from ghtest import assert_problem, metric_value
 
-# Every route that API.md's "Conventions", "Health and metadata", "Accounts and sessions" and
-# "Workspaces" sections name and that this server implements (TOTP, /v1/permissions,
+# Every route that API.md's "Conventions", "Health and metadata", "Accounts and sessions",
+# "Email verification and password reset" and "Workspaces" sections name and that this server implements (TOTP, /v1/permissions,
 # transfer-ownership and /v1/workspaces/{ws}/permissions come with later issues).
 EXPECTED_ROUTES = {
     ("get", "/healthz"),
@@ -23,6 +23,10 @@ EXPECTED_ROUTES = {
     ("get", "/v1/me/sessions"),
     ("delete", "/v1/me/sessions/{ses}"),
     ("post", "/v1/me/sessions/revoke-all"),
+    ("post", "/v1/auth/password-reset"),
+    ("post", "/v1/auth/password-reset/confirm"),
+    ("post", "/v1/auth/verify-email"),
+    ("post", "/v1/me/verify-email"),
     ("post", "/v1/workspaces"),
     ("get", "/v1/workspaces"),
     ("get", "/v1/workspaces/{ws}"),

@@ -10,7 +10,8 @@
 // node where what races is this process's own after-commit work. After each round the
 // invariants are read back from the store and from the key index:
 //   exactly one owner; at least one admin (admin-member preset); a revoked key stays revoked
-//   in the store and in every index; no lost update; no live key whose owner is not a member.
+//   in the store and in every index; no lost update; no live key whose owner is not a member;
+//   a password reset link sets one password.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -20,7 +21,9 @@
 #include <string>
 #include <thread>
 
+#include "core/crypto.h"
 #include "core/ids.h"
+#include "service/account_tokens.h"
 #include "http/routes.h"
 #include "service/presets.h"
 #include "store/store.h"
@@ -289,6 +292,41 @@ TEST_F(Races, AKeyCreatedWhileItsOwnerIsRemovedDoesNotOutliveTheMembership) {
   // The creating node learns of the revocations by its refresh.
   four_[0]->app->key_sync.Refresh();
   for (const auto& secret : created_secrets) ASSERT_EQ(CodeOf(*four_[0], secret), "REVOKED");
+}
+
+// Two nodes confirm the same reset link at once with different passwords: one wins, the other
+// is told the link was used, and the stored password, the sessions and the audit log agree
+// with the winner. Each side hashes its password first (argon2, cheapest cost here).
+TEST_F(Races, TwoConfirmationsOfOneResetLinkSetOnePassword) {
+  Config cheap;
+  cheap.argon2_ops = 1;
+  cheap.argon2_mem_kib = 8;
+  Node a(TheRun().url, cheap, *four_role_), b(TheRun().url, cheap, *four_role_);
+  ClientInfo client{"127.0.0.1", "race"};
+  for (int i = 0; i < Iterations(); ++i) {
+    Workspace w;
+    User u = Seed(w, {"owner"})[0];
+    IssuedToken link = IssueAccountToken(u, AccountTokenPurpose::kPasswordReset, 3600,
+                                         Clock::System().Now());
+    store().Write([&](WriteTx& tx) { tx.InsertAccountToken(link.record); });
+    Result<PasswordResetDone> first = Error::NotFound(), second = Error::NotFound();
+    auto& ra = a.app->password_reset;
+    auto& rb = b.app->password_reset;
+    Race([&] { first = ra.Confirm(link.token, "first password here", client); },
+         [&] { second = rb.Confirm(link.token, "second password here", client); });
+    ASSERT_NE(first.ok(), second.ok()) << "round " << i;
+    const auto& lost = first.ok() ? second : first;
+    ASSERT_EQ(lost.error().code, "token_used") << "round " << i;
+    auto stored = store().UserById(u.id);
+    ASSERT_TRUE(crypto::VerifyPassword(first.ok() ? "first password here" : "second password here",
+                                       stored->password_hash))
+        << "round " << i;
+    AuditFilter resets;
+    resets.action = "user.password_reset";
+    resets.target_id = u.id;
+    ASSERT_EQ(store().FilteredAuditEvents(resets, std::nullopt, 10).events.size(), 1u)
+        << "round " << i;
+  }
 }
 
 }  // namespace

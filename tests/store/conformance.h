@@ -83,7 +83,8 @@ class ScratchDatabase {
 // Every field, for whole-record comparisons that print what differs.
 inline auto Fields(const User& u) {
   return std::tie(u.id, u.email, u.name, u.password_hash, u.theme, u.language, u.avatar_url,
-                  u.created_at, u.updated_at, u.last_login_at, u.deleted_at);
+                  u.created_at, u.updated_at, u.last_login_at, u.deleted_at,
+                  u.email_verified_at);
 }
 inline auto Fields(const Session& s) {
   return std::tie(s.id, s.user_id, s.token_hash, s.device, s.browser, s.ip, s.user_agent,

@@ -46,6 +46,19 @@ TEST(Crypto, PasswordHashIsArgon2idAndVerifies) {
   EXPECT_NE(h, crypto::HashPassword("correct horse battery", cheap));  // salted
 }
 
+// The login of an unknown email burns one verification at the configured cost: at another
+// cost the answer's timing would tell registered emails apart.
+TEST(Crypto, DummyPasswordHashHasTheCostItIsGiven) {
+  crypto::PasswordParams cheap{1, 8 * 1024 * 1024};
+  crypto::PasswordParams dearer{3, 16 * 1024 * 1024};
+  std::string a = crypto::DummyPasswordHash(cheap);
+  std::string b = crypto::DummyPasswordHash(dearer);
+  EXPECT_NE(a.find("$m=8192,t=1,"), std::string::npos) << a;
+  EXPECT_NE(b.find("$m=16384,t=3,"), std::string::npos) << b;
+  EXPECT_EQ(crypto::DummyPasswordHash(cheap), a);  // made once per cost
+  crypto::VerifyPasswordDummy("anything", dearer);
+}
+
 TEST(Ids, HavePrefixAnd22Base62Characters) {
   std::string id = NewId("ws");
   EXPECT_EQ(id.size(), 25u);

@@ -97,6 +97,8 @@ export interface Me {
   theme: 'light' | 'dark' | 'system';
   language: string;
   mfa_enabled: boolean;
+  /** False until the address is proved by the mailed link (needed to accept invitations). */
+  email_verified: boolean;
   csrf_token: string;
   memberships: Membership[];
 }

@@ -9,6 +9,7 @@ import { Login, Signup } from './pages/auth';
 import { Billing } from './pages/billing';
 import { General } from './pages/general';
 import { Projects } from './pages/projects';
+import { ForgotPassword, ResetPassword, VerifyEmail } from './pages/recovery';
 import { TeamMembers } from './pages/team';
 import { CreateWorkspace } from './pages/workspaces';
 import { match, navigate, useLocation } from './router';
@@ -52,6 +53,9 @@ function Redirect(props: { to: string }) {
 
 function route(path: string, query: URLSearchParams, me: Me | null) {
   if (path === '/accept-invite') return <AcceptInvite token={query.get('token') ?? ''} />;
+  if (path === '/verify-email') return <VerifyEmail token={query.get('token') ?? ''} />;
+  if (path === '/reset-password') return <ResetPassword token={query.get('token') ?? ''} />;
+  if (path === '/forgot-password') return <ForgotPassword />;
   if (path === '/signup') return me ? <Redirect to="/" /> : <Signup />;
   if (path === '/login') return me ? <Redirect to={safeNext(query.get('next'))} /> : <Login />;
   if (!me) return <Redirect to={`/login${path !== '/' ? '?next=' + encodeURIComponent(path + location.search) : ''}`} />;

@@ -5,6 +5,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { get, post, Workspace, wsPath } from './api';
 import { usePermissions } from './permissions';
 import { Link, navigate } from './router';
+import { VerifyEmailNotice } from './pages/recovery';
 import { useSession } from './session';
 import { Avatar, Badge, useAsync } from './ui';
 
@@ -105,6 +106,7 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
         </div>
       </aside>
       <main id="main" class="content" tabIndex={-1}>
+        <VerifyEmailNotice />
         <div class="context-banner">
           {ws.data ? (
             <>

@@ -32,7 +32,7 @@ Value EnumText(E e) {
 
 constexpr const char* kUserCols =
     "id, email, name, password_hash, theme, language, avatar_url, created_at, updated_at, "
-    "last_login_at, mfa_enabled, deleted_at";
+    "last_login_at, mfa_enabled, deleted_at, email_verified_at";
 
 User UserFrom(const Row& r) {
   User u;
@@ -48,7 +48,28 @@ User UserFrom(const Row& r) {
   u.last_login_at = r.OptInt(9);
   u.mfa_enabled = r.Int(10) != 0;
   u.deleted_at = r.OptInt(11);
+  u.email_verified_at = r.OptInt(12);
   return u;
+}
+
+constexpr const char* kAccountTokenCols =
+    "token_hash, purpose, user_id, email, created_at, expires_at, used_at";
+
+const char* PurposeText(AccountTokenPurpose p) {
+  return p == AccountTokenPurpose::kPasswordReset ? "password_reset" : "email_verification";
+}
+
+AccountToken AccountTokenFrom(const Row& r) {
+  AccountToken t;
+  t.token_hash = r.Text(0);
+  t.purpose = r.Text(1) == "password_reset" ? AccountTokenPurpose::kPasswordReset
+                                            : AccountTokenPurpose::kEmailVerification;
+  t.user_id = r.Text(2);
+  t.email = r.Text(3);
+  t.created_at = r.Int(4);
+  t.expires_at = r.Int(5);
+  t.used_at = r.OptInt(6);
+  return t;
 }
 
 constexpr const char* kSessionCols =
@@ -510,6 +531,12 @@ class SqlReads : public Base {
         {ws, id}, InvitationFrom);
   }
 
+  std::optional<AccountToken> AccountTokenByHash(const std::string& hash) override {
+    return One<AccountToken>(
+        Sql({"SELECT ", kAccountTokenCols, " FROM account_tokens WHERE token_hash=$1"}), {hash},
+        AccountTokenFrom);
+  }
+
   std::optional<Invitation> InvitationByTokenHash(const std::string& hash) override {
     return One<Invitation>(
         Sql({"SELECT ", kInvitationCols, " FROM invitations WHERE token_hash=$1"}), {hash},
@@ -693,10 +720,10 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     // must not be an error for the transaction to stay usable, as it does on SQLite.
     int64_t inserted = c_->Exec(
         "INSERT INTO users (id, email, name, password_hash, theme, language, avatar_url, "
-        "created_at, updated_at, last_login_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
-        "ON CONFLICT (email) DO NOTHING",
+        "created_at, updated_at, last_login_at, email_verified_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (email) DO NOTHING",
         {u.id, u.email, u.name, u.password_hash, u.theme, u.language, u.avatar_url,
-         u.created_at, u.updated_at, Opt(u.last_login_at)});
+         u.created_at, u.updated_at, Opt(u.last_login_at), Opt(u.email_verified_at)});
     if (inserted == 0) {
       return Error::Conflict("email_taken", "An account with this email already exists.",
                              "email");
@@ -717,6 +744,33 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
         "UPDATE users SET email='deleted:' || id, name='Deleted user', password_hash='', "
         "avatar_url='', mfa_enabled=0, updated_at=$2, deleted_at=$2 WHERE id=$1",
         {user_id, at});
+    c_->Exec("DELETE FROM account_tokens WHERE user_id=$1", {user_id});
+  }
+
+  void MarkEmailVerified(const std::string& user_id, UnixTime at) override {
+    c_->Exec("UPDATE users SET email_verified_at=$2 WHERE id=$1 AND email_verified_at IS NULL",
+             {user_id, at});
+  }
+
+  void InsertAccountToken(const AccountToken& t) override {
+    c_->Exec("DELETE FROM account_tokens WHERE user_id=$1 AND expires_at < $2",
+             {t.user_id, t.created_at});
+    c_->Exec(Sql({"INSERT INTO account_tokens (", kAccountTokenCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7)"}),
+             {t.token_hash, PurposeText(t.purpose), t.user_id, t.email, t.created_at,
+              t.expires_at, Opt(t.used_at)});
+  }
+
+  bool UseAccountToken(const std::string& token_hash, UnixTime at) override {
+    return c_->Exec("UPDATE account_tokens SET used_at=$2 WHERE token_hash=$1 AND used_at IS NULL",
+                    {token_hash, at}) > 0;
+  }
+
+  int RetireAccountTokens(const std::string& user_id, AccountTokenPurpose purpose,
+                          UnixTime at) override {
+    return static_cast<int>(c_->Exec(
+        "UPDATE account_tokens SET used_at=$3 WHERE user_id=$1 AND purpose=$2 AND used_at IS NULL",
+        {user_id, PurposeText(purpose), at}));
   }
 
   void PutPendingTotp(const TotpState& t) override {
@@ -1001,6 +1055,12 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
   std::optional<User> LockUser(const std::string& id) override {
     return One<User>(Sql({"SELECT ", kUserCols, " FROM users WHERE id=$1", for_update_}), {id},
                      UserFrom);
+  }
+
+  std::optional<AccountToken> LockAccountToken(const std::string& hash) override {
+    return One<AccountToken>(Sql({"SELECT ", kAccountTokenCols,
+                                  " FROM account_tokens WHERE token_hash=$1", for_update_}),
+                             {hash}, AccountTokenFrom);
   }
 
   std::optional<Invitation> LockInvitation(const std::string& ws, const std::string& id) override {

@@ -291,6 +291,28 @@ CREATE INDEX idempotency_keys_by_time ON idempotency_keys(created_at);
 -- that of an edit that committed before it (see KeyIndex::Put).
 ALTER TABLE api_keys ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 )sql"},
+      {12, R"sql(
+-- Email verification and password reset: when a user proved their address, and the
+-- single-use links mailed to them (hashes only; `used_at` is set inside the transaction that
+-- uses one, under its row lock, so a link works once however many requests race).
+ALTER TABLE users ADD COLUMN email_verified_at INTEGER;
+-- Accounts made before verification existed count as verified: they signed up under the old
+-- rules, many joined through a mailed invitation (which proves the address), and marking
+-- them unverified would lock every existing user out of accepting invitations at upgrade.
+-- An address squatted before the upgrade is recovered the way any is: a password reset
+-- (mailed to the real owner) takes the account over and signs the squatter out.
+UPDATE users SET email_verified_at = created_at WHERE deleted_at IS NULL;
+CREATE TABLE account_tokens (
+  token_hash TEXT PRIMARY KEY,
+  purpose TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  email TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE INDEX account_tokens_by_user ON account_tokens(user_id, purpose);
+)sql"},
   };
   return kMigrations;
 }

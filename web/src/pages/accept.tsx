@@ -7,6 +7,7 @@ import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import { fieldErrors, FormError, TextField, useAsync } from '../ui';
 import { AuthLayout } from './auth';
+import { VerifyEmailNotice } from './recovery';
 
 interface InvitationInfo {
   workspace_name: string;
@@ -91,7 +92,13 @@ export function AcceptInvite(props: { token: string }) {
     return (
       <AuthLayout title={`Join ${inv.workspace_name}`}>
         {header}
-        {same ? (
+        {same && !me.email_verified ? (
+          // The server would refuse (403 email_not_verified): say why and offer a new link.
+          <>
+            <VerifyEmailNotice />
+            <p class="muted">Open the link in that email, then come back to this invitation to accept it.</p>
+          </>
+        ) : same ? (
           <>
             <FormError error={formError} />
             <button class="button primary wide" disabled={busy} onClick={() => accept({})}>
@@ -136,6 +143,14 @@ export function AcceptInvite(props: { token: string }) {
         <TextField label="Full name" autoComplete="name" value={name} onValue={setName} error={errors.name} />
         <TextField label="Password" type="password" autoComplete="new-password" value={password} onValue={setPassword} error={errors.password} hint="At least 12 characters." />
         <FormError error={formError} />
+        {formError?.code === 'sign_in_required' && (
+          // Someone may have signed up with this address first: a reset link, mailed to it,
+          // gives the account to whoever reads the mail.
+          <p class="muted">
+            Never created one, or forgot the password?{' '}
+            <Link href={`/forgot-password?email=${encodeURIComponent(inv.email)}`}>Reset its password</Link>
+          </p>
+        )}
         <button class="button primary wide" type="submit" disabled={busy}>
           {busy ? 'Joining…' : 'Create account and join'}
         </button>

@@ -29,7 +29,7 @@ function nextPath(): string {
 
 export function Login() {
   const { reload } = useSession();
-  const [email, setEmail] = useState('');
+  const [email, setEmail] = useState(new URLSearchParams(location.search).get('email') ?? '');
   const [password, setPassword] = useState('');
   const [totp, setTotp] = useState('');
   const [needTotp, setNeedTotp] = useState(false);
@@ -77,6 +77,9 @@ export function Login() {
       <form onSubmit={submit} noValidate>
         <TextField label="Email" type="email" autoComplete="email" value={email} onValue={setEmail} error={errors.email} required />
         <TextField label="Password" type="password" autoComplete="current-password" value={password} onValue={setPassword} error={errors.password} required />
+        <p class="forgot">
+          <Link href={'/forgot-password' + (email.trim() ? '?email=' + encodeURIComponent(email.trim()) : '')}>Forgot password?</Link>
+        </p>
         {needTotp && (
           <TextField
             label="Authentication code"

@@ -6,6 +6,7 @@ import { navigate } from '../router';
 import { useSession } from '../session';
 import { fieldErrors, FormError, SelectField, TextField } from '../ui';
 import { AuthLayout } from './auth';
+import { VerifyEmailNotice } from './recovery';
 
 export function browserTimeZone(): string {
   try {
@@ -63,6 +64,7 @@ export function CreateWorkspace() {
 
   return (
     <AuthLayout title="Create a workspace" subtitle="A workspace holds your team, projects, API keys and audit log.">
+      <VerifyEmailNotice />
       <form onSubmit={submit} noValidate>
         <TextField label="Workspace name" value={name} onValue={setName} error={errors.name} placeholder="Acme Corp" autoFocus />
         <SelectField
