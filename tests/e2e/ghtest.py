@@ -26,11 +26,13 @@ CHROME_UA = (
 FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
 
 # The suite's servers sign up hundreds of accounts (and ask for many password resets) from
-# 127.0.0.1 within minutes: the per-IP limits on both are lifted for them. Tests of the
-# limits pass a --config of their own, which replaces this one.
+# 127.0.0.1 within minutes, and re-send invitations back to back: the per-IP limits and the
+# resend cooldown are lifted for them. Tests of the limits (test_abuse.py and others) pass a
+# --config of their own, which replaces this one and keeps the defaults.
 TEST_CONFIG = """[limits]
 signups_per_ip_per_hour = 0
 password_resets_per_ip_per_hour = 0
+invitation_resend_cooldown_seconds = 0
 """
 
 # Smallest headers that the server recognises by magic bytes and whose dimensions it reads
