@@ -131,11 +131,9 @@ Result<Response> RunHandler(App& app, Request& req) {
   }
   std::string scope = req.principal->user.id;
   std::string hash = IdempotencyRequestHash(req);
-  // Reserve the key first, so that concurrent repeats cannot both run the handler.
-  bool reserved = app.store.Write([&](WriteTx& tx) {
-    return tx.SaveIdempotentResponse(scope, idem_key, {hash, 0, "", "", Clock::System().Now()});
-  });
-  if (!reserved) {
+  UnixTime now = Clock::System().Now();
+  // A key already stored is replayed (or refused) from its row.
+  auto answer_stored = [&]() -> Result<Response> {
     auto prior = app.store.FindIdempotentResponse(scope, idem_key);
     if (!prior) {  // the first request failed and released the key: answer it as new
       return Error{ErrorKind::kConflict,
@@ -159,6 +157,25 @@ Result<Response> RunHandler(App& app, Request& req) {
     r.body = prior->body;
     r.Header("Idempotent-Replayed", "true");
     return r;
+  };
+  // Each new key is a stored answer for 24 hours: an account keeps a bounded number of them.
+  // Repeats of a stored key cost nothing.
+  if (int wait = app.idempotency_keys.Acquire(scope, now); wait > 0) {
+    if (app.store.FindIdempotentResponse(scope, idem_key)) return answer_stored();
+    Error e{ErrorKind::kRateLimited, "rate_limited",
+            "Too many new Idempotency-Keys from this account; retry later or send the request "
+            "without one.",
+            {}};
+    e.retry_after_seconds = wait;
+    return e;
+  }
+  // Reserve the key first, so that concurrent repeats cannot both run the handler.
+  bool reserved = app.store.Write([&](WriteTx& tx) {
+    return tx.SaveIdempotentResponse(scope, idem_key, {hash, 0, "", "", now});
+  });
+  if (!reserved) {
+    app.idempotency_keys.Release(scope, now);  // a repeat stores nothing new
+    return answer_stored();
   }
   Response r;
   try {

@@ -30,7 +30,8 @@ App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, st
       projects(s, access, team, key_sync),
       closure(s, mail, accounts, team, key_sync, access, identities),
       audit(s, c.limits.host_events_per_workspace_per_minute),
-      secure_cookies(c.PublicUrl().rfind("https://", 0) == 0) {}
+      secure_cookies(c.PublicUrl().rfind("https://", 0) == 0),
+      idempotency_keys(c.limits.idempotency_keys_per_account_per_hour, 3600) {}
 
 void AddAllRoutes(App& app) {
   AddMetaRoutes(app);

@@ -11,6 +11,7 @@
 #include "http/middleware.h"
 #include "http/router.h"
 #include "http/web_assets.h"
+#include "core/window_limiter.h"
 #include "service/access.h"
 #include "service/account_closure.h"
 #include "service/accounts.h"
@@ -65,6 +66,8 @@ struct App {
   // The dashboard's build output, served at / for what no API route matches (empty: none).
   WebAssets web;
   bool secure_cookies = false;  // public URL is https
+  // New Idempotency-Key reservations per account (limits.idempotency_keys_per_account_per_hour).
+  WindowLimiter idempotency_keys;
 };
 
 // Registers every route of every API area.

@@ -129,6 +129,7 @@ Status ApplyFile(Config& c, const std::string& path) {
         {"new_ips_per_key_per_day", &l.new_ips_per_key_per_day},
         {"new_ips_per_publishable_key_per_day", &l.new_ips_per_publishable_key_per_day},
         {"publishable_key_verifies_per_minute", &l.publishable_key_verifies_per_minute},
+        {"idempotency_keys_per_account_per_hour", &l.idempotency_keys_per_account_per_hour},
         {"max_connections", &l.max_connections},
         {"header_timeout_seconds", &l.header_timeout_seconds},
         {"idle_connection_seconds", &l.idle_connection_seconds},
@@ -276,7 +277,8 @@ Status ValidateConfig(const Config& c) {
                 l.invitation_resends_per_invitation_per_day,
                 l.invitation_resend_cooldown_seconds, l.host_events_per_workspace_per_minute,
                 l.new_ips_per_key_per_day, l.new_ips_per_publishable_key_per_day,
-                l.publishable_key_verifies_per_minute, l.max_connections}) {
+                l.publishable_key_verifies_per_minute, l.idempotency_keys_per_account_per_hour,
+                l.max_connections}) {
     if (v < 0) return ConfigError("limits: values must be >= 0");
   }
   if (l.header_timeout_seconds < 1 || l.idle_connection_seconds < 1) {

@@ -39,6 +39,8 @@ struct Limits {
   int new_ips_per_publishable_key_per_day = 0;
   // Verifications per minute of a publishable key that sets no rate limit of its own.
   int publishable_key_verifies_per_minute = 600;
+  // New Idempotency-Key answers kept per account an hour (each row lives 24 hours).
+  int idempotency_keys_per_account_per_hour = 1000;
   // Connections: 0 = derived from the descriptor limit (RLIMIT_NOFILE minus a reserve).
   int max_connections = 0;
   int header_timeout_seconds = 10;    // a request's headers must arrive within this

@@ -381,3 +381,36 @@ def test_workspaces_per_account_are_capped(start_server):
     assert sorted(a.status_code for a in answers) == [201] * 3 + [429] * 3
     assert_problem(next(a for a in answers if a.status_code == 429), 429, "too_many_workspaces")
     assert len(owner.get("/v1/workspaces").json()["data"]) == 3
+
+
+# --- 10. stored Idempotency-Key answers per account -------------------------------------------
+
+def test_new_idempotency_keys_per_account_are_bounded(start_server):
+    dedicated = start_server(extra_args=[
+        "--config", str(limits_file(idempotency_keys_per_account_per_hour=3))])
+    a, b = dedicated.signup(name="Ida Idem"), dedicated.signup(name="Bo Other")
+    ws = a.create_workspace("Idem Co")
+    path = f"/v1/workspaces/{ws['id']}/projects"
+
+    def create(client, key, name):
+        return client.post(path, json={"name": name}, headers={"Idempotency-Key": key})
+    first = create(a, "k-0", "P0")
+    assert first.status_code == 201, first.text
+    for i in (1, 2):
+        assert create(a, f"k-{i}", f"P{i}").status_code == 201
+    # A repeat of a stored key is replayed and costs nothing ...
+    again = create(a, "k-0", "P0")
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    # ... a fourth new key is refused before anything is stored or done ...
+    r = create(a, "k-3", "P3")
+    assert_problem(r, 429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 3600
+    names = sorted(p["name"] for p in a.get(path).json()["data"])
+    assert names == ["P0", "P1", "P2"], names
+    # ... while requests without a key, and other accounts, go on.
+    assert a.post(path, json={"name": "P4"}).status_code == 201
+    ws_b = b.create_workspace("Other Idem Co")
+    r = b.post(f"/v1/workspaces/{ws_b['id']}/projects", json={"name": "Q"},
+               headers={"Idempotency-Key": "k-0"})
+    assert r.status_code == 201, r.text

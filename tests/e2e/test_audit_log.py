@@ -15,7 +15,7 @@ import urllib.parse
 import pytest
 import requests
 
-from ghtest import assert_problem, binary, connect, join
+from ghtest import CHROME_UA, assert_problem, binary, connect, join
 
 ROLE_AUDITOR = ["workspace.view", "members.view", "audit_log.view", "audit_log.export"]
 
@@ -289,6 +289,26 @@ def test_pii_is_masked_for_roles_without_the_view_pii_permission(isolated):
     assert row[header.index("ip")] == "127.0.0.x"
     _, _, owner_raw = export_rows(owner, w)
     assert b"carol@acme.com" in owner_raw
+
+
+def test_masking_covers_ipv6_non_ascii_emails_target_ids_and_user_agents(isolated):
+    owner, auditor, w = isolated["owner"], isolated["auditor"], isolated["ws"]["id"]
+    r = owner.post(logs_path(w), headers={"User-Agent": CHROME_UA}, json={
+        "action": "settings.changed",
+        "target": {"type": "user", "id": "jane.doe@acme.com", "name": "Jane"},
+        "details": {"from": "2001:db8:85a3::8a2e:370:7334", "cc": "józef@przykład.pl",
+                    "allow": ["2001:db8::/32"]}})
+    assert r.status_code == 201, r.text
+    full = {e["id"]: e for e in listing(owner, w)["data"]}[r.json()["id"]]
+    masked = {e["id"]: e for e in listing(auditor, w)["data"]}[r.json()["id"]]
+    assert full["target"]["id"] == "jane.doe@acme.com" and full["user_agent"] == CHROME_UA
+    assert masked["target"]["id"] == "j***@acme.com"
+    assert masked["details"] == {"from": "2001:db8:85a3:x", "cc": "j***@przykład.pl",
+                                 "allow": ["2001:db8:0:x/32"]}
+    assert masked["user_agent"] == "Chrome on Windows PC", masked["user_agent"]
+    _, _, raw = export_rows(auditor, w)
+    for secret in (b"8a2e:370:7334", "józef".encode(), b"jane.doe@", b"AppleWebKit"):
+        assert secret not in raw, secret
 
 
 def test_export_streams_rfc4180_csv_safely_and_records_itself(history):
