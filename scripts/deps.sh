@@ -9,11 +9,12 @@ PACKAGES=(
   libsqlite3-dev libpq-dev libssl-dev libsodium-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libabsl-dev
   libfmt-dev libcurl4-openssl-dev libjemalloc-dev libqrencode-dev libgeoip-dev tzdata
+  libxml2-dev libxmlsec1-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(
   postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl oathtool clang
-  chromium fonts-dejavu-core geoip-database
+  chromium fonts-dejavu-core geoip-database xmlsec1 python3-lxml
 )
 
 want=("${PACKAGES[@]}")
