@@ -40,22 +40,25 @@ int GenerateSeeds(const char* key_path, const char* cert_path, const std::string
   Write(dir, "xsw_in_extensions.xml",
         Replace(Replace(assertion_signed, AssertionOf(assertion_signed), EvilAssertion()),
                 "<samlp:Status>",
-                "<samlp:Extensions>" + AssertionOf(assertion_signed) + "</samlp:Extensions><samlp:Status>"));
+                "<samlp:Extensions>" + AssertionOf(assertion_signed) +
+                    "</samlp:Extensions><samlp:Status>"));
   Fields f;
   f.name_id = "admin@evil.com.victim.com";
   Write(dir, "comment_in_nameid.xml",
         Replace(Sign(ResponseXml(f), Signed::kAssertion, o), "admin@evil.com.victim.com",
                 "admin@evil.com<!---->.victim.com"));
   Write(dir, "doctype.xml", "<!DOCTYPE r [<!ENTITY a \"aaaa\">]><r>&a;</r>");
-  Write(dir, "metadata.xml",
-        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
-        "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"https://idp.example.org/metadata\">"
-        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
-        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>" +
-            AttackerKey().cert_b64 +
-            "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
-            "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
-            "Location=\"https://idp.example.org/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>");
+  Write(
+      dir, "metadata.xml",
+      "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+      "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" "
+      "entityID=\"https://idp.example.org/metadata\">"
+      "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+      "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>" +
+          AttackerKey().cert_b64 +
+          "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+          "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+          "Location=\"https://idp.example.org/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>");
   return 0;
 }
 

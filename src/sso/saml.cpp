@@ -30,8 +30,8 @@ void EnsureSamlLibraries() {
     if (xmlSecCryptoInit() < 0) throw std::runtime_error("xmlSecCryptoInit failed");
     // xmlsec prints every failed check to stderr by default; a forged response would then
     // write attacker-chosen volume to our logs. The reason code we return says enough.
-    xmlSecErrorsSetCallback([](const char*, int, const char*, const char*, const char*, int,
-                               const char*) {});
+    xmlSecErrorsSetCallback(
+        [](const char*, int, const char*, const char*, const char*, int, const char*) {});
   });
 }
 
@@ -50,8 +50,8 @@ std::string NewSamlRequestId() {
 
 AuthnRequest BuildAuthnRequest(const AuthnRequestParams& p) {
   AuthnRequest out;
-  out.xml = std::string("<samlp:AuthnRequest xmlns:samlp=\"") + kNsProtocol +
-            "\" xmlns:saml=\"" + kNsAssertion + "\" ID=\"" + XmlEscape(p.request_id) +
+  out.xml = std::string("<samlp:AuthnRequest xmlns:samlp=\"") + kNsProtocol + "\" xmlns:saml=\"" +
+            kNsAssertion + "\" ID=\"" + XmlEscape(p.request_id) +
             "\" Version=\"2.0\" IssueInstant=\"" + IsoTime(p.now_unix) + "\" Destination=\"" +
             XmlEscape(p.idp_sso_url) + "\" ProtocolBinding=\"" + kBindingPost +
             "\" AssertionConsumerServiceURL=\"" + XmlEscape(p.acs_url) + "\"><saml:Issuer>" +
@@ -65,7 +65,8 @@ AuthnRequest BuildAuthnRequest(const AuthnRequestParams& p) {
 }
 
 std::string SpMetadataXml(std::string_view entity_id, std::string_view acs_url) {
-  return std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"") +
+  return std::string(
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"") +
          kNsMetadata + "\" entityID=\"" + XmlEscape(entity_id) +
          "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" "
          "protocolSupportEnumeration=\"" +
@@ -152,8 +153,7 @@ Result<IdpMetadata> ParseIdpMetadata(std::string_view xml) {
         }
   }
   if (out.certificates.empty())
-    return Error::Invalid("metadata_no_certificate", "idp_metadata_xml",
-                          "No signing certificate.");
+    return Error::Invalid("metadata_no_certificate", "idp_metadata_xml", "No signing certificate.");
   return out;
 }
 

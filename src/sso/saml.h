@@ -67,12 +67,12 @@ Result<IdpMetadata> ParseIdpMetadata(std::string_view xml);
 
 // ---- Response verification -----------------------------------------------------------------
 struct SamlExpectations {
-  std::vector<std::string> idp_certificates_pem;  // the configured signing certificate(s)
-  std::string idp_entity_id;                      // Issuer
-  std::string sp_entity_id;                       // Audience
-  std::string acs_url;                            // Recipient / Destination
-  std::string request_id;                         // outstanding AuthnRequest ID; may be empty
-  bool allow_idp_initiated = false;               // accept responses without InResponseTo
+  std::vector<std::string> idp_certificates_pem;      // the configured signing certificate(s)
+  std::string idp_entity_id;                          // Issuer
+  std::string sp_entity_id;                           // Audience
+  std::string acs_url;                                // Recipient / Destination
+  std::string request_id;                             // outstanding AuthnRequest ID; may be empty
+  bool allow_idp_initiated = false;                   // accept responses without InResponseTo
   int64_t clock_skew_seconds = kMaxClockSkewSeconds;  // clamped to [0, 120]
 };
 
@@ -81,7 +81,7 @@ struct SamlIdentity {
   std::string name_id_format;
   std::string session_index;
   std::map<std::string, std::vector<std::string>> attributes;  // Name -> values
-  std::string assertion_id;          // for the replay cache
+  std::string assertion_id;                                    // for the replay cache
   int64_t not_on_or_after_unix = 0;  // the earliest expiry of the assertion's windows
   std::string in_response_to;        // empty for an IdP-initiated response
 };

@@ -1,6 +1,4 @@
 // Verification of a SAML Response posted to the ACS (see saml.h for the contract).
-#include "sso/saml.h"
-
 #include <libxml/tree.h>
 #include <libxml/valid.h>
 #include <openssl/bio.h>
@@ -16,6 +14,7 @@
 #include <memory>
 #include <set>
 
+#include "sso/saml.h"
 #include "sso/saml_xml.h"
 
 namespace gh::sso {
@@ -82,7 +81,8 @@ std::optional<Error> CheckSignatureShape(xmlNode* sig, const std::string& parent
     return Reject("signature_transform", "The canonicalization is not exclusive C14N.");
   auto sm = Attr(Child(si, kNsDsig, "SignatureMethod"), "Algorithm");
   if (!sm || !kSignatureMethods.count(*sm))
-    return Reject("signature_algorithm", "The signature algorithm is not RSA/ECDSA-SHA256 or stronger.");
+    return Reject("signature_algorithm",
+                  "The signature algorithm is not RSA/ECDSA-SHA256 or stronger.");
   auto refs = Children(si, kNsDsig, "Reference");
   if (refs.size() != 1)
     return Reject("signature_reference", "The Signature must hold exactly one Reference.");
@@ -144,7 +144,8 @@ std::optional<Error> VerifySignature(xmlDoc* doc, xmlNode* parent, xmlNode* sig,
     if (ctx->signKey == nullptr) continue;
     return std::nullopt;
   }
-  return Reject("signature_invalid", "The signature does not verify with the configured certificate.");
+  return Reject("signature_invalid",
+                "The signature does not verify with the configured certificate.");
 }
 
 void Walk(xmlNode* n, const std::function<void(xmlNode*)>& f) {
@@ -160,7 +161,8 @@ std::optional<Error> CheckIssuer(xmlNode* parent, const std::string& want, bool 
   if (issuers.empty() && !required) return std::nullopt;
   if (issuers.size() != 1) return Reject("issuer", "Expected exactly one Issuer.");
   auto text = FullText(issuers[0]);
-  if (!text || Trim(*text) != want) return Reject("issuer", "The Issuer is not the configured IdP.");
+  if (!text || Trim(*text) != want)
+    return Reject("issuer", "The Issuer is not the configured IdP.");
   return std::nullopt;
 }
 
@@ -223,7 +225,8 @@ Result<SamlIdentity> CheckAssertion(xmlNode* response, xmlNode* assertion,
     auto nooa = TimeAttr(scd, "NotOnOrAfter", bad);
     auto nb = TimeAttr(scd, "NotBefore", bad);
     if (bad || !nooa) {
-      confirmation_error = Reject("subject_confirmation", "The confirmation has no valid NotOnOrAfter.");
+      confirmation_error =
+          Reject("subject_confirmation", "The confirmation has no valid NotOnOrAfter.");
       continue;
     }
     if (now - skew >= *nooa) {

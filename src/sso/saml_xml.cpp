@@ -19,7 +19,6 @@ Error Reject(std::string reason, std::string detail) {
   return {ErrorKind::kForbidden, std::move(reason), std::move(detail), {}};
 }
 
-
 bool Is(const xmlNode* n, const char* ns, const char* name) {
   return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
          std::strcmp(Str(n->ns->href), ns) == 0 && std::strcmp(Str(n->name), name) == 0;
@@ -105,12 +104,23 @@ std::string XmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -192,7 +202,6 @@ std::optional<int64_t> ParseIsoTime(const std::string& s) {
   return static_cast<int64_t>(timegm(&tm)) - offset;
 }
 
-
 static int Depth(const xmlNode* n, int depth) {
   int best = depth;
   for (const xmlNode* c = n->children; c; c = c->next) {
@@ -213,8 +222,8 @@ DocPtr ParseUntrusted(std::string_view bytes, ParseFailure& failure) {
   }
   // No XML_PARSE_NOBLANKS: whitespace inside SignedInfo is signed.
   int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-  DocPtr doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), "saml.xml", nullptr,
-                           opts));
+  DocPtr doc(
+      xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), "saml.xml", nullptr, opts));
   if (!doc) {
     failure = ParseFailure::kMalformed;
     return nullptr;

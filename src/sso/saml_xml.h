@@ -19,13 +19,16 @@ inline constexpr const char* kNsProtocol = "urn:oasis:names:tc:SAML:2.0:protocol
 inline constexpr const char* kNsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion";
 inline constexpr const char* kNsDsig = "http://www.w3.org/2000/09/xmldsig#";
 inline constexpr const char* kNsMetadata = "urn:oasis:names:tc:SAML:2.0:metadata";
-inline constexpr const char* kBindingRedirect = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+inline constexpr const char* kBindingRedirect =
+    "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 inline constexpr const char* kBindingPost = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
-inline constexpr const char* kNameIdEmail = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+inline constexpr const char* kNameIdEmail =
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 inline constexpr const char* kStatusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success";
 inline constexpr const char* kBearer = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 inline constexpr const char* kExcC14n = "http://www.w3.org/2001/10/xml-exc-c14n#";
-inline constexpr const char* kExcC14nComments = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments";
+inline constexpr const char* kExcC14nComments =
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments";
 inline constexpr const char* kEnveloped = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 
 struct DocFree {

@@ -47,7 +47,8 @@ KeyPair MakeKeyPair(const char* cn) {
   X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365 * 20);
   X509_set_pubkey(x, pkey);
   X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
   X509_set_issuer_name(x, name);
   X509_sign(x, pkey, EVP_sha256());
   KeyPair kp;
@@ -60,7 +61,8 @@ KeyPair MakeKeyPair(const char* cn) {
   unsigned char* der = nullptr;
   int len = i2d_X509(x, &der);
   std::string out(4 * ((static_cast<size_t>(len) + 2) / 3) + 1, '\0');
-  out.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), der, len)));
+  out.resize(
+      static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), der, len)));
   kp.cert_b64 = out;
   OPENSSL_free(der);
   X509_free(x);
@@ -111,23 +113,32 @@ struct Fields {
 std::string ResponseXml(const Fields& f) {
   std::string irt = f.in_response_to.empty() ? "" : " InResponseTo=\"" + f.in_response_to + "\"";
   return "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
-         "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"" + f.response_id +
-         "\" Version=\"2.0\" IssueInstant=\"" + Iso(kNow) + "\" Destination=\"" + f.destination +
-         "\"" + irt + "><saml:Issuer>" + f.issuer + "</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"" +
-         f.status + "\"/></samlp:Status><saml:Assertion ID=\"" + f.assertion_id +
+         "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"" +
+         f.response_id + "\" Version=\"2.0\" IssueInstant=\"" + Iso(kNow) + "\" Destination=\"" +
+         f.destination + "\"" + irt + "><saml:Issuer>" + f.issuer +
+         "</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"" + f.status +
+         "\"/></samlp:Status><saml:Assertion ID=\"" + f.assertion_id +
          "\" Version=\"2.0\" IssueInstant=\"" + Iso(kNow) + "\"><saml:Issuer>" + f.issuer +
-         "</saml:Issuer><saml:Subject><saml:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">" +
-         f.name_id + "</saml:NameID><saml:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\">"
-         "<saml:SubjectConfirmationData NotOnOrAfter=\"" + Iso(f.not_on_or_after) + "\" Recipient=\"" +
-         f.recipient + "\"" + irt + "/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore=\"" +
+         "</saml:Issuer><saml:Subject><saml:NameID "
+         "Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">" +
+         f.name_id +
+         "</saml:NameID><saml:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\">"
+         "<saml:SubjectConfirmationData NotOnOrAfter=\"" +
+         Iso(f.not_on_or_after) + "\" Recipient=\"" + f.recipient + "\"" + irt +
+         "/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore=\"" +
          Iso(f.not_before) + "\" NotOnOrAfter=\"" + Iso(f.not_on_or_after) +
          "\"><saml:AudienceRestriction><saml:Audience>" + f.audience +
-         "</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant=\"" +
-         Iso(kNow) + "\" SessionIndex=\"_sess1\"><saml:AuthnContext><saml:AuthnContextClassRef>"
-         "urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext>"
+         "</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement "
+         "AuthnInstant=\"" +
+         Iso(kNow) +
+         "\" SessionIndex=\"_sess1\"><saml:AuthnContext><saml:AuthnContextClassRef>"
+         "urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></"
+         "saml:AuthnContext>"
          "</saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name=\"groups\">"
-         "<saml:AttributeValue>eng</saml:AttributeValue><saml:AttributeValue>admins</saml:AttributeValue>"
-         "</saml:Attribute><saml:Attribute Name=\"first_name\"><saml:AttributeValue>Ada</saml:AttributeValue>"
+         "<saml:AttributeValue>eng</saml:AttributeValue><saml:AttributeValue>admins</"
+         "saml:AttributeValue>"
+         "</saml:Attribute><saml:Attribute "
+         "Name=\"first_name\"><saml:AttributeValue>Ada</saml:AttributeValue>"
          "</saml:Attribute></saml:AttributeStatement></saml:Assertion></samlp:Response>";
 }
 
@@ -144,28 +155,35 @@ void SignElement(xmlDoc* doc, const char* local_name, const SignOptions& o) {
   xmlNode* target = xmlDocGetRootElement(doc);
   if (std::strcmp(local_name, "Assertion") == 0)
     for (xmlNode* c = target->children; c; c = c->next)
-      if (c->type == XML_ELEMENT_NODE && std::strcmp(reinterpret_cast<const char*>(c->name), "Assertion") == 0) target = c;
+      if (c->type == XML_ELEMENT_NODE &&
+          std::strcmp(reinterpret_cast<const char*>(c->name), "Assertion") == 0)
+        target = c;
   xmlAttr* id_attr = xmlHasNsProp(target, BAD_CAST "ID", nullptr);
   xmlChar* id = xmlNodeListGetString(doc, id_attr->children, 1);
   xmlAddID(nullptr, doc, id, id_attr);
-  xmlNode* sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId,
-                                           o.sha1 ? xmlSecTransformRsaSha1Id : xmlSecTransformRsaSha256Id, nullptr, BAD_CAST "ds");
+  xmlNode* sig = xmlSecTmplSignatureCreateNsPref(
+      doc, xmlSecTransformExclC14NId,
+      o.sha1 ? xmlSecTransformRsaSha1Id : xmlSecTransformRsaSha256Id, nullptr, BAD_CAST "ds");
   xmlNode* issuer = target->children;
   xmlAddNextSibling(issuer, sig);
   std::string uri = std::string("#") + reinterpret_cast<const char*>(id);
   xmlFree(id);
-  xmlNode* ref = xmlSecTmplSignatureAddReference(sig, o.sha1 ? xmlSecTransformSha1Id : xmlSecTransformSha256Id,
-                                                 nullptr, BAD_CAST uri.c_str(), nullptr);
+  xmlNode* ref =
+      xmlSecTmplSignatureAddReference(sig, o.sha1 ? xmlSecTransformSha1Id : xmlSecTransformSha256Id,
+                                      nullptr, BAD_CAST uri.c_str(), nullptr);
   xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId);
   xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
   if (o.embed_cert) xmlSecTmplKeyInfoAddX509Data(xmlSecTmplSignatureEnsureKeyInfo(sig, nullptr));
   xmlSecDSigCtx* ctx = xmlSecDSigCtxCreate(nullptr);
-  ctx->signKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(o.key->key_pem.data()),
-                                              o.key->key_pem.size(), xmlSecKeyDataFormatPem, nullptr, nullptr, nullptr);
+  ctx->signKey = xmlSecCryptoAppKeyLoadMemory(
+      reinterpret_cast<const xmlSecByte*>(o.key->key_pem.data()), o.key->key_pem.size(),
+      xmlSecKeyDataFormatPem, nullptr, nullptr, nullptr);
   ASSERT_NE(ctx->signKey, nullptr);
   if (o.embed_cert) {
-    ASSERT_EQ(xmlSecCryptoAppKeyCertLoadMemory(ctx->signKey, reinterpret_cast<const xmlSecByte*>(o.key->cert_pem.data()),
-                                               o.key->cert_pem.size(), xmlSecKeyDataFormatCertPem), 0);
+    ASSERT_EQ(xmlSecCryptoAppKeyCertLoadMemory(
+                  ctx->signKey, reinterpret_cast<const xmlSecByte*>(o.key->cert_pem.data()),
+                  o.key->cert_pem.size(), xmlSecKeyDataFormatCertPem),
+              0);
   }
   ASSERT_EQ(xmlSecDSigCtxSign(ctx, sig), 0);
   xmlSecDSigCtxDestroy(ctx);
@@ -197,7 +215,8 @@ SamlExpectations Expect() {
   return e;
 }
 
-Result<SamlIdentity> Verify(const std::string& xml, SamlExpectations e = Expect(), int64_t now = kNow) {
+Result<SamlIdentity> Verify(const std::string& xml, SamlExpectations e = Expect(),
+                            int64_t now = kNow) {
   return VerifySamlResponse(B64(xml), e, now);
 }
 
@@ -348,7 +367,8 @@ TEST(SamlWrapping, SignedAssertionWrappedInsideTheEvilOne) {
   auto xml = Sign(ResponseXml({}), Signed::kAssertion);
   auto signed_assertion = AssertionOf(xml);
   auto evil = EvilAssertion();
-  evil = Replace(evil, "</saml:Subject>", "</saml:Subject><saml:Advice>" + signed_assertion + "</saml:Advice>");
+  evil = Replace(evil, "</saml:Subject>",
+                 "</saml:Subject><saml:Advice>" + signed_assertion + "</saml:Advice>");
   xml = Replace(xml, signed_assertion, evil);
   EXPECT_EQ(Reason(Verify(xml)), "assertion_count");
 }
@@ -357,18 +377,21 @@ TEST(SamlWrapping, SignedAssertionMovedToExtensions) {
   auto xml = Sign(ResponseXml({}), Signed::kAssertion);
   auto signed_assertion = AssertionOf(xml);
   xml = Replace(xml, signed_assertion, EvilAssertion());
-  xml = Replace(xml, "<samlp:Status>", "<samlp:Extensions>" + signed_assertion + "</samlp:Extensions><samlp:Status>");
+  xml = Replace(xml, "<samlp:Status>",
+                "<samlp:Extensions>" + signed_assertion + "</samlp:Extensions><samlp:Status>");
   EXPECT_EQ(Reason(Verify(xml)), "assertion_count");
   // Alone in Extensions, the only assertion is not the Response's.
   xml = Sign(ResponseXml({}), Signed::kAssertion);
   xml = Replace(xml, signed_assertion, "");
-  xml = Replace(xml, "<samlp:Status>", "<samlp:Extensions>" + signed_assertion + "</samlp:Extensions><samlp:Status>");
+  xml = Replace(xml, "<samlp:Status>",
+                "<samlp:Extensions>" + signed_assertion + "</samlp:Extensions><samlp:Status>");
   EXPECT_EQ(Reason(Verify(xml)), "assertion_count");
 }
 
 TEST(SamlWrapping, EvilAssertionInsideTheSignatureObject) {
   auto xml = Sign(ResponseXml({}), Signed::kResponse);
-  xml = Replace(xml, "</ds:Signature>", "<ds:Object>" + EvilAssertion() + "</ds:Object></ds:Signature>");
+  xml = Replace(xml, "</ds:Signature>",
+                "<ds:Object>" + EvilAssertion() + "</ds:Object></ds:Signature>");
   EXPECT_EQ(Reason(Verify(xml)), "assertion_count");
 }
 
@@ -379,13 +402,16 @@ TEST(SamlWrapping, SignedResponseWrappedInAnEvilResponse) {
   f.response_id = "_evilresp";
   f.assertion_id = "_evil";
   f.name_id = "mallory@acme.com";
-  auto evil = Replace(ResponseXml(f), "<samlp:Status>", "<samlp:Extensions>" + signed_response + "</samlp:Extensions><samlp:Status>");
+  auto evil = Replace(ResponseXml(f), "<samlp:Status>",
+                      "<samlp:Extensions>" + signed_response + "</samlp:Extensions><samlp:Status>");
   EXPECT_EQ(Reason(Verify(evil)), "assertion_count");
 }
 
 TEST(SamlWrapping, DuplicateIdsAnywhereAreRefused) {
   auto xml = Sign(ResponseXml({}), Signed::kResponse);
-  xml = Replace(xml, "<samlp:Status>", "<samlp:Extensions><x:Thing xmlns:x=\"urn:x\" ID=\"_resp1\"/></samlp:Extensions><samlp:Status>");
+  xml = Replace(xml, "<samlp:Status>",
+                "<samlp:Extensions><x:Thing xmlns:x=\"urn:x\" "
+                "ID=\"_resp1\"/></samlp:Extensions><samlp:Status>");
   EXPECT_EQ(Reason(Verify(xml)), "duplicate_id");
 }
 
@@ -435,11 +461,15 @@ TEST(SamlConditions, WrongAudienceRecipientIssuerDestinationInResponseTo) {
 
 // ---- parsing ------------------------------------------------------------------------------------
 TEST(SamlParsing, RefusesDoctypeXxeAndBillionLaughs) {
-  std::string xxe = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>" + ResponseXml({});
+  std::string xxe =
+      "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>" +
+      ResponseXml({});
   EXPECT_EQ(Reason(Verify(xxe)), "doctype");
   std::string lol = "<!DOCTYPE r [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><r>&b;</r>";
   EXPECT_EQ(Reason(Verify(lol)), "doctype");
-  EXPECT_EQ(Reason(Verify("<!DOCTYPE samlp:Response SYSTEM \"http://attacker/x.dtd\">" + ResponseXml({}))), "doctype");
+  EXPECT_EQ(Reason(Verify("<!DOCTYPE samlp:Response SYSTEM \"http://attacker/x.dtd\">" +
+                          ResponseXml({}))),
+            "doctype");
 }
 
 TEST(SamlParsing, RefusesOversizeDeepAndGarbage) {
@@ -461,7 +491,8 @@ TEST(SamlReplay, EachAssertionIdOnceUntilItExpires) {
   EXPECT_FALSE(cache.Remember("_a", kNow + 300, kNow + 10));
   EXPECT_TRUE(cache.Remember("_b", kNow + 300, kNow));
   EXPECT_FALSE(cache.Remember("_c", kNow + 300, kNow));  // full: fail closed
-  // Past NotOnOrAfter plus skew, entries are forgotten (the assertion is refused as expired anyway).
+  // Past NotOnOrAfter plus skew, entries are forgotten (the assertion is refused as expired
+  // anyway).
   EXPECT_TRUE(cache.Remember("_c", kNow + 900, kNow + 300 + kMaxClockSkewSeconds + 1));
   EXPECT_EQ(cache.size(), 1u);
 }
@@ -481,7 +512,8 @@ std::string PercentDecode(const std::string& s) {
 }
 
 TEST(SamlAuthnRequest, RedirectBindingDeflatesAndEncodes) {
-  AuthnRequestParams p{NewSamlRequestId(), kSp, kAcs, "https://idp.example.org/sso?tenant=1", "rs&1", kNow};
+  AuthnRequestParams p{
+      NewSamlRequestId(), kSp, kAcs, "https://idp.example.org/sso?tenant=1", "rs&1", kNow};
   auto req = BuildAuthnRequest(p);
   EXPECT_NE(req.xml.find("ID=\"" + p.request_id + "\""), std::string::npos);
   EXPECT_NE(req.xml.find("AssertionConsumerServiceURL=\"" + kAcs + "\""), std::string::npos);
@@ -493,7 +525,9 @@ TEST(SamlAuthnRequest, RedirectBindingDeflatesAndEncodes) {
   EXPECT_EQ(q.substr(amp), "&RelayState=rs%261");
   std::string b64 = PercentDecode(q.substr(0, amp));
   std::string raw(b64.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()), reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
   ASSERT_GT(n, 0);
   std::string inflated(8192, '\0');
   z_stream zs{};
@@ -517,14 +551,20 @@ TEST(SamlMetadata, SpMetadataNamesEntityAndAcs) {
 
 TEST(SamlMetadata, ReadsIdpMetadataAndRefusesDoctype) {
   std::string md =
-      "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"" + kIdp +
+      "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+      "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"" +
+      kIdp +
       "\"><md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
-      "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n" + IdpKey().cert_b64 +
+      "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n" +
+      IdpKey().cert_b64 +
       "\n</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
-      "<md:KeyDescriptor use=\"encryption\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>" + AttackerKey().cert_b64 +
+      "<md:KeyDescriptor use=\"encryption\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>" +
+      AttackerKey().cert_b64 +
       "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
-      "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"https://idp.example.org/post\"/>"
-      "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp.example.org/redirect\"/>"
+      "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" "
+      "Location=\"https://idp.example.org/post\"/>"
+      "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+      "Location=\"https://idp.example.org/redirect\"/>"
       "</md:IDPSSODescriptor></md:EntityDescriptor>";
   auto r = ParseIdpMetadata(md);
   ASSERT_TRUE(r) << r.error().code;
