@@ -15,8 +15,11 @@
 #include <xmlsec/xmlsec.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace gh::sso {
 namespace {
@@ -348,6 +351,40 @@ TEST(SamlResponse, RefusesNoConfiguredCertificate) {
   auto e = Expect();
   e.idp_certificates_pem.clear();
   EXPECT_EQ(Reason(Verify(Sign(ResponseXml({}), Signed::kAssertion), e)), "no_certificate");
+}
+
+TEST(SamlResponse, EverySignaturePresentMustVerify) {
+  // The assertion signed by the IdP, the Response around it by an attacker: refused.
+  auto xml = Sign(ResponseXml({}), Signed::kAssertion);
+  SignOptions attacker{&AttackerKey(), true, false};
+  EXPECT_EQ(Reason(Verify(Sign(xml, Signed::kResponse, attacker))), "signature_invalid");
+}
+
+TEST(SamlResponse, VerifiesFromSeveralThreadsAtOnce) {
+  const auto good = B64(Sign(ResponseXml({}), Signed::kAssertion));
+  const auto bad = B64(Replace(Sign(ResponseXml({}), Signed::kAssertion), "ada@", "eve@"));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (!VerifySamlResponse(good, Expect(), kNow)) ++wrong;
+        if (VerifySamlResponse(bad, Expect(), kNow)) ++wrong;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(SamlReplay, TheSameAssertionTwiceIsCaughtByTheCache) {
+  SamlReplayCache cache;
+  auto xml = Sign(ResponseXml({}), Signed::kAssertion);
+  auto first = Verify(xml);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(cache.Remember(first->assertion_id, first->not_on_or_after_unix, kNow));
+  auto again = Verify(xml, Expect(), kNow + 5);
+  ASSERT_TRUE(again);  // still a valid signature: the replay is the caller's to refuse
+  EXPECT_FALSE(cache.Remember(again->assertion_id, again->not_on_or_after_unix, kNow + 5));
 }
 
 // ---- signature wrapping -------------------------------------------------------------------------
