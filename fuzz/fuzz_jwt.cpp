@@ -32,12 +32,16 @@ struct Fixture {
   KeyPtr ec = gh::sso::testing::NewEcKey();
   gh::sso::Jwks jwks;
   IdTokenExpectations expect{"https://idp.example.com", "client", "nonce-1"};
-  json payload = {{"iss", "https://idp.example.com"}, {"sub", "u1"}, {"aud", "client"},
-                  {"nonce", "nonce-1"}, {"iat", kNow}, {"exp", kNow + 600}};
+  json payload = {{"iss", "https://idp.example.com"},
+                  {"sub", "u1"},
+                  {"aud", "client"},
+                  {"nonce", "nonce-1"},
+                  {"iat", kNow},
+                  {"exp", kNow + 600}};
   std::string valid_rs;
   Fixture() {
-    json doc = {{"keys", {gh::sso::testing::PublicJwk(rsa, "rsa"),
-                          gh::sso::testing::PublicJwk(ec, "ec")}}};
+    json doc = {
+        {"keys", {gh::sso::testing::PublicJwk(rsa, "rsa"), gh::sso::testing::PublicJwk(ec, "ec")}}};
     jwks = std::move(gh::sso::ParseJwks(doc.dump())).value();
     valid_rs = gh::sso::testing::SignedToken(rsa, {{"alg", "RS256"}, {"kid", "rsa"}}, payload);
   }
@@ -60,7 +64,8 @@ void CheckMeetsExpectations(const gh::sso::IdTokenClaims& c) {
   FUZZ_CHECK(c.expires_at > kNow - gh::sso::kMaxClockSkewSeconds);
   const json& aud = c.raw["aud"];
   FUZZ_CHECK(aud == F().expect.client_id ||
-             (aud.is_array() && std::find(aud.begin(), aud.end(), json(F().expect.client_id)) != aud.end()));
+             (aud.is_array() &&
+              std::find(aud.begin(), aud.end(), json(F().expect.client_id)) != aud.end()));
 }
 
 }  // namespace

@@ -35,12 +35,17 @@ class DuplicateKeys {
   bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
     using E = Json::parse_event_t;
     switch (event) {
-      case E::object_start: frames_.emplace_back(); break;
-      case E::object_end: frames_.pop_back(); break;
+      case E::object_start:
+        frames_.emplace_back();
+        break;
+      case E::object_end:
+        frames_.pop_back();
+        break;
       case E::key:
         if (!frames_.back().insert(parsed.get<std::string>()).second) found = true;
         break;
-      default: break;
+      default:
+        break;
     }
     return true;
   }
@@ -121,8 +126,8 @@ Result<std::shared_ptr<EVP_PKEY>> EcP256Key(const Json& jwk) {
   std::shared_ptr<EVP_PKEY> key;
   if (bld &&
       OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
-      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) == 1) {
+      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) ==
+          1) {
     key = FromData("EC", bld);
   }
   OSSL_PARAM_BLD_free(bld);
@@ -204,7 +209,8 @@ std::optional<Error> CheckAudience(const Json& p, const std::string& client_id) 
       found = found || a == client_id;
     }
   }
-  if (!found || client_id.empty()) return Refuse(jwt_reason::kWrongAudience, "aud lacks client_id.");
+  if (!found || client_id.empty())
+    return Refuse(jwt_reason::kWrongAudience, "aud lacks client_id.");
   auto azp = p.find("azp");
   if (azp != p.end() ? !(azp->is_string() && *azp == client_id) : count > 1) {
     return Refuse(jwt_reason::kWrongAzp, "azp is not client_id.");
@@ -311,7 +317,8 @@ Result<Jwk> ParseJwk(const Json& j) {
       *out = it->get<std::string>();
     }
   }
-  if (!jwk.use.empty() && jwk.use != "sig") return Refuse(jwt_reason::kBadJwk, "Not a signing key.");
+  if (!jwk.use.empty() && jwk.use != "sig")
+    return Refuse(jwt_reason::kBadJwk, "Not a signing key.");
   Result<std::shared_ptr<EVP_PKEY>> key = Refuse(jwt_reason::kBadJwk, "Unsupported kty.");
   if (*kty == "RSA") {
     jwk.alg = JwsAlg::kRS256;
@@ -381,7 +388,8 @@ Result<IdTokenClaims> VerifyIdToken(std::string_view token, const Jwks& jwks,
     key = &jwks.keys.front();
   }
   JwsAlg wanted = *alg == "RS256" ? JwsAlg::kRS256 : JwsAlg::kES256;
-  if (key->alg != wanted) return Refuse(jwt_reason::kKeyMismatch, "The kid's key is of another type.");
+  if (key->alg != wanted)
+    return Refuse(jwt_reason::kKeyMismatch, "The kid's key is of another type.");
   if (!VerifySignature(*key, jws->signing_input, jws->signature)) {
     return Refuse(jwt_reason::kBadSignature, "The signature does not verify.");
   }

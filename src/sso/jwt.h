@@ -11,12 +11,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 
@@ -26,27 +25,28 @@ namespace gh::sso {
 
 // Reason codes (Error::code) of VerifyIdToken and the parsers.
 namespace jwt_reason {
-inline constexpr const char* kTooLarge = "jwt_too_large";           // token over kMaxTokenBytes
-inline constexpr const char* kMalformed = "jwt_malformed";          // not three base64url parts
-inline constexpr const char* kBadBase64 = "jwt_bad_base64";         // not strict base64url
-inline constexpr const char* kBadJson = "jwt_bad_json";             // header/payload not a JSON object
-inline constexpr const char* kDuplicateKey = "jwt_duplicate_key";   // a JSON key named twice
-inline constexpr const char* kAlgNotAllowed = "jwt_alg_not_allowed";// none, HS*, PS*, unknown
+inline constexpr const char* kTooLarge = "jwt_too_large";    // token over kMaxTokenBytes
+inline constexpr const char* kMalformed = "jwt_malformed";   // not three base64url parts
+inline constexpr const char* kBadBase64 = "jwt_bad_base64";  // not strict base64url
+inline constexpr const char* kBadJson = "jwt_bad_json";      // header/payload not a JSON object
+inline constexpr const char* kDuplicateKey = "jwt_duplicate_key";        // a JSON key named twice
+inline constexpr const char* kAlgNotAllowed = "jwt_alg_not_allowed";     // none, HS*, PS*, unknown
 inline constexpr const char* kCritUnsupported = "jwt_crit_unsupported";  // a `crit` header
-inline constexpr const char* kKidMissing = "jwt_kid_missing";       // no kid, several keys
-inline constexpr const char* kKidUnknown = "jwt_kid_unknown";       // refresh the JWKS once
-inline constexpr const char* kKeyMismatch = "jwt_key_mismatch";     // kid's key is of another kty/alg/use
+inline constexpr const char* kKidMissing = "jwt_kid_missing";            // no kid, several keys
+inline constexpr const char* kKidUnknown = "jwt_kid_unknown";            // refresh the JWKS once
+inline constexpr const char* kKeyMismatch =
+    "jwt_key_mismatch";  // kid's key is of another kty/alg/use
 inline constexpr const char* kBadSignature = "jwt_bad_signature";
 inline constexpr const char* kWrongIssuer = "jwt_wrong_issuer";
 inline constexpr const char* kWrongAudience = "jwt_wrong_audience";
 inline constexpr const char* kWrongAzp = "jwt_wrong_azp";
 inline constexpr const char* kExpired = "jwt_expired";
-inline constexpr const char* kNotYetValid = "jwt_not_yet_valid";    // nbf in the future
+inline constexpr const char* kNotYetValid = "jwt_not_yet_valid";  // nbf in the future
 inline constexpr const char* kIssuedInFuture = "jwt_issued_in_future";
 inline constexpr const char* kWrongNonce = "jwt_wrong_nonce";
-inline constexpr const char* kMissingClaim = "jwt_missing_claim";   // sub, exp, iat, …
-inline constexpr const char* kBadJwk = "jwk_invalid";               // JWKS parsing
-inline constexpr const char* kWeakKey = "jwk_weak_key";             // RSA under 2048 bits
+inline constexpr const char* kMissingClaim = "jwt_missing_claim";  // sub, exp, iat, …
+inline constexpr const char* kBadJwk = "jwk_invalid";              // JWKS parsing
+inline constexpr const char* kWeakKey = "jwk_weak_key";            // RSA under 2048 bits
 }  // namespace jwt_reason
 
 inline constexpr size_t kMaxTokenBytes = 16 * 1024;
@@ -64,10 +64,10 @@ Result<nlohmann::json> ParseStrictJson(std::string_view text);
 
 // The three parts of a JWS compact serialization, decoded but not verified.
 struct Jws {
-  nlohmann::json header;       // a JSON object
-  nlohmann::json payload;      // a JSON object
-  std::string signing_input;   // "<b64 header>.<b64 payload>", what the signature covers
-  std::string signature;       // raw bytes
+  nlohmann::json header;      // a JSON object
+  nlohmann::json payload;     // a JSON object
+  std::string signing_input;  // "<b64 header>.<b64 payload>", what the signature covers
+  std::string signature;      // raw bytes
 };
 Result<Jws> ParseJws(std::string_view token);
 

@@ -110,7 +110,8 @@ Result<ProviderMetadata> ParseDiscovery(std::string_view document,
       m.id_token_signing_alg_values_supported.push_back(a.get<std::string>());
       usable = usable || a == "RS256" || a == "ES256";
     }
-    if (!usable) return Refuse(oidc_reason::kBadDiscovery, "The IdP signs neither RS256 nor ES256.");
+    if (!usable)
+      return Refuse(oidc_reason::kBadDiscovery, "The IdP signs neither RS256 nor ES256.");
   }
   return m;
 }
@@ -119,7 +120,8 @@ std::string PkceChallengeS256(std::string_view verifier) {
   if (verifier.size() < 43 || verifier.size() > 128) return {};
   if (!std::all_of(verifier.begin(), verifier.end(), IsUnreserved)) return {};
   auto digest = crypto::Sha256(verifier);
-  return crypto::Base64Url(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  return crypto::Base64Url(
+      std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 Pkce NewPkce() {
@@ -199,8 +201,7 @@ Result<std::shared_ptr<const Jwks>> JwksCache::Get(const std::string& issuer,
 }
 
 Result<IdTokenClaims> JwksCache::VerifyIdToken(const std::string& issuer,
-                                               const std::string& jwks_uri,
-                                               std::string_view token,
+                                               const std::string& jwks_uri, std::string_view token,
                                                const IdTokenExpectations& expect, int64_t now) {
   auto jwks = Get(issuer, jwks_uri, now);
   if (!jwks) return jwks.error();

@@ -42,7 +42,8 @@ struct ProviderMetadata {
 // Parses a discovery document. Its `issuer` must equal `expected_issuer` exactly (OIDC
 // Discovery §4.3, else kIssuerMismatch); every endpoint must pass IsAllowedEndpoint; the
 // signing algorithms, when listed, must include RS256 or ES256.
-Result<ProviderMetadata> ParseDiscovery(std::string_view document, std::string_view expected_issuer);
+Result<ProviderMetadata> ParseDiscovery(std::string_view document,
+                                        std::string_view expected_issuer);
 
 // PKCE (RFC 7636) with S256.
 struct Pkce {

@@ -1,7 +1,6 @@
-#include "sso/jwt.h"
-
 #include <gtest/gtest.h>
 
+#include "sso/jwt.h"
 #include "sso_test_keys.h"
 
 namespace gh::sso {
@@ -35,16 +34,17 @@ class IdTokens : public ::testing::Test {
     return std::move(jwks).value();
   }
   static json Payload() {
-    return {{"iss", kIssuer}, {"sub", "248289761001"}, {"aud", kClient}, {"nonce", kNonce},
-            {"iat", kNow - 10}, {"exp", kNow + 3600}, {"email", "ada@acme.com"},
-            {"email_verified", true}, {"name", "Ada Lovelace"}, {"given_name", "Ada"},
-            {"family_name", "Lovelace"}};
+    return {{"iss", kIssuer},          {"sub", "248289761001"},    {"aud", kClient},
+            {"nonce", kNonce},         {"iat", kNow - 10},         {"exp", kNow + 3600},
+            {"email", "ada@acme.com"}, {"email_verified", true},   {"name", "Ada Lovelace"},
+            {"given_name", "Ada"},     {"family_name", "Lovelace"}};
   }
   static IdTokenExpectations Expect() { return {kIssuer, kClient, kNonce}; }
   Result<IdTokenClaims> Verify(const std::string& token) const {
     return VerifyIdToken(token, Keys(), Expect(), kNow);
   }
-  std::string Rs(const json& payload, const json& header = {{"alg", "RS256"}, {"kid", "rsa1"}}) const {
+  std::string Rs(const json& payload,
+                 const json& header = {{"alg", "RS256"}, {"kid", "rsa1"}}) const {
     return SignedToken(*rsa_, header, payload);
   }
   static std::string Code(const Result<IdTokenClaims>& r) { return r.ok() ? "ok" : r.error().code; }
@@ -87,8 +87,8 @@ TEST_F(IdTokens, AlgNoneIsRefused) {
 }
 
 TEST_F(IdTokens, Hs256SignedWithThePublicKeyIsRefused) {
-  for (const std::string& secret :
-       {PublicPem(*rsa_), PublicJwk(*rsa_, "rsa1").dump(), PublicJwk(*rsa_, "rsa1")["n"].get<std::string>()}) {
+  for (const std::string& secret : {PublicPem(*rsa_), PublicJwk(*rsa_, "rsa1").dump(),
+                                    PublicJwk(*rsa_, "rsa1")["n"].get<std::string>()}) {
     EXPECT_EQ(Code(Verify(HmacToken(secret, {{"alg", "HS256"}, {"kid", "rsa1"}}, Payload()))),
               jwt_reason::kAlgNotAllowed);
   }
@@ -96,11 +96,13 @@ TEST_F(IdTokens, Hs256SignedWithThePublicKeyIsRefused) {
 
 TEST_F(IdTokens, OtherAlgorithmsAreRefused) {
   for (const char* alg : {"RS384", "RS512", "PS256", "ES384", "EdDSA", "HS512", "rs256", ""}) {
-    EXPECT_EQ(Code(Verify(Rs(Payload(), {{"alg", alg}, {"kid", "rsa1"}}))), jwt_reason::kAlgNotAllowed)
+    EXPECT_EQ(Code(Verify(Rs(Payload(), {{"alg", alg}, {"kid", "rsa1"}}))),
+              jwt_reason::kAlgNotAllowed)
         << alg;
   }
   EXPECT_EQ(Code(Verify(Rs(Payload(), {{"kid", "rsa1"}}))), jwt_reason::kAlgNotAllowed);
-  EXPECT_EQ(Code(Verify(Rs(Payload(), {{"alg", 256}, {"kid", "rsa1"}}))), jwt_reason::kAlgNotAllowed);
+  EXPECT_EQ(Code(Verify(Rs(Payload(), {{"alg", 256}, {"kid", "rsa1"}}))),
+            jwt_reason::kAlgNotAllowed);
 }
 
 TEST_F(IdTokens, UnknownKidHasItsOwnReason) {
@@ -122,11 +124,14 @@ TEST_F(IdTokens, OtherKeyUnderTheSameKidIsRefused) {
   // An EC signature presented under the RSA key's kid: the key's type decides.
   EXPECT_EQ(Code(Verify(SignedToken(*ec_, {{"alg", "ES256"}, {"kid", "rsa1"}}, Payload()))),
             jwt_reason::kKeyMismatch);
-  EXPECT_EQ(Code(Verify(Rs(Payload(), {{"alg", "RS256"}, {"kid", "ec1"}}))), jwt_reason::kKeyMismatch);
+  EXPECT_EQ(Code(Verify(Rs(Payload(), {{"alg", "RS256"}, {"kid", "ec1"}}))),
+            jwt_reason::kKeyMismatch);
 }
 
 TEST_F(IdTokens, EmbeddedKeysInTheHeaderAreIgnored) {
-  json header = {{"alg", "RS256"}, {"kid", "rsa1"}, {"jwk", PublicJwk(*rsa_other_, "rsa1")},
+  json header = {{"alg", "RS256"},
+                 {"kid", "rsa1"},
+                 {"jwk", PublicJwk(*rsa_other_, "rsa1")},
                  {"jku", "https://evil.example/jwks"}};
   EXPECT_EQ(Code(Verify(SignedToken(*rsa_other_, header, Payload()))), jwt_reason::kBadSignature);
 }
@@ -204,15 +209,17 @@ TEST_F(IdTokens, TamperedPayloadIsRefused) {
   std::string token = Rs(Payload());
   json p = Payload();
   p["email"] = "eve@acme.com";
-  std::string forged = SigningInput({{"alg", "RS256"}, {"kid", "rsa1"}}, p) +
-                       token.substr(token.rfind('.'));
+  std::string forged =
+      SigningInput({{"alg", "RS256"}, {"kid", "rsa1"}}, p) + token.substr(token.rfind('.'));
   EXPECT_EQ(Code(Verify(forged)), jwt_reason::kBadSignature);
   std::string es = SignedToken(*ec_, {{"alg", "ES256"}, {"kid", "ec1"}}, Payload());
-  std::string es_forged = SigningInput({{"alg", "ES256"}, {"kid", "ec1"}}, p) + es.substr(es.rfind('.'));
+  std::string es_forged =
+      SigningInput({{"alg", "ES256"}, {"kid", "ec1"}}, p) + es.substr(es.rfind('.'));
   EXPECT_EQ(Code(Verify(es_forged)), jwt_reason::kBadSignature);
   // A DER signature where JWS wants r||s.
-  EXPECT_EQ(Code(Verify(es.substr(0, es.rfind('.') + 1) + crypto::Base64Url(std::string(70, '\x30')))),
-            jwt_reason::kBadSignature);
+  EXPECT_EQ(
+      Code(Verify(es.substr(0, es.rfind('.') + 1) + crypto::Base64Url(std::string(70, '\x30')))),
+      jwt_reason::kBadSignature);
 }
 
 TEST_F(IdTokens, BadBase64AndShapesAreRefused) {
@@ -236,7 +243,8 @@ TEST_F(IdTokens, DuplicateClaimsAreRefusedEvenWhenSigned) {
   std::string body = p.dump();
   body.insert(1, "\"sub\":\"admin\",");
   std::string input = header + "." + crypto::Base64Url(body);
-  EXPECT_EQ(Code(Verify(input + "." + crypto::Base64Url(Sign(*rsa_, input)))), jwt_reason::kDuplicateKey);
+  EXPECT_EQ(Code(Verify(input + "." + crypto::Base64Url(Sign(*rsa_, input)))),
+            jwt_reason::kDuplicateKey);
 }
 
 TEST_F(IdTokens, OversizedTokenIsRefusedBeforeParsing) {
@@ -250,10 +258,10 @@ TEST(Base64Url, StrictDecoding) {
   EXPECT_EQ(Base64UrlDecodeStrict("Zm8"), "fo");
   EXPECT_EQ(Base64UrlDecodeStrict("-_8"), std::string("\xfb\xff", 2));
   EXPECT_EQ(Base64UrlDecodeStrict(""), "");
-  EXPECT_FALSE(Base64UrlDecodeStrict("Zm8="));   // padding
-  EXPECT_FALSE(Base64UrlDecodeStrict("Zm9"));    // non-zero trailing bits: "Zm8" is canonical
-  EXPECT_FALSE(Base64UrlDecodeStrict("Z"));      // impossible length
-  EXPECT_FALSE(Base64UrlDecodeStrict("+/8"));    // standard alphabet
+  EXPECT_FALSE(Base64UrlDecodeStrict("Zm8="));  // padding
+  EXPECT_FALSE(Base64UrlDecodeStrict("Zm9"));   // non-zero trailing bits: "Zm8" is canonical
+  EXPECT_FALSE(Base64UrlDecodeStrict("Z"));     // impossible length
+  EXPECT_FALSE(Base64UrlDecodeStrict("+/8"));   // standard alphabet
   EXPECT_FALSE(Base64UrlDecodeStrict("Zm 9v"));
 }
 

@@ -1,10 +1,9 @@
-#include "sso/oidc.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
+#include "sso/oidc.h"
 #include "sso_test_keys.h"
 
 namespace gh::sso {
@@ -107,8 +106,10 @@ TEST(Discovery, RefusesAnotherIssuerPlainHttpAndHmacOnly) {
   EXPECT_EQ(code(d, "https://accounts.google.com"), oidc_reason::kBadDiscovery);
   EXPECT_EQ(code(json::array(), "https://accounts.google.com"), oidc_reason::kBadDiscovery);
   // A local test IdP (oidc-provider on loopback) is fine over http.
-  d = {{"issuer", "http://127.0.0.1:4000"}, {"authorization_endpoint", "http://127.0.0.1:4000/auth"},
-       {"token_endpoint", "http://127.0.0.1:4000/token"}, {"jwks_uri", "http://127.0.0.1:4000/jwks"}};
+  d = {{"issuer", "http://127.0.0.1:4000"},
+       {"authorization_endpoint", "http://127.0.0.1:4000/auth"},
+       {"token_endpoint", "http://127.0.0.1:4000/token"},
+       {"jwks_uri", "http://127.0.0.1:4000/jwks"}};
   EXPECT_EQ(code(d, "http://127.0.0.1:4000"), "ok");
 }
 
@@ -130,8 +131,13 @@ KeyPtr* Jwksets::ec_ = nullptr;
 
 TEST_F(Jwksets, GoogleShape) {
   json k = PublicJwk(*rsa_, "1f40f0a8ef3d880978dc82f25c3ec317c6a5b781");
-  json doc = {{"keys", {{{"e", k["e"]}, {"kty", "RSA"}, {"alg", "RS256"}, {"n", k["n"]},
-                         {"use", "sig"}, {"kid", k["kid"]}}}}};
+  json doc = {{"keys",
+               {{{"e", k["e"]},
+                 {"kty", "RSA"},
+                 {"alg", "RS256"},
+                 {"n", k["n"]},
+                 {"use", "sig"},
+                 {"kid", k["kid"]}}}}};
   auto jwks = ParseJwks(doc.dump());
   ASSERT_TRUE(jwks.ok()) << jwks.error().code;
   ASSERT_EQ(jwks->keys.size(), 1u);
@@ -141,8 +147,13 @@ TEST_F(Jwksets, GoogleShape) {
 TEST_F(Jwksets, MicrosoftShapeWithX5cAndIssuer) {
   json k = PublicJwk(*rsa_, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
   json doc = {{"keys",
-               {{{"kty", "RSA"}, {"use", "sig"}, {"kid", k["kid"]}, {"x5t", k["kid"]},
-                 {"n", k["n"]}, {"e", "AQAB"}, {"x5c", {"MIIC/TCCAeWgAwIBAgIIUd7j/OIahkYwDQYJ"}},
+               {{{"kty", "RSA"},
+                 {"use", "sig"},
+                 {"kid", k["kid"]},
+                 {"x5t", k["kid"]},
+                 {"n", k["n"]},
+                 {"e", "AQAB"},
+                 {"x5c", {"MIIC/TCCAeWgAwIBAgIIUd7j/OIahkYwDQYJ"}},
                  {"cloud_instance_name", "microsoftonline.com"},
                  {"issuer", "https://login.microsoftonline.com/{tenantid}/v2.0"}}}}};
   auto jwks = ParseJwks(doc.dump());
@@ -163,9 +174,9 @@ TEST_F(Jwksets, UnusableKeysAreSkippedNotFatal) {
   json off_curve = PublicJwk(*ec_, "bad-point");
   off_curve["y"] = crypto::Base64Url(std::string(32, '\x01'));
   json oct = {{"kty", "oct"}, {"kid", "hmac"}, {"k", "c2VjcmV0"}};
-  json doc = {{"keys", {PublicJwk(weak, "weak"), enc, p384, wrong_alg, off_curve, oct,
-                        PublicJwk(*rsa_, "good"), PublicJwk(*ec_, "good-ec"),
-                        PublicJwk(*ec_, "good")}}};
+  json doc = {{"keys",
+               {PublicJwk(weak, "weak"), enc, p384, wrong_alg, off_curve, oct,
+                PublicJwk(*rsa_, "good"), PublicJwk(*ec_, "good-ec"), PublicJwk(*ec_, "good")}}};
   int skipped = 0;
   auto jwks = ParseJwks(doc.dump(), &skipped);
   ASSERT_TRUE(jwks.ok()) << jwks.error().code;
@@ -197,8 +208,8 @@ TEST_F(Jwksets, CacheRefreshesOnceOnUnknownKidAndIsRateLimited) {
       },
       /*min_refresh_seconds=*/60, /*max_age_seconds=*/3600);
   const int64_t now = 1'764'950'000;
-  json payload = {{"iss", "https://idp"}, {"sub", "u1"}, {"aud", "c"}, {"nonce", "n"},
-                  {"iat", now}, {"exp", now + 600}};
+  json payload = {{"iss", "https://idp"}, {"sub", "u1"}, {"aud", "c"},
+                  {"nonce", "n"},         {"iat", now},  {"exp", now + 600}};
   IdTokenExpectations expect{"https://idp", "c", "n"};
   auto verify = [&](const std::string& kid, int64_t at) {
     auto r = cache.VerifyIdToken("https://idp", "https://idp/jwks",
@@ -271,7 +282,8 @@ TEST(GitHubEmails, PicksTheVerifiedPrimary) {
   const char* unverified = R"([{"email": "ada@acme.com", "primary": true, "verified": false},
                                {"email": "x@acme.com", "primary": false, "verified": true}])";
   EXPECT_EQ(GitHubVerifiedPrimaryEmail(unverified).error().code, oidc_reason::kNoVerifiedEmail);
-  EXPECT_FALSE(GitHubVerifiedPrimaryEmail(R"([{"email":"a@b.c","primary":"true","verified":"true"}])").ok());
+  EXPECT_FALSE(
+      GitHubVerifiedPrimaryEmail(R"([{"email":"a@b.c","primary":"true","verified":"true"}])").ok());
   EXPECT_FALSE(GitHubVerifiedPrimaryEmail("{}").ok());
   EXPECT_FALSE(GitHubVerifiedPrimaryEmail("not json").ok());
 }

@@ -10,10 +10,9 @@
 #include <openssl/pem.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
 
@@ -46,11 +45,18 @@ inline std::string BnParam(EVP_PKEY* k, const char* name, int pad = 0) {
 // The public JWK of `k` (RSA or EC P-256) under `kid`.
 inline nlohmann::json PublicJwk(const KeyPtr& k, const std::string& kid) {
   if (EVP_PKEY_is_a(k.get(), "RSA")) {
-    return {{"kty", "RSA"}, {"kid", kid}, {"use", "sig"}, {"alg", "RS256"},
+    return {{"kty", "RSA"},
+            {"kid", kid},
+            {"use", "sig"},
+            {"alg", "RS256"},
             {"n", crypto::Base64Url(BnParam(k.get(), OSSL_PKEY_PARAM_RSA_N))},
             {"e", crypto::Base64Url(BnParam(k.get(), OSSL_PKEY_PARAM_RSA_E))}};
   }
-  return {{"kty", "EC"}, {"kid", kid}, {"use", "sig"}, {"alg", "ES256"}, {"crv", "P-256"},
+  return {{"kty", "EC"},
+          {"kid", kid},
+          {"use", "sig"},
+          {"alg", "ES256"},
+          {"crv", "P-256"},
           {"x", crypto::Base64Url(BnParam(k.get(), OSSL_PKEY_PARAM_EC_PUB_X, 32))},
           {"y", crypto::Base64Url(BnParam(k.get(), OSSL_PKEY_PARAM_EC_PUB_Y, 32))}};
 }
