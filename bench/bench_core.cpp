@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 
 #include "core/crypto.h"
+#include "core/endpoint.h"
 #include "core/ids.h"
 #include "core/user_agent.h"
 #include "http/router.h"
@@ -35,6 +36,14 @@ void BM_ParseUserAgent(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(gh::ParseUserAgent(ua));
 }
 BENCHMARK(BM_ParseUserAgent);
+
+// What a verify pays for a key with endpoint rules: the endpoint as a gateway sends it
+// (query string, an escape, a dot segment) made canonical before any rule is matched.
+void BM_CanonicalEndpoint(benchmark::State& state) {
+  std::string endpoint = "/v1/metrics/%7Eteam/./reports//daily/../weekly?from=2026-12-01#top";
+  for (auto _ : state) benchmark::DoNotOptimize(gh::CanonicalEndpoint(endpoint));
+}
+BENCHMARK(BM_CanonicalEndpoint);
 
 void BM_RouterFind(benchmark::State& state) {
   gh::http::Router router;
