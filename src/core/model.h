@@ -63,6 +63,11 @@ struct Session {
   UnixTime idle_expires_at = 0;      // slides forward with activity
   UnixTime absolute_expires_at = 0;  // never moves
   std::optional<UnixTime> revoked_at;
+  std::string method = "password";  // how it was made: "password" or "sso"
+  // An SSO session: its connection, and the one workspace it is valid in (that of the
+  // connection). Empty for password sessions, which are valid wherever the user is a member.
+  std::string sso_connection_id;
+  std::string scope_workspace_id;
 };
 
 // One range of a workspace's IP allowlist.
@@ -92,6 +97,42 @@ struct Workspace {
   bool ip_allowlist_enabled = false;
   std::vector<IpAllowEntry> ip_allowlist;
   UnixTime ip_allowlist_updated_at = 0;  // 0: never set
+  // Single sign-on is required of the members (the owner keeps password access: break-glass).
+  bool sso_enforced = false;
+};
+
+// A single sign-on connection of a workspace: a SAML 2.0 IdP, an OpenID Provider or an OAuth
+// provider preset. What a login checks lives in `settings` (JSON, validated by service/sso);
+// the store keeps it as given.
+struct SsoConnection {
+  std::string id;  // sso_…
+  std::string workspace_id;
+  std::string type;      // "saml", "oidc" or "oauth"
+  std::string provider;  // okta, entra, google_workspace, onelogin, custom, github, gitlab, …
+  std::string name;
+  std::string status = "draft";      // draft, active or inactive
+  std::vector<std::string> domains;  // lower case; each routes to one connection only
+  std::string settings;              // JSON object
+  std::string client_secret;         // OIDC/OAuth: sent to the token endpoint, never rendered
+  int64_t settings_version = 1;      // moved by every change a login depends on
+  std::string last_test;             // JSON object, "" before the first test
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+// A login on its way from GET /v1/sso/authorize to the ACS or the OIDC callback.
+struct SsoRequest {
+  std::string id;  // the SAML AuthnRequest ID, or the SHA-256 (hex) of the OIDC state
+  std::string connection_id;
+  std::string browser_hash;   // SHA-256 of the cookie set at authorize ("" when none)
+  std::string nonce;          // OIDC
+  std::string code_verifier;  // OIDC PKCE
+  std::string redirect_url;   // where to land after the login ("" for the dashboard)
+  bool test = false;          // a test login: record the outcome, sign nobody in
+  int64_t settings_version = 0;
+  UnixTime created_at = 0;
+  UnixTime expires_at = 0;
+  std::optional<UnixTime> used_at;
 };
 
 struct Membership {

@@ -196,6 +196,14 @@ class StoreReader {
 
   virtual std::optional<IdempotentResponse> FindIdempotentResponse(const std::string& scope,
                                                                    const std::string& key) = 0;
+
+  // Single sign-on connections: of a workspace (oldest first), by id (any workspace: the
+  // ACS and callback routes name only the connection), by one of its email domains.
+  virtual std::vector<SsoConnection> SsoConnections(const std::string& workspace_id) = 0;
+  virtual std::optional<SsoConnection> SsoConnectionById(const std::string& connection_id) = 0;
+  virtual std::optional<SsoConnection> SsoConnectionByDomain(const std::string& domain) = 0;
+  // Logins on their way that are neither used nor expired at `now`, of one connection.
+  virtual int64_t CountSsoRequests(const std::string& connection_id, UnixTime now) = 0;
 };
 
 // A write transaction: reads (StoreReader) on its own connection, then writes. Destroying it
@@ -217,6 +225,8 @@ class WriteTx : public StoreReader {
   virtual std::optional<Invitation> LockInvitation(const std::string& workspace_id,
                                                    const std::string& invitation_id) = 0;
   virtual std::optional<AccountToken> LockAccountToken(const std::string& token_hash) = 0;
+  virtual std::optional<SsoConnection> LockSsoConnection(const std::string& connection_id) = 0;
+  virtual std::optional<SsoRequest> LockSsoRequest(const std::string& request_id) = 0;
 
   // Runs `fn` after this transaction commits (index and cache updates, waking workers), in
   // registration order; never if it rolls back.
@@ -355,6 +365,25 @@ class WriteTx : public StoreReader {
   virtual bool ClaimMail(const std::string& id, UnixTime now, UnixTime lease_until) = 0;
   // Records a delivery attempt: status, attempts, next_attempt_at, last_error, sent_at.
   virtual void RecordMailAttempt(const MailMessage& mail) = 0;
+
+  // Conflict `sso_domain_taken` (naming the domain in the message) when one of the
+  // connection's domains routes to another connection already.
+  virtual Status InsertSsoConnection(const SsoConnection& c) = 0;
+  // Writes every column but id, workspace_id and created_at, and replaces the domains (same
+  // conflict). Read it with LockSsoConnection in the same transaction first.
+  virtual Status UpdateSsoConnection(const SsoConnection& c) = 0;
+  virtual bool DeleteSsoConnection(const std::string& workspace_id,
+                                   const std::string& connection_id) = 0;
+  // Also deletes the requests that expired before `r.created_at` (of every connection), so
+  // that rows stay bounded by what the authorize limits let strangers start.
+  virtual void InsertSsoRequest(const SsoRequest& r) = 0;
+  // Marks the request used at `at`; false when it was used already or does not exist.
+  virtual bool UseSsoRequest(const std::string& request_id, UnixTime at) = 0;
+  // Remembers a SAML assertion ID until `expires_at`; false when the connection saw it
+  // already (a replay, from this process or another). Forgets expired ones as it goes.
+  virtual bool RememberSsoAssertion(const std::string& connection_id,
+                                    const std::string& assertion_id, UnixTime expires_at,
+                                    UnixTime now) = 0;
 
   // Saves the response of a key used for the first time; returns false (and changes nothing)
   // when the key exists already. A response with status 0 reserves the key while its request

@@ -185,6 +185,11 @@ TEST_P(StoreConformance, MigrationCountsExistingAccountsAsVerified) {
   OpenStore(scratch.url()).reset();
   // Back to schema 11, with a user and a deleted user written as that schema had them.
   ASSERT_TRUE(RawSql(scratch.url(),
+                     "DROP TABLE sso_assertions; DROP TABLE sso_requests; DROP TABLE sso_domains; "
+                     "DROP TABLE sso_connections; ALTER TABLE workspaces DROP COLUMN sso_enforced; "
+                     "ALTER TABLE sessions DROP COLUMN method; "
+                     "ALTER TABLE sessions DROP COLUMN sso_connection_id; "
+                     "ALTER TABLE sessions DROP COLUMN scope_workspace_id; "
                      "DROP TABLE account_tokens; ALTER TABLE users DROP COLUMN email_verified_at; "
                      "DELETE FROM schema_migrations WHERE version >= 12; "
                      "INSERT INTO users (id, email, name, password_hash, theme, language, "

@@ -313,6 +313,64 @@ CREATE TABLE account_tokens (
 );
 CREATE INDEX account_tokens_by_user ON account_tokens(user_id, purpose);
 )sql"},
+      {13, R"sql(
+-- Single sign-on. A connection's settings (IdP values, mappings) are one JSON document: the
+-- store only keeps it, the service validates it. The client secret of an OIDC/OAuth
+-- connection must be sent to the provider, so it is stored as given (never rendered).
+-- `settings_version` moves with every change a login depends on: a test login counts for
+-- enabling only while its version is current.
+CREATE TABLE sso_connections (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  client_secret TEXT NOT NULL DEFAULT '',
+  settings_version BIGINT NOT NULL DEFAULT 1,
+  last_test TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX sso_connections_by_workspace ON sso_connections(workspace_id);
+-- Each email domain routes to one connection: the primary key makes a second claim fail.
+CREATE TABLE sso_domains (
+  domain TEXT PRIMARY KEY,
+  connection_id TEXT NOT NULL REFERENCES sso_connections(id) ON DELETE CASCADE
+);
+CREATE INDEX sso_domains_by_connection ON sso_domains(connection_id);
+-- Logins on their way (the SAML AuthnRequest ID, or the SHA-256 of the OIDC state): used
+-- once, under a row lock, within their lifetime.
+CREATE TABLE sso_requests (
+  id TEXT PRIMARY KEY,
+  connection_id TEXT NOT NULL REFERENCES sso_connections(id) ON DELETE CASCADE,
+  browser_hash TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  code_verifier TEXT NOT NULL,
+  redirect_url TEXT NOT NULL,
+  test INTEGER NOT NULL,
+  settings_version BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT
+);
+CREATE INDEX sso_requests_by_expiry ON sso_requests(expires_at);
+-- SAML assertion IDs seen, until they expire: each is accepted once, on every node.
+CREATE TABLE sso_assertions (
+  connection_id TEXT NOT NULL,
+  assertion_id TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (connection_id, assertion_id)
+);
+CREATE INDEX sso_assertions_by_expiry ON sso_assertions(expires_at);
+ALTER TABLE workspaces ADD COLUMN sso_enforced INTEGER NOT NULL DEFAULT 0;
+-- How a session was made ("password" or "sso"); an SSO session names its connection and is
+-- valid only in that connection's workspace.
+ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT 'password';
+ALTER TABLE sessions ADD COLUMN sso_connection_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN scope_workspace_id TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

@@ -74,7 +74,8 @@ AccountToken AccountTokenFrom(const Row& r) {
 
 constexpr const char* kSessionCols =
     "id, user_id, token_hash, device, browser, ip, user_agent, created_at, last_active_at, "
-    "idle_expires_at, absolute_expires_at, revoked_at, country";
+    "idle_expires_at, absolute_expires_at, revoked_at, country, method, sso_connection_id, "
+    "scope_workspace_id";
 
 Session SessionFrom(const Row& r) {
   Session s;
@@ -91,15 +92,60 @@ Session SessionFrom(const Row& r) {
   s.absolute_expires_at = r.Int(10);
   s.revoked_at = r.OptInt(11);
   s.country = r.Text(12);
+  s.method = r.Text(13);
+  s.sso_connection_id = r.Text(14);
+  s.scope_workspace_id = r.Text(15);
   return s;
+}
+
+constexpr const char* kSsoConnectionCols =
+    "id, workspace_id, type, provider, name, status, settings, client_secret, settings_version, "
+    "last_test, created_at, updated_at";
+
+SsoConnection SsoConnectionFrom(const Row& r) {
+  SsoConnection c;
+  c.id = r.Text(0);
+  c.workspace_id = r.Text(1);
+  c.type = r.Text(2);
+  c.provider = r.Text(3);
+  c.name = r.Text(4);
+  c.status = r.Text(5);
+  c.settings = r.Text(6);
+  c.client_secret = r.Text(7);
+  c.settings_version = r.Int(8);
+  c.last_test = r.Text(9);
+  c.created_at = r.Int(10);
+  c.updated_at = r.Int(11);
+  return c;
+}
+
+constexpr const char* kSsoRequestCols =
+    "id, connection_id, browser_hash, nonce, code_verifier, redirect_url, test, "
+    "settings_version, created_at, expires_at, used_at";
+
+SsoRequest SsoRequestFrom(const Row& r) {
+  SsoRequest q;
+  q.id = r.Text(0);
+  q.connection_id = r.Text(1);
+  q.browser_hash = r.Text(2);
+  q.nonce = r.Text(3);
+  q.code_verifier = r.Text(4);
+  q.redirect_url = r.Text(5);
+  q.test = r.Int(6) != 0;
+  q.settings_version = r.Int(7);
+  q.created_at = r.Int(8);
+  q.expires_at = r.Int(9);
+  q.used_at = r.OptInt(10);
+  return q;
 }
 
 constexpr const char* kWorkspaceCols =
     "w.id, w.name, w.region, w.timezone, w.language, w.plan, w.subscription_status, "
     "w.audit_retention_days, w.logo_content_type, w.logo_updated_at, w.created_at, w.updated_at, "
-    "w.require_mfa, w.ip_allowlist_enabled, w.ip_allowlist, w.ip_allowlist_updated_at";
+    "w.require_mfa, w.ip_allowlist_enabled, w.ip_allowlist, w.ip_allowlist_updated_at, "
+    "w.sso_enforced";
 
-constexpr int kWorkspaceColCount = 16;
+constexpr int kWorkspaceColCount = 17;
 
 // The allowlist column: one "<cidr> <label>" line per entry (a CIDR holds no space, and
 // labels are validated to hold no control characters).
@@ -148,6 +194,7 @@ Workspace WorkspaceFrom(const Row& r) {
   w.ip_allowlist_enabled = r.Int(13) != 0;
   w.ip_allowlist = SplitAllowlist(r.Text(14));
   w.ip_allowlist_updated_at = r.Int(15);
+  w.sso_enforced = r.Int(16) != 0;
   return w;
 }
 
@@ -676,7 +723,44 @@ class SqlReads : public Base {
         });
   }
 
+  std::vector<SsoConnection> SsoConnections(const std::string& ws) override {
+    auto out = All<SsoConnection>(Sql({"SELECT ", kSsoConnectionCols,
+                                       " FROM sso_connections WHERE workspace_id=$1 "
+                                       "ORDER BY created_at, id"}),
+                                  {ws}, SsoConnectionFrom);
+    for (auto& c : out) c.domains = SsoDomainsOf(c.id);
+    return out;
+  }
+
+  std::optional<SsoConnection> SsoConnectionById(const std::string& id) override {
+    auto c = One<SsoConnection>(
+        Sql({"SELECT ", kSsoConnectionCols, " FROM sso_connections WHERE id=$1"}), {id},
+        SsoConnectionFrom);
+    if (c) c->domains = SsoDomainsOf(c->id);
+    return c;
+  }
+
+  std::optional<SsoConnection> SsoConnectionByDomain(const std::string& domain) override {
+    auto id = One<std::string>("SELECT connection_id FROM sso_domains WHERE domain=$1", {domain},
+                               [](const Row& r) { return r.Text(0); });
+    if (!id) return std::nullopt;
+    return SsoConnectionById(*id);
+  }
+
+  int64_t CountSsoRequests(const std::string& connection_id, UnixTime now) override {
+    return One<int64_t>(
+               "SELECT COUNT(*) FROM sso_requests WHERE connection_id=$1 AND used_at IS NULL "
+               "AND expires_at > $2",
+               {connection_id, now}, [](const Row& r) { return r.Int(0); })
+        .value_or(0);
+  }
+
  protected:
+  std::vector<std::string> SsoDomainsOf(const std::string& connection_id) {
+    return All<std::string>("SELECT domain FROM sso_domains WHERE connection_id=$1 ORDER BY domain",
+                            {connection_id}, [](const Row& r) { return r.Text(0); });
+  }
+
   // The connection a read runs on.
   virtual Lease ReadConn() = 0;
 
@@ -815,10 +899,11 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
 
   void InsertSession(const Session& s) override {
     c_->Exec(Sql({"INSERT INTO sessions (", kSessionCols,
-                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"}),
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"}),
              {s.id, s.user_id, s.token_hash, s.device, s.browser, s.ip, s.user_agent,
               s.created_at, s.last_active_at, s.idle_expires_at, s.absolute_expires_at,
-              Opt(s.revoked_at), s.country});
+              Opt(s.revoked_at), s.country, s.method, s.sso_connection_id,
+              s.scope_workspace_id});
   }
 
   bool RevokeSession(const std::string& user_id, const std::string& session_id,
@@ -859,10 +944,10 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     c_->Exec(
         "UPDATE workspaces SET name=$2, timezone=$3, language=$4, plan=$5, "
         "subscription_status=$6, audit_retention_days=$7, logo_content_type=$8, "
-        "logo_updated_at=$9, updated_at=$10, require_mfa=$11 WHERE id=$1",
+        "logo_updated_at=$9, updated_at=$10, require_mfa=$11, sso_enforced=$12 WHERE id=$1",
         {w.id, w.name, w.timezone, w.language, w.plan, w.subscription_status,
          int64_t{w.audit_retention_days}, w.logo_content_type, w.logo_updated_at, w.updated_at,
-         int64_t{w.require_mfa ? 1 : 0}});
+         int64_t{w.require_mfa ? 1 : 0}, int64_t{w.sso_enforced ? 1 : 0}});
   }
 
   void UpdateIpAllowlist(const std::string& id, bool enabled,
@@ -1061,6 +1146,20 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     return One<AccountToken>(Sql({"SELECT ", kAccountTokenCols,
                                   " FROM account_tokens WHERE token_hash=$1", for_update_}),
                              {hash}, AccountTokenFrom);
+  }
+
+  std::optional<SsoConnection> LockSsoConnection(const std::string& id) override {
+    auto c = One<SsoConnection>(
+        Sql({"SELECT ", kSsoConnectionCols, " FROM sso_connections WHERE id=$1", for_update_}),
+        {id}, SsoConnectionFrom);
+    if (c) c->domains = SsoDomainsOf(c->id);
+    return c;
+  }
+
+  std::optional<SsoRequest> LockSsoRequest(const std::string& id) override {
+    return One<SsoRequest>(
+        Sql({"SELECT ", kSsoRequestCols, " FROM sso_requests WHERE id=$1", for_update_}), {id},
+        SsoRequestFrom);
   }
 
   std::optional<Invitation> LockInvitation(const std::string& ws, const std::string& id) override {
@@ -1317,6 +1416,68 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
         "DELETE FROM idempotency_keys WHERE (scope, idem_key) IN (SELECT scope, idem_key FROM "
         "idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
         {before, int64_t{limit}});
+  }
+
+  Status InsertSsoConnection(const SsoConnection& c) override {
+    c_->Exec(Sql({"INSERT INTO sso_connections (", kSsoConnectionCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"}),
+             {c.id, c.workspace_id, c.type, c.provider, c.name, c.status, c.settings,
+              c.client_secret, c.settings_version, c.last_test, c.created_at, c.updated_at});
+    return PutSsoDomains(c);
+  }
+
+  Status UpdateSsoConnection(const SsoConnection& c) override {
+    c_->Exec(
+        "UPDATE sso_connections SET type=$2, provider=$3, name=$4, status=$5, settings=$6, "
+        "client_secret=$7, settings_version=$8, last_test=$9, updated_at=$10 WHERE id=$1",
+        {c.id, c.type, c.provider, c.name, c.status, c.settings, c.client_secret,
+         c.settings_version, c.last_test, c.updated_at});
+    c_->Exec("DELETE FROM sso_domains WHERE connection_id=$1", {c.id});
+    return PutSsoDomains(c);
+  }
+
+  bool DeleteSsoConnection(const std::string& ws, const std::string& id) override {
+    c_->Exec("DELETE FROM sso_domains WHERE connection_id=$1", {id});
+    c_->Exec("DELETE FROM sso_requests WHERE connection_id=$1", {id});
+    c_->Exec("DELETE FROM sso_assertions WHERE connection_id=$1", {id});
+    return c_->Exec("DELETE FROM sso_connections WHERE id=$1 AND workspace_id=$2", {id, ws}) > 0;
+  }
+
+  void InsertSsoRequest(const SsoRequest& r) override {
+    c_->Exec("DELETE FROM sso_requests WHERE expires_at < $1", {r.created_at});
+    c_->Exec(Sql({"INSERT INTO sso_requests (", kSsoRequestCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"}),
+             {r.id, r.connection_id, r.browser_hash, r.nonce, r.code_verifier, r.redirect_url,
+              int64_t{r.test ? 1 : 0}, r.settings_version, r.created_at, r.expires_at,
+              Opt(r.used_at)});
+  }
+
+  bool UseSsoRequest(const std::string& id, UnixTime at) override {
+    return c_->Exec("UPDATE sso_requests SET used_at=$2 WHERE id=$1 AND used_at IS NULL",
+                    {id, at}) > 0;
+  }
+
+  bool RememberSsoAssertion(const std::string& connection_id, const std::string& assertion_id,
+                            UnixTime expires_at, UnixTime now) override {
+    c_->Exec("DELETE FROM sso_assertions WHERE expires_at < $1", {now});
+    return c_->Exec(
+               "INSERT INTO sso_assertions (connection_id, assertion_id, expires_at) "
+               "VALUES ($1,$2,$3) ON CONFLICT (connection_id, assertion_id) DO NOTHING",
+               {connection_id, assertion_id, expires_at}) > 0;
+  }
+
+  // ON CONFLICT rather than a unique violation: see InsertUser.
+  Status PutSsoDomains(const SsoConnection& c) {
+    for (const auto& d : c.domains) {
+      if (c_->Exec("INSERT INTO sso_domains (domain, connection_id) VALUES ($1,$2) "
+                   "ON CONFLICT (domain) DO NOTHING",
+                   {d, c.id}) == 0) {
+        return Error::Conflict("sso_domain_taken",
+                               "The domain " + d + " already routes to another SSO connection.",
+                               "domains");
+      }
+    }
+    return {};
   }
 
   static Error ProjectNameTaken() {
