@@ -14,7 +14,7 @@ PACKAGES=(
 )
 TEST_PACKAGES=(
   postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl oathtool clang
-  chromium fonts-dejavu-core geoip-database xmlsec1 python3-lxml
+  chromium fonts-dejavu-core geoip-database xmlsec1 python3-lxml openssl
 )
 
 want=("${PACKAGES[@]}")
