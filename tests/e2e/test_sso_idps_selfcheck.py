@@ -16,7 +16,7 @@ import pytest
 import requests
 from lxml import etree
 
-from sso_idps import OidcProvider, SamlIdp, oidc_login, read_saml_form
+from sso_idps import OidcProvider, SamlIdp, oidc_login, read_saml_form, saml_login
 
 # pysaml2 7.0.1 on Python 3.11 (importlib_resources, typing.io) warns when imported.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -52,7 +52,11 @@ def saml_idp():
         yield idp
 
 
-def sp_client(idp):
+def sp_metadata(entity_id, acs_url):
+    return SP_METADATA.replace(SP_ENTITY_ID, entity_id).replace(ACS_URL, acs_url)
+
+
+def sp_client(idp, entity_id=SP_ENTITY_ID, acs_url=ACS_URL):
     """A pysaml2 SP (Saml2Client) that trusts `idp`, with the ACS of SP_METADATA."""
     from saml2 import BINDING_HTTP_POST
     from saml2.client import Saml2Client
@@ -60,13 +64,13 @@ def sp_client(idp):
 
     conf = SPConfig()
     conf.load({
-        "entityid": SP_ENTITY_ID,
+        "entityid": entity_id,
         "xmlsec_binary": "/usr/bin/xmlsec1",
         "metadata": {"inline": [idp.metadata_xml]},
         "accepted_time_diff": 60,
         "allow_unknown_attributes": True,  # keeps email, groups... under their own names
         "service": {"sp": {
-            "endpoints": {"assertion_consumer_service": [(ACS_URL, BINDING_HTTP_POST)]},
+            "endpoints": {"assertion_consumer_service": [(acs_url, BINDING_HTTP_POST)]},
             "name_id_format": [EMAIL_FORMAT],
             "authn_requests_signed": False,
             "want_assertions_signed": True,
@@ -193,6 +197,54 @@ def test_saml_idp_signs_the_response_too_when_asked_and_uses_name_id(saml_idp, t
     ok = xmlsec_verify(xml, idp.certificate_path, tmp_path,
                        ["--node-xpath", "//*[local-name()='Assertion']/*[local-name()='Signature']"])
     assert ok.returncode == 0, ok.stderr
+
+
+def test_saml_login_walks_an_sp_initiated_login(saml_idp):
+    """saml_login against a stand-in SP on loopback: /login redirects to the IdP with a real
+    AuthnRequest, /acs takes the posted form and answers 303 (which saml_login does not follow)."""
+    from saml2 import BINDING_HTTP_REDIRECT
+
+    posted = []
+    sp = {}
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            _, info = sp["client"].prepare_for_authenticate(
+                entityid=saml_idp.entity_id, relay_state="rs-login",
+                binding=BINDING_HTTP_REDIRECT)
+            self.send_response(302)
+            self.send_header("Location", dict(info["headers"])["Location"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self):
+            n = int(self.headers["Content-Length"])
+            posted.append(parse_qs(self.rfile.read(n).decode()))
+            self.send_response(303)
+            self.send_header("Location", "/signed-in")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        sp["client"] = sp_client(saml_idp, base + "/sp/metadata", base + "/acs")
+        saml_idp.trust_sp(sp_metadata(base + "/sp/metadata", base + "/acs"))
+        saml_idp.set_identity("dana@example.test", groups=["one"])
+        r = saml_login(requests.Session(), base + "/login")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert r.status_code == 303 and r.headers["Location"] == "/signed-in"
+    (form,) = posted
+    assert form["RelayState"] == ["rs-login"]
+    xml = base64.b64decode(form["SAMLResponse"][0])
+    assert etree.fromstring(xml).get("Destination") == base + "/acs"
+    assert b"dana@example.test" in xml
 
 
 def test_saml_idp_refuses_an_unknown_sp(saml_idp):
@@ -398,3 +450,36 @@ def test_idp_processes_stop_with_their_helpers():
     op.stop()
     assert [p.returncode for p in procs] == [0, 0]
     assert not any(os.path.exists(d) for d in workdirs)
+
+
+def test_oidc_login_starts_at_the_clients_authorize_redirect(op, callback):
+    """oidc_login from a client URL that redirects to the OP (as Gatehouse's /v1/sso/authorize
+    does) ends at the callback, whose response it returns."""
+    op.add_client("gh-hop", "hop-secret", [callback.url])
+    op.set_identity("erin@example.test")
+    verifier = b64url(secrets.token_bytes(32))
+    target = op.discovery()["authorization_endpoint"] + "?" + urlencode({
+        "response_type": "code", "client_id": "gh-hop", "redirect_uri": callback.url,
+        "scope": "openid email", "state": "hop-state",
+        "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()),
+        "code_challenge_method": "S256"})
+
+    class Start(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Start)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        r = oidc_login(requests.Session(), f"http://127.0.0.1:{httpd.server_address[1]}/authorize")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert r.status_code == 200 and r.text == "ok"
+    assert callback.hits[-1]["state"] == ["hop-state"] and callback.hits[-1]["code"]
