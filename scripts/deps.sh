@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Gatehouse builds, runs and tests with.
-# Idempotent: when every package is already present it only runs dpkg-query and exits.
+# Installs the Debian packages Gatehouse builds, runs and tests with; with --test also the npm
+# packages of the end-to-end tests' identity providers (scripts/e2e-idp-deps.sh).
+# Idempotent: when everything is already present it only runs dpkg-query and compares a hash.
 set -euo pipefail
 
 PACKAGES=(
@@ -14,7 +15,7 @@ PACKAGES=(
 )
 TEST_PACKAGES=(
   postgresql-15 python3-pytest python3-requests python3-aiosmtpd wrk sqlite3 curl oathtool clang
-  chromium fonts-dejavu-core geoip-database xmlsec1 python3-lxml openssl
+  chromium fonts-dejavu-core geoip-database xmlsec1 python3-lxml python3-pysaml2 openssl
 )
 
 want=("${PACKAGES[@]}")
@@ -25,11 +26,15 @@ for p in "${want[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "deps: installing ${missing[*]}" >&2
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ "${1:-}" = "--test" ]; then
+  bash "$(dirname "$0")/e2e-idp-deps.sh"
+fi
