@@ -7,6 +7,8 @@
 
 #include <string>
 #include <utility>
+#include <vector>
+#include <utility>
 #include <variant>
 
 namespace gh {
@@ -37,6 +39,8 @@ struct Error {
   std::string message;
   std::string field;
   int retry_after_seconds = 0;  // for kRateLimited
+  // Further members of the problem body, as strings ({"sso_url", "…"} with sso_required).
+  std::vector<std::pair<std::string, std::string>> extensions = {};
 
   static Error Invalid(std::string code, std::string field, std::string message) {
     return {ErrorKind::kInvalid, std::move(code), std::move(message), std::move(field)};

@@ -114,8 +114,14 @@ void AddMeRoutes(App& app) {
                   .tag = "me",
                   .handler = [&app](Request& req) {
                     Json data = Json::array();
-                    for (const auto& s : app.accounts.Sessions(*req.principal)) {
-                      data.push_back(SessionJson(s, req.principal->session_id));
+                    const Principal& me = *req.principal;
+                    for (const auto& s : app.accounts.Sessions(me)) {
+                      // A session made by SSO sees only the sessions of its own connection.
+                      if (!me.scope_workspace_id.empty() &&
+                          s.sso_connection_id != me.sso_connection_id) {
+                        continue;
+                      }
+                      data.push_back(SessionJson(s, me.session_id));
                     }
                     return JsonResponse(200, {{"data", data}, {"next_cursor", nullptr}});
                   }});

@@ -11,7 +11,7 @@ constexpr size_t kLogoBodyLimit = Workspaces::kMaxLogoBytes + 64 * 1024;  // + m
 Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
   auto body = creating ? ParseObject(req, {"name", "region", "timezone", "language"})
                        : ParseObject(req, {"name", "region", "timezone", "language",
-                                           "audit_retention_days", "require_mfa"});
+                                           "audit_retention_days", "require_mfa", "sso_enforced"});
   if (!body) return body.error();
   Fields f(*body);
   WorkspaceInput in;
@@ -31,6 +31,12 @@ Result<WorkspaceInput> ReadWorkspaceInput(const Request& req, bool creating) {
       return Error::Invalid("invalid_type", "require_mfa", "require_mfa must be true or false.");
     }
     in.require_mfa = it->get<bool>();
+  }
+  if (auto it = body->find("sso_enforced"); it != body->end() && !it->is_null()) {
+    if (!it->is_boolean()) {
+      return Error::Invalid("invalid_type", "sso_enforced", "sso_enforced must be true or false.");
+    }
+    in.sso_enforced = it->get<bool>();
   }
   if (!f.ok()) return f.error();
   return in;
@@ -149,7 +155,9 @@ void AddWorkspaceRoutes(App& app) {
                   .tag = "workspaces",
                   .handler = [&app](Request& req) {
                     Json data = Json::array();
+                    const std::string& scope = req.principal->scope_workspace_id;
                     for (const auto& v : app.workspaces.ListMine(*req.principal)) {
+                      if (!scope.empty() && v.workspace.id != scope) continue;
                       data.push_back(WorkspaceJson(v));
                     }
                     Json body = {{"data", data}, {"next_cursor", nullptr}, {"total", data.size()}};
@@ -180,6 +188,10 @@ void AddWorkspaceRoutes(App& app) {
                   .handler = [&app](Request& req) -> Result<Response> {
                     auto in = ReadWorkspaceInput(req, false);
                     if (!in) return in.error();
+                    if (in->sso_enforced && !app.access.Can(*req.membership, "sso.configure")) {
+                      return Error::Forbidden("Enforcing single sign-on needs the permission "
+                                              "sso.configure.");
+                    }
                     auto v = app.workspaces.Update(*req.principal, *req.membership, *in);
                     if (!v) return v.error();
                     return JsonResponse(200, WorkspaceJson(*v));

@@ -204,6 +204,7 @@ Response Problem(const Error& e, const Request& req) {
     body["errors"] = Json::array({{{"field", e.field}, {"message", e.message}}});
   }
   if (!req.request_id.empty()) body["request_id"] = req.request_id;
+  for (const auto& [k, v] : e.extensions) body[k] = v;
   Response r = JsonResponse(status, body);
   r.content_type = "application/problem+json";
   if (status == 429 && e.retry_after_seconds > 0) {

@@ -86,6 +86,19 @@ Response Render(Result<Response> answer, const Request& req) {
   return std::move(answer).value();
 }
 
+// The routes outside a workspace that a session made by SSO may call: who am I, which
+// workspaces (filtered to its own by the handler), sign out, and the public ones.
+bool SsoSessionMayCall(const Route& route) {
+  if (route.access == Access::kPublic || route.access == Access::kOptionalAuth) return true;
+  static const std::pair<std::string_view, std::string_view> kAllowed[] = {
+      {"GET", "/v1/me"},          {"PATCH", "/v1/me"},       {"GET", "/v1/workspaces"},
+      {"POST", "/v1/auth/logout"}, {"GET", "/v1/me/sessions"}};
+  for (const auto& [m, p] : kAllowed) {
+    if (route.method == m && route.path == p) return true;
+  }
+  return false;
+}
+
 // Authenticates, checks CSRF and the workspace permission, then runs the handler, once per
 // Idempotency-Key. Errors are returned, for Dispatch to render; a handler's answer to be kept
 // for an Idempotency-Key is rendered here, since the stored answer is the one replayed.
@@ -114,6 +127,21 @@ Result<Response> RunHandler(App& app, Request& req) {
       return Error{ErrorKind::kForbidden,
                    "api_key_not_allowed",
                    "API keys cannot call this endpoint; sign in instead.",
+                   {}};
+    }
+  }
+  if (req.principal && !req.principal->scope_workspace_id.empty()) {
+    // A session made by a workspace's SSO is that workspace's: its IdP vouches for nothing
+    // else. Other workspaces stay invisible, and the account's own settings (password,
+    // second factor, sessions, deletion) need a session the person made themselves.
+    bool workspace_route = route.access == Access::kWorkspace || route.access == Access::kMember;
+    if (workspace_route && req.Param("ws") != req.principal->scope_workspace_id) {
+      return Error::NotFound("workspace");
+    }
+    if (!workspace_route && !SsoSessionMayCall(route)) {
+      return Error{ErrorKind::kForbidden, "sso_session_scope",
+                   "This session was made by single sign-on for one workspace; sign in with "
+                   "your password to manage your account.",
                    {}};
     }
   }

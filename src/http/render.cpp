@@ -40,6 +40,7 @@ Json WorkspaceJson(const WorkspaceView& v) {
           {"member_limit", v.member_limit},
           {"audit_retention_days", w.audit_retention_days},
           {"require_mfa", w.require_mfa},
+          {"sso_enforced", w.sso_enforced},
           {"ip_allowlist_enabled", w.ip_allowlist_enabled},
           {"role", v.role},
           {"created_at", FormatRfc3339(w.created_at)},
@@ -57,7 +58,11 @@ Json SessionJson(const Session& s, const std::string& current) {
                                                 {"country_name", GeoIp::CountryName(s.country)}}},
           {"created_at", FormatRfc3339(s.created_at)},
           {"last_active_at", FormatRfc3339(s.last_active_at)},
-          {"expires_at", FormatRfc3339(std::min(s.idle_expires_at, s.absolute_expires_at))}};
+          {"expires_at", FormatRfc3339(std::min(s.idle_expires_at, s.absolute_expires_at))},
+          {"method", s.method},
+          {"connection", s.sso_connection_id.empty() ? Json(nullptr) : Json(s.sso_connection_id)},
+          {"workspace_id",
+           s.scope_workspace_id.empty() ? Json(nullptr) : Json(s.scope_workspace_id)}};
 }
 
 Json AuditEventJson(const AuditEvent& e) { return AuditEventToJson(e); }

@@ -18,7 +18,8 @@ App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, st
       key_sync(s, key_index),
       key_usage(s, key_index),
       access(s, cat, identities),
-      accounts(s, c, mail, identities, geoip, login_throttle),
+      accounts(s, c, mail, identities, geoip, login_throttle,
+               cat.owner_role.empty() ? cat.creator_role : cat.owner_role),
       verification(s, c, mail, identities),
       password_reset(s, c, mail, identities),
       mfa(s, identities, login_throttle),
@@ -28,6 +29,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, st
       ip_allowlists(s, identities, key_sync),
       invitations(s, c, mail, access, accounts, team, identities),
       projects(s, access, team, key_sync),
+      sso(s, c, access, accounts, identities),
       closure(s, mail, accounts, team, key_sync, access, identities),
       audit(s, c.limits.host_events_per_workspace_per_minute),
       secure_cookies(c.PublicUrl().rfind("https://", 0) == 0),
@@ -36,6 +38,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, st
 void AddAllRoutes(App& app) {
   AddMetaRoutes(app);
   AddAuthRoutes(app);
+  AddSsoRoutes(app);
   AddMeRoutes(app);
   AddVerificationRoutes(app);
   AddWorkspaceRoutes(app);

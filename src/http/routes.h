@@ -28,6 +28,7 @@
 #include "service/mfa.h"
 #include "service/password_reset.h"
 #include "service/projects.h"
+#include "service/sso.h"
 #include "service/team.h"
 #include "service/workspaces.h"
 #include "store/store.h"
@@ -60,6 +61,7 @@ struct App {
   IpAllowlists ip_allowlists;
   Invitations invitations;
   Projects projects;
+  Sso sso;
   AccountClosure closure;
   AuditLog audit;
   Router router;
@@ -81,6 +83,7 @@ void AddTeamRoutes(App& app);
 void AddInvitationRoutes(App& app);
 void AddProjectRoutes(App& app);
 void AddKeyRoutes(App& app);
+void AddSsoRoutes(App& app);
 void AddOpenApiRoute(App& app);
 void AddAllRoutes(App& app);
 

@@ -269,6 +269,19 @@ Result<Membership> Access::Authorize(const Principal& p, const std::string& ws,
                  "account (POST /v1/me/mfa/totp) to continue.",
                  {}};
   }
+  // A workspace that enforces SSO admits sessions its own SSO made. The owner keeps password
+  // access (break-glass; the sign-in is audited), and API keys are credentials of their own.
+  if (workspace->sso_enforced && p.api_key_id.empty() && p.scope_workspace_id != ws) {
+    const std::string& glass =
+        catalogue_.owner_role.empty() ? catalogue_.creator_role : catalogue_.owner_role;
+    if (m->role != glass) {
+      Error e{ErrorKind::kForbidden, "sso_required",
+              "This workspace requires single sign-on. Sign in through your identity provider.",
+              {}};
+      e.extensions = {{"sso_url", "/v1/sso/authorize?workspace=" + ws}};
+      return e;
+    }
+  }
   if (!permission.empty() && !Can(*m, permission)) {
     return Error::Forbidden("Your role (" + RoleName(ws, m->role) + ") lacks the permission " +
                             std::string(permission) + ".");

@@ -1,5 +1,6 @@
 #include "service/accounts.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
@@ -54,7 +55,7 @@ std::string LocationText(const std::string& country) {
 }  // namespace
 
 Accounts::Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
-                   const GeoIp* geoip, LoginThrottle& throttle,
+                   const GeoIp* geoip, LoginThrottle& throttle, std::string break_glass_role,
                    const Clock& clock)
     : store_(store),
       config_(config),
@@ -63,6 +64,7 @@ Accounts::Accounts(Store& store, const Config& config, MailOutbox& mail, Identit
       geoip_(geoip),
       clock_(clock),
       throttle_(throttle),
+      break_glass_role_(std::move(break_glass_role)),
       signups_(config.limits.signups_per_ip_per_hour, 3600) {}
 
 std::string Accounts::CsrfTokenFor(const std::string& session_token) {
@@ -153,11 +155,19 @@ void Accounts::QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now
 }
 
 Result<NewSession> Accounts::StartSession(const User& user, const ClientInfo& client,
-                                          UnixTime now, const char* action, bool new_user) {
+                                          UnixTime now, const char* action, bool new_user,
+                                          const std::vector<std::string>& break_glass) {
   return store_.Write([&](WriteTx& tx) -> Result<NewSession> {
     NewSession out = MakeSession(user, client, now);
     if (Status st = RecordSession(tx, out, client, now, action, new_user); !st.ok()) {
       return st.error();
+    }
+    Principal actor{out.user, out.session.id, client};
+    for (const auto& ws : break_glass) {
+      nlohmann::json details = {{"session_id", out.session.id}, {"method", "password"}};
+      AppendAudit(tx, actor, {ws, "sso.break_glass", "user", user.id, user.name, "",
+                              details.dump()},
+                  now);
     }
     return out;
   });
@@ -235,7 +245,28 @@ Result<NewSession> Accounts::Login(const std::string& email_in, const std::strin
             : "The two-factor code is not valid.");
   }
   throttle_.Succeeded(attempt);
-  return StartSession(*user, client, now, "session.created", false);
+  // Single sign-on enforced by a workspace of the user: checked after the credentials, so
+  // that only the person learns which of their workspaces require it.
+  std::vector<std::string> break_glass;
+  std::string domain = user->email.substr(user->email.rfind('@') + 1);
+  for (const auto& w : store_.WorkspacesOfUser(user->id)) {
+    if (!w.workspace.sso_enforced) continue;
+    if (w.membership.role == break_glass_role_) {
+      break_glass.push_back(w.workspace.id);
+      continue;
+    }
+    for (const auto& c : store_.SsoConnections(w.workspace.id)) {
+      if (c.status != "active") continue;
+      if (std::find(c.domains.begin(), c.domains.end(), domain) == c.domains.end()) continue;
+      Error e{ErrorKind::kForbidden, "sso_required",
+              "Your workspace " + w.workspace.name +
+                  " requires single sign-on. Sign in through your identity provider.",
+              {}};
+      e.extensions = {{"sso_url", config_.PublicUrl() + "/v1/sso/authorize?connection=" + c.id}};
+      return e;
+    }
+  }
+  return StartSession(*user, client, now, "session.created", false, break_glass);
 }
 
 Status Accounts::Logout(const Principal& p) {
@@ -270,7 +301,10 @@ Result<Principal> Accounts::Authenticate(const std::string& token, const ClientI
   const Session& s = identity->session;
   if (s.revoked_at || s.idle_expires_at <= now || s.absolute_expires_at <= now) return unauth();
   NoteActivity(s, now);
-  return Principal{identity->user, s.id, client};
+  Principal p{identity->user, s.id, client};
+  p.sso_connection_id = s.sso_connection_id;
+  p.scope_workspace_id = s.scope_workspace_id;
+  return p;
 }
 
 void Accounts::NoteActivity(const Session& s, UnixTime now) {

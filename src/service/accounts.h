@@ -45,8 +45,9 @@ class Accounts {
  public:
   // `geoip` locates sign-ins (may be null, or hold no database: locations stay unknown); it
   // must outlive the Accounts.
+  // `break_glass_role` keeps password sign-in in workspaces that enforce SSO (the owner).
   Accounts(Store& store, const Config& config, MailOutbox& mail, IdentityCache& cache,
-           const GeoIp* geoip, LoginThrottle& throttle,
+           const GeoIp* geoip, LoginThrottle& throttle, std::string break_glass_role,
            const Clock& clock = Clock::System());
 
   // Creates the account unverified and mails it a verification link (service/
@@ -54,7 +55,10 @@ class Accounts {
   // before the slow hashing.
   Result<NewSession> Signup(const SignupInput& in, const ClientInfo& client);
   // With TOTP on, `second_factor` (a current code or an unused recovery code) is required:
-  // 401 mfa_required without it or when it is wrong.
+  // 401 mfa_required without it or when it is wrong. 403 sso_required (with sso_url) when a
+  // workspace of the user enforces SSO and has an active connection for the email's domain;
+  // the break-glass role signs in anyway, audited as sso.break_glass in that workspace.
+
   Result<NewSession> Login(const std::string& email, const std::string& password,
                            const ClientInfo& client, const std::string& second_factor = "");
   Status Logout(const Principal& p);
@@ -97,7 +101,8 @@ class Accounts {
 
  private:
   Result<NewSession> StartSession(const User& user, const ClientInfo& client, UnixTime now,
-                                  const char* action, bool new_user);
+                                  const char* action, bool new_user,
+                                  const std::vector<std::string>& break_glass = {});
   void NoteActivity(const Session& s, UnixTime now);
   void QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now);
   void ForgetUserAfterCommit(WriteTx& tx, const std::string& user_id);
@@ -109,6 +114,7 @@ class Accounts {
   const GeoIp* const geoip_;
   const Clock& clock_;
   LoginThrottle& throttle_;
+  const std::string break_glass_role_;
   WindowLimiter signups_;  // per AddressRateKey(ip)
 
   std::mutex activity_mu_;

@@ -130,6 +130,9 @@ Status ApplyFile(Config& c, const std::string& path) {
         {"new_ips_per_publishable_key_per_day", &l.new_ips_per_publishable_key_per_day},
         {"publishable_key_verifies_per_minute", &l.publishable_key_verifies_per_minute},
         {"idempotency_keys_per_account_per_hour", &l.idempotency_keys_per_account_per_hour},
+        {"sso_requests_per_ip_per_minute", &l.sso_requests_per_ip_per_minute},
+        {"sso_failures_recorded_per_connection_per_hour",
+         &l.sso_failures_recorded_per_connection_per_hour},
         {"max_connections", &l.max_connections},
         {"header_timeout_seconds", &l.header_timeout_seconds},
         {"idle_connection_seconds", &l.idle_connection_seconds},
@@ -278,6 +281,7 @@ Status ValidateConfig(const Config& c) {
                 l.invitation_resend_cooldown_seconds, l.host_events_per_workspace_per_minute,
                 l.new_ips_per_key_per_day, l.new_ips_per_publishable_key_per_day,
                 l.publishable_key_verifies_per_minute, l.idempotency_keys_per_account_per_hour,
+                l.sso_requests_per_ip_per_minute, l.sso_failures_recorded_per_connection_per_hour,
                 l.max_connections}) {
     if (v < 0) return ConfigError("limits: values must be >= 0");
   }

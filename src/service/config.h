@@ -41,6 +41,11 @@ struct Limits {
   int publishable_key_verifies_per_minute = 600;
   // New Idempotency-Key answers kept per account an hour (each row lives 24 hours).
   int idempotency_keys_per_account_per_hour = 1000;
+  // SSO starts and answers (authorize, ACS, OIDC callback) per client address a minute.
+  int sso_requests_per_ip_per_minute = 60;
+  // `sso.login_failed` events recorded per connection an hour; later failures are still
+  // refused, only not written (the ACS is public: strangers must not fill the audit log).
+  int sso_failures_recorded_per_connection_per_hour = 100;
   // Connections: 0 = derived from the descriptor limit (RLIMIT_NOFILE minus a reserve).
   int max_connections = 0;
   int header_timeout_seconds = 10;    // a request's headers must arrive within this

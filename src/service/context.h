@@ -22,6 +22,9 @@ struct Principal {
   std::string api_key_id;
   std::string api_key_name;
   std::string api_key_workspace_id;
+  // A session made by SSO: its connection, and the one workspace it is valid in.
+  std::string sso_connection_id;
+  std::string scope_workspace_id;
 };
 
 }  // namespace gh

@@ -171,6 +171,20 @@ Result<WorkspaceView> Workspaces::Update(const Principal& p, const Membership& m
     changes["require_mfa"] = {{"from", w.require_mfa}, {"to", *in.require_mfa}};
     w.require_mfa = *in.require_mfa;
   }
+  if (in.sso_enforced && *in.sso_enforced != w.sso_enforced) {
+    if (*in.sso_enforced) {
+      bool active = false;
+      for (const auto& c : tx.SsoConnections(w.id)) active = active || c.status == "active";
+      if (!active) {
+        return Error::Conflict("sso_not_active",
+                               "Enable an SSO connection (tested, then active) before enforcing "
+                               "single sign-on.",
+                               "sso_enforced");
+      }
+    }
+    changes["sso_enforced"] = {{"from", w.sso_enforced}, {"to", *in.sso_enforced}};
+    w.sso_enforced = *in.sso_enforced;
+  }
   if (changes.empty()) return ViewOf(tx, w, m.role);
   UnixTime now = clock_.Now();
   w.updated_at = now;

@@ -24,6 +24,8 @@ struct WorkspaceInput {
   std::optional<std::string> language;
   std::optional<int> audit_retention_days;
   std::optional<bool> require_mfa;
+  // Needs an active SSO connection (409 sso_not_active); the route checks sso.configure.
+  std::optional<bool> sso_enforced;
 };
 
 // A workspace as the API shows it.

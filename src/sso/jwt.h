@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "sso/common.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
 
@@ -52,7 +53,6 @@ inline constexpr const char* kWeakKey = "jwk_weak_key";            // RSA under 
 inline constexpr size_t kMaxTokenBytes = 16 * 1024;
 inline constexpr size_t kMaxJwksBytes = 256 * 1024;
 inline constexpr size_t kMaxJwksKeys = 64;
-inline constexpr int64_t kMaxClockSkewSeconds = 120;
 
 // Strict base64url (RFC 7515 §2): alphabet A-Z a-z 0-9 - _, no padding, no whitespace, and
 // the unused low bits of the last character zero, so that each byte string has one encoding.

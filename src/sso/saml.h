@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "sso/common.h"
 
 namespace gh::sso {
 
@@ -27,8 +28,6 @@ namespace gh::sso {
 inline constexpr size_t kMaxSamlResponseBase64 = 256 * 1024;
 // Deepest element nesting we accept in a response (a real one is under 10 deep).
 inline constexpr int kMaxSamlDepth = 32;
-// Clock skew accepted on every time check, at most 2 minutes (API.md).
-inline constexpr int64_t kMaxClockSkewSeconds = 120;
 
 // ---- AuthnRequest, HTTP-Redirect binding -------------------------------------------------
 struct AuthnRequestParams {

@@ -202,6 +202,7 @@ class StoreReader {
   virtual std::vector<SsoConnection> SsoConnections(const std::string& workspace_id) = 0;
   virtual std::optional<SsoConnection> SsoConnectionById(const std::string& connection_id) = 0;
   virtual std::optional<SsoConnection> SsoConnectionByDomain(const std::string& domain) = 0;
+  virtual std::optional<SsoRequest> SsoRequestById(const std::string& request_id) = 0;
   // Logins on their way that are neither used nor expired at `now`, of one connection.
   virtual int64_t CountSsoRequests(const std::string& connection_id, UnixTime now) = 0;
 };

@@ -122,6 +122,8 @@ TEST_P(StoreConformance, SsoRequestsAreUsedOnceAndExpiredOnesGo) {
   EXPECT_EQ(store().CountSsoRequests(c.id, kT0 + 1), 1);
   EXPECT_EQ(store().CountSsoRequests(c.id, kT0 + 600), 0);
   InTx([&](WriteTx& tx) { tx.InsertSsoRequest(r); });  // drops `old`, expired by now
+  EXPECT_EQ(store().SsoRequestById(r.id)->nonce, "nonce-1");
+  EXPECT_FALSE(store().SsoRequestById("_old").has_value());
   InTx([&](WriteTx& tx) {
     EXPECT_FALSE(tx.LockSsoRequest("_old").has_value());
     auto got = tx.LockSsoRequest(r.id);

@@ -747,6 +747,11 @@ class SqlReads : public Base {
     return SsoConnectionById(*id);
   }
 
+  std::optional<SsoRequest> SsoRequestById(const std::string& id) override {
+    return One<SsoRequest>(Sql({"SELECT ", kSsoRequestCols, " FROM sso_requests WHERE id=$1"}),
+                           {id}, SsoRequestFrom);
+  }
+
   int64_t CountSsoRequests(const std::string& connection_id, UnixTime now) override {
     return One<int64_t>(
                "SELECT COUNT(*) FROM sso_requests WHERE connection_id=$1 AND used_at IS NULL "
