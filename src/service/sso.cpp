@@ -207,8 +207,10 @@ Result<SsoConnectionView> Sso::Update(const Principal& p, const Membership& call
     if (!w || !conn || conn->workspace_id != ws) return Error::NotFound("SSO connection");
     SsoSettings s = SsoSettings::FromJson(conn->settings);
     Json changes = Json::object();
+    std::string old_name = conn->name;
     auto applied = ApplySsoInput(settings_body, false, ChecksFor(ws), *conn, s, conn->client_secret);
     if (!applied) return applied.error();
+    if (conn->name != old_name) changes["name"] = {{"from", old_name}, {"to", conn->name}};
     if (*applied) {
       conn->settings_version += 1;
       conn->settings = s.ToJson().dump();
@@ -273,8 +275,9 @@ Status Sso::Delete(const Principal& p, const Membership& caller, const std::stri
       }
     }
     tx.DeleteSsoConnection(ws, id);
-    AppendAudit(tx, p, {ws, "sso.updated", "sso_connection", id, conn->name, "",
-                        R"({"deleted":true})"},
+    Json details = {{"type", conn->type}, {"provider", conn->provider}, {"domains", conn->domains}};
+    AppendAudit(tx, p, {ws, "sso.connection_deleted", "sso_connection", id, conn->name, "",
+                        details.dump()},
                 now);
     return {};
   });

@@ -1,8 +1,15 @@
 """Every mutating route records its audit event: the test walks the route table served at
 /openapi.json, performs each mutation once, and finds its event. A new mutating route fails
 this test until it is performed here (or exempted with a reason)."""
+import base64
+import re
 import subprocess
 import time
+import uuid
+import zlib
+from urllib.parse import parse_qs, urlsplit
+
+import saml_forge as forge
 
 import requests
 
@@ -12,10 +19,12 @@ from ghtest import (PNG, RESET_LINK_RE, VERIFY_LINK_RE, invite, join, link_from_
 MUTATING = {"post", "patch", "put", "delete"}
 EXEMPT = {
     ("POST", "/v1/check"): "a read-only authorization question; changes nothing",
+    ("POST", "/v1/workspaces/{ws}/sso/connections/{sso}/test"):
+        "starts a test login; its outcome is recorded (sso.tested) by the ACS below",
 }
 
 
-def test_every_mutating_route_records_its_event(server):
+def test_every_mutating_route_records_its_event(server, tmp_path):
     spec = server.client().get("/openapi.json").json()
     routes = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops if m in MUTATING}
     performed = {}
@@ -186,6 +195,28 @@ def test_every_mutating_route_records_its_event(server):
     did("POST", "/v1/workspaces/{ws}/audit-logs",
         owner.post(base + "/audit-logs", json={"action": "report.exported"}), 201,
         "report.exported", in_ws)
+
+    # --- single sign-on (a SAML response signed with a throwaway IdP key) --------------------
+    kp = forge.make_keypair(str(tmp_path / "idp"))
+    r = owner.post(base + "/sso/connections", json={
+        "type": "saml", "provider": "custom", "domains": [f"{uuid.uuid4().hex[:8]}.test"],
+        "saml": {"idp_entity_id": "https://idp.every.test", "idp_sso_url": "https://idp.every.test/sso",
+                 "idp_certificate": kp.cert_pem}})
+    did("POST", "/v1/workspaces/{ws}/sso/connections", r, 201, "sso.connection_created", in_ws)
+    conn = r.json()
+    sbase = f"{base}/sso/connections/{conn['id']}"
+    url = owner.post(sbase + "/test").json()["url"]
+    saml_request = zlib.decompress(base64.b64decode(parse_qs(urlsplit(url).query)["SAMLRequest"][0]), -15)
+    claims = forge.Claims(idp_entity_id="https://idp.every.test", sp_entity_id=conn["sp"]["entity_id"],
+                          acs_url=conn["sp"]["acs_url"], email="t@" + conn["domains"][0],
+                          in_response_to=re.search(rb'ID="([^"]+)"', saml_request).group(1).decode())
+    r = server.client().post(f"/v1/sso/saml/{conn['id']}/acs", csrf=False, data={
+        "SAMLResponse": forge.encode(forge.sign(forge.build_response(claims), kp))})
+    did("POST", "/v1/sso/saml/{sso}/acs", r, 302, "sso.tested", in_ws)
+    did("PATCH", "/v1/workspaces/{ws}/sso/connections/{sso}",
+        owner.patch(sbase, json={"name": "Renamed IdP"}), 200, "sso.updated", in_ws)
+    did("DELETE", "/v1/workspaces/{ws}/sso/connections/{sso}", owner.delete(sbase), 204,
+        "sso.connection_deleted", in_ws)
 
     heir = server.login(address, password="correct horse battery")
     did("POST", "/v1/workspaces/{ws}/transfer-ownership",
