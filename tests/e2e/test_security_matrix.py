@@ -7,10 +7,14 @@ is not in and for an object of another workspace under the caller's own workspac
 A new route is covered by adding it to the router: the test fails when a route has a path
 parameter it cannot fill, so nobody forgets to think about it.
 """
+import os
 import re
+import tempfile
+import uuid
 
 import pytest
 
+import saml_forge
 from ghtest import PNG, invite, join, unique_email
 
 # A body that would pass validation for the routes that need one, so that the answer shows the
@@ -78,6 +82,12 @@ def world(server):
                                   "permissions": {"allow": ["/v1/nowhere/*"]}})
     assert narrow_a.status_code == 201, narrow_a.text
     sessions = owner_a.get("/v1/me/sessions").json()["data"]
+    idp_key = saml_forge.make_keypair(os.path.join(tempfile.mkdtemp(), "idp"))
+    sso_a = owner_a.post(f"/v1/workspaces/{ws_a}/sso/connections", json={
+        "type": "saml", "provider": "custom", "domains": [f"{uuid.uuid4().hex[:8]}.test"],
+        "saml": {"idp_entity_id": "https://idp.a.test", "idp_sso_url": "https://idp.a.test/sso",
+                 "idp_certificate": idp_key.cert_pem}})
+    assert sso_a.status_code == 201, sso_a.text
 
     owner_b = server.signup(name="Bob Tenant")
     ws_b = owner_b.create_workspace("Tenant B")["id"]
@@ -92,6 +102,7 @@ def world(server):
         "inv": inv_a["id"],
         "key": key_a.json()["id"],
         "ses": sessions[0]["id"],
+        "sso": sso_a.json()["id"],
         "token": "not-a-real-invitation-token",
     }
     return {
