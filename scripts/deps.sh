@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Gatehouse builds, runs and tests with; with --test also the npm
-# packages of the end-to-end tests' identity providers (scripts/e2e-idp-deps.sh).
+# packages of the end-to-end tests' identity providers (tests/e2e/idp, by scripts/npm-ci.sh).
 # Idempotent: when everything is already present it only runs dpkg-query and compares a hash.
 set -euo pipefail
 
@@ -36,5 +36,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" = "--test" ]; then
-  bash "$(dirname "$0")/e2e-idp-deps.sh"
+  bash "$(dirname "$0")/npm-ci.sh" tests/e2e/idp e2e-idp
 fi

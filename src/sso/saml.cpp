@@ -1,5 +1,7 @@
 #include "sso/saml.h"
 
+#include "core/validation.h"
+
 #include <libxml/parser.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
@@ -57,8 +59,8 @@ AuthnRequest BuildAuthnRequest(const AuthnRequestParams& p) {
             "\" AssertionConsumerServiceURL=\"" + XmlEscape(p.acs_url) + "\"><saml:Issuer>" +
             XmlEscape(p.sp_entity_id) + "</saml:Issuer><samlp:NameIDPolicy Format=\"" +
             kNameIdEmail + "\" AllowCreate=\"true\"/></samlp:AuthnRequest>";
-  std::string query = "SAMLRequest=" + UrlEncode(Base64Encode(RawDeflate(out.xml)));
-  if (!p.relay_state.empty()) query += "&RelayState=" + UrlEncode(p.relay_state);
+  std::string query = "SAMLRequest=" + validation::PercentEncode(Base64Encode(RawDeflate(out.xml)));
+  if (!p.relay_state.empty()) query += "&RelayState=" + validation::PercentEncode(p.relay_state);
   out.redirect_url =
       p.idp_sso_url + (p.idp_sso_url.find('?') == std::string::npos ? "?" : "&") + query;
   return out;

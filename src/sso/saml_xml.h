@@ -60,7 +60,6 @@ std::string Base64Encode(std::string_view bytes);
 // Standard base64; whitespace ignored; anything else refused.
 std::optional<std::string> Base64Decode(std::string_view text);
 std::string XmlEscape(std::string_view s);
-std::string UrlEncode(std::string_view s);
 std::string RawDeflate(std::string_view in);  // RFC 1951, no zlib header (HTTP-Redirect)
 std::string IsoTime(int64_t unix);
 // xs:dateTime as SAML uses it: "Z" or an explicit offset, optional fractional seconds.
