@@ -357,7 +357,7 @@ def callback_url(http, url, base):
 
 # ---- OIDC ---------------------------------------------------------------------------------------
 
-def create_oidc(owner, ws, dom, op, **extra):
+def create_oidc(owner, ws, dom, op, alg="RS256", **extra):
     client_id = "gh-" + uuid.uuid4().hex[:8]
     secret = uuid.uuid4().hex
     body = {"type": "oidc", "provider": "custom", "domains": [dom],
@@ -368,7 +368,7 @@ def create_oidc(owner, ws, dom, op, **extra):
     conn = r.json()
     assert "client_secret" not in conn["oidc"] and conn["oidc"]["client_secret_set"] is True
     assert secret not in r.text
-    op.add_client(client_id, secret, [conn["redirect_uri"]])
+    op.add_client(client_id, secret, [conn["redirect_uri"]], id_token_alg=alg)
     return conn
 
 
@@ -426,3 +426,32 @@ def test_oidc_state_is_single_use_and_bound_to_the_browser(srv, op):
     assert_problem(stolen, 403, "sso_response_rejected")
     assert stolen.json()["reason"] == "browser_mismatch"
     assert "gh_session" not in stolen.headers.get("Set-Cookie", "")
+
+
+def test_oidc_es256_id_tokens_are_accepted(srv, op):
+    owner = srv.signup(name="Owner")
+    ws = owner.create_workspace("ES256")["id"]
+    dom = domain()
+    conn = create_oidc(owner, ws, dom, op, alg="ES256")
+    op.set_identity(f"ec@{dom}", name="Elli Curve")
+    url = owner.post(f"/v1/workspaces/{ws}/sso/connections/{conn['id']}/test").json()["url"]
+    assert oidc_login(owner.s.__class__(), url).status_code == 302
+    last = owner.get(f"/v1/workspaces/{ws}/sso/connections/{conn['id']}").json()["last_test"]
+    assert last["status"] == "succeeded" and last["email"] == f"ec@{dom}", last
+
+
+def test_an_oidc_client_secret_the_provider_refuses_fails_the_test(srv, op):
+    owner = srv.signup(name="Owner")
+    ws = owner.create_workspace("Wrong secret")["id"]
+    dom = domain()
+    conn = create_oidc(owner, ws, dom, op)
+    r = owner.patch(f"/v1/workspaces/{ws}/sso/connections/{conn['id']}",
+                    json={"oidc": {"client_secret": "not-the-secret"}})
+    assert r.status_code == 200, r.text
+    op.set_identity(f"t@{dom}")
+    url = owner.post(f"/v1/workspaces/{ws}/sso/connections/{conn['id']}/test").json()["url"]
+    assert oidc_login(owner.s.__class__(), url).status_code == 302
+    last = owner.get(f"/v1/workspaces/{ws}/sso/connections/{conn['id']}").json()["last_test"]
+    assert last["status"] == "failed" and last["code"] == "token_exchange_failed", last
+    r = owner.patch(f"/v1/workspaces/{ws}/sso/connections/{conn['id']}", json={"status": "active"})
+    assert_problem(r, 409, "sso_untested")

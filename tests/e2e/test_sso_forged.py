@@ -3,6 +3,7 @@ refused with its reason (tests/e2e/saml_forge.py makes them with real keys and x
 session is made, and the IdP's genuine responses still work. The connection trusts a throwaway
 IdP key; an attacker's key, even with its certificate embedded in the message, is not it."""
 import base64
+import os
 import re
 import time
 import uuid
@@ -15,13 +16,19 @@ import saml_forge as forge
 from ghtest import Server, assert_problem, start_with_public_url
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def srv(request, tmp_path_factory):
+    db = None
+    if request.param == "postgres":
+        db = os.environ.get("GATEHOUSE_TEST_PG")
+        if not db:
+            pytest.skip("GATEHOUSE_TEST_PG is not set")
+
     def start(db=None, extra_args=(), listen="127.0.0.1:0"):
         d = tmp_path_factory.mktemp("gatehouse-forged")
         return Server(db or f"sqlite:{d}/g.db", d, extra_args, listen=listen).start()
 
-    server = start_with_public_url(start)
+    server = start_with_public_url(start, db=db)
     yield server
     server.stop()
 
@@ -183,6 +190,52 @@ def test_the_acs_bounds_what_strangers_send(setup, srv):
     assert r.status_code == 415, r.text
     assert_problem(srv.client().post("/v1/sso/saml/sso_nope/acs", data={"SAMLResponse": "x"}, csrf=False),
                    404, "sso_connection_not_found")
+
+
+def test_one_response_posted_many_times_at_once_signs_in_once(setup):
+    local = f"race{uuid.uuid4().hex[:6]}"
+    for _ in range(10):
+        form = {"SAMLResponse": forge.encode(forge.sign(
+            forge.build_response(setup.claims(setup.authorize(), local)), setup.idp))}
+        codes = race(setup, [form] * 8)
+        assert codes.count(302) == 1, codes
+    # However many requests raced, one account and one membership.
+    members = [m for m in setup.owner.get(f"/v1/workspaces/{setup.ws}/members").json()["data"]
+               if m["email"] == f"{local}@{setup.domain}"]
+    assert len(members) == 1
+
+
+def test_concurrent_first_logins_of_one_person_make_one_account(setup):
+    for _ in range(5):
+        local = f"jit{uuid.uuid4().hex[:6]}"
+        forms = [{"SAMLResponse": forge.encode(forge.sign(
+            forge.build_response(setup.claims(setup.authorize(), local)), setup.idp))}
+            for _ in range(6)]
+        codes = race(setup, forms)
+        assert codes.count(302) >= 1, codes
+        members = [m for m in setup.owner.get(f"/v1/workspaces/{setup.ws}/members").json()["data"]
+                   if m["email"] == f"{local}@{setup.domain}"]
+        assert len(members) == 1, members
+
+
+def race(setup, forms):
+    """POSTs every form to the ACS at once; returns the status codes."""
+    import threading
+    barrier = threading.Barrier(len(forms))
+    codes = [None] * len(forms)
+
+    def post(i):
+        c = setup.srv.client()
+        barrier.wait()
+        codes[i] = c.post(f"/v1/sso/saml/{setup.conn['id']}/acs", data=forms[i], csrf=False).status_code
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(forms))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(codes) <= {302, 403}, codes
+    return codes
 
 
 def test_sso_requests_are_rate_limited_per_address(start_server, tmp_path):
