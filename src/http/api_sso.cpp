@@ -65,9 +65,9 @@ Json ConnectionJson(App& app, const SsoConnectionView& v) {
 }
 
 Result<Json> ConnectionBody(const Request& req) {
-  return ParseObject(req, {"type", "provider", "name", "domains", "saml", "oidc",
-                           "attribute_mapping", "role_mapping", "default_role",
-                           "default_projects", "jit", "status"});
+  return ParseObject(req,
+                     {"type", "provider", "name", "domains", "saml", "oidc", "attribute_mapping",
+                      "role_mapping", "default_role", "default_projects", "jit", "status"});
 }
 
 Response Redirect(const std::string& location) {
@@ -86,8 +86,8 @@ std::optional<std::string> FormField(const std::string& body, std::string_view n
 }
 
 std::string BrowserCookie(const App& app, const std::string& value, int max_age) {
-  std::string c = "gh_sso=" + value + "; Path=/v1/sso/; HttpOnly; SameSite=Lax; Max-Age=" +
-                  std::to_string(max_age);
+  std::string c = "gh_sso=" + value +
+                  "; Path=/v1/sso/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age);
   if (app.secure_cookies) c += "; Secure";
   return c;
 }
@@ -101,8 +101,10 @@ Result<Response> Finished(App& app, Result<SsoOutcome> outcome) {
                     "&test=" + (outcome->failed ? "failed" : "succeeded"));
   }
   if (outcome->failed) {
-    Error e{ErrorKind::kForbidden, "sso_response_rejected",
-            outcome->reason + ": " + outcome->detail, {}};
+    Error e{ErrorKind::kForbidden,
+            "sso_response_rejected",
+            outcome->reason + ": " + outcome->detail,
+            {}};
     e.extensions = {{"reason", outcome->reason}};
     return e;
   }
@@ -179,8 +181,8 @@ void AddSsoRoutes(App& app) {
                   .handler = [&app](Request& req) -> Result<Response> {
                     auto body = ConnectionBody(req);
                     if (!body) return body.error();
-                    auto v = app.sso.Update(*req.principal, *req.membership, req.Param("sso"),
-                                            *body);
+                    auto v =
+                        app.sso.Update(*req.principal, *req.membership, req.Param("sso"), *body);
                     if (!v) return v.error();
                     return JsonResponse(200, ConnectionJson(app, *v));
                   }});
@@ -194,8 +196,8 @@ void AddSsoRoutes(App& app) {
                   .body_type = "",
                   .tag = "sso",
                   .handler = [&app](Request& req) -> Result<Response> {
-                    if (Status st = app.sso.Delete(*req.principal, *req.membership,
-                                                   req.Param("sso"));
+                    if (Status st =
+                            app.sso.Delete(*req.principal, *req.membership, req.Param("sso"));
                         !st.ok()) {
                       return st.error();
                     }
@@ -215,8 +217,7 @@ void AddSsoRoutes(App& app) {
                   .slow = true,
                   .tag = "sso",
                   .handler = [&app](Request& req) -> Result<Response> {
-                    auto url = app.sso.StartTest(*req.principal, *req.membership,
-                                                 req.Param("sso"));
+                    auto url = app.sso.StartTest(*req.principal, *req.membership, req.Param("sso"));
                     if (!url) return url.error();
                     return JsonResponse(200, {{"url", *url}});
                   }});
@@ -259,31 +260,31 @@ void AddSsoRoutes(App& app) {
                     return r;
                   }});
 
-  app.router.Add({.method = "POST",
-                  .path = "/v1/sso/saml/{sso}/acs",
-                  .operation_id = "samlAcs",
-                  .summary = "SAML assertion consumer service (HTTP-POST binding)",
-                  .access = Access::kPublic,
-                  .body_limit = kAcsBodyLimit,
-                  .body_type = "application/x-www-form-urlencoded",
-                  .slow = true,  // signature verification
-                  .tag = "sso",
-                  .handler = [&app](Request& req) -> Result<Response> {
-                    std::string_view type = req.Header("content-type");
-                    if (type.substr(0, 33) != "application/x-www-form-urlencoded") {
-                      return Error{ErrorKind::kUnsupportedMedia, "unsupported_media_type",
-                                   "The ACS takes an HTML form post "
-                                   "(application/x-www-form-urlencoded).",
-                                   {}};
-                    }
-                    auto response = FormField(req.body, "SAMLResponse");
-                    if (!response || response->empty()) {
-                      return Error::Invalid("missing_field", "SAMLResponse",
-                                            "SAMLResponse is required.");
-                    }
-                    return Finished(app, app.sso.SamlAcs(req.Param("sso"), *response,
-                                                         req.Client()));
-                  }});
+  app.router.Add(
+      {.method = "POST",
+       .path = "/v1/sso/saml/{sso}/acs",
+       .operation_id = "samlAcs",
+       .summary = "SAML assertion consumer service (HTTP-POST binding)",
+       .access = Access::kPublic,
+       .body_limit = kAcsBodyLimit,
+       .body_type = "application/x-www-form-urlencoded",
+       .slow = true,  // signature verification
+       .tag = "sso",
+       .handler = [&app](Request& req) -> Result<Response> {
+         std::string_view type = req.Header("content-type");
+         if (type.substr(0, 33) != "application/x-www-form-urlencoded") {
+           return Error{ErrorKind::kUnsupportedMedia,
+                        "unsupported_media_type",
+                        "The ACS takes an HTML form post "
+                        "(application/x-www-form-urlencoded).",
+                        {}};
+         }
+         auto response = FormField(req.body, "SAMLResponse");
+         if (!response || response->empty()) {
+           return Error::Invalid("missing_field", "SAMLResponse", "SAMLResponse is required.");
+         }
+         return Finished(app, app.sso.SamlAcs(req.Param("sso"), *response, req.Client()));
+       }});
 
   app.router.Add({.method = "GET",
                   .path = "/v1/sso/oidc/{sso}/callback",
@@ -294,12 +295,11 @@ void AddSsoRoutes(App& app) {
                   .slow = true,  // token exchange and JWKS
                   .tag = "sso",
                   .handler = [&app](Request& req) -> Result<Response> {
-                    return Finished(
-                        app, app.sso.OidcCallback(req.Param("sso"),
-                                                  req.QueryParam("code").value_or(""),
-                                                  req.QueryParam("state").value_or(""),
-                                                  req.QueryParam("error").value_or(""),
-                                                  req.Cookie("gh_sso"), req.Client()));
+                    return Finished(app, app.sso.OidcCallback(req.Param("sso"),
+                                                              req.QueryParam("code").value_or(""),
+                                                              req.QueryParam("state").value_or(""),
+                                                              req.QueryParam("error").value_or(""),
+                                                              req.Cookie("gh_sso"), req.Client()));
                   }});
 }
 

@@ -56,12 +56,12 @@ Result<HttpAnswer> Fetch(const HttpCall& call) {
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "Gatehouse");
-  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-                   static_cast<curl_off_t>(call.max_response_bytes));
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(call.max_response_bytes));
   curl_slist* headers = nullptr;
-  for (const auto& [k, v] : call.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  for (const auto& [k, v] : call.headers)
+    headers = curl_slist_append(headers, (k + ": " + v).c_str());
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
-                                                                            curl_slist_free_all);
+                                                                           curl_slist_free_all);
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   if (call.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);

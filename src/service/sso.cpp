@@ -19,13 +19,13 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr UnixTime kRequestLifetime = 600;          // an authorize → ACS/callback round trip
+constexpr UnixTime kRequestLifetime = 600;           // an authorize → ACS/callback round trip
 constexpr int64_t kMaxOutstandingRequests = 10'000;  // per connection
 constexpr UnixTime kDiscoveryLifetime = 3600;
 
 Error NotFoundConnection() {
-  return Error{ErrorKind::kNotFound, "sso_connection_not_found",
-               "No active SSO connection matches.", {}};
+  return Error{
+      ErrorKind::kNotFound, "sso_connection_not_found", "No active SSO connection matches.", {}};
 }
 
 // A SAMLResponse's InResponseTo, read before verification only to find which request it
@@ -98,8 +98,10 @@ Sso::Sso(Store& store, const Config& config, gh::Access& access, Accounts& accou
         auto answer = Fetch({.url = uri, .max_response_bytes = sso::kMaxJwksBytes});
         if (!answer) return answer.error();
         if (answer->status != 200) {
-          return Error{ErrorKind::kForbidden, sso::oidc_reason::kJwksUnavailable,
-                       "The JWKS answered " + std::to_string(answer->status) + ".", {}};
+          return Error{ErrorKind::kForbidden,
+                       sso::oidc_reason::kJwksUnavailable,
+                       "The JWKS answered " + std::to_string(answer->status) + ".",
+                       {}};
         }
         return answer->body;
       }) {}
@@ -171,9 +173,10 @@ Result<SsoConnectionView> Sso::Create(const Principal& p, const Membership& call
     }
     if (Status st = tx.InsertSsoConnection(conn); !st.ok()) return st.error();
     Json details = {{"type", conn.type}, {"provider", conn.provider}, {"domains", conn.domains}};
-    AppendAudit(tx, p, {ws, "sso.connection_created", "sso_connection", conn.id, conn.name, "",
-                        details.dump()},
-                now);
+    AppendAudit(
+        tx, p,
+        {ws, "sso.connection_created", "sso_connection", conn.id, conn.name, "", details.dump()},
+        now);
     return SsoConnectionView{conn, settings};
   });
 }
@@ -208,7 +211,8 @@ Result<SsoConnectionView> Sso::Update(const Principal& p, const Membership& call
     SsoSettings s = SsoSettings::FromJson(conn->settings);
     Json changes = Json::object();
     std::string old_name = conn->name;
-    auto applied = ApplySsoInput(settings_body, false, ChecksFor(ws), *conn, s, conn->client_secret);
+    auto applied =
+        ApplySsoInput(settings_body, false, ChecksFor(ws), *conn, s, conn->client_secret);
     if (!applied) return applied.error();
     if (conn->name != old_name) changes["name"] = {{"from", old_name}, {"to", conn->name}};
     if (*applied) {
@@ -248,8 +252,8 @@ Result<SsoConnectionView> Sso::Update(const Principal& p, const Membership& call
     conn->updated_at = now;
     if (Status st = tx.UpdateSsoConnection(*conn); !st.ok()) return st.error();
     if (changes.size() > 0) {
-      AppendAudit(tx, p, {ws, "sso.updated", "sso_connection", conn->id, conn->name, "",
-                          changes.dump()},
+      AppendAudit(tx, p,
+                  {ws, "sso.updated", "sso_connection", conn->id, conn->name, "", changes.dump()},
                   now);
     }
     return SsoConnectionView{*conn, s};
@@ -276,9 +280,9 @@ Status Sso::Delete(const Principal& p, const Membership& caller, const std::stri
     }
     tx.DeleteSsoConnection(ws, id);
     Json details = {{"type", conn->type}, {"provider", conn->provider}, {"domains", conn->domains}};
-    AppendAudit(tx, p, {ws, "sso.connection_deleted", "sso_connection", id, conn->name, "",
-                        details.dump()},
-                now);
+    AppendAudit(
+        tx, p, {ws, "sso.connection_deleted", "sso_connection", id, conn->name, "", details.dump()},
+        now);
     return {};
   });
 }
@@ -300,8 +304,10 @@ Result<std::string> Sso::SpMetadata(const std::string& id) {
 
 Status Sso::Limit(const ClientInfo& client, UnixTime now) {
   if (int wait = per_ip_.Acquire(AddressRateKey(client.ip), now); wait > 0) {
-    Error e{ErrorKind::kRateLimited, "rate_limited",
-            "Too many single sign-on requests from your network. Try again later.", {}};
+    Error e{ErrorKind::kRateLimited,
+            "rate_limited",
+            "Too many single sign-on requests from your network. Try again later.",
+            {}};
     e.retry_after_seconds = wait;
     return e;
   }
@@ -331,20 +337,23 @@ Result<sso::ProviderMetadata> Sso::ProviderOf(const SsoConnection& conn, const S
   url += "/.well-known/openid-configuration";
   auto answer = Fetch({.url = url, .max_response_bytes = 256 * 1024});
   if (!answer) {
-    return Error{ErrorKind::kUnavailable, "sso_provider_unreachable",
-                 "The OpenID Provider's discovery document could not be read: " +
-                     answer.error().message,
-                 {}};
+    return Error{
+        ErrorKind::kUnavailable,
+        "sso_provider_unreachable",
+        "The OpenID Provider's discovery document could not be read: " + answer.error().message,
+        {}};
   }
   if (answer->status != 200) {
-    return Error{ErrorKind::kUnavailable, "sso_provider_unreachable",
-                 "The OpenID Provider's discovery document answered " +
-                     std::to_string(answer->status) + ".",
-                 {}};
+    return Error{
+        ErrorKind::kUnavailable,
+        "sso_provider_unreachable",
+        "The OpenID Provider's discovery document answered " + std::to_string(answer->status) + ".",
+        {}};
   }
   auto m = sso::ParseDiscovery(answer->body, s.issuer);
   if (!m) {
-    return Error{ErrorKind::kUnavailable, "sso_provider_unreachable",
+    return Error{ErrorKind::kUnavailable,
+                 "sso_provider_unreachable",
                  "The OpenID Provider's discovery document is unusable (" + m.error().code +
                      "): " + m.error().message,
                  {}};
@@ -356,12 +365,14 @@ Result<sso::ProviderMetadata> Sso::ProviderOf(const SsoConnection& conn, const S
 }
 
 Result<std::string> Sso::StartLogin(const SsoConnection& conn, const SsoSettings& s, bool test,
-                                    const std::string& redirect_url,
-                                    const std::string& login_hint, std::string* browser_cookie) {
+                                    const std::string& redirect_url, const std::string& login_hint,
+                                    std::string* browser_cookie) {
   UnixTime now = clock_.Now();
   if (store_.CountSsoRequests(conn.id, now) >= kMaxOutstandingRequests) {
-    Error e{ErrorKind::kRateLimited, "rate_limited",
-            "Too many sign-ins are on their way through this connection. Try again shortly.", {}};
+    Error e{ErrorKind::kRateLimited,
+            "rate_limited",
+            "Too many sign-ins are on their way through this connection. Try again shortly.",
+            {}};
     e.retry_after_seconds = 60;
     return e;
   }
@@ -420,9 +431,9 @@ Result<SsoStart> Sso::Authorize(const std::string& connection, const std::string
                           "workspace (workspace=ws_…).");
   }
   if (!SafeRedirect(redirect_url, config_.PublicUrl())) {
-    return Error::Invalid("invalid_redirect_url", "redirect_url",
-                          "redirect_url must be a path on this server or a URL under " +
-                              config_.PublicUrl() + ".");
+    return Error::Invalid(
+        "invalid_redirect_url", "redirect_url",
+        "redirect_url must be a path on this server or a URL under " + config_.PublicUrl() + ".");
   }
   std::optional<SsoConnection> conn;
   std::string hint;
@@ -520,11 +531,9 @@ Result<SsoProfile> Sso::OidcProfile(const SsoConnection& conn, const SsoSettings
   if (id_token) {
     std::string token_text = body->value("id_token", "");
     if (token_text.empty()) return refuse("id_token_missing", "The token answer has no id_token.");
-    auto verified = jwks_.VerifyIdToken(s.issuer, provider->jwks_uri, token_text,
-                                        {.issuer = s.issuer,
-                                         .client_id = s.client_id,
-                                         .nonce = request.nonce},
-                                        now);
+    auto verified = jwks_.VerifyIdToken(
+        s.issuer, provider->jwks_uri, token_text,
+        {.issuer = s.issuer, .client_id = s.client_id, .nonce = request.nonce}, now);
     if (!verified) return refuse(verified.error().code, verified.error().message);
     claims = verified->raw;
     profile.subject = verified->subject;
@@ -539,8 +548,7 @@ Result<SsoProfile> Sso::OidcProfile(const SsoConnection& conn, const SsoSettings
     if (ui && ui->status == 200) {
       auto j = sso::ParseStrictJson(ui->body);
       // OIDC Core 5.3.2: a userinfo answer about someone else is ignored.
-      if (j && j->is_object() &&
-          (!id_token || j->value("sub", "") == profile.subject)) {
+      if (j && j->is_object() && (!id_token || j->value("sub", "") == profile.subject)) {
         if (j->contains("email_verified") && (*j)["email_verified"] == false) j->erase("email");
         for (const auto& [k, v] : j->items()) {
           if (!claims.contains(k)) claims[k] = v;
@@ -555,11 +563,13 @@ Result<SsoProfile> Sso::OidcProfile(const SsoConnection& conn, const SsoSettings
     emails.headers = {{"Authorization", "Bearer " + access_token},
                       {"Accept", "application/vnd.github+json"}};
     auto e = Fetch(emails);
-    if (!e || e->status != 200) return refuse("oauth_no_verified_email", "GitHub's email list is unavailable.");
+    if (!e || e->status != 200)
+      return refuse("oauth_no_verified_email", "GitHub's email list is unavailable.");
     auto primary = sso::GitHubVerifiedPrimaryEmail(e->body);
     if (!primary) return refuse(primary.error().code, primary.error().message);
     claims["email"] = *primary;
-    if (!claims.contains("given_name") && claims.contains("name")) claims["given_name"] = claims["name"];
+    if (!claims.contains("given_name") && claims.contains("name"))
+      claims["given_name"] = claims["name"];
   }
   profile.email = First(Values(claims, s.attr_email));
   profile.first_name = First(Values(claims, s.attr_first_name));
@@ -720,9 +730,10 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
       conn->last_test = last.dump();
       conn->updated_at = now;
       if (Status st = tx.UpdateSsoConnection(*conn); !st.ok()) return st.error();
-      Json details = {{"status", last["status"]}, {"reason", reason.empty() ? Json(nullptr) : Json(reason)}};
-      AppendAudit(tx, system, {ws, "sso.tested", "sso_connection", conn->id, conn->name, "",
-                               details.dump()},
+      Json details = {{"status", last["status"]},
+                      {"reason", reason.empty() ? Json(nullptr) : Json(reason)}};
+      AppendAudit(tx, system,
+                  {ws, "sso.tested", "sso_connection", conn->id, conn->name, "", details.dump()},
                   now);
       out.failed = !reason.empty();
       out.reason = reason;
@@ -736,9 +747,10 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
       if (failures_recorded_.Acquire(connection_id, now) == 0) {
         Json details = {{"reason", reason}, {"connection_id", connection_id}};
         if (!email.empty()) details["email"] = email;
-        AppendAudit(tx, system, {ws, "sso.login_failed", "sso_connection", conn->id, conn->name,
-                                 "", details.dump()},
-                    now);
+        AppendAudit(
+            tx, system,
+            {ws, "sso.login_failed", "sso_connection", conn->id, conn->name, "", details.dump()},
+            now);
       }
       return out;
     };
@@ -750,8 +762,9 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
     bool new_user = !user;
     if (user && !user->email_verified_at) {
       reason = "email_not_verified";
-      detail = "An account with this email exists but has not verified it; it is never linked "
-               "to an SSO identity.";
+      detail =
+          "An account with this email exists but has not verified it; it is never linked "
+          "to an SSO identity.";
       return fail();
     }
     auto member = user ? tx.MembershipOf(ws, user->id) : std::nullopt;
@@ -788,9 +801,8 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
     session.session.method = "sso";
     session.session.sso_connection_id = conn->id;
     session.session.scope_workspace_id = ws;
-    if (Status st = accounts_.RecordSession(tx, session, client, now,
-                                            new_user ? "user.signed_up" : "session.created",
-                                            new_user);
+    if (Status st = accounts_.RecordSession(
+            tx, session, client, now, new_user ? "user.signed_up" : "session.created", new_user);
         !st.ok()) {
       reason = "email_taken";
       detail = "An account with this email was created meanwhile; sign in again.";
@@ -803,21 +815,26 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
     if (!member) {
       Membership m{NewId("mem"), ws, u.id, role, now};
       tx.InsertMembership(m);
-      Json joined = {{"via", "sso"}, {"connection_id", conn->id}, {"role", role},
+      Json joined = {{"via", "sso"},
+                     {"connection_id", conn->id},
+                     {"role", role},
                      {"role_name", access_.RoleName(ws, role)}};
-      AppendAudit(tx, actor, {ws, "member.joined", "user", u.id, session.user.name, "",
-                              joined.dump()},
-                  now);
+      AppendAudit(tx, actor,
+                  {ws, "member.joined", "user", u.id, session.user.name, "", joined.dump()}, now);
       for (const auto& dp : s.default_projects) {
         auto prj = tx.ProjectById(ws, dp.project_id);
         if (!prj || !access_.RoleExists(ws, dp.role)) continue;
         tx.PutProjectMember({prj->id, ws, u.id, dp.role, now});
         projects_changed = true;
-        Json added = {{"role", dp.role}, {"role_name", access_.RoleName(ws, dp.role)},
-                      {"from", nullptr}, {"project_name", prj->name}, {"via", "sso"}};
-        AppendAudit(tx, actor, {ws, "project.member_added", "user", u.id, session.user.name,
-                                prj->id, added.dump()},
-                    now);
+        Json added = {{"role", dp.role},
+                      {"role_name", access_.RoleName(ws, dp.role)},
+                      {"from", nullptr},
+                      {"project_name", prj->name},
+                      {"via", "sso"}};
+        AppendAudit(
+            tx, actor,
+            {ws, "project.member_added", "user", u.id, session.user.name, prj->id, added.dump()},
+            now);
       }
     } else if (mapped && member->role != role && member->role != BreakGlassRole() &&
                member->role != access_.catalogue().owner_role) {
@@ -826,19 +843,23 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
                           tx.CountMembersWithRole(ws, c.creator_role) <= 1;
       if (!last_manager) {
         tx.UpdateMemberRole(ws, u.id, role);
-        Json changed = {{"from", member->role}, {"to", role},
+        Json changed = {{"from", member->role},
+                        {"to", role},
                         {"from_name", access_.RoleName(ws, member->role)},
-                        {"to_name", access_.RoleName(ws, role)}, {"via", "sso"}};
-        AppendAudit(tx, actor, {ws, "member.role_changed", "user", u.id, session.user.name, "",
-                                changed.dump()},
-                    now);
+                        {"to_name", access_.RoleName(ws, role)},
+                        {"via", "sso"}};
+        AppendAudit(
+            tx, actor,
+            {ws, "member.role_changed", "user", u.id, session.user.name, "", changed.dump()}, now);
       }
     }
-    Json login = {{"connection_id", conn->id}, {"session_id", session.session.id},
-                  {"new_user", new_user}, {"provider", conn->provider}, {"type", conn->type}};
-    AppendAudit(tx, actor, {ws, "sso.login", "sso_connection", conn->id, conn->name, "",
-                            login.dump()},
-                now);
+    Json login = {{"connection_id", conn->id},
+                  {"session_id", session.session.id},
+                  {"new_user", new_user},
+                  {"provider", conn->provider},
+                  {"type", conn->type}};
+    AppendAudit(tx, actor,
+                {ws, "sso.login", "sso_connection", conn->id, conn->name, "", login.dump()}, now);
     tx.AfterCommit([this, ws, projects_changed, uid = u.id] {
       cache_.ForgetMemberships();
       cache_.ForgetUser(uid);

@@ -120,8 +120,7 @@ class Sso {
   Result<sso::ProviderMetadata> ProviderOf(const SsoConnection& conn, const SsoSettings& s,
                                            UnixTime now);
   Result<SsoProfile> OidcProfile(const SsoConnection& conn, const SsoSettings& s,
-                                 const SsoRequest& request, const std::string& code,
-                                 UnixTime now);
+                                 const SsoRequest& request, const std::string& code, UnixTime now);
   // The end of every round trip, in one transaction: uses the request, checks what only the
   // store knows, then records a failure, a test outcome, or signs the person in.
   Result<SsoOutcome> Finish(const std::string& connection_id, const std::string& request_id,

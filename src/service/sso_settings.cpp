@@ -20,9 +20,10 @@ Error Bad(const std::string& field, const std::string& message,
   return Error::Invalid(code, field, message);
 }
 
-constexpr const char* kSamlProviders[] = {"okta", "entra", "google_workspace", "onelogin", "custom"};
-constexpr const char* kOidcProviders[] = {"okta",   "entra",     "google_workspace", "onelogin",
-                                          "custom", "google",    "microsoft",        "gitlab"};
+constexpr const char* kSamlProviders[] = {"okta", "entra", "google_workspace", "onelogin",
+                                          "custom"};
+constexpr const char* kOidcProviders[] = {"okta",   "entra",  "google_workspace", "onelogin",
+                                          "custom", "google", "microsoft",        "gitlab"};
 constexpr const char* kOAuthProviders[] = {"github", "gitlab", "google", "microsoft"};
 
 template <size_t N>
@@ -32,10 +33,14 @@ bool OneOf(const std::string& v, const char* const (&set)[N]) {
 }
 
 // Entra ID sends its claims under these URIs unless the admin renames them.
-constexpr const char* kEntraEmail = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
-constexpr const char* kEntraGiven = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname";
-constexpr const char* kEntraSurname = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname";
-constexpr const char* kEntraGroups = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups";
+constexpr const char* kEntraEmail =
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
+constexpr const char* kEntraGiven =
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname";
+constexpr const char* kEntraSurname =
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname";
+constexpr const char* kEntraGroups =
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups";
 
 void DefaultMapping(const std::string& type, const std::string& provider, SsoSettings& s) {
   if (type == "saml" && provider == "entra") {
@@ -100,8 +105,8 @@ Result<std::string> CanonicalCertificate(const std::string& text, const std::str
   BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   X509* cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
   BIO_free(in);
-  if (!cert) return Bad(field, "Not an X.509 certificate (PEM, or its base64 body).",
-                        "invalid_certificate");
+  if (!cert)
+    return Bad(field, "Not an X.509 certificate (PEM, or its base64 body).", "invalid_certificate");
   BIO* out = BIO_new(BIO_s_mem());
   PEM_write_bio_X509(out, cert);
   char* data = nullptr;
@@ -217,7 +222,10 @@ Result<bool> ApplySsoInput(const Json& body, bool creating, const SsoWorkspaceCh
     if (!name) return name.error();
     conn.name = *name;
   } else if (creating) {
-    conn.name = conn.provider + " " + (conn.type == "saml" ? "SAML" : conn.type == "oidc" ? "OIDC" : "OAuth");
+    conn.name = conn.provider + " " +
+                (conn.type == "saml"   ? "SAML"
+                 : conn.type == "oidc" ? "OIDC"
+                                       : "OAuth");
   }
   if (auto it = body.find("domains"); it != body.end()) {
     if (!it->is_array() || it->size() > kMaxSsoDomains) {
@@ -237,8 +245,9 @@ Result<bool> ApplySsoInput(const Json& body, bool creating, const SsoWorkspaceCh
   if (auto it = body.find("saml"); it != body.end() && !it->is_null()) {
     if (conn.type != "saml") return Bad("saml", "saml is for connections of type saml.");
     if (!it->is_object()) return Bad("saml", "saml is an object.", "invalid_type");
-    if (Status st = CheckUnknown(*it, {"idp_entity_id", "idp_sso_url", "idp_certificate",
-                                       "idp_metadata_xml", "allow_idp_initiated"},
+    if (Status st = CheckUnknown(*it,
+                                 {"idp_entity_id", "idp_sso_url", "idp_certificate",
+                                  "idp_metadata_xml", "allow_idp_initiated"},
                                  "saml.");
         !st.ok()) {
       return st.error();
@@ -249,9 +258,10 @@ Result<bool> ApplySsoInput(const Json& body, bool creating, const SsoWorkspaceCh
       }
       auto md = sso::ParseIdpMetadata(x->get<std::string>());
       if (!md) {
-        return Bad("saml.idp_metadata_xml",
-                   "The metadata could not be used (" + md.error().code + "): " + md.error().message,
-                   "invalid_metadata");
+        return Bad(
+            "saml.idp_metadata_xml",
+            "The metadata could not be used (" + md.error().code + "): " + md.error().message,
+            "invalid_metadata");
       }
       s.idp_entity_id = md->entity_id;
       s.idp_sso_url = md->sso_url;
@@ -267,7 +277,8 @@ Result<bool> ApplySsoInput(const Json& body, bool creating, const SsoWorkspaceCh
       if (!entity) return entity.error();
       if (!url) return url.error();
       if (!url->empty() && !sso::IsAllowedEndpoint(*url)) {
-        return Bad("saml.idp_sso_url", "The IdP's SSO URL must be https:// (http:// only on loopback).");
+        return Bad("saml.idp_sso_url",
+                   "The IdP's SSO URL must be https:// (http:// only on loopback).");
       }
       if (!entity->empty()) s.idp_entity_id = *entity;
       if (!url->empty()) s.idp_sso_url = *url;
@@ -284,13 +295,16 @@ Result<bool> ApplySsoInput(const Json& body, bool creating, const SsoWorkspaceCh
       }
     }
     if (auto a = it->find("allow_idp_initiated"); a != it->end()) {
-      if (!a->is_boolean()) return Bad("saml.allow_idp_initiated", "true or false.", "invalid_type");
+      if (!a->is_boolean())
+        return Bad("saml.allow_idp_initiated", "true or false.", "invalid_type");
       s.allow_idp_initiated = a->get<bool>();
     }
     changed = true;
   } else if (creating && conn.type == "saml") {
-    return Bad("saml", "saml {idp_entity_id, idp_sso_url, idp_certificate} or {idp_metadata_xml} is required.",
-               "missing_field");
+    return Bad(
+        "saml",
+        "saml {idp_entity_id, idp_sso_url, idp_certificate} or {idp_metadata_xml} is required.",
+        "missing_field");
   }
   if (auto it = body.find("oidc"); it != body.end() && !it->is_null()) {
     if (conn.type == "saml") return Bad("oidc", "oidc is for connections of type oidc or oauth.");
@@ -333,7 +347,8 @@ Result<bool> ApplySsoInput(const Json& body, bool creating, const SsoWorkspaceCh
       }
     }
     if (s.scopes.empty()) {
-      s.scopes = preset ? std::vector<std::string>{} : std::vector<std::string>{"openid", "email", "profile"};
+      s.scopes = preset ? std::vector<std::string>{}
+                        : std::vector<std::string>{"openid", "email", "profile"};
       if (preset) {
         std::string all(preset->scopes);
         for (size_t p = 0; p < all.size();) {
@@ -354,7 +369,8 @@ Result<bool> ApplySsoInput(const Json& body, bool creating, const SsoWorkspaceCh
                "missing_field");
   }
   if (auto it = body.find("attribute_mapping"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) return Bad("attribute_mapping", "attribute_mapping is an object.", "invalid_type");
+    if (!it->is_object())
+      return Bad("attribute_mapping", "attribute_mapping is an object.", "invalid_type");
     if (Status st = CheckUnknown(*it, {"email", "first_name", "last_name", "role", "groups"},
                                  "attribute_mapping.");
         !st.ok()) {
@@ -405,7 +421,8 @@ Result<bool> ApplySsoInput(const Json& body, bool creating, const SsoWorkspaceCh
   }
   if (auto it = body.find("default_projects"); it != body.end() && !it->is_null()) {
     if (!it->is_array() || it->size() > kMaxSsoDefaultProjects) {
-      return Bad("default_projects", "default_projects is a list of at most 50 {project_id, role}.");
+      return Bad("default_projects",
+                 "default_projects is a list of at most 50 {project_id, role}.");
     }
     s.default_projects.clear();
     for (size_t i = 0; i < it->size(); ++i) {

@@ -37,7 +37,7 @@ struct SsoSettings {
   // Where each value comes from: a SAML attribute name or an OIDC claim.
   std::string attr_email, attr_first_name, attr_last_name, attr_role, attr_groups;
   std::vector<std::pair<std::string, std::string>> role_mapping;  // attribute value -> role
-  std::string default_role;  // "" : the lowest built-in role
+  std::string default_role;                                       // "" : the lowest built-in role
   std::vector<SsoDefaultProject> default_projects;
   bool jit = true;
 
@@ -55,8 +55,9 @@ struct SsoWorkspaceChecks {
 // Applies a POST (creating: every required field) or PATCH body to `conn` and `settings`.
 // Returns whether anything a login depends on changed (the caller moves settings_version).
 // 422 with the field at fault for anything invalid; `status` is not handled here.
-Result<bool> ApplySsoInput(const nlohmann::json& body, bool creating, const SsoWorkspaceChecks& checks,
-                           SsoConnection& conn, SsoSettings& settings, std::string& client_secret);
+Result<bool> ApplySsoInput(const nlohmann::json& body, bool creating,
+                           const SsoWorkspaceChecks& checks, SsoConnection& conn,
+                           SsoSettings& settings, std::string& client_secret);
 
 // The lower-cased domain of an email address ("" when there is none).
 std::string EmailDomain(const std::string& email);

@@ -29,9 +29,8 @@ SsoConnection NewConnection(const std::string& ws, std::vector<std::string> doma
 }
 
 auto Fields(const SsoConnection& c) {
-  return std::tie(c.id, c.workspace_id, c.type, c.provider, c.name, c.status, c.domains,
-                  c.settings, c.client_secret, c.settings_version, c.last_test, c.created_at,
-                  c.updated_at);
+  return std::tie(c.id, c.workspace_id, c.type, c.provider, c.name, c.status, c.domains, c.settings,
+                  c.client_secret, c.settings_version, c.last_test, c.created_at, c.updated_at);
 }
 
 TEST_P(StoreConformance, SsoConnectionsReadBackWithTheirDomains) {
@@ -116,8 +115,17 @@ TEST_P(StoreConformance, SsoRequestsAreUsedOnceAndExpiredOnesGo) {
   SsoConnection c = NewConnection(w.id, {});
   InTx([&](WriteTx& tx) { ASSERT_TRUE(tx.InsertSsoConnection(c).ok()); });
   SsoRequest old{"_old", c.id, "", "", "", "", false, 1, kT0, kT0 + 600, std::nullopt};
-  SsoRequest r{"_" + Lower(NewId("r")), c.id, "bh", "nonce-1", "verifier-1",
-               "https://app.test/after", true, 3, kT0 + 1000, kT0 + 1600, std::nullopt};
+  SsoRequest r{"_" + Lower(NewId("r")),
+               c.id,
+               "bh",
+               "nonce-1",
+               "verifier-1",
+               "https://app.test/after",
+               true,
+               3,
+               kT0 + 1000,
+               kT0 + 1600,
+               std::nullopt};
   InTx([&](WriteTx& tx) { tx.InsertSsoRequest(old); });
   EXPECT_EQ(store().CountSsoRequests(c.id, kT0 + 1), 1);
   EXPECT_EQ(store().CountSsoRequests(c.id, kT0 + 600), 0);
@@ -128,12 +136,12 @@ TEST_P(StoreConformance, SsoRequestsAreUsedOnceAndExpiredOnesGo) {
     EXPECT_FALSE(tx.LockSsoRequest("_old").has_value());
     auto got = tx.LockSsoRequest(r.id);
     ASSERT_TRUE(got.has_value());
-    EXPECT_EQ(std::tie(got->id, got->connection_id, got->browser_hash, got->nonce,
-                       got->code_verifier, got->redirect_url, got->test, got->settings_version,
-                       got->created_at, got->expires_at, got->used_at),
-              std::tie(r.id, r.connection_id, r.browser_hash, r.nonce, r.code_verifier,
-                       r.redirect_url, r.test, r.settings_version, r.created_at, r.expires_at,
-                       r.used_at));
+    EXPECT_EQ(
+        std::tie(got->id, got->connection_id, got->browser_hash, got->nonce, got->code_verifier,
+                 got->redirect_url, got->test, got->settings_version, got->created_at,
+                 got->expires_at, got->used_at),
+        std::tie(r.id, r.connection_id, r.browser_hash, r.nonce, r.code_verifier, r.redirect_url,
+                 r.test, r.settings_version, r.created_at, r.expires_at, r.used_at));
     EXPECT_TRUE(tx.UseSsoRequest(r.id, kT0 + 1001));
     EXPECT_FALSE(tx.UseSsoRequest(r.id, kT0 + 1002));
   });
@@ -149,8 +157,8 @@ TEST_P(StoreConformance, AnSsoRequestUsedFromTwoStoresAtOnceWorksOnce) {
   SsoConnection c = NewConnection(w.id, {});
   InTx([&](WriteTx& tx) { ASSERT_TRUE(tx.InsertSsoConnection(c).ok()); });
   for (int round = 0; round < 30; ++round) {
-    SsoRequest r{"_" + Lower(NewId("r")), c.id, "", "", "", "", false, 1, kT0, kT0 + 600,
-                 std::nullopt};
+    SsoRequest r{
+        "_" + Lower(NewId("r")), c.id, "", "", "", "", false, 1, kT0, kT0 + 600, std::nullopt};
     InTx([&](WriteTx& tx) { tx.InsertSsoRequest(r); });
     std::latch start(2);
     std::atomic<int> used{0};
@@ -214,8 +222,8 @@ TEST_P(StoreConformance, DeletingAWorkspaceDeletesItsSsoConnectionsAndFreesTheir
   SsoConnection c = NewConnection(w.id, {"gone.test"});
   InTx([&](WriteTx& tx) {
     ASSERT_TRUE(tx.InsertSsoConnection(c).ok());
-    tx.InsertSsoRequest({"_r" + Lower(NewId("x")), c.id, "", "", "", "", false, 1, kT0,
-                         kT0 + 600, std::nullopt});
+    tx.InsertSsoRequest(
+        {"_r" + Lower(NewId("x")), c.id, "", "", "", "", false, 1, kT0, kT0 + 600, std::nullopt});
   });
   InTx([&](WriteTx& tx) { tx.DeleteWorkspace(w.id, kT0 + 5); });
   EXPECT_FALSE(store().SsoConnectionById(c.id).has_value());
