@@ -658,12 +658,15 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
   UnixTime now = clock_.Now();
   SsoOutcome out;
   out.connection_id = connection_id;
-  std::vector<std::function<void()>> after;
   auto result = store_.Write([&](WriteTx& tx) -> Result<SsoOutcome> {
     out = SsoOutcome{};
     out.connection_id = connection_id;
+    // Locks in the store's order: the workspace first, then what belongs to it.
+    auto peek = tx.SsoConnectionById(connection_id);
+    if (!peek) return NotFoundConnection();
+    auto w = tx.LockWorkspace(peek->workspace_id);
     auto conn = tx.LockSsoConnection(connection_id);
-    if (!conn) return NotFoundConnection();
+    if (!w || !conn) return NotFoundConnection();
     const std::string ws = conn->workspace_id;
     out.workspace_id = ws;
     SsoSettings s = SsoSettings::FromJson(conn->settings);
@@ -755,9 +758,7 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
       return out;
     };
     if (!reason.empty()) return fail();
-    // Sign in: find or provision the person, under the workspace's lock.
-    auto w = tx.LockWorkspace(ws);
-    if (!w) return NotFoundConnection();
+    // Sign in: find or provision the person, under the workspace's lock (taken above).
     auto user = tx.UserByEmail(email);
     bool new_user = !user;
     if (user && !user->email_verified_at) {
