@@ -85,10 +85,13 @@ std::optional<std::string> FormField(const std::string& body, std::string_view n
   return form.QueryParam(name);
 }
 
+// The cookie that binds an SSO answer to the browser that started the login. Over https it is
+// SameSite=None (and so Secure), since a SAML IdP posts the answer cross-site; it proves
+// nothing but "this browser", and only the ACS and the callback read it.
 std::string BrowserCookie(const App& app, const std::string& value, int max_age) {
-  std::string c = "gh_sso=" + value +
-                  "; Path=/v1/sso/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age);
-  if (app.secure_cookies) c += "; Secure";
+  std::string c =
+      "gh_sso=" + value + "; Path=/v1/sso/; HttpOnly; Max-Age=" + std::to_string(max_age);
+  c += app.secure_cookies ? "; SameSite=None; Secure" : "; SameSite=Lax";
   return c;
 }
 
@@ -283,7 +286,8 @@ void AddSsoRoutes(App& app) {
          if (!response || response->empty()) {
            return Error::Invalid("missing_field", "SAMLResponse", "SAMLResponse is required.");
          }
-         return Finished(app, app.sso.SamlAcs(req.Param("sso"), *response, req.Client()));
+         return Finished(
+             app, app.sso.SamlAcs(req.Param("sso"), *response, req.Cookie("gh_sso"), req.Client()));
        }});
 
   app.router.Add({.method = "GET",

@@ -393,6 +393,13 @@ Result<std::string> Sso::StartLogin(const SsoConnection& conn, const SsoSettings
                                        .relay_state = "",
                                        .now_unix = now});
     url = req.redirect_url;
+    // The IdP posts the answer cross-site, which carries only a SameSite=None cookie, and
+    // browsers keep those only when Secure: over https the answer is bound to this browser
+    // as the OIDC callback is; over plain http (local set-ups) InResponseTo alone binds it.
+    if (browser_cookie && !test && config_.PublicUrl().rfind("https://", 0) == 0) {
+      *browser_cookie = crypto::NewToken();
+      r.browser_hash = crypto::Sha256Hex(*browser_cookie);
+    }
   } else {
     auto provider = ProviderOf(conn, s, now);
     if (!provider) return provider.error();
@@ -462,7 +469,7 @@ Result<SsoStart> Sso::Authorize(const std::string& connection, const std::string
 }
 
 Result<SsoOutcome> Sso::SamlAcs(const std::string& id, const std::string& saml_response,
-                                const ClientInfo& client) {
+                                const std::string& browser_cookie, const ClientInfo& client) {
   UnixTime now = clock_.Now();
   if (Status st = Limit(client, now); !st.ok()) return st.error();
   if (!IsWellFormedId(id, "sso")) return NotFoundConnection();
@@ -470,6 +477,19 @@ Result<SsoOutcome> Sso::SamlAcs(const std::string& id, const std::string& saml_r
   if (!conn || conn->type != "saml") return NotFoundConnection();
   SsoSettings s = SsoSettings::FromJson(conn->settings);
   std::string request_id = PeekInResponseTo(saml_response);
+  if (!request_id.empty()) {
+    auto request = store_.SsoRequestById(request_id);
+    if (request && request->connection_id == id && !request->test &&
+        !request->browser_hash.empty() &&
+        !crypto::ConstantTimeEquals(crypto::Sha256Hex(browser_cookie), request->browser_hash)) {
+      return Finish(id, request_id,
+                    Error{ErrorKind::kForbidden,
+                          "browser_mismatch",
+                          "This sign-in was started in another browser.",
+                          {}},
+                    client);
+    }
+  }
   sso::SamlExpectations expect{.idp_certificates_pem = s.idp_certificates,
                                .idp_entity_id = s.idp_entity_id,
                                .sp_entity_id = EntityId(id),

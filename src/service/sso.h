@@ -36,8 +36,9 @@ struct SsoConnectionView {
   SsoSettings settings;
 };
 
-// Where GET /v1/sso/authorize sends the browser, and the cookie that binds the OIDC callback
-// to this browser (empty for SAML, whose ACS is a cross-site POST that carries no Lax cookie).
+// Where GET /v1/sso/authorize sends the browser, and the cookie that binds the answer to this
+// browser: always for OIDC; for SAML only when the public URL is https (the ACS is a
+// cross-site POST, which carries only SameSite=None cookies, and those must be Secure).
 struct SsoStart {
   std::string url;
   std::string browser_cookie;
@@ -100,8 +101,9 @@ class Sso {
   Result<SsoStart> Authorize(const std::string& connection, const std::string& email,
                              const std::string& workspace, const std::string& redirect_url,
                              const ClientInfo& client);
+  // `browser_cookie`: the gh_sso cookie the request carried (checked when authorize set one).
   Result<SsoOutcome> SamlAcs(const std::string& id, const std::string& saml_response,
-                             const ClientInfo& client);
+                             const std::string& browser_cookie, const ClientInfo& client);
   Result<SsoOutcome> OidcCallback(const std::string& id, const std::string& code,
                                   const std::string& state, const std::string& error,
                                   const std::string& browser_cookie, const ClientInfo& client);

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import saml_forge as forge
-from ghtest import Server, assert_problem, start_with_public_url
+from ghtest import Server, assert_problem, free_port, start_with_public_url
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -244,3 +244,54 @@ def test_sso_requests_are_rate_limited_per_address(start_server, tmp_path):
     s = start_server(extra_args=["--config", str(cfg)])
     codes = [s.client().get("/v1/sso/authorize?email=a@nobody.test").status_code for _ in range(5)]
     assert codes[:3] == [404, 404, 404] and codes[3] == 429, codes
+
+
+def test_over_https_a_saml_answer_is_bound_to_the_browser_that_asked(start_server, keys):
+    # Served over plain http here, but the public URL says https: what a deployment behind a
+    # TLS proxy looks like. Cookies are then Secure, so the test carries them by hand.
+    port = free_port()
+    base = f"https://127.0.0.1:{port}"
+    s = start_server(extra_args=["--public-url", base], listen=f"127.0.0.1:{port}")
+    idp, _ = keys
+    owner = s.signup(name="Owner")
+    token = owner.s.cookies.get("gh_session")
+    owner.s.cookies.clear()
+    owner.s.cookies.set("gh_session", token)  # a Secure cookie, carried over http here
+    ws = owner.create_workspace("TLS")["id"]
+    dom = f"{uuid.uuid4().hex[:8]}.test"
+    conn = owner.post(f"/v1/workspaces/{ws}/sso/connections", json={
+        "type": "saml", "provider": "custom", "domains": [dom],
+        "saml": {"idp_entity_id": "https://idp.tls.test", "idp_sso_url": "https://idp.tls.test/sso",
+                 "idp_certificate": idp.cert_pem}}).json()
+    assert conn["sp"]["acs_url"].startswith("https://")
+
+    def response_to(url, local):
+        c = forge.Claims(idp_entity_id="https://idp.tls.test", sp_entity_id=conn["sp"]["entity_id"],
+                         acs_url=conn["sp"]["acs_url"], in_response_to=request_id_of(url),
+                         email=f"{local}@{dom}")
+        return {"SAMLResponse": forge.encode(forge.sign(forge.build_response(c), idp))}
+
+    test_url = owner.post(f"/v1/workspaces/{ws}/sso/connections/{conn['id']}/test").json()["url"]
+    acs = f"/v1/sso/saml/{conn['id']}/acs"
+    assert s.client().post(acs, data=response_to(test_url, "t"), csrf=False).status_code == 302
+    assert owner.patch(f"/v1/workspaces/{ws}/sso/connections/{conn['id']}",
+                       json={"status": "active"}).status_code == 200
+
+    def start():
+        r = s.client().get(f"/v1/sso/authorize?connection={conn['id']}")
+        assert r.status_code == 302, r.text
+        cookie = r.headers["Set-Cookie"]
+        assert "SameSite=None" in cookie and "Secure" in cookie and "HttpOnly" in cookie, cookie
+        return r.headers["Location"], re.search(r"gh_sso=([^;]+)", cookie).group(1)
+
+    # The victim's browser gets the attacker's valid answer (login CSRF): refused.
+    url, _ = start()
+    r = s.client().post(acs, data=response_to(url, "mallory"), csrf=False,
+                        headers={"Cookie": "gh_sso=someone-elses"})
+    refused(r, "browser_mismatch")
+    # The browser that asked signs in.
+    url, cookie = start()
+    r = s.client().post(acs, data=response_to(url, "ada"), csrf=False,
+                        headers={"Cookie": f"gh_sso={cookie}"})
+    assert r.status_code == 302, r.text
+    assert "gh_session=" in r.headers["Set-Cookie"]
