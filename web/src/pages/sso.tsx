@@ -720,7 +720,7 @@ function ConnectionForm(props: { ws: Workspace; roles: Role[]; existing?: SsoCon
         <>
           <Section title="Connection" boxed={!ex}>
             <div class="row">
-              <TextField label="Name" value={name} onValue={setName} error={errors.name} placeholder={`${choice.label} SSO`} hint={ex ? undefined : 'Optional: shown in this list and the audit log.'} />
+              <TextField label="Connection name" value={name} onValue={setName} error={errors.name} placeholder={`${choice.label} SSO`} hint={ex ? undefined : 'Optional: shown in this list and the audit log.'} />
               <TextField
                 label="Domains"
                 value={domains}
