@@ -1089,6 +1089,7 @@ describe('single sign-on with a real SAML identity provider', { concurrency: fal
     await page.getByLabel('Full name').fill('Jamie N. Newcomer');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Name updated.').waitFor();
+    await page.getByRole('listitem').filter({ hasText: 'This device' }).getByText('Single sign-on', { exact: true }).waitFor();
     const me = await (await page.request.get('/v1/me')).json();
     assert.deepEqual(
       me.memberships.map((m) => [m.workspace_id, m.role]),
@@ -1152,6 +1153,24 @@ describe('single sign-on with a real SAML identity provider', { concurrency: fal
       body: JSON.stringify({ email: OWNER.email, password: PASSWORD }),
     });
     assert.equal(login.status, 200);
+  });
+
+  test('deleting a connection asks first, and is refused while it carries enforcement', async () => {
+    await owner.goto(ssoBase);
+    await owner.getByRole('button', { name: 'Manage Acme Okta' }).click();
+    await owner.getByRole('button', { name: 'Delete connection' }).click();
+    const dialog = owner.getByRole('dialog', { name: 'Delete Acme Okta?' });
+    await dialog.getByRole('button', { name: 'Delete connection' }).click();
+    await dialog.getByText('turn enforcement off first', { exact: false }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await owner.getByRole('link', { name: '← All connections' }).click();
+    await owner.getByRole('switch', { name: 'Require SSO for members of this workspace' }).click();
+    await owner.waitForFunction(() => document.querySelector('[role=switch]')?.checked === false);
+    await owner.getByRole('button', { name: 'Manage Acme Okta' }).click();
+    await owner.getByRole('button', { name: 'Delete connection' }).click();
+    await dialog.getByRole('button', { name: 'Delete connection' }).click();
+    await owner.getByText('Acme Okta was deleted.').waitFor();
+    await owner.getByText('No connections yet.', { exact: false }).waitFor();
     assert.deepEqual(scriptErrors, []);
   });
 });

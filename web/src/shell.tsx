@@ -147,11 +147,13 @@ function SsoRequired(props: { error: ApiError }) {
       <h1 id="sso-required-title">Single sign-on required</h1>
       <p>{props.error.detail || 'This workspace requires single sign-on.'}</p>
       <p class="muted">You are signed in with a password. Sign in through your identity provider to continue in this workspace; your other workspaces are unaffected.</p>
-      {url && (
-        <button class="button primary" type="button" onClick={() => location.assign(url)}>
-          Continue with single sign-on
-        </button>
-      )}
+      <div class="page-actions">
+        {url && (
+          <button class="button primary" type="button" onClick={() => location.assign(url)}>
+            Continue with single sign-on
+          </button>
+        )}
+      </div>
     </section>
   );
 }

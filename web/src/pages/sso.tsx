@@ -117,7 +117,10 @@ export function SsoSettings(props: { ws: Workspace; reloadWs: () => void }) {
   );
   const roles = useAssignableRoles(ws.id);
   const [notice, setNotice] = useState('');
-  useEffect(() => setNotice(''), [selected, adding]);
+  const open = (query: string) => {
+    setNotice('');
+    navigate(`${base}?${query}`);
+  };
 
   if (!can) {
     return (
@@ -206,7 +209,7 @@ export function SsoSettings(props: { ws: Workspace; reloadWs: () => void }) {
           <p class="muted">Let members sign in through your identity provider with SAML 2.0, OpenID Connect or OAuth.</p>
         </div>
         <div class="page-actions">
-          <button class="button primary" type="button" onClick={() => navigate(`${base}?new=1`)}>
+          <button class="button primary" type="button" onClick={() => open('new=1')}>
             Add connection
           </button>
         </div>
@@ -250,7 +253,7 @@ export function SsoSettings(props: { ws: Workspace; reloadWs: () => void }) {
                     {c.last_test && <div class="muted small">{relativeTime(c.last_test.at)}</div>}
                   </td>
                   <td class="actions">
-                    <button class="button secondary small" type="button" aria-label={`Manage ${c.name}`} onClick={() => navigate(`${base}?connection=${c.id}`)}>
+                    <button class="button secondary small" type="button" aria-label={`Manage ${c.name}`} onClick={() => open(`connection=${c.id}`)}>
                       Manage
                     </button>
                   </td>
@@ -319,7 +322,11 @@ function EnforceCard(props: { ws: Workspace; connections: SsoConnection[]; reloa
         When this is on, members whose email domain is in an active connection can no longer sign in with a password; the owner keeps password access.
       </p>
       <p class="muted small">
-        {domains.length ? `Active domains: ${domains.join(', ')}.` : 'No connection is active yet: enforcing needs an active connection.'}
+        {on
+          ? `Enforced${domains.length ? ` for ${domains.join(', ')}` : ''}: those members sign in through SSO.`
+          : domains.length
+            ? `Active domains: ${domains.join(', ')}.`
+            : 'No connection is active yet: enforcing needs an active connection.'}
       </p>
       <FormError error={error} />
       {confirming && (
@@ -426,7 +433,7 @@ function ConnectionDetail(props: {
         )}
       </Card>
       <Card title="Test and enable" subtitle="A test runs a real sign-in at the identity provider without signing anyone in here.">
-        <div class="security-row">
+        <div class="security-row stack-on-phone">
           <div>
             <strong>Status: </strong>
             {statusBadge(c.status)} {testBadge(c.last_test)}
@@ -794,7 +801,7 @@ function ConnectionForm(props: { ws: Workspace; roles: Role[]; existing?: SsoCon
             </Section>
           )}
           <Section title="Attribute mapping" boxed={!ex}>
-            <p class="field-hint">Which attributes (SAML) or claims (OIDC) carry each value. Empty: the name shown.</p>
+            <p class="field-hint">Which attributes (SAML) or claims (OIDC) carry each value. Empty fields use the name shown in grey.</p>
             <div class="mapping-grid">
               {MAPPING_FIELDS.map((f) => (
                 <TextField
