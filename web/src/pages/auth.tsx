@@ -154,7 +154,10 @@ function SsoLogin(props: { email: string; onEmail: (v: string) => void; onPasswo
   return (
     <AuthLayout title="Sign in with SSO" subtitle="Your organization's identity provider signs you in.">
       <form onSubmit={submit} noValidate>
-        <TextField label="Work email" type="email" autoComplete="email" value={props.email} onValue={props.onEmail} error={error} hint="We find your organization's sign-in from its domain." required autoFocus />
+        <TextField label="Work email" type="email" autoComplete="email" value={props.email} onValue={(v) => {
+            setError(undefined);
+            props.onEmail(v);
+          }} error={error} hint="We find your organization's sign-in from its domain." required autoFocus />
         <button class="button primary wide" type="submit" disabled={busy}>
           {busy ? 'Redirecting…' : 'Continue with SSO'}
         </button>
