@@ -2,13 +2,14 @@
 // sign up, verify the email from the mail, create a workspace, invite by email (read from a
 // real SMTP sink), accept in a second browser context, change the role, a member's view
 // without admin controls, create a key and see its secret once, revoke it, the audit log,
-// general settings, sign out, and reset a forgotten password from the mail.
+// general settings, sign out, and reset a forgotten password from the mail; then single sign-on
+// against a real pysaml2 identity provider (add, test, enable, sign in, enforce).
 // Screenshots at desktop and mobile widths go to tests/browser/output/ (or $BROWSER_TEST_OUTPUT).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Gatehouse, launchBrowser, screenshots, SmtpSink, DESKTOP } from './harness.mjs';
+import { Gatehouse, launchBrowser, SamlIdp, screenshots, SmtpSink, DESKTOP } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -965,5 +966,211 @@ describe('dashboard with the admin-member preset', { concurrency: false }, () =>
     await adminPage.getByRole('cell', { name: /^Erin Existing/ }).waitFor({ state: 'detached' });
     await page.reload();
     await page.getByText('This workspace could not be loaded', { exact: false }).waitFor();
+  });
+});
+
+// Single sign-on against a real SAML 2.0 identity provider (pysaml2, tests/e2e/idp/saml_idp.py):
+// the owner adds a connection by pasting the IdP's metadata, tests it in the browser (IdP →
+// auto-posted form → ACS → back on the SSO page), and enables it; a new person signs in with
+// "Sign in with SSO" and is provisioned just in time; with SSO enforced, a member's password
+// session and password login are sent to the IdP instead, while the owner keeps password access.
+describe('single sign-on with a real SAML identity provider', { concurrency: false }, () => {
+  const DOMAIN = 'acme-sso.example.com';
+  const OWNER = { name: 'Olga Owner', email: `olga@${DOMAIN}` };
+  let smtp, server, idp, browser, owner, wsId, ssoBase;
+  const scriptErrors = [];
+
+  async function newPage() {
+    const page = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (e) => scriptErrors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) scriptErrors.push(m.text());
+    });
+    return page;
+  }
+
+  before(async () => {
+    [smtp, idp] = await Promise.all([new SmtpSink().start(), new SamlIdp().start()]);
+    server = await new Gatehouse({ smtpUrl: smtp.url }).start();
+    browser = await launchBrowser();
+    owner = await newPage();
+    // The owner and the workspace through the API: the first suite walks those screens.
+    const signup = await owner.request.post('/v1/auth/signup', { data: { ...OWNER, password: PASSWORD } });
+    assert.equal(signup.status(), 201);
+    owner.csrf = (await signup.json()).csrf_token;
+    const ws = await owner.request.post('/v1/workspaces', { data: { name: 'Acme SSO' }, headers: { 'X-CSRF-Token': owner.csrf } });
+    assert.equal(ws.status(), 201);
+    wsId = (await ws.json()).id;
+    ssoBase = `/w/${wsId}/settings/sso`;
+  });
+
+  after(async () => {
+    await browser?.close();
+    const code = await server?.stop();
+    idp?.stop();
+    smtp?.stop();
+    assert.equal(code, 0, 'gatehouse exits cleanly on SIGTERM');
+  });
+
+  test('the owner adds a SAML connection from IdP metadata, tests it in the browser and enables it', async () => {
+    await owner.goto(`/w/${wsId}/settings/team`);
+    await owner.getByRole('link', { name: 'Single Sign-On' }).click();
+    await owner.getByRole('heading', { name: 'Single Sign-On', exact: true }).waitFor();
+    await owner.getByText('No connections yet.', { exact: false }).waitFor();
+
+    await owner.getByRole('button', { name: 'Add connection' }).click();
+    await owner.getByRole('heading', { name: 'Add SSO connection' }).waitFor();
+    // The picker offers both families; each shows the fields it needs.
+    await owner.getByRole('radio', { name: 'Custom OIDC' }).check();
+    await owner.getByLabel('Issuer URL').waitFor();
+    await owner.getByLabel('Client secret').waitFor();
+    await owner.getByRole('radio', { name: 'Okta' }).check();
+    await owner.getByLabel('Connection name').fill('Acme Okta');
+    await owner.getByLabel('Domains').fill(DOMAIN);
+    await owner.getByLabel('IdP metadata XML').fill(await idp.metadata());
+    await owner.getByRole('button', { name: 'Add role mapping' }).click();
+    await owner.getByLabel('Attribute value 1').fill('admins');
+    await owner.getByLabel('Role for value 1').selectOption({ label: 'Admin' });
+    assert.ok(await owner.getByLabel(/Just-in-time provisioning/).isChecked(), 'JIT is on by default');
+    await screenshots(owner, 'sso-add-connection');
+    await owner.getByRole('button', { name: 'Create connection' }).click();
+
+    await owner.waitForURL(/\/settings\/sso\?connection=sso_[^&]+&created=1$/);
+    await owner.getByRole('heading', { name: /Acme Okta/ }).waitFor();
+    const spEntity = await owner.getByRole('textbox', { name: 'Entity ID (Audience)' }).inputValue();
+    const acs = await owner.getByRole('textbox', { name: 'ACS URL (Reply URL)' }).inputValue();
+    const metadataUrl = await owner.getByRole('textbox', { name: 'Metadata URL' }).inputValue();
+    assert.ok(acs.startsWith(server.url + '/v1/sso/saml/sso_'), acs);
+    assert.ok(spEntity && metadataUrl.startsWith(server.url), metadataUrl);
+    await owner.getByRole('button', { name: 'Copy Metadata URL' }).waitFor();
+    // Untested, it cannot be enabled: the 409 sso_untested says what to do.
+    await owner.getByRole('button', { name: 'Enable' }).click();
+    await owner.getByText('This connection cannot be enabled yet: run Test connection', { exact: false }).waitFor();
+    await screenshots(owner, 'sso-connection-draft');
+
+    // The IdP trusts this SP (from its metadata URL) and signs in a test person.
+    await idp.trustSp(metadataUrl);
+    await idp.setIdentity({ email: `tess@${DOMAIN}`, first_name: 'Tess', last_name: 'Tester', groups: ['admins', 'staff'] });
+    await owner.getByRole('button', { name: 'Test connection' }).click();
+    // IdP → auto-posted form → ACS → /settings/sso?connection=…&test=succeeded → this workspace.
+    await owner.waitForURL(new RegExp(`/w/${wsId}/settings/sso\\?connection=sso_[^&]+&test=succeeded$`));
+    const result = owner.getByRole('region', { name: 'Test result' });
+    await result.getByText('Succeeded', { exact: true }).waitFor();
+    await result.getByRole('definition').filter({ hasText: `tess@${DOMAIN}` }).waitFor();
+    await result.getByRole('cell', { name: 'admins, staff' }).waitFor();
+    await screenshots(owner, 'sso-test-succeeded');
+
+    await owner.getByRole('button', { name: 'Enable' }).click();
+    await owner.getByRole('button', { name: 'Disable' }).waitFor();
+    await owner.getByRole('heading', { name: /Acme Okta/ }).getByText('Active').waitFor();
+    await owner.getByRole('link', { name: '← All connections' }).click();
+    const row = owner.getByRole('row', { name: /Acme Okta/ });
+    await row.getByText('Active', { exact: true }).waitFor();
+    await row.getByText('Test succeeded').waitFor();
+  });
+
+  test('"Sign in with SSO" on the login page signs a new person in, provisioned just in time', async () => {
+    const page = await newPage();
+    await page.goto('/login');
+    await page.getByRole('button', { name: 'Sign in with SSO' }).click();
+    await page.getByRole('heading', { name: 'Sign in with SSO' }).waitFor();
+    await page.getByLabel('Work email').fill('not an email');
+    await page.getByRole('button', { name: 'Continue with SSO' }).click();
+    await page.getByText('Enter your work email address', { exact: false }).waitFor();
+    await page.getByLabel('Work email').fill(`jamie@${DOMAIN}`);
+    await screenshots(page, 'login-sso');
+    await idp.setIdentity({ email: `jamie@${DOMAIN}`, first_name: 'Jamie', last_name: 'Newcomer', groups: ['admins'] });
+    await page.getByRole('button', { name: 'Continue with SSO' }).click();
+    await page.waitForURL(new RegExp(`/w/${wsId}/settings/team$`));
+    await page.getByRole('cell', { name: /Jamie Newcomer \(You\)/ }).waitFor();
+    // The session came from /v1/me after the redirect: its CSRF token works for a change.
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByLabel('Full name').fill('Jamie N. Newcomer');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Name updated.').waitFor();
+    await page.getByRole('listitem').filter({ hasText: 'This device' }).getByText('Single sign-on', { exact: true }).waitFor();
+    const me = await (await page.request.get('/v1/me')).json();
+    assert.deepEqual(
+      me.memberships.map((m) => [m.workspace_id, m.role]),
+      [[wsId, 'admin']],
+      'joined through the role mapping (groups: admins → Admin)',
+    );
+    await page.context().close();
+  });
+
+  test('with SSO enforced, a member is sent to the identity provider instead of using a password', async () => {
+    // A member of the domain who has a password: invited, joins with a new account.
+    const carol = { name: 'Carol Member', email: `carol@${DOMAIN}` };
+    const inv = await owner.request.post(`/v1/workspaces/${wsId}/invitations`, { data: { email: carol.email, role: 'developer' }, headers: { 'X-CSRF-Token': owner.csrf } });
+    assert.equal(inv.status(), 201);
+    const token = (await smtp.waitFor(carol.email, { subject: /invited you/ })).text.match(/accept-invite\?token=([A-Za-z0-9_-]+)/)[1];
+    const member = await newPage();
+    const accepted = await member.request.post(`/v1/invitations/${token}/accept`, { data: { name: carol.name, password: PASSWORD } });
+    assert.ok(accepted.ok(), `accept: ${accepted.status()}`);
+    await member.goto('/');
+    await member.getByRole('cell', { name: /Carol Member \(You\)/ }).waitFor();
+
+    // The owner enforces SSO, after a warning.
+    await owner.goto(ssoBase);
+    const enforce = owner.getByRole('switch', { name: 'Require SSO for members of this workspace' });
+    assert.equal(await enforce.isChecked(), false);
+    await owner.getByText('can no longer sign in with a password; the owner keeps password access', { exact: false }).first().waitFor();
+    await enforce.click();
+    const dialog = owner.getByRole('dialog', { name: 'Enforce single sign-on?' });
+    await dialog.getByRole('button', { name: 'Enforce SSO' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await owner.waitForFunction(() => document.querySelector('[role=switch]')?.checked === true);
+    await screenshots(owner, 'sso-enforced');
+
+    // Carol's password session no longer opens the workspace: a screen sends her to the IdP.
+    await member.reload();
+    await member.getByRole('heading', { name: 'Single sign-on required' }).waitFor();
+    await member.getByRole('button', { name: 'Continue with single sign-on' }).waitFor();
+    await screenshots(member, 'sso-required-workspace');
+
+    // A password login answers sso_required: the message and a button to continue at the IdP.
+    await member.getByRole('button', { name: 'Log out' }).click();
+    await member.waitForURL('**/login');
+    await member.getByLabel('Email').fill(carol.email);
+    await member.getByLabel('Password').fill(PASSWORD);
+    await member.getByRole('button', { name: 'Log in' }).click();
+    const notice = member.getByRole('alert').filter({ hasText: 'Single sign-on required.' });
+    await notice.getByText('requires single sign-on', { exact: false }).waitFor();
+    await screenshots(member, 'login-sso-required');
+    await idp.setIdentity({ email: carol.email, first_name: 'Carol', last_name: 'Member', groups: [] });
+    await notice.getByRole('button', { name: 'Continue with single sign-on' }).click();
+    await member.waitForURL(new RegExp(`/w/${wsId}/settings/team$`));
+    await member.getByRole('cell', { name: /Carol Member \(You\)/ }).waitFor();
+    await member.context().close();
+
+    // The owner keeps password access (break-glass).
+    await owner.reload();
+    await owner.getByRole('heading', { name: 'Single Sign-On', exact: true }).waitFor();
+    const login = await fetch(server.url + '/v1/auth/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: OWNER.email, password: PASSWORD }),
+    });
+    assert.equal(login.status, 200);
+  });
+
+  test('deleting a connection asks first, and is refused while it carries enforcement', async () => {
+    await owner.goto(ssoBase);
+    await owner.getByRole('button', { name: 'Manage Acme Okta' }).click();
+    await owner.getByRole('button', { name: 'Delete connection' }).click();
+    const dialog = owner.getByRole('dialog', { name: 'Delete Acme Okta?' });
+    await dialog.getByRole('button', { name: 'Delete connection' }).click();
+    await dialog.getByText('turn enforcement off first', { exact: false }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await owner.getByRole('link', { name: '← All connections' }).click();
+    await owner.getByRole('switch', { name: 'Require SSO for members of this workspace' }).click();
+    await owner.waitForFunction(() => document.querySelector('[role=switch]')?.checked === false);
+    await owner.getByRole('button', { name: 'Manage Acme Okta' }).click();
+    await owner.getByRole('button', { name: 'Delete connection' }).click();
+    await dialog.getByRole('button', { name: 'Delete connection' }).click();
+    await owner.getByText('Acme Okta was deleted.').waitFor();
+    await owner.getByText('No connections yet.', { exact: false }).waitFor();
+    assert.deepEqual(scriptErrors, []);
   });
 });

@@ -103,6 +103,51 @@ export class SmtpSink {
   }
 }
 
+/** The real pysaml2 identity provider of the e2e tests (tests/e2e/idp/saml_idp.py), on a free
+ *  loopback port, with its control endpoints: the identity of the next logins and the trusted SPs. */
+export class SamlIdp {
+  async start() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-idp-'));
+    const script = path.join(root, 'tests', 'e2e', 'idp', 'saml_idp.py');
+    this.proc = spawn('/usr/bin/python3', [script, '--port', '0', '--workdir', this.dir, '--parent-pid', String(process.pid)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const m = await waitForLine(this.proc, /listening (http:\/\/\S+)/, 'the SAML IdP');
+    this.proc.stdout.resume();
+    this.url = m[1];
+    return this;
+  }
+
+  async #control(pathname, body, contentType = 'application/json') {
+    const res = await fetch(this.url + pathname, { method: 'POST', headers: { 'Content-Type': contentType }, body });
+    if (!res.ok) throw new Error(`IdP ${pathname}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  /** Who the IdP signs in from now on: {email, first_name?, last_name?, groups?}. */
+  setIdentity(identity) {
+    return this.#control('/__control/identity', JSON.stringify(identity));
+  }
+
+  /** Trusts the SP whose metadata is at `metadataUrl` (Gatehouse's sp.metadata_url). */
+  async trustSp(metadataUrl) {
+    const res = await fetch(metadataUrl);
+    if (!res.ok) throw new Error(`SP metadata ${metadataUrl}: ${res.status}`);
+    return this.#control('/__control/sp', await res.text(), 'application/samlmetadata+xml');
+  }
+
+  async metadata() {
+    const res = await fetch(this.url + '/metadata');
+    if (!res.ok) throw new Error(`IdP metadata: ${res.status}`);
+    return res.text();
+  }
+
+  stop() {
+    if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGTERM');
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 export class Gatehouse {
   constructor({ smtpUrl, binary, extraArgs = [] } = {}) {
     this.smtpUrl = smtpUrl;

@@ -13,6 +13,8 @@ export class ApiError extends Error {
     public code: string,
     public detail: string,
     public errors: FieldError[] = [],
+    /** The whole problem body, for members beyond the standard ones (sso_required's sso_url). */
+    public problem: Record<string, unknown> = {},
   ) {
     super(detail || code);
   }
@@ -70,6 +72,7 @@ export async function api<T = any>(method: string, path: string, opts: RequestOp
       json?.code ?? 'http_' + res.status,
       json?.detail ?? json?.title ?? res.statusText,
       Array.isArray(json?.errors) ? json.errors : [],
+      json && typeof json === 'object' ? json : {},
     );
   }
   return json as T;
@@ -117,6 +120,8 @@ export interface Workspace {
   ip_allowlist_enabled?: boolean;
   /** Members without two-factor authentication cannot act in the workspace. */
   require_mfa?: boolean;
+  /** Members of a domain of an active SSO connection must sign in through it. */
+  sso_enforced?: boolean;
   role: string;
   created_at: string;
 }
@@ -189,3 +194,44 @@ export interface Page<T> {
 }
 
 export const wsPath = (ws: string, rest = '') => `/v1/workspaces/${encodeURIComponent(ws)}${rest}`;
+
+export interface SsoTest {
+  status: 'succeeded' | 'failed';
+  code?: string;
+  detail?: string;
+  email?: string;
+  attributes?: Record<string, unknown>;
+  at: string;
+}
+
+export interface SsoConnection {
+  id: string;
+  workspace_id?: string;
+  type: 'saml' | 'oidc' | 'oauth';
+  provider: string;
+  name: string;
+  status: 'draft' | 'active' | 'inactive';
+  domains: string[];
+  saml?: { idp_entity_id: string; idp_sso_url: string; idp_certificate: string; allow_idp_initiated: boolean };
+  oidc?: { issuer: string; client_id: string; scopes: string[]; client_secret_set: boolean };
+  attribute_mapping: { email: string; first_name: string; last_name: string; role: string; groups: string };
+  role_mapping: Record<string, string>;
+  default_role: string | null;
+  default_projects: { project_id: string; role: string }[];
+  jit: boolean;
+  sp: { entity_id: string; acs_url: string; metadata_url: string };
+  redirect_uri: string;
+  last_test: SsoTest | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Where an sso_required answer sends the browser, coming back to `back` (a path of ours). */
+export function ssoUrlOf(err: ApiError, back: string): string | null {
+  const raw = err.problem.sso_url;
+  if (typeof raw !== 'string' || !raw) return null;
+  const url = new URL(raw, location.origin);
+  if (!url.searchParams.has('redirect_url')) url.searchParams.set('redirect_url', back);
+  // Same origin: keep it relative, as the API gave it.
+  return url.origin === location.origin ? url.pathname + url.search : url.toString();
+}

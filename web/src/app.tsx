@@ -11,6 +11,7 @@ import { General } from './pages/general';
 import { Projects } from './pages/projects';
 import { ForgotPassword, ResetPassword, VerifyEmail } from './pages/recovery';
 import { TeamMembers } from './pages/team';
+import { SsoReturn, SsoSettings } from './pages/sso';
 import { CreateWorkspace } from './pages/workspaces';
 import { match, navigate, useLocation } from './router';
 import { loadMe, SessionContext } from './session';
@@ -60,6 +61,8 @@ function route(path: string, query: URLSearchParams, me: Me | null) {
   if (path === '/login') return me ? <Redirect to={safeNext(query.get('next'))} /> : <Login />;
   if (!me) return <Redirect to={`/login${path !== '/' ? '?next=' + encodeURIComponent(path + location.search) : ''}`} />;
   if (path === '/workspaces/new') return <CreateWorkspace />;
+  // Where the server sends the browser back after an SSO test login.
+  if (path === '/settings/sso') return <SsoReturn memberships={me.memberships} query={query} />;
   if (path === '/') {
     if (me.memberships.length === 0) return <Redirect to="/workspaces/new" />;
     const saved = localStorage.getItem('gh.workspace');
@@ -76,6 +79,8 @@ function route(path: string, query: URLSearchParams, me: Me | null) {
         return <Shell ws={ws} section="billing">{(w) => <Billing ws={w} />}</Shell>;
       case 'team':
         return <Shell ws={ws} section="team">{(w, reloadWs) => <TeamMembers ws={w} reloadWs={reloadWs} />}</Shell>;
+      case 'sso':
+        return <Shell ws={ws} section="sso">{(w, reloadWs) => <SsoSettings ws={w} reloadWs={reloadWs} />}</Shell>;
       case 'account':
         return <Shell ws={ws} section="account">{(w) => <Account ws={w} />}</Shell>;
     }

@@ -2,7 +2,7 @@
 // a horizontal scrolling bar under 768 px), the workspace context banner, and the screen.
 import { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import { get, post, Workspace, wsPath } from './api';
+import { ApiError, get, post, ssoUrlOf, Workspace, wsPath } from './api';
 import { usePermissions } from './permissions';
 import { Link, navigate } from './router';
 import { VerifyEmailNotice } from './pages/recovery';
@@ -25,6 +25,7 @@ export const SECTIONS: Section[] = [
   { id: 'projects', label: 'Projects', href: (ws) => `/w/${ws}/projects` },
   { id: 'api-keys', label: 'API Keys', href: (ws) => `/w/${ws}/api-keys`, anyOf: ['api_keys.create', 'api_keys.view_own', 'api_keys.view_all'] },
   { id: 'audit-log', label: 'Audit Log', href: (ws) => `/w/${ws}/audit-log`, anyOf: ['audit_log.view'] },
+  { id: 'sso', label: 'Single Sign-On', href: (ws) => `/w/${ws}/settings/sso`, anyOf: ['sso.configure'] },
   { id: 'account', label: 'Account', href: (ws) => `/w/${ws}/settings/account`, personal: true },
 ];
 
@@ -120,7 +121,9 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
             <div class="context-placeholder" aria-hidden="true" />
           )}
         </div>
-        {ws.error ? (
+        {ws.error instanceof ApiError && ws.error.code === 'sso_required' ? (
+          <SsoRequired error={ws.error} />
+        ) : ws.error ? (
           <p role="alert" class="form-error">
             This workspace could not be loaded. It may have been deleted or you may no longer be a member.
           </p>
@@ -133,5 +136,24 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
         )}
       </main>
     </div>
+  );
+}
+
+/** A workspace that enforces SSO refuses sessions its own SSO did not make (403 sso_required). */
+function SsoRequired(props: { error: ApiError }) {
+  const url = ssoUrlOf(props.error, location.pathname + location.search);
+  return (
+    <section class="card sso-required" aria-labelledby="sso-required-title">
+      <h1 id="sso-required-title">Single sign-on required</h1>
+      <p>{props.error.detail || 'This workspace requires single sign-on.'}</p>
+      <p class="muted">You are signed in with a password. Sign in through your identity provider to continue in this workspace; your other workspaces are unaffected.</p>
+      <div class="page-actions">
+        {url && (
+          <button class="button primary" type="button" onClick={() => location.assign(url)}>
+            Continue with single sign-on
+          </button>
+        )}
+      </div>
+    </section>
   );
 }

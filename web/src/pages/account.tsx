@@ -18,6 +18,9 @@ interface SessionRow {
   location: { country: string; country_name: string } | null;
   created_at: string;
   last_active_at: string;
+  /** How the session was made: a password login, or single sign-on through a connection. */
+  method?: 'password' | 'sso';
+  connection?: string | null;
 }
 
 export function Account(props: { ws: Workspace }) {
@@ -110,7 +113,7 @@ export function Account(props: { ws: Workspace }) {
                 <strong>
                   {s.browser || 'Unknown browser'} on {s.device || 'unknown device'}
                 </strong>{' '}
-                {s.current && <Badge tone="green">This device</Badge>}
+                {s.current && <Badge tone="green">This device</Badge>} {s.method === 'sso' && <Badge tone="blue">Single sign-on</Badge>}
                 <div class="muted small">
                   {s.ip}
                   {s.location ? ` · ${s.location.country_name}` : ''} · last active {relativeTime(s.last_active_at)}

@@ -1,6 +1,6 @@
 // Sign up and log in.
 import { useEffect, useState } from 'preact/hooks';
-import { post, setCsrfToken } from '../api';
+import { ApiError, post, setCsrfToken, ssoUrlOf } from '../api';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import { fieldErrors, FormError, TextField } from '../ui';
@@ -36,6 +36,9 @@ export function Login() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<any>(null);
   const [busy, setBusy] = useState(false);
+  // 403 sso_required: the person's workspace wants them to sign in through its IdP.
+  const [ssoRequired, setSsoRequired] = useState<{ message: string; url: string } | null>(null);
+  const [ssoMode, setSsoMode] = useState(false);
   // The code field takes the focus when it appears.
   useEffect(() => {
     if (needTotp) document.querySelector<HTMLInputElement>('.auth-card input[autocomplete="one-time-code"]')?.focus();
@@ -46,6 +49,7 @@ export function Login() {
     setBusy(true);
     setErrors({});
     setFormError(null);
+    setSsoRequired(null);
     try {
       const body: any = { email, password };
       if (needTotp && totp.trim()) body.totp_code = totp.trim();
@@ -54,7 +58,10 @@ export function Login() {
       await reload();
       navigate(nextPath(), true);
     } catch (err: any) {
-      if (err?.code === 'mfa_required') {
+      const ssoUrl = err instanceof ApiError && err.code === 'sso_required' ? ssoUrlOf(err, nextPath()) : null;
+      if (ssoUrl) {
+        setSsoRequired({ message: err.detail || 'Your workspace requires single sign-on.', url: ssoUrl });
+      } else if (err?.code === 'mfa_required') {
         if (needTotp && totp.trim()) {
           setErrors({ totp_code: 'That code is not valid or was already used. Enter the current code or a recovery code.' });
         } else if (needTotp) {
@@ -72,8 +79,20 @@ export function Login() {
     }
   }
 
+  if (ssoMode) return <SsoLogin email={email} onEmail={setEmail} onPassword={() => setSsoMode(false)} />;
+
   return (
     <AuthLayout title="Log in" subtitle="Welcome back to Gatehouse.">
+      {ssoRequired && (
+        <div class="sso-required-notice" role="alert">
+          <p>
+            <strong>Single sign-on required.</strong> {ssoRequired.message}
+          </p>
+          <button class="button primary wide" type="button" onClick={() => location.assign(ssoRequired.url)}>
+            Continue with single sign-on
+          </button>
+        </div>
+      )}
       <form onSubmit={submit} noValidate>
         <TextField label="Email" type="email" autoComplete="email" value={email} onValue={setEmail} error={errors.email} required />
         <TextField label="Password" type="password" autoComplete="current-password" value={password} onValue={setPassword} error={errors.password} required />
@@ -96,8 +115,57 @@ export function Login() {
           {busy ? 'Logging in…' : 'Log in'}
         </button>
       </form>
+      <p class="divider">
+        <span>or</span>
+      </p>
+      <button class="button secondary wide" type="button" onClick={() => setSsoMode(true)}>
+        Sign in with SSO
+      </button>
       <p class="muted center">
         New to Gatehouse? <Link href={'/signup' + location.search}>Create an account</Link>
+      </p>
+    </AuthLayout>
+  );
+}
+
+const EMAIL_SHAPE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Single sign-on by work email: the server picks the connection from the domain and sends the
+ *  browser to the identity provider, which sends it back signed in. */
+function SsoLogin(props: { email: string; onEmail: (v: string) => void; onPassword: () => void }) {
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  // Back from the identity provider (page restored from the back-forward cache): usable again.
+  useEffect(() => {
+    const onShow = () => setBusy(false);
+    window.addEventListener('pageshow', onShow);
+    return () => window.removeEventListener('pageshow', onShow);
+  }, []);
+  function submit(e: Event) {
+    e.preventDefault();
+    const email = props.email.trim();
+    if (!EMAIL_SHAPE.test(email)) {
+      setError('Enter your work email address, like you@company.com.');
+      return;
+    }
+    setBusy(true);
+    location.assign(`/v1/sso/authorize?email=${encodeURIComponent(email)}&redirect_url=${encodeURIComponent(nextPath())}`);
+  }
+  return (
+    <AuthLayout title="Sign in with SSO" subtitle="Your organization's identity provider signs you in.">
+      <form onSubmit={submit} noValidate>
+        <TextField label="Work email" type="email" autoComplete="email" value={props.email} onValue={(v) => {
+            setError(undefined);
+            props.onEmail(v);
+          }} error={error} hint="We find your organization's sign-in from its domain." required autoFocus />
+        <button class="button primary wide" type="submit" disabled={busy}>
+          {busy ? 'Redirecting…' : 'Continue with SSO'}
+        </button>
+      </form>
+      <p class="muted center">
+        <button class="link-button" type="button" onClick={props.onPassword}>
+          Log in with a password instead
+        </button>
       </p>
     </AuthLayout>
   );
