@@ -22,6 +22,11 @@ void AddMeRoutes(App& app) {
                                           : Json(Accounts::CsrfTokenFor(req.session_token));
                     Json memberships = Json::array();
                     for (const auto& w : *app.accounts.Memberships(p.user.id)) {
+                      // An SSO session sees only the workspace it was made for.
+                      if (!p.scope_workspace_id.empty() &&
+                          w.workspace.id != p.scope_workspace_id) {
+                        continue;
+                      }
                       memberships.push_back(
                           {{"workspace_id", w.workspace.id},
                            {"workspace_name", w.workspace.name},
@@ -29,6 +34,15 @@ void AddMeRoutes(App& app) {
                            {"ip_allowlist_enabled", w.workspace.ip_allowlist_enabled}});
                     }
                     j["memberships"] = std::move(memberships);
+                    auto or_null = [](const std::string& v) {
+                      return v.empty() ? Json(nullptr) : Json(v);
+                    };
+                    j["session"] = {
+                        {"method", p.session_id.empty()        ? "api_key"
+                                   : p.sso_connection_id.empty() ? "password"
+                                                                 : "sso"},
+                        {"sso_connection_id", or_null(p.sso_connection_id)},
+                        {"workspace_id", or_null(p.scope_workspace_id)}};
                     return JsonResponse(200, j);
                   }});
 

@@ -100,7 +100,8 @@ Result<Response> Finished(App& app, Result<SsoOutcome> outcome) {
   if (!outcome) return outcome.error();
   if (outcome->test) {
     // The admin who ran the test lands back on the SSO settings, which show last_test.
-    return Redirect("/settings/sso?connection=" + outcome->connection_id +
+    return Redirect("/settings/sso?workspace=" + outcome->workspace_id +
+                    "&connection=" + outcome->connection_id +
                     "&test=" + (outcome->failed ? "failed" : "succeeded"));
   }
   if (outcome->failed) {

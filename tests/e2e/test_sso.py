@@ -201,6 +201,10 @@ def test_an_sso_session_is_scoped_to_its_workspace(srv, idp):
     assert sso.user["id"] == person.user["id"]
     # Its own workspace is visible; the person's other one is not, nor their account settings.
     assert [w["id"] for w in sso.get("/v1/workspaces").json()["data"]] == [ws]
+    assert [m["workspace_id"] for m in sso.user["memberships"]] == [ws]
+    assert sso.user["session"] == {"method": "sso", "sso_connection_id": conn["id"], "workspace_id": ws}
+    assert person.get("/v1/me").json()["session"] == {
+        "method": "password", "sso_connection_id": None, "workspace_id": None}
     assert sso.get(f"/v1/workspaces/{ws}").status_code == 200
     assert_problem(sso.get(f"/v1/workspaces/{own_ws}"), 404, "not_found")
     r = sso.post("/v1/me/password", json={"current_password": PASSWORD, "new_password": "x" * 20})

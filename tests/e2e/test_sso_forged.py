@@ -63,7 +63,9 @@ class Setup:
         # A test login with a genuine response, then enable.
         url = self.owner.post(f"/v1/workspaces/{self.ws}/sso/connections/{self.conn['id']}/test").json()["url"]
         r = self.post(forge.sign(forge.build_response(self.claims(request_id_of(url), "t")), self.idp))
-        assert r.status_code == 302 and "test=succeeded" in r.headers["Location"], r.text
+        assert r.status_code == 302, r.text
+        assert r.headers["Location"] == (f"/settings/sso?workspace={self.ws}&connection={self.conn['id']}"
+                                         "&test=succeeded")
         r = self.owner.patch(f"/v1/workspaces/{self.ws}/sso/connections/{self.conn['id']}",
                              json={"status": "active"})
         assert r.status_code == 200, r.text

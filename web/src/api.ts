@@ -103,7 +103,9 @@ export interface Me {
   /** False until the address is proved by the mailed link (needed to accept invitations). */
   email_verified: boolean;
   csrf_token: string;
+  /** Only the session's own workspace when it was made by SSO. */
   memberships: Membership[];
+  session: { method: 'password' | 'sso' | 'api_key'; sso_connection_id: string | null; workspace_id: string | null };
 }
 
 export interface Workspace {

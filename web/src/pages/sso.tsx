@@ -960,7 +960,7 @@ function TextArea(props: { id: string; label: string; value: string; onValue: (v
   );
 }
 
-/** /settings/sso?connection=sso_…&test=…, where the ACS sends the admin back after a test:
+/** /settings/sso?workspace=…&connection=sso_…&test=…, where the ACS sends the admin back after a test:
  *  finds the workspace of that connection among the caller's and goes to its SSO page. */
 export function SsoReturn(props: { memberships: { workspace_id: string }[]; query: URLSearchParams }) {
   const [missing, setMissing] = useState(false);
@@ -968,7 +968,9 @@ export function SsoReturn(props: { memberships: { workspace_id: string }[]; quer
   useEffect(() => {
     let live = true;
     (async () => {
-      const saved = localStorage.getItem('gh.workspace');
+      // The server names the workspace; the one last used is the fallback for older links.
+      const named = props.query.get('workspace');
+      const saved = named ?? localStorage.getItem('gh.workspace');
       const order = [...props.memberships.map((m) => m.workspace_id)].sort((a, b) => (a === saved ? -1 : b === saved ? 1 : 0));
       for (const ws of order) {
         if (!id) break;
