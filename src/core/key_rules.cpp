@@ -8,6 +8,8 @@ namespace gh {
 
 KeyState StateOf(const ApiKey& k, UnixTime now) {
   if (k.revoked_at) return KeyState::kRevoked;
+  // Held with its owner's membership (deactivated by the directory): revoked until lifted.
+  if (!k.owner_hold.empty()) return KeyState::kRevoked;
   if (k.expires_at && *k.expires_at <= now) return KeyState::kExpired;
   return KeyState::kLive;
 }

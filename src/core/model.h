@@ -120,6 +120,53 @@ struct SsoConnection {
   UnixTime updated_at = 0;
 };
 
+// A bearer token a workspace's directory (Okta, Entra ID) provisions with. Only its SHA-256
+// is kept.
+struct ScimToken {
+  std::string id;  // scim_…
+  std::string workspace_id;
+  std::string name;
+  std::string token_hash;
+  std::string created_by;  // user id
+  UnixTime created_at = 0;
+  std::optional<UnixTime> last_used_at;
+  std::optional<UnixTime> revoked_at;
+};
+
+// The directory's record of one member: the SCIM User resource as last written (attributes
+// Gatehouse does not act on included), and the values it is looked up by.
+struct ScimUser {
+  std::string workspace_id;
+  std::string user_id;    // the member it provisions; also the resource's id
+  std::string user_name;  // lower case (userName is matched case-insensitively)
+  std::string external_id;
+  bool active = true;
+  std::string resource;  // JSON, without id, meta and groups (derived when read)
+  int64_t version = 1;
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+// A directory group. Its members are users of the workspace (ScimGroupMembers).
+struct ScimGroup {
+  std::string id;  // dgr_…
+  std::string workspace_id;
+  std::string display_name;
+  std::string external_id;
+  std::string resource;  // JSON, without id, meta and members
+  int64_t version = 1;
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+// A workspace's directory settings: which group gives which role and projects, as a JSON
+// array `[{group, role, projects: [{project_id, role}]}]` validated by service/directory.
+struct ScimSettings {
+  std::string workspace_id;
+  std::string group_mappings = "[]";
+  UnixTime updated_at = 0;
+};
+
 // A login on its way from GET /v1/sso/authorize to the ACS or the OIDC callback.
 struct SsoRequest {
   std::string id;  // the SAML AuthnRequest ID, or the SHA-256 (hex) of the OIDC state
@@ -141,6 +188,13 @@ struct Membership {
   std::string user_id;
   std::string role;  // built-in role name or role_… id
   UnixTime joined_at = 0;
+  // Set while the directory (SCIM `active: false`) has deactivated the member: every request
+  // of theirs to the workspace is refused and their keys there verify REVOKED, until the
+  // directory (or an admin, saying so) reactivates them.
+  std::optional<UnixTime> deactivated_at;
+  bool directory_managed = false;  // provisioned by the workspace's directory (SCIM)
+
+  std::string_view status() const { return deactivated_at ? "deactivated" : "active"; }
 };
 
 // A workspace together with the user's membership of it.
@@ -305,6 +359,9 @@ struct ApiKey {
   std::optional<UnixTime> last_used_at;
   // Moved by every write of the key (1 at creation): orders the index's updates.
   int64_t version = 1;
+  // Why the key is held while its owner's membership is: "" (it is not), "deactivated".
+  // Written with the membership's state (WriteTx::HoldKeysOfOwner), never by UpdateApiKey.
+  std::string owner_hold;
 
   bool operator==(const ApiKey&) const = default;
 };

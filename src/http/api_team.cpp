@@ -44,7 +44,9 @@ Json MemberJson(App& app, const Member& m, const Membership& viewer, const Membe
           {"projects", MemberProjectsJson(app, *book, m, viewer, sees_all)},
           {"last_login_at",
            m.user.last_login_at ? Json(FormatRfc3339(*m.user.last_login_at)) : Json(nullptr)},
-          {"joined_at", FormatRfc3339(m.membership.joined_at)}};
+          {"joined_at", FormatRfc3339(m.membership.joined_at)},
+          {"status", m.membership.status()},
+          {"directory_managed", m.membership.directory_managed}};
 }
 
 // The members page rendered by hand: it is the team screen's hot read (a 1,000-member workspace
@@ -100,7 +102,9 @@ std::string MembersPageBody(App& app, const MemberPage& page, const Membership& 
     }
     out += ",\"joined_at\":";
     AppendJsonString(out, FormatRfc3339(m.membership.joined_at));
-    out += '}';
+    out += ",\"status\":";
+    AppendJsonString(out, m.membership.status());
+    out += m.membership.directory_managed ? ",\"directory_managed\":true}" : ",\"directory_managed\":false}";
   }
   out += "],\"next_cursor\":";
   if (page.next_cursor.empty()) {

@@ -92,7 +92,10 @@ Json Operation(const Route& r) {
                            {"content", {{"application/json", {{"schema", ref}}}}}};
     }
   }
-  if (r.access == Access::kPublic) {
+  if (r.path.rfind("/scim/", 0) == 0) {
+    // The SCIM server authenticates the workspace's directory by its own bearer token.
+    op["security"] = Json::array({{{"scimToken", Json::array()}}});
+  } else if (r.access == Access::kPublic) {
     op["security"] = Json::array();
   } else if (r.access == Access::kOptionalAuth) {
     op["security"] = Json::array({Json::object(), {{"sessionCookie", Json::array()}}});
@@ -130,7 +133,11 @@ void AddOpenApiRoute(App& app) {
                           {"securitySchemes",
                            {{"sessionCookie",
                              {{"type", "apiKey"}, {"in", "cookie"}, {"name", "gh_session"}}},
-                            {"bearerKey", {{"type", "http"}, {"scheme", "bearer"}}}}}}}};
+                            {"bearerKey", {{"type", "http"}, {"scheme", "bearer"}}},
+                            {"scimToken",
+                             {{"type", "http"},
+                              {"scheme", "bearer"},
+                              {"description", "A workspace's SCIM token (scim_…)"}}}}}}}};
                     Response r = JsonResponse(200, doc);
                     r.Header("Cache-Control", "public, max-age=60");
                     return r;

@@ -30,6 +30,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, st
       invitations(s, c, mail, access, accounts, team, identities),
       projects(s, access, team, key_sync),
       sso(s, c, access, accounts, identities),
+      directory(s, c, access, team, key_sync, identities, mail),
       closure(s, mail, accounts, team, key_sync, access, identities),
       audit(s, c.limits.host_events_per_workspace_per_minute),
       secure_cookies(c.PublicUrl().rfind("https://", 0) == 0),
@@ -39,6 +40,7 @@ void AddAllRoutes(App& app) {
   AddMetaRoutes(app);
   AddAuthRoutes(app);
   AddSsoRoutes(app);
+  AddScimRoutes(app);
   AddMeRoutes(app);
   AddVerificationRoutes(app);
   AddWorkspaceRoutes(app);

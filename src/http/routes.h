@@ -18,6 +18,7 @@
 #include "service/api_keys.h"
 #include "service/audit.h"
 #include "service/config.h"
+#include "service/directory.h"
 #include "service/email_verification.h"
 #include "service/invitations.h"
 #include "service/ip_allowlist.h"
@@ -62,6 +63,7 @@ struct App {
   Invitations invitations;
   Projects projects;
   Sso sso;
+  Directory directory;
   AccountClosure closure;
   AuditLog audit;
   Router router;
@@ -84,6 +86,7 @@ void AddInvitationRoutes(App& app);
 void AddProjectRoutes(App& app);
 void AddKeyRoutes(App& app);
 void AddSsoRoutes(App& app);
+void AddScimRoutes(App& app);
 void AddOpenApiRoute(App& app);
 void AddAllRoutes(App& app);
 

@@ -251,6 +251,14 @@ Result<Membership> Access::Authorize(const Principal& p, const std::string& ws,
     }
   }
   if (!m) return Error::NotFound("workspace");
+  // A member the directory deactivated keeps nothing of the workspace but the right to be
+  // told so; reactivation restores everything.
+  if (m->deactivated_at) {
+    return Error{ErrorKind::kForbidden, "member_deactivated",
+                 "Your membership of this workspace is deactivated by its directory. Ask an "
+                 "administrator of the workspace.",
+                 {}};
+  }
   bool require_mfa = workspace->require_mfa;
   // The IP allowlist binds sessions and API keys alike: it is about where a request comes
   // from, not how it authenticated. The member still sees the workspace in their lists.

@@ -133,6 +133,9 @@ Status ApplyFile(Config& c, const std::string& path) {
         {"sso_requests_per_ip_per_minute", &l.sso_requests_per_ip_per_minute},
         {"sso_failures_recorded_per_connection_per_hour",
          &l.sso_failures_recorded_per_connection_per_hour},
+        {"scim_auth_failures_per_ip_per_minute", &l.scim_auth_failures_per_ip_per_minute},
+        {"scim_requests_per_workspace_per_minute", &l.scim_requests_per_workspace_per_minute},
+        {"scim_groups_per_workspace", &l.scim_groups_per_workspace},
         {"max_connections", &l.max_connections},
         {"header_timeout_seconds", &l.header_timeout_seconds},
         {"idle_connection_seconds", &l.idle_connection_seconds},
@@ -282,7 +285,8 @@ Status ValidateConfig(const Config& c) {
                 l.new_ips_per_key_per_day, l.new_ips_per_publishable_key_per_day,
                 l.publishable_key_verifies_per_minute, l.idempotency_keys_per_account_per_hour,
                 l.sso_requests_per_ip_per_minute, l.sso_failures_recorded_per_connection_per_hour,
-                l.max_connections}) {
+                l.scim_auth_failures_per_ip_per_minute, l.scim_requests_per_workspace_per_minute,
+                l.scim_groups_per_workspace, l.max_connections}) {
     if (v < 0) return ConfigError("limits: values must be >= 0");
   }
   if (l.header_timeout_seconds < 1 || l.idle_connection_seconds < 1) {

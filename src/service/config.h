@@ -46,6 +46,13 @@ struct Limits {
   // `sso.login_failed` events recorded per connection an hour; later failures are still
   // refused, only not written (the ACS is public: strangers must not fill the audit log).
   int sso_failures_recorded_per_connection_per_hour = 100;
+  // SCIM requests refused for a missing, wrong or revoked token, per client address a minute:
+  // then 429 (the token is a bearer secret; guessing must stay slow).
+  int scim_auth_failures_per_ip_per_minute = 30;
+  // SCIM requests per workspace a minute (a directory's full sync is far below it).
+  int scim_requests_per_workspace_per_minute = 6000;
+  // Directory groups a workspace keeps.
+  int scim_groups_per_workspace = 1000;
   // Connections: 0 = derived from the descriptor limit (RLIMIT_NOFILE minus a reserve).
   int max_connections = 0;
   int header_timeout_seconds = 10;    // a request's headers must arrive within this

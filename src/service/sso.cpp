@@ -789,6 +789,11 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
       return fail();
     }
     auto member = user ? tx.MembershipOf(ws, user->id) : std::nullopt;
+    if (member && member->deactivated_at) {
+      reason = "member_deactivated";
+      detail = "The workspace's directory deactivated this member.";
+      return fail();
+    }
     if (!member && !s.jit) {
       reason = "jit_disabled";
       detail = "This person is not a member, and the connection does not provision new ones.";
@@ -857,7 +862,8 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
             {ws, "project.member_added", "user", u.id, session.user.name, prj->id, added.dump()},
             now);
       }
-    } else if (mapped && member->role != role && member->role != BreakGlassRole() &&
+    } else if (mapped && !member->directory_managed && member->role != role &&
+               member->role != BreakGlassRole() &&
                member->role != access_.catalogue().owner_role) {
       const Catalogue& c = access_.catalogue();
       bool last_manager = c.owner_role.empty() && member->role == c.creator_role &&

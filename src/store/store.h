@@ -205,6 +205,36 @@ class StoreReader {
   virtual std::optional<SsoRequest> SsoRequestById(const std::string& request_id) = 0;
   // Logins on their way that are neither used nor expired at `now`, of one connection.
   virtual int64_t CountSsoRequests(const std::string& connection_id, UnixTime now) = 0;
+
+  // Directory sync. Tokens of a workspace (oldest first), and any token by its SHA-256.
+  virtual std::vector<ScimToken> ScimTokens(const std::string& workspace_id) = 0;
+  virtual std::optional<ScimToken> ScimTokenByHash(const std::string& token_hash) = 0;
+  virtual std::optional<ScimSettings> ScimSettingsOf(const std::string& workspace_id) = 0;
+  // Directory users, oldest first; `user_name` is lower case.
+  virtual std::optional<ScimUser> ScimUserOf(const std::string& workspace_id,
+                                             const std::string& user_id) = 0;
+  virtual std::optional<ScimUser> ScimUserByUserName(const std::string& workspace_id,
+                                                     const std::string& user_name) = 0;
+  virtual std::vector<ScimUser> ScimUsersByExternalId(const std::string& workspace_id,
+                                                      const std::string& external_id) = 0;
+  virtual std::vector<ScimUser> ScimUsers(const std::string& workspace_id, int64_t offset,
+                                          int64_t limit) = 0;
+  virtual int64_t CountScimUsers(const std::string& workspace_id) = 0;
+  // Directory groups, oldest first; `display_key` is the display name in lower case.
+  virtual std::optional<ScimGroup> ScimGroupById(const std::string& workspace_id,
+                                                 const std::string& group_id) = 0;
+  virtual std::optional<ScimGroup> ScimGroupByDisplayKey(const std::string& workspace_id,
+                                                         const std::string& display_key) = 0;
+  virtual std::vector<ScimGroup> ScimGroupsByExternalId(const std::string& workspace_id,
+                                                        const std::string& external_id) = 0;
+  virtual std::vector<ScimGroup> ScimGroups(const std::string& workspace_id, int64_t offset,
+                                            int64_t limit) = 0;
+  virtual int64_t CountScimGroups(const std::string& workspace_id) = 0;
+  // The user ids of a group's members, in id order.
+  virtual std::vector<std::string> ScimGroupMembers(const std::string& group_id) = 0;
+  // The groups of the workspace that the user is a member of, by display name.
+  virtual std::vector<ScimGroup> ScimGroupsOfUser(const std::string& workspace_id,
+                                                  const std::string& user_id) = 0;
 };
 
 // A write transaction: reads (StoreReader) on its own connection, then writes. Destroying it
@@ -294,7 +324,12 @@ class WriteTx : public StoreReader {
   // Return false when the user is not a member.
   virtual bool UpdateMemberRole(const std::string& workspace_id, const std::string& user_id,
                                 const std::string& role) = 0;
+  // Also deletes the directory's record of the member (its SCIM user and group memberships).
   virtual bool DeleteMembership(const std::string& workspace_id, const std::string& user_id) = 0;
+  // Writes deactivated_at and directory_managed; false when the user is not a member.
+  virtual bool SetMembershipState(const std::string& workspace_id, const std::string& user_id,
+                                  std::optional<UnixTime> deactivated_at,
+                                  bool directory_managed) = 0;
 
   // Conflict `role_name_taken` when the workspace has a role of that name.
   virtual Status InsertCustomRole(const CustomRole& role) = 0;
@@ -327,6 +362,11 @@ class WriteTx : public StoreReader {
   // Revokes the live keys `owner_id` holds in any workspace; returns them as written.
   virtual std::vector<ApiKey> RevokeAllKeysOfOwner(const std::string& owner_id,
                                                    UnixTime at) = 0;
+  // Sets owner_hold on the live keys `owner_id` holds in the workspace ("" lifts it); returns
+  // those whose hold changed, as written.
+  virtual std::vector<ApiKey> HoldKeysOfOwner(const std::string& workspace_id,
+                                              const std::string& owner_id,
+                                              const std::string& hold, UnixTime at) = 0;
   // Adds usage counts and moves last_used_at forward.
   virtual void RecordKeyUsage(const std::vector<KeyUsage>& batch) = 0;
   // Records first uses of keys from addresses, skipping keys that no longer exist and pairs
@@ -385,6 +425,27 @@ class WriteTx : public StoreReader {
   virtual bool RememberSsoAssertion(const std::string& connection_id,
                                     const std::string& assertion_id, UnixTime expires_at,
                                     UnixTime now) = 0;
+
+  // Directory sync. A revoked token stays revoked (false when it was, or is not the
+  // workspace's); Touch moves last_used_at.
+  virtual void InsertScimToken(const ScimToken& t) = 0;
+  virtual bool RevokeScimToken(const std::string& workspace_id, const std::string& token_id,
+                               UnixTime at) = 0;
+  virtual void TouchScimToken(const std::string& token_id, UnixTime at) = 0;
+  virtual void PutScimSettings(const ScimSettings& s) = 0;
+  // Conflict `scim_user_name_taken` when the workspace has a directory user of that user_name.
+  // Update writes every column but the keys and created_at, and moves version on by one.
+  virtual Status InsertScimUser(const ScimUser& u) = 0;
+  virtual Status UpdateScimUser(ScimUser& u) = 0;
+  // Conflict `scim_group_name_taken` when the workspace has a group of that display name.
+  virtual Status InsertScimGroup(const ScimGroup& g) = 0;
+  virtual Status UpdateScimGroup(ScimGroup& g) = 0;
+  virtual bool DeleteScimGroup(const std::string& workspace_id, const std::string& group_id) = 0;
+  // Adds (skipping present ones) or removes members of a group.
+  virtual void AddScimGroupMembers(const std::string& group_id,
+                                   const std::vector<std::string>& user_ids) = 0;
+  virtual void RemoveScimGroupMembers(const std::string& group_id,
+                                      const std::vector<std::string>& user_ids) = 0;
 
   // Saves the response of a key used for the first time; returns false (and changes nothing)
   // when the key exists already. A response with status 0 reserves the key while its request

@@ -34,6 +34,7 @@ signups_per_ip_per_hour = 0
 password_resets_per_ip_per_hour = 0
 invitation_resend_cooldown_seconds = 0
 sso_requests_per_ip_per_minute = 0
+scim_auth_failures_per_ip_per_minute = 0
 """
 
 # Smallest headers that the server recognises by magic bytes and whose dimensions it reads

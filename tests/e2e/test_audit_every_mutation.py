@@ -218,6 +218,55 @@ def test_every_mutating_route_records_its_event(server, tmp_path):
     did("DELETE", "/v1/workspaces/{ws}/sso/connections/{sso}", owner.delete(sbase), 204,
         "sso.connection_deleted", in_ws)
 
+    # --- directory sync (SCIM) ----------------------------------------------------------------
+    r = owner.post(base + "/scim/tokens", json={"name": "Okta"})
+    did("POST", "/v1/workspaces/{ws}/scim/tokens", r, 201, "directory.token_created", in_ws)
+    scim = r.json()["base_url"]
+    bearer = {"Authorization": "Bearer " + r.json()["token"], "Content-Type": "application/scim+json"}
+    did("PUT", "/v1/workspaces/{ws}/scim/group-mappings",
+        owner.put(base + "/scim/group-mappings", json=[{"group": "Devs", "role": "developer"}]),
+        200, "directory.group_mappings_updated", in_ws)
+    r = requests.post(scim + "/Users", headers=bearer, timeout=15, json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": unique_email("scim"), "active": True})
+    did("POST", "/scim/v2/{ws}/Users", r, 201, "directory.user_created", in_ws)
+    scim_user = r.json()
+    did("PATCH", "/scim/v2/{ws}/Users/{id}",
+        requests.patch(f"{scim}/Users/{scim_user['id']}", headers=bearer, timeout=15, json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": False}}]}),
+        200, "directory.user_deactivated", in_ws)
+    did("POST", "/v1/workspaces/{ws}/members/{usr}/reactivate",
+        owner.post(f"{base}/members/{scim_user['id']}/reactivate", json={"override_directory": True}),
+        200, "member.reactivated", in_ws)
+    scim_user["name"] = {"givenName": "Put", "familyName": "Replaced"}
+    did("PUT", "/scim/v2/{ws}/Users/{id}",
+        requests.put(f"{scim}/Users/{scim_user['id']}", headers=bearer, timeout=15, json=scim_user),
+        200, "directory.user_updated", in_ws)
+    r = requests.post(scim + "/Groups", headers=bearer, timeout=15, json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Devs"})
+    did("POST", "/scim/v2/{ws}/Groups", r, 201, "directory.group_created", in_ws)
+    gid = r.json()["id"]
+    did("PATCH", "/scim/v2/{ws}/Groups/{id}",
+        requests.patch(f"{scim}/Groups/{gid}", headers=bearer, timeout=15, json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": scim_user["id"]}]}]}),
+        200, "directory.group_updated", in_ws)
+    did("PUT", "/scim/v2/{ws}/Groups/{id}",
+        requests.put(f"{scim}/Groups/{gid}", headers=bearer, timeout=15, json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Devs EU",
+            "members": []}),
+        200, "directory.group_updated", in_ws)
+    did("DELETE", "/scim/v2/{ws}/Groups/{id}",
+        requests.delete(f"{scim}/Groups/{gid}", headers=bearer, timeout=15), 204,
+        "directory.group_deleted", in_ws)
+    did("DELETE", "/scim/v2/{ws}/Users/{id}",
+        requests.delete(f"{scim}/Users/{scim_user['id']}", headers=bearer, timeout=15), 204,
+        "directory.user_deleted", in_ws)
+    token_id = owner.get(base + "/scim/tokens").json()["data"][0]["id"]
+    did("DELETE", "/v1/workspaces/{ws}/scim/tokens/{id}", owner.delete(f"{base}/scim/tokens/{token_id}"),
+        204, "directory.token_revoked", in_ws)
+
     heir = server.login(address, password="correct horse battery")
     did("POST", "/v1/workspaces/{ws}/transfer-ownership",
         owner.post(base + "/transfer-ownership", json={"user_id": joiner_id}), 200,

@@ -88,6 +88,8 @@ def world(server):
         "saml": {"idp_entity_id": "https://idp.a.test", "idp_sso_url": "https://idp.a.test/sso",
                  "idp_certificate": idp_key.cert_pem}})
     assert sso_a.status_code == 201, sso_a.text
+    scim_a = owner_a.post(f"/v1/workspaces/{ws_a}/scim/tokens", json={"name": "A directory"})
+    assert scim_a.status_code == 201, scim_a.text
 
     owner_b = server.signup(name="Bob Tenant")
     ws_b = owner_b.create_workspace("Tenant B")["id"]
@@ -103,6 +105,7 @@ def world(server):
         "key": key_a.json()["id"],
         "ses": sessions[0]["id"],
         "sso": sso_a.json()["id"],
+        "id": scim_a.json()["id"],  # a SCIM token; in SCIM paths, an id no directory has
         "token": "not-a-real-invitation-token",
     }
     return {
@@ -166,7 +169,7 @@ def test_no_credentials_is_401_everywhere(world):
 def test_another_workspaces_owner_gets_404_for_the_workspace_and_its_objects(world):
     b = world["owner_b"]
     for method, template, op in world["routes"]:
-        if "{ws}" not in template:
+        if "{ws}" not in template or is_scim(template):
             continue
         # Workspace A's URL: not B's workspace.
         path = fill(template, world["a"])
@@ -179,11 +182,32 @@ def test_another_workspaces_owner_gets_404_for_the_workspace_and_its_objects(wor
             assert r.status_code == 404, describe(method, path, r)
 
 
+def is_scim(template):
+    """The SCIM server's routes take a workspace's SCIM token and nothing else: sessions and
+    API keys are no credential there (401). Tokens across workspaces: test_scim_negative.py."""
+    return template.startswith("/scim/")
+
+
+def test_sessions_and_api_keys_are_no_scim_credential(world):
+    client = world["server"].client()
+    for method, template, op in world["routes"]:
+        if not is_scim(template):
+            continue
+        path = fill(template, world["a"])
+        for who, c, headers in [("owner A", world["owner_a"], {}), ("owner B", world["owner_b"], {}),
+                                ("A's secret key", client, {"Authorization": "Bearer " + world["narrow_a"]}),
+                                ("A's publishable key", client, {"Authorization": "Bearer " + world["pub_a"]}),
+                                ("B's secret key", client, {"Authorization": "Bearer " + world["full_b"]})]:
+            r = call(c, method, template, path, headers=dict(headers), a=world["a"])
+            assert r.status_code == 401, (who, describe(method, path, r))
+            assert r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"], r.text
+
+
 def test_publishable_key_calls_no_management_route(world):
     client = world["server"].client()
     auth = {"Authorization": "Bearer " + world["pub_a"]}
     for method, template, op in world["routes"]:
-        if not needs_caller(op):
+        if not needs_caller(op) or is_scim(template):
             continue
         path = fill(template, world["a"])
         r = call(client, method, template, path, headers=dict(auth), a=world["a"])
@@ -195,7 +219,7 @@ def test_secret_key_without_the_route_in_its_permissions_is_refused(world):
     client = world["server"].client()
     auth = {"Authorization": "Bearer " + world["narrow_a"]}
     for method, template, op in world["routes"]:
-        if not needs_caller(op):
+        if not needs_caller(op) or is_scim(template):
             continue
         path = fill(template, world["a"])
         r = call(client, method, template, path, headers=dict(auth), a=world["a"])
@@ -206,7 +230,7 @@ def test_secret_key_of_another_workspace_gets_404(world):
     client = world["server"].client()
     auth = {"Authorization": "Bearer " + world["full_b"]}
     for method, template, op in world["routes"]:
-        if not needs_caller(op):
+        if not needs_caller(op) or is_scim(template):
             continue
         path = fill(template, world["a"])
         r = call(client, method, template, path, headers=dict(auth), a=world["a"])

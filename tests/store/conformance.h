@@ -97,7 +97,8 @@ inline auto Fields(const Workspace& w) {
                   w.updated_at);
 }
 inline auto Fields(const Membership& m) {
-  return std::tie(m.id, m.workspace_id, m.user_id, m.role, m.joined_at);
+  return std::tie(m.id, m.workspace_id, m.user_id, m.role, m.joined_at, m.deactivated_at,
+                  m.directory_managed);
 }
 inline auto Fields(const AuditEvent& e) {
   return std::tie(e.id, e.seq, e.workspace_id, e.occurred_at, e.action, e.actor_type, e.actor_id,
@@ -177,7 +178,7 @@ inline auto Fields(const ApiKey& k) {
                   k.owner_id, k.prefix, k.hash, k.publishable_key, k.allow, k.deny, k.methods,
                   k.rate_per_minute, k.rate_per_month, k.ip_allowlist, k.expires_at,
                   k.previous_hash, k.previous_expires_at, k.created_at, k.updated_at, k.revoked_at,
-                  k.last_used_at);
+                  k.last_used_at, k.owner_hold);
 }
 inline auto Fields(const TotpState& t) {
   return std::tie(t.user_id, t.secret, t.confirmed, t.last_step, t.created_at);

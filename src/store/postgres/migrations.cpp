@@ -371,6 +371,67 @@ ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT 'password';
 ALTER TABLE sessions ADD COLUMN sso_connection_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN scope_workspace_id TEXT NOT NULL DEFAULT '';
 )sql"},
+      {14, R"sql(
+-- Directory sync (SCIM 2.0). Tokens are kept as SHA-256 only.
+CREATE TABLE scim_tokens (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE INDEX scim_tokens_by_workspace ON scim_tokens(workspace_id);
+-- The directory's record of a member: one per (workspace, user), found by userName (lower
+-- case, unique in the workspace) or externalId. It goes with the membership.
+CREATE TABLE scim_users (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  external_id TEXT NOT NULL DEFAULT '',
+  active INTEGER NOT NULL,
+  resource TEXT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (workspace_id, user_id),
+  UNIQUE (workspace_id, user_name)
+);
+CREATE INDEX scim_users_by_external_id ON scim_users(workspace_id, external_id);
+-- Directory groups; a display name (lower case) names one group of the workspace, which is
+-- what group mappings match.
+CREATE TABLE scim_groups (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  display_name TEXT NOT NULL,
+  display_key TEXT NOT NULL,
+  external_id TEXT NOT NULL DEFAULT '',
+  resource TEXT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (workspace_id, display_key)
+);
+CREATE INDEX scim_groups_by_external_id ON scim_groups(workspace_id, external_id);
+CREATE TABLE scim_group_members (
+  group_id TEXT NOT NULL REFERENCES scim_groups(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL,
+  PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX scim_group_members_by_user ON scim_group_members(user_id, group_id);
+CREATE TABLE scim_settings (
+  workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+  group_mappings TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+ALTER TABLE memberships ADD COLUMN deactivated_at BIGINT;
+ALTER TABLE memberships ADD COLUMN directory_managed INTEGER NOT NULL DEFAULT 0;
+-- Why a key is held with its owner's membership ('' when it is not): verification answers
+-- REVOKED while it is.
+ALTER TABLE api_keys ADD COLUMN owner_hold TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

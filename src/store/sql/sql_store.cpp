@@ -300,11 +300,12 @@ Invitation InvitationFrom(const Row& r) {
 constexpr const char* kMemberCols =
     "m.id, m.workspace_id, m.user_id, m.role, m.joined_at, u.id, u.email, u.name, "
     "u.password_hash, u.theme, u.language, u.avatar_url, u.created_at, u.updated_at, "
-    "u.last_login_at";
+    "u.last_login_at, m.deactivated_at, m.directory_managed";
 
 Member MemberFrom(const Row& r) {
   Member m;
-  m.membership = {r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+  m.membership = {r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), r.OptInt(15),
+                  r.Int(16) != 0};
   User& u = m.user;
   u.id = r.Text(5);
   u.email = r.Text(6);
@@ -331,7 +332,7 @@ constexpr const char* kKeyCols =
     "id, workspace_id, project_id, type, environment, name, service, owner_id, prefix, hash, "
     "publishable_key, allow_patterns, deny_patterns, methods, rate_per_minute, rate_per_month, "
     "ip_allowlist, expires_at, previous_hash, previous_expires_at, created_at, updated_at, "
-    "revoked_at, last_used_at, version";
+    "revoked_at, last_used_at, version, owner_hold";
 
 ApiKey KeyFrom(const Row& r) {
   ApiKey k;
@@ -360,6 +361,7 @@ ApiKey KeyFrom(const Row& r) {
   k.revoked_at = r.OptInt(22);
   k.last_used_at = r.OptInt(23);
   k.version = r.Int(24);
+  k.owner_hold = r.Text(25);
   return k;
 }
 
@@ -379,6 +381,42 @@ std::string FilteredAuditSql(const char* cols, const AuditFilter& f,
 
 // The reads of StoreReader, written once for the store (each on a pooled connection) and for
 // a write transaction (on the transaction's own connection, seeing its writes).
+// Directory names are matched case-insensitively in ASCII (what SCIM clients send).
+std::string ToLowerAscii(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+constexpr const char* kScimTokenCols =
+    "id, workspace_id, name, token_hash, created_by, created_at, last_used_at, revoked_at";
+
+ScimToken ScimTokenFrom(const Row& r) {
+  return ScimToken{r.Text(0), r.Text(1), r.Text(2),    r.Text(3),
+                   r.Text(4), r.Int(5),  r.OptInt(6), r.OptInt(7)};
+}
+
+constexpr const char* kScimUserCols =
+    "workspace_id, user_id, user_name, external_id, active, resource, version, created_at, "
+    "updated_at";
+
+ScimUser ScimUserFrom(const Row& r) {
+  return ScimUser{r.Text(0),         r.Text(1), r.Text(2), r.Text(3), r.Int(4) != 0,
+                  r.Text(5),         r.Int(6),  r.Int(7),  r.Int(8)};
+}
+
+constexpr const char* kScimGroupCols =
+    "id, workspace_id, display_name, external_id, resource, version, created_at, updated_at";
+constexpr const char* kScimGroupColsG =
+    "g.id, g.workspace_id, g.display_name, g.external_id, g.resource, g.version, g.created_at, "
+    "g.updated_at";
+
+ScimGroup ScimGroupFrom(const Row& r) {
+  return ScimGroup{r.Text(0), r.Text(1), r.Text(2), r.Text(3),
+                   r.Text(4), r.Int(5),  r.Int(6),  r.Int(7)};
+}
+
 template <typename Base>
 class SqlReads : public Base {
  public:
@@ -425,14 +463,18 @@ class SqlReads : public Base {
   std::vector<WorkspaceWithRole> WorkspacesOfUser(const std::string& user_id) override {
     auto rows = ReadConn()->Query(
         Sql({"SELECT ", kWorkspaceCols,
-             ", m.id, m.role, m.joined_at FROM workspaces w JOIN memberships m "
+             ", m.id, m.role, m.joined_at, m.deactivated_at, m.directory_managed "
+             "FROM workspaces w JOIN memberships m "
              "ON m.workspace_id=w.id WHERE m.user_id=$1 ORDER BY w.created_at, w.id"}),
         {user_id});
     std::vector<WorkspaceWithRole> out;
     for (const auto& r : rows) {
       Workspace w = WorkspaceFrom(r);
       constexpr int n = kWorkspaceColCount;  // the membership's columns follow
-      Membership m{r.Text(n), w.id, user_id, r.Text(n + 1), r.Int(n + 2)};
+      Membership m{r.Text(n),           w.id,
+                   user_id,             r.Text(n + 1),
+                   r.Int(n + 2),        r.OptInt(n + 3),
+                   r.Int(n + 4) != 0};
       out.push_back({std::move(w), std::move(m)});
     }
     return out;
@@ -440,10 +482,11 @@ class SqlReads : public Base {
 
   std::optional<Membership> MembershipOf(const std::string& ws, const std::string& user) override {
     return One<Membership>(
-        "SELECT id, workspace_id, user_id, role, joined_at FROM memberships "
-        "WHERE workspace_id=$1 AND user_id=$2",
+        "SELECT id, workspace_id, user_id, role, joined_at, deactivated_at, directory_managed "
+        "FROM memberships WHERE workspace_id=$1 AND user_id=$2",
         {ws, user}, [](const Row& r) {
-          return Membership{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+          return Membership{r.Text(0), r.Text(1), r.Text(2),        r.Text(3),
+                            r.Int(4),  r.OptInt(5), r.Int(6) != 0};
         });
   }
 
@@ -760,6 +803,101 @@ class SqlReads : public Base {
         .value_or(0);
   }
 
+  std::vector<ScimToken> ScimTokens(const std::string& ws) override {
+    return All<ScimToken>(Sql({"SELECT ", kScimTokenCols,
+                               " FROM scim_tokens WHERE workspace_id=$1 ORDER BY created_at, id"}),
+                          {ws}, ScimTokenFrom);
+  }
+
+  std::optional<ScimToken> ScimTokenByHash(const std::string& hash) override {
+    return One<ScimToken>(Sql({"SELECT ", kScimTokenCols, " FROM scim_tokens WHERE token_hash=$1"}),
+                          {hash}, ScimTokenFrom);
+  }
+
+  std::optional<ScimSettings> ScimSettingsOf(const std::string& ws) override {
+    return One<ScimSettings>(
+        "SELECT workspace_id, group_mappings, updated_at FROM scim_settings WHERE workspace_id=$1",
+        {ws}, [](const Row& r) { return ScimSettings{r.Text(0), r.Text(1), r.Int(2)}; });
+  }
+
+  std::optional<ScimUser> ScimUserOf(const std::string& ws, const std::string& user) override {
+    return One<ScimUser>(
+        Sql({"SELECT ", kScimUserCols, " FROM scim_users WHERE workspace_id=$1 AND user_id=$2"}),
+        {ws, user}, ScimUserFrom);
+  }
+
+  std::optional<ScimUser> ScimUserByUserName(const std::string& ws,
+                                             const std::string& user_name) override {
+    return One<ScimUser>(
+        Sql({"SELECT ", kScimUserCols, " FROM scim_users WHERE workspace_id=$1 AND user_name=$2"}),
+        {ws, user_name}, ScimUserFrom);
+  }
+
+  std::vector<ScimUser> ScimUsersByExternalId(const std::string& ws,
+                                              const std::string& external_id) override {
+    return All<ScimUser>(Sql({"SELECT ", kScimUserCols,
+                              " FROM scim_users WHERE workspace_id=$1 AND external_id=$2 "
+                              "ORDER BY created_at, user_id"}),
+                         {ws, external_id}, ScimUserFrom);
+  }
+
+  std::vector<ScimUser> ScimUsers(const std::string& ws, int64_t offset, int64_t limit) override {
+    return All<ScimUser>(Sql({"SELECT ", kScimUserCols,
+                              " FROM scim_users WHERE workspace_id=$1 "
+                              "ORDER BY created_at, user_id LIMIT $2 OFFSET $3"}),
+                         {ws, limit, offset}, ScimUserFrom);
+  }
+
+  int64_t CountScimUsers(const std::string& ws) override {
+    return ReadConn()->Query("SELECT COUNT(*) FROM scim_users WHERE workspace_id=$1", {ws}).at(0).Int(0);
+  }
+
+  std::optional<ScimGroup> ScimGroupById(const std::string& ws, const std::string& id) override {
+    return One<ScimGroup>(
+        Sql({"SELECT ", kScimGroupCols, " FROM scim_groups WHERE workspace_id=$1 AND id=$2"}),
+        {ws, id}, ScimGroupFrom);
+  }
+
+  std::optional<ScimGroup> ScimGroupByDisplayKey(const std::string& ws,
+                                                 const std::string& key) override {
+    return One<ScimGroup>(Sql({"SELECT ", kScimGroupCols,
+                               " FROM scim_groups WHERE workspace_id=$1 AND display_key=$2"}),
+                          {ws, key}, ScimGroupFrom);
+  }
+
+  std::vector<ScimGroup> ScimGroupsByExternalId(const std::string& ws,
+                                                const std::string& external_id) override {
+    return All<ScimGroup>(Sql({"SELECT ", kScimGroupCols,
+                               " FROM scim_groups WHERE workspace_id=$1 AND external_id=$2 "
+                               "ORDER BY created_at, id"}),
+                          {ws, external_id}, ScimGroupFrom);
+  }
+
+  std::vector<ScimGroup> ScimGroups(const std::string& ws, int64_t offset, int64_t limit) override {
+    return All<ScimGroup>(Sql({"SELECT ", kScimGroupCols,
+                               " FROM scim_groups WHERE workspace_id=$1 "
+                               "ORDER BY created_at, id LIMIT $2 OFFSET $3"}),
+                          {ws, limit, offset}, ScimGroupFrom);
+  }
+
+  int64_t CountScimGroups(const std::string& ws) override {
+    return ReadConn()->Query("SELECT COUNT(*) FROM scim_groups WHERE workspace_id=$1", {ws}).at(0).Int(0);
+  }
+
+  std::vector<std::string> ScimGroupMembers(const std::string& group_id) override {
+    return All<std::string>(
+        "SELECT user_id FROM scim_group_members WHERE group_id=$1 ORDER BY user_id", {group_id},
+        [](const Row& r) { return r.Text(0); });
+  }
+
+  std::vector<ScimGroup> ScimGroupsOfUser(const std::string& ws, const std::string& user) override {
+    return All<ScimGroup>(
+        Sql({"SELECT ", kScimGroupColsG,
+             " FROM scim_groups g JOIN scim_group_members gm ON gm.group_id=g.id "
+             "WHERE g.workspace_id=$1 AND gm.user_id=$2 ORDER BY g.display_key"}),
+        {ws, user}, ScimGroupFrom);
+  }
+
  protected:
   std::vector<std::string> SsoDomainsOf(const std::string& connection_id) {
     return All<std::string>("SELECT domain FROM sso_domains WHERE connection_id=$1 ORDER BY domain",
@@ -983,9 +1121,10 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
 
   void InsertMembership(const Membership& m) override {
     c_->Exec(
-        "INSERT INTO memberships (id, workspace_id, user_id, role, joined_at) "
-        "VALUES ($1,$2,$3,$4,$5)",
-        {m.id, m.workspace_id, m.user_id, m.role, m.joined_at});
+        "INSERT INTO memberships (id, workspace_id, user_id, role, joined_at, deactivated_at, "
+        "directory_managed) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        {m.id, m.workspace_id, m.user_id, m.role, m.joined_at, Opt(m.deactivated_at),
+         int64_t{m.directory_managed ? 1 : 0}});
   }
 
   bool UpdateMemberRole(const std::string& ws, const std::string& user,
@@ -995,7 +1134,30 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
   }
 
   bool DeleteMembership(const std::string& ws, const std::string& user) override {
+    // The directory's record of the member goes with the membership.
+    c_->Exec("DELETE FROM scim_users WHERE workspace_id=$1 AND user_id=$2", {ws, user});
+    c_->Exec(
+        "DELETE FROM scim_group_members WHERE user_id=$2 AND group_id IN "
+        "(SELECT id FROM scim_groups WHERE workspace_id=$1)",
+        {ws, user});
     return c_->Exec("DELETE FROM memberships WHERE workspace_id=$1 AND user_id=$2", {ws, user}) > 0;
+  }
+
+  bool SetMembershipState(const std::string& ws, const std::string& user,
+                          std::optional<UnixTime> deactivated_at, bool directory_managed) override {
+    return c_->Exec(
+               "UPDATE memberships SET deactivated_at=$3, directory_managed=$4 "
+               "WHERE workspace_id=$1 AND user_id=$2",
+               {ws, user, Opt(deactivated_at), int64_t{directory_managed ? 1 : 0}}) > 0;
+  }
+
+  std::vector<ApiKey> HoldKeysOfOwner(const std::string& ws, const std::string& owner,
+                                      const std::string& hold, UnixTime at) override {
+    return Keys(Sql({"UPDATE api_keys SET owner_hold=$3, updated_at=$4, version=version+1 "
+                     "WHERE workspace_id=$1 AND owner_id=$2 AND revoked_at IS NULL "
+                     "AND owner_hold<>$3 RETURNING ",
+                     kKeyCols}),
+                {ws, owner, hold, at});
   }
 
   // Runs the statement(s) of `f` under a savepoint; false when they broke a unique constraint,
@@ -1082,13 +1244,14 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
   void InsertApiKey(const ApiKey& k) override {
     c_->Exec(Sql({"INSERT INTO api_keys (", kKeyCols,
                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
-                  "$19,$20,$21,$22,$23,$24,$25)"}),
+                  "$19,$20,$21,$22,$23,$24,$25,$26)"}),
              {k.id, k.workspace_id, OptText(k.project_id), EnumText(k.type),
               EnumText(k.environment), k.name, k.service, k.owner_id, k.prefix, k.hash,
               k.publishable_key, JoinIds(k.allow), JoinIds(k.deny), JoinIds(k.methods),
               Opt(k.rate_per_minute), Opt(k.rate_per_month), JoinIds(k.ip_allowlist),
               Opt(k.expires_at), OptText(k.previous_hash), Opt(k.previous_expires_at),
-              k.created_at, k.updated_at, Opt(k.revoked_at), Opt(k.last_used_at), k.version});
+              k.created_at, k.updated_at, Opt(k.revoked_at), Opt(k.last_used_at), k.version,
+              k.owner_hold});
   }
 
   bool UpdateApiKey(ApiKey& k) override {
@@ -1117,7 +1280,8 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
 
   std::vector<ApiKey> TransferKeysOfOwner(const std::string& ws, const std::string& owner,
                                           const std::string& new_owner, UnixTime at) override {
-    return Keys(Sql({"UPDATE api_keys SET owner_id=$3, updated_at=$4, version=version+1 "
+    return Keys(Sql({"UPDATE api_keys SET owner_id=$3, owner_hold='', updated_at=$4, "
+                     "version=version+1 "
                      "WHERE workspace_id=$1 AND owner_id=$2 AND revoked_at IS NULL RETURNING ",
                      kKeyCols}),
                 {ws, owner, new_owner, at});
@@ -1483,6 +1647,119 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
       }
     }
     return {};
+  }
+
+  void InsertScimToken(const ScimToken& t) override {
+    c_->Exec(Sql({"INSERT INTO scim_tokens (", kScimTokenCols, ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"}),
+             {t.id, t.workspace_id, t.name, t.token_hash, t.created_by, t.created_at,
+              Opt(t.last_used_at), Opt(t.revoked_at)});
+  }
+
+  bool RevokeScimToken(const std::string& ws, const std::string& id, UnixTime at) override {
+    return c_->Exec(
+               "UPDATE scim_tokens SET revoked_at=$3 WHERE workspace_id=$1 AND id=$2 "
+               "AND revoked_at IS NULL",
+               {ws, id, at}) > 0;
+  }
+
+  void TouchScimToken(const std::string& id, UnixTime at) override {
+    c_->Exec("UPDATE scim_tokens SET last_used_at=$2 WHERE id=$1", {id, at});
+  }
+
+  void PutScimSettings(const ScimSettings& st) override {
+    c_->Exec(
+        "INSERT INTO scim_settings (workspace_id, group_mappings, updated_at) VALUES ($1,$2,$3) "
+        "ON CONFLICT (workspace_id) DO UPDATE SET group_mappings=excluded.group_mappings, "
+        "updated_at=excluded.updated_at",
+        {st.workspace_id, st.group_mappings, st.updated_at});
+  }
+
+  Status InsertScimUser(const ScimUser& u) override {
+    bool inserted = WithinUniqueConstraints([&] {
+      c_->Exec(Sql({"INSERT INTO scim_users (", kScimUserCols,
+                    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"}),
+               {u.workspace_id, u.user_id, u.user_name, u.external_id,
+                int64_t{u.active ? 1 : 0}, u.resource, u.version, u.created_at, u.updated_at});
+    });
+    if (!inserted) return ScimUserNameTaken();
+    return {};
+  }
+
+  Status UpdateScimUser(ScimUser& u) override {
+    std::vector<Row> rows;
+    bool updated = WithinUniqueConstraints([&] {
+      rows = c_->Query(
+          "UPDATE scim_users SET user_name=$3, external_id=$4, active=$5, resource=$6, "
+          "updated_at=$7, version=version+1 WHERE workspace_id=$1 AND user_id=$2 "
+          "RETURNING version",
+          {u.workspace_id, u.user_id, u.user_name, u.external_id, int64_t{u.active ? 1 : 0},
+           u.resource, u.updated_at});
+    });
+    if (!updated) return ScimUserNameTaken();
+    if (!rows.empty()) u.version = rows[0].Int(0);
+    return {};
+  }
+
+  Status InsertScimGroup(const ScimGroup& g) override {
+    bool inserted = WithinUniqueConstraints([&] {
+      c_->Exec(
+          "INSERT INTO scim_groups (id, workspace_id, display_name, display_key, external_id, "
+          "resource, version, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+          {g.id, g.workspace_id, g.display_name, ToLowerAscii(g.display_name), g.external_id,
+           g.resource, g.version, g.created_at, g.updated_at});
+    });
+    if (!inserted) return ScimGroupNameTaken();
+    return {};
+  }
+
+  Status UpdateScimGroup(ScimGroup& g) override {
+    std::vector<Row> rows;
+    bool updated = WithinUniqueConstraints([&] {
+      rows = c_->Query(
+          "UPDATE scim_groups SET display_name=$3, display_key=$4, external_id=$5, resource=$6, "
+          "updated_at=$7, version=version+1 WHERE workspace_id=$1 AND id=$2 RETURNING version",
+          {g.workspace_id, g.id, g.display_name, ToLowerAscii(g.display_name), g.external_id,
+           g.resource, g.updated_at});
+    });
+    if (!updated) return ScimGroupNameTaken();
+    if (!rows.empty()) g.version = rows[0].Int(0);
+    return {};
+  }
+
+  bool DeleteScimGroup(const std::string& ws, const std::string& id) override {
+    c_->Exec(
+        "DELETE FROM scim_group_members WHERE group_id IN "
+        "(SELECT id FROM scim_groups WHERE workspace_id=$1 AND id=$2)",
+        {ws, id});
+    return c_->Exec("DELETE FROM scim_groups WHERE workspace_id=$1 AND id=$2", {ws, id}) > 0;
+  }
+
+  void AddScimGroupMembers(const std::string& group_id,
+                           const std::vector<std::string>& users) override {
+    for (const auto& u : users) {
+      c_->Exec(
+          "INSERT INTO scim_group_members (group_id, user_id) VALUES ($1,$2) "
+          "ON CONFLICT (group_id, user_id) DO NOTHING",
+          {group_id, u});
+    }
+  }
+
+  void RemoveScimGroupMembers(const std::string& group_id,
+                              const std::vector<std::string>& users) override {
+    for (const auto& u : users) {
+      c_->Exec("DELETE FROM scim_group_members WHERE group_id=$1 AND user_id=$2", {group_id, u});
+    }
+  }
+
+  static Error ScimUserNameTaken() {
+    return Error::Conflict("scim_user_name_taken",
+                           "The directory has a user with this userName already.", "userName");
+  }
+
+  static Error ScimGroupNameTaken() {
+    return Error::Conflict("scim_group_name_taken",
+                           "The directory has a group with this displayName already.",
+                           "displayName");
   }
 
   static Error ProjectNameTaken() {
