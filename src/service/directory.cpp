@@ -661,7 +661,7 @@ ScimAnswer Directory::CreateUser(const ScimCaller& c, const Json& body) {
                      "userName must be an email address, or emails must hold one.");
   }
   bool active = true;
-  if (auto a = resource.find("active"); a != resource.end()) {
+  if (auto a = resource.find("active"); a != resource.end() && !a->is_null()) {
     auto b = scim::CoerceBool(*a);
     if (!b) return ScimError(400, "invalidValue", "active must be a boolean.");
     active = *b;
