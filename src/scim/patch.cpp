@@ -404,6 +404,29 @@ Status CheckRequired(const Json& resource, ResourceKind kind) {
   return {};
 }
 
+// Whether `name` (without a schema URN) starts with an attribute of RFC 7643's core User or
+// Group schema, modelled here or not.
+bool IsStandardAttribute(std::string_view name, ResourceKind kind) {
+  if (name.find(':') != std::string_view::npos) return true;  // an extension: its business
+  std::string first = AsciiLower(name.substr(0, name.find('.')));
+  static const char* const kUser[] = {
+      "id", "externalid", "meta", "username", "name", "displayname", "nickname", "profileurl",
+      "title", "usertype", "preferredlanguage", "locale", "timezone", "active", "password",
+      "emails", "phonenumbers", "ims", "photos", "addresses", "groups", "entitlements", "roles",
+      "x509certificates"};
+  static const char* const kGroup[] = {"id", "externalid", "meta", "displayname", "members"};
+  if (kind == ResourceKind::kUser) {
+    for (const char* n : kUser) {
+      if (first == n) return true;
+    }
+  } else {
+    for (const char* n : kGroup) {
+      if (first == n) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::optional<PatchPath>> ParsePatchPath(std::string_view text, ResourceKind kind) {
@@ -422,6 +445,11 @@ Result<std::optional<PatchPath>> ParsePatchPath(std::string_view text, ResourceK
     return invalid("\"" + std::string(name.substr(0, 80)) + "\" is not an attribute name");
   }
   if (open == std::string_view::npos) {
+    if (found.status == NameStatus::kUnknown && !IsStandardAttribute(name, kind)) {
+      // Not a schema extension Gatehouse does not keep, nor a standard attribute it does not
+      // model (Entra sends its whole mapping): a path no client means. Refused.
+      return invalid("\"" + std::string(name.substr(0, 80)) + "\" names no attribute");
+    }
     if (found.status != NameStatus::kOk) return std::optional<PatchPath>();
     return std::optional<PatchPath>(PatchPath{found.name.path, nullptr, ""});
   }

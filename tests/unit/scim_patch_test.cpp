@@ -304,6 +304,12 @@ TEST(ScimPatch, ParseErrors) {
   EXPECT_EQ(err(R"({"Operations":[{"op":"remove","path":"members[value eq \"x\"]foo"}]})"),
             "invalidPath Operations[0].path");
   EXPECT_EQ(err(R"({"Operations":[{"op":"remove"}]})"), "noTarget Operations[0].path");
+  // A name in neither the schema nor RFC 7643 is a client's mistake; an extension Gatehouse
+  // does not keep is not.
+  EXPECT_EQ(err(R"({"Operations":[{"op":"replace","path":"notAnAttribute","value":"x"}]})"),
+            "invalidPath Operations[0].path");
+  EXPECT_EQ(err(R"({"Operations":[{"op":"replace","path":"urn:example:ext:1.0:Group:x","value":"x"}]})"),
+            "ok");
   EXPECT_EQ(err(R"({"Operations":[{"op":"add","path":"members"}]})"),
             "invalidValue Operations[0].value");
   EXPECT_EQ(err(R"({"Operations":[{"op":"replace","value":"x"}]})"),
