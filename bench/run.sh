@@ -161,3 +161,9 @@ fi
 eval "$(bash scripts/pg.sh)"
 pg_dir=$GATEHOUSE_TEST_PG_DIR
 bench_store "$GATEHOUSE_TEST_PG" "PostgreSQL 15"
+
+echo "== SCIM: provisioning ${SCIM_USERS:-10000} users as Okta does (lookup + create), 8 clients"
+echo "-- SQLite"
+/usr/bin/python3 bench/scim_provision.py "$BUILD/gatehouse" "${SCIM_USERS:-10000}" 8
+echo "-- PostgreSQL 15"
+GATEHOUSE_BENCH_PG="$GATEHOUSE_TEST_PG" /usr/bin/python3 bench/scim_provision.py "$BUILD/gatehouse" "${SCIM_USERS:-10000}" 8

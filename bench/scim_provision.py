@@ -57,7 +57,8 @@ def main():
             except requests.ConnectionError:
                 time.sleep(0.05)
         owner = requests.Session()
-        r = owner.post(base + "/v1/auth/signup", json={"email": "owner@bench.test",
+        run = os.urandom(4).hex()  # a store may be reused (bench/run.sh's PostgreSQL)
+        r = owner.post(base + "/v1/auth/signup", json={"email": f"owner-{run}@bench.test",
                                                        "password": "correct horse battery",
                                                        "name": "Owner"})
         csrf = {"X-CSRF-Token": r.json()["csrf_token"]}
@@ -77,7 +78,7 @@ def main():
 
         def provision(i):
             s = session()
-            email = f"user{i:06d}@bench.test"
+            email = f"user{i:06d}-{run}@bench.test"
             t0 = time.perf_counter()
             r = s.get(scim + "/Users", headers=hdr,
                       params={"filter": f'userName eq "{email}"', "startIndex": 1, "count": 100})

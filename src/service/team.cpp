@@ -178,10 +178,11 @@ Result<Removal> Team::RemoveInTx(WriteTx& tx, const Principal& p, const std::str
   } else {
     // The new owner must be a member who stays: keys re-owned by someone leaving too (or by
     // a stranger) would be alive without a member behind them.
-    if (keys.transfer_to == user_id || !IsWellFormedId(keys.transfer_to, "usr") ||
-        !tx.MembershipOf(ws, keys.transfer_to)) {
+    auto heir = IsWellFormedId(keys.transfer_to, "usr") ? tx.MembershipOf(ws, keys.transfer_to)
+                                                        : std::nullopt;
+    if (keys.transfer_to == user_id || !heir || heir->deactivated_at) {
       return Error::Invalid("invalid_transfer_to", "transfer_to",
-                            "transfer_to must be another member of the workspace.");
+                            "transfer_to must be another active member of the workspace.");
     }
     changed = tx.TransferKeysOfOwner(ws, user_id, keys.transfer_to, now);
     out.transferred_keys = static_cast<int>(changed.size());
@@ -224,6 +225,10 @@ Status Team::TransferOwnership(const Principal& p, const Membership& caller,
     if (me->role != c.owner_role) return Error::Forbidden("Only the owner can transfer ownership.");
     auto target = tx.MemberOf(ws, user_id);
     if (!target) return Error::Invalid("not_a_member", "user_id", "That user is not a member.");
+    if (target->membership.deactivated_at) {
+      return Error::Invalid("member_deactivated", "user_id",
+                            "That member is deactivated by the workspace's directory.");
+    }
     // The former owner keeps managing the workspace as the strongest non-owner built-in role.
     std::string demoted_to = c.FindRole("admin") ? "admin" : c.default_invite_role;
     UnixTime now = clock_.Now();

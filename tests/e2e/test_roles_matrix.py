@@ -153,6 +153,7 @@ FOUR_ROLE_LINES = {
         ("✅ Access billing and invoices", ["billing.view", "invoices.view", "billing.manage_payment"], True),
         ("✅ Manage team members", ["members.invite", "members.remove", "members.manage_roles"], True),
         ("✅ Configure SSO", ["sso.configure"], True),
+        ("✅ Directory sync (Enterprise: your directory → automatic sync)", ["directory.configure"], True),
     ],
     "admin": [
         ("✅ Invite/remove team members", ["members.invite", "members.remove"], True),
@@ -217,7 +218,7 @@ def test_four_role_catalogue(anon):
     body = r.json()
     assert body["preset"] == "four-role"
     ids = [p["id"] for c in body["categories"] for p in c["permissions"]]
-    assert len(ids) == len(set(ids)) == 37
+    assert len(ids) == len(set(ids)) == 38  # 37 before directory.configure (issue 17)
     assert len(body["categories"]) == 8
     for c in body["categories"]:
         assert c["id"] and c["name"]

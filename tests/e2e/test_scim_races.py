@@ -171,3 +171,28 @@ def test_racing_group_changes_leave_roles_equal_to_the_final_groups(srv):
                      if any(m["value"] == uid for m in d.call("GET", f"/Groups/{gid}").json().get("members", []))}
             want = "admin" if "Admins" in final else "developer" if "Devs" in final else "viewer"
             assert members[uid]["role"] == want, (i, uid, final, members[uid]["role"])
+
+
+def test_a_deactivated_member_inherits_neither_ownership_nor_keys(srv):
+    """Nothing is handed to someone the directory shut out (outside the races above, but the
+    same invariant: no credential alive without an active member behind it)."""
+    owner, ws, d = setup_workspace(srv, "Heirs")
+    heir = srv.signup(name="Heir")
+    verify_email(srv, heir)
+    uid = d.create(heir.email).json()["id"]
+    leaver = srv.signup(name="Leaver")
+    verify_email(srv, leaver)
+    leaver_id = d.create(leaver.email).json()["id"]
+    r = d.call("PATCH", f"/Users/{uid}", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})
+    assert r.status_code == 200 and r.json()["active"] is False, r.text
+    r = owner.post(f"/v1/workspaces/{ws}/transfer-ownership", json={"user_id": uid})
+    assert r.status_code == 422 and r.json()["code"] == "member_deactivated", r.text
+    r = owner.delete(f"/v1/workspaces/{ws}/members/{leaver_id}",
+                     params={"revoke_keys": "false", "transfer_to": uid})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_transfer_to", r.text
+    members = {m["user_id"]: m for m in owner.get(f"/v1/workspaces/{ws}/members").json()["data"]}
+    assert members[uid]["status"] == "deactivated" and members[uid]["directory_managed"] is True
+    assert members[leaver_id]["status"] == "active"
+    assert members[owner.user["id"]]["role"] == "owner"
