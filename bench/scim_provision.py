@@ -43,14 +43,16 @@ def main():
     base = f"http://127.0.0.1:{port}"
     cfg = os.path.join(work, "c.toml")
     with open(cfg, "w") as f:
-        f.write("[limits]\nscim_requests_per_workspace_per_minute = 0\n"
-                "[[plans]]\nid = \"free\"\nname = \"Free\"\nmember_limit = 1000000\n")
+        f.write("default_plan = \"bench\"\n[limits]\nscim_requests_per_workspace_per_minute = 0\n"
+                "[[plans]]\nid = \"bench\"\nname = \"Bench\"\nmember_limit = 1000000\n")
     db = os.environ.get("GATEHOUSE_BENCH_PG") or f"sqlite:{work}/g.db"
     server = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
                                "--public-url", base, "--config", cfg],
                               stdout=subprocess.DEVNULL, stderr=open(f"{work}/err.log", "wb"))
     try:
         for _ in range(200):
+            if server.poll() is not None:
+                sys.exit(open(f"{work}/err.log").read())
             try:
                 if requests.get(base + "/healthz", timeout=1).status_code == 200:
                     break

@@ -40,7 +40,7 @@ ScimAnswer FromError(const Error& e) {
   int status = 400;
   switch (e.kind) {
     case ErrorKind::kNotFound: status = 404; break;
-    case ErrorKind::kConflict: status = 409; break;
+    case ErrorKind::kConflict: status = e.code == "precondition_failed" ? 412 : 409; break;
     case ErrorKind::kForbidden: status = 403; break;
     case ErrorKind::kTooLarge: status = 413; break;
     case ErrorKind::kRateLimited: status = 429; break;
@@ -585,8 +585,15 @@ bool PreconditionFails(std::string_view if_match, int64_t version) {
   return if_match != ETagOf(version) && if_match != "\"" + std::to_string(version) + "\"";
 }
 
-ScimAnswer PreconditionFailed() {
-  return ScimError(412, "", "The resource changed since the version named in If-Match.");
+// The page of `matched` that startIndex and count select.
+template <typename T>
+std::vector<T> PageOf(std::vector<T> matched, const ScimQuery& q) {
+  std::vector<T> page;
+  for (size_t i = static_cast<size_t>(q.start_index - 1);
+       i < matched.size() && static_cast<int64_t>(page.size()) < q.count; ++i) {
+    page.push_back(std::move(matched[i]));
+  }
+  return page;
 }
 
 // startIndex and count as RFC 7644 §3.4.2.4 reads them: below 1 is 1; count is capped.
@@ -628,9 +635,7 @@ ScimAnswer Directory::ListUsers(const ScimCaller& c, const ScimQuery& query) {
       }
     }
     total = static_cast<int64_t>(matched.size());
-    for (int64_t i = q.start_index - 1; i < total && static_cast<int64_t>(page.size()) < q.count; ++i) {
-      page.push_back(std::move(matched[static_cast<size_t>(i)]));
-    }
+    page = PageOf(std::move(matched), q);
   }
   std::vector<Json> resources;
   for (const auto& u : page) {
@@ -841,16 +846,14 @@ ScimAnswer Directory::WriteUserWith(const ScimCaller& c, const std::string& id,
                                     const std::function<Status(Json&)>& change) {
   const std::string& ws = c.workspace_id;
   std::string base = BaseUrl(ws);
-  bool precondition_failed = false;
   Result<ScimUser> written = store_.Write([&](WriteTx& tx) -> Result<ScimUser> {
-    precondition_failed = false;
     if (!tx.LockWorkspace(ws)) return Error::NotFound("workspace");
     auto su = tx.ScimUserOf(ws, id);
     auto member = su ? tx.MemberOf(ws, id) : std::nullopt;
     if (!su || !member) return Error::NotFound("user");
     if (PreconditionFails(if_match, su->version)) {
-      precondition_failed = true;
-      return Error::Conflict("precondition", "");
+      return Error::Conflict("precondition_failed",
+                             "The resource changed since the version named in If-Match.");
     }
     UnixTime now = clock_.Now();
     Impl impl(*this, tx, c, now);
@@ -878,7 +881,6 @@ ScimAnswer Directory::WriteUserWith(const ScimCaller& c, const std::string& id,
     impl.Finish();
     return *su;
   });
-  if (precondition_failed) return PreconditionFailed();
   if (!written) return FromError(written.error());
   auto groups = store_.ScimGroupsOfUser(ws, id);
   return {200, UserResource(*written, &groups, base), ETagOf(written->version), ""};
@@ -887,16 +889,14 @@ ScimAnswer Directory::WriteUserWith(const ScimCaller& c, const std::string& id,
 ScimAnswer Directory::DeleteUser(const ScimCaller& c, const std::string& id,
                                  std::string_view if_match) {
   const std::string& ws = c.workspace_id;
-  bool precondition_failed = false;
   Status st = store_.Write([&](WriteTx& tx) -> Status {
-    precondition_failed = false;
     if (!tx.LockWorkspace(ws)) return Error::NotFound("workspace");
     auto su = tx.ScimUserOf(ws, id);
     auto member = su ? tx.MemberOf(ws, id) : std::nullopt;
     if (!su || !member) return Error::NotFound("user");
     if (PreconditionFails(if_match, su->version)) {
-      precondition_failed = true;
-      return Error::Conflict("precondition", "");
+      return Error::Conflict("precondition_failed",
+                             "The resource changed since the version named in If-Match.");
     }
     UnixTime now = clock_.Now();
     Impl impl(*this, tx, c, now);
@@ -914,7 +914,6 @@ ScimAnswer Directory::DeleteUser(const ScimCaller& c, const std::string& id,
     impl.Finish();
     return {};
   });
-  if (precondition_failed) return PreconditionFailed();
   if (!st.ok()) return FromError(st.error());
   return {204, nullptr, "", ""};
 }
@@ -960,9 +959,7 @@ ScimAnswer Directory::ListGroups(const ScimCaller& c, const ScimQuery& query) {
       }
     }
     total = static_cast<int64_t>(matched.size());
-    for (int64_t i = q.start_index - 1; i < total && static_cast<int64_t>(page.size()) < q.count; ++i) {
-      page.push_back(std::move(matched[static_cast<size_t>(i)]));
-    }
+    page = PageOf(std::move(matched), q);
   }
   std::vector<Json> resources;
   for (const auto& g : page) {
@@ -1078,15 +1075,13 @@ ScimAnswer Directory::WriteGroupWith(const ScimCaller& c, const std::string& id,
                                      const std::function<Status(Json&)>& change) {
   const std::string& ws = c.workspace_id;
   std::string base = BaseUrl(ws);
-  bool precondition_failed = false;
   Result<ScimGroup> written = store_.Write([&](WriteTx& tx) -> Result<ScimGroup> {
-    precondition_failed = false;
     if (!tx.LockWorkspace(ws)) return Error::NotFound("workspace");
     auto g = tx.ScimGroupById(ws, id);
     if (!g) return Error::NotFound("group");
     if (PreconditionFails(if_match, g->version)) {
-      precondition_failed = true;
-      return Error::Conflict("precondition", "");
+      return Error::Conflict("precondition_failed",
+                             "The resource changed since the version named in If-Match.");
     }
     UnixTime now = clock_.Now();
     Impl impl(*this, tx, c, now);
@@ -1137,7 +1132,6 @@ ScimAnswer Directory::WriteGroupWith(const ScimCaller& c, const std::string& id,
     impl.Finish();
     return *g;
   });
-  if (precondition_failed) return PreconditionFailed();
   if (!written) return FromError(written.error());
   auto ids = store_.ScimGroupMembers(id);
   return {200, GroupResource(*written, &ids, base), ETagOf(written->version), ""};
@@ -1146,15 +1140,13 @@ ScimAnswer Directory::WriteGroupWith(const ScimCaller& c, const std::string& id,
 ScimAnswer Directory::DeleteGroup(const ScimCaller& c, const std::string& id,
                                   std::string_view if_match) {
   const std::string& ws = c.workspace_id;
-  bool precondition_failed = false;
   Status st = store_.Write([&](WriteTx& tx) -> Status {
-    precondition_failed = false;
     if (!tx.LockWorkspace(ws)) return Error::NotFound("workspace");
     auto g = tx.ScimGroupById(ws, id);
     if (!g) return Error::NotFound("group");
     if (PreconditionFails(if_match, g->version)) {
-      precondition_failed = true;
-      return Error::Conflict("precondition", "");
+      return Error::Conflict("precondition_failed",
+                             "The resource changed since the version named in If-Match.");
     }
     UnixTime now = clock_.Now();
     Impl impl(*this, tx, c, now);
@@ -1166,7 +1158,6 @@ ScimAnswer Directory::DeleteGroup(const ScimCaller& c, const std::string& id,
     impl.Finish();
     return {};
   });
-  if (precondition_failed) return PreconditionFailed();
   if (!st.ok()) return FromError(st.error());
   return {204, nullptr, "", ""};
 }

@@ -10,6 +10,7 @@ written in one transaction under the workspace lock, so racing requests cannot b
 """
 import os
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,8 +47,9 @@ class Directory:
         self.base = r.json()["base_url"]
         self.headers = {"Authorization": "Bearer " + r.json()["token"], "Content-Type": SCIM}
 
-    def call(self, method, path, session=None, **kw):
-        return (session or requests).request(method, self.base + path, headers=self.headers,
+    def call(self, method, path, session=None, headers=None, **kw):
+        return (session or requests).request(method, self.base + path,
+                                             headers={**self.headers, **(headers or {})},
                                              timeout=30, **kw)
 
     def create(self, email, session=None):
@@ -124,6 +126,9 @@ def test_a_deactivation_racing_verifications_leaves_nothing_valid_after_it_answe
         answered.set()
         assert r.status_code == 200, r.text
         blocked = person.get(f"/v1/workspaces/{ws}")
+        deadline = time.monotonic() + 10  # a few verifications that started after the answer
+        while len(after_answer) < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
         stop.set()
         for t in threads:
             t.join()
@@ -196,3 +201,18 @@ def test_a_deactivated_member_inherits_neither_ownership_nor_keys(srv):
     assert members[uid]["status"] == "deactivated" and members[uid]["directory_managed"] is True
     assert members[leaver_id]["status"] == "active"
     assert members[owner.user["id"]]["role"] == "owner"
+
+
+def test_if_match_refuses_a_write_on_a_stale_version(srv):
+    owner, ws, d = setup_workspace(srv, "ETags")
+    r = d.create(f"etag-{uuid.uuid4().hex[:6]}@race.test")
+    uid, etag = r.json()["id"], r.headers["ETag"]
+    assert etag == r.json()["meta"]["version"] == 'W/"1"'
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "name.givenName", "value": "Second"}]}
+    r = d.call("PATCH", f"/Users/{uid}", json=body, headers={"If-Match": etag})
+    assert r.status_code == 200 and r.headers["ETag"] == 'W/"2"', r.text
+    body["Operations"][0]["value"] = "Lost update"
+    r = d.call("PATCH", f"/Users/{uid}", json=body, headers={"If-Match": etag})
+    assert r.status_code == 412 and r.json()["status"] == "412", r.text
+    assert d.call("GET", f"/Users/{uid}").json()["name"]["givenName"] == "Second"
