@@ -12,6 +12,7 @@ namespace {
 
 constexpr size_t kScimBodyLimit = 1024 * 1024;  // a 10,000-member group PATCH fits
 constexpr const char* kScimType = "application/scim+json";
+constexpr int kMaxBodyDepth = 32;
 
 Response ScimResponse(const ScimAnswer& a) {
   Response r;
@@ -62,7 +63,16 @@ std::variant<Json, ScimAnswer> ScimBody(const Request& req) {
   if (!validation::IsValidUtf8(req.body)) {
     return ScimError(400, "invalidSyntax", "The body is not valid UTF-8.");
   }
-  Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  // Nesting is bounded before anything copies the document (copies recurse).
+  bool too_deep = false;
+  Json j = Json::parse(
+      req.body,
+      [&too_deep](int depth, Json::parse_event_t, Json&) {
+        if (depth > kMaxBodyDepth) too_deep = true;
+        return !too_deep;
+      },
+      /*allow_exceptions=*/false);
+  if (too_deep) return ScimError(400, "invalidSyntax", "The body is nested too deeply.");
   if (j.is_discarded() || !j.is_object()) {
     return ScimError(400, "invalidSyntax", "The body must be a JSON object.");
   }

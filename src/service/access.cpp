@@ -208,6 +208,7 @@ Result<CheckAnswer> Access::Check(const std::string& ws, const CheckSubject& sub
     return no(is_key ? "The key's owner is no longer a member."
                      : "The user is not a member of the workspace.");
   }
+  if (m->deactivated_at) return no("The member is deactivated by the workspace's directory.");
   bool in_project = !project_id.empty();
   if (in_project && (!IsWellFormedId(project_id, "prj") || !store_.ProjectById(ws, project_id))) {
     return Error::Invalid("invalid_project", "project_id", "Unknown project.");
@@ -226,6 +227,10 @@ Result<Membership> Access::Recheck(WriteTx& tx, const Membership& caller,
   if (!tx.LockWorkspace(ws)) return Error::NotFound("workspace");
   auto m = tx.MembershipOf(ws, caller.user_id);
   if (!m) return Error::NotFound("workspace");
+  if (m->deactivated_at) {
+    return Error{ErrorKind::kForbidden, "member_deactivated",
+                 "Your membership of this workspace is deactivated by its directory.", {}};
+  }
   if (!permission.empty() && !Can(*m, permission)) {
     return Error::Forbidden("Your role (" + RoleName(ws, m->role) + ") lacks the permission " +
                             std::string(permission) + ".");

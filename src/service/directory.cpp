@@ -312,7 +312,8 @@ std::string Directory::BaseUrl(const std::string& ws) const {
 Result<ScimTokenIssued> Directory::CreateToken(const Principal& p, const Membership& caller,
                                                const std::string& name_in) {
   std::string name = name_in.empty() ? "Directory sync" : name_in;
-  auto valid = validation::SingleLineText(name, 1, 100, "invalid_name", "name");
+  auto valid = validation::SingleLineText(name, 1, 100, "invalid_name", "name",
+                                          "name is 1 to 100 characters on one line.");
   if (!valid) return valid.error();
   return store_.Write([&](WriteTx& tx) -> Result<ScimTokenIssued> {
     auto me = access_.Recheck(tx, caller, "directory.configure");
@@ -326,8 +327,8 @@ Result<ScimTokenIssued> Directory::CreateToken(const Principal& p, const Members
     }
     UnixTime now = clock_.Now();
     ScimTokenIssued out;
-    out.secret = "scim_" + NewToken();
-    out.token = ScimToken{NewId("scim"), caller.workspace_id, *valid,     Sha256Hex(out.secret),
+    out.secret = "scim_" + crypto::NewToken();
+    out.token = ScimToken{NewId("scim"), caller.workspace_id, *valid,     crypto::Sha256Hex(out.secret),
                           caller.user_id, now,                 std::nullopt, std::nullopt};
     tx.InsertScimToken(out.token);
     AppendAudit(tx, p,
@@ -385,7 +386,10 @@ Result<std::vector<ScimGroupMapping>> Directory::PutMappings(const Principal& p,
     const Json& m = body[i];
     std::string at = "[" + std::to_string(i) + "]";
     if (!m.is_object()) return Error::Invalid("invalid_group_mappings", at, "Each mapping is an object.");
-    auto group = validation::SingleLineText(TextOf(m, "group"), 1, 256, "invalid_group", at + ".group");
+    std::string group_field = at + ".group";
+    auto group = validation::SingleLineText(TextOf(m, "group"), 1, 256, "invalid_group",
+                                            group_field.c_str(),
+                                            "group is a group's displayName, 1 to 256 characters.");
     if (!group) return group.error();
     if (!seen.insert(Lower(*group)).second) {
       return Error::Invalid("duplicate_group", at + ".group", "'" + *group + "' is mapped twice.");
@@ -514,7 +518,7 @@ std::variant<ScimCaller, ScimAnswer> Directory::Authenticate(const std::string& 
   std::string_view secret = authorization.substr(kBearer.size());
   while (!secret.empty() && secret.front() == ' ') secret.remove_prefix(1);
   if (secret.rfind("scim_", 0) != 0 || !IsWellFormedId(ws, "ws")) return refuse();
-  auto token = store_.ScimTokenByHash(Sha256Hex(secret));
+  auto token = store_.ScimTokenByHash(crypto::Sha256Hex(std::string(secret)));
   if (!token || token->revoked_at || token->workspace_id != ws) return refuse();
   if (int wait = requests_.Acquire(ws, now); wait > 0) {
     ScimAnswer a = ScimError(429, "", "Too many SCIM requests for this workspace; slow down.");
@@ -661,7 +665,7 @@ ScimAnswer Directory::CreateUser(const ScimCaller& c, const Json& body) {
                      "userName must be an email address, or emails must hold one.");
   }
   bool active = true;
-  if (auto a = resource.find("active"); a != resource.end()) {
+  if (auto a = resource.find("active"); a != resource.end() && !a->is_null()) {
     auto b = scim::CoerceBool(*a);
     if (!b) return ScimError(400, "invalidValue", "active must be a boolean.");
     active = *b;
@@ -740,7 +744,7 @@ ScimAnswer Directory::CreateUser(const ScimCaller& c, const Json& body) {
       auto member = tx.MemberOf(ws, user->id);
       if (Status st = impl.SetActive(*member, false); !st.ok()) return st.error();
       su.active = false;
-      tx.UpdateScimUser(su);
+      if (Status st = tx.UpdateScimUser(su); !st.ok()) return st.error();
     }
     if (new_account && !user->email_verified_at) {
       // No password and no SSO: a link to set one, valid a week (it also proves the address).
@@ -1009,7 +1013,7 @@ ScimAnswer Directory::CreateGroup(const ScimCaller& c, const Json& body) {
   auto members = MemberIds(body);
   if (!members) return FromError(members.error());
   Json resource = Storable(body);
-  auto display = validation::SingleLineText(TextOf(resource, "displayName"), 1, 256, "invalidValue", "displayName");
+  auto display = validation::SingleLineText(TextOf(resource, "displayName"), 1, 256, "invalidValue", "displayName", "");
   if (!display) return ScimError(400, "invalidValue", "displayName is required (1 to 256 characters, one line).");
   std::string external_id = TextOf(resource, "externalId");
   resource.erase("externalId");
@@ -1091,7 +1095,7 @@ ScimAnswer Directory::WriteGroupWith(const ScimCaller& c, const std::string& id,
     if (Status st = change(current); !st.ok()) return st.error();
     auto after_ids = MemberIds(current);
     if (!after_ids) return after_ids.error();
-    auto display = validation::SingleLineText(TextOf(current, "displayName"), 1, 256, "invalidValue", "displayName");
+    auto display = validation::SingleLineText(TextOf(current, "displayName"), 1, 256, "invalidValue", "displayName", "");
     if (!display) return ScimInvalid("invalidValue", "displayName is required (1 to 256 characters, one line).");
     std::string external_id = TextOf(current, "externalId");
     Json resource = Storable(current);

@@ -185,6 +185,11 @@ TEST_P(StoreConformance, MigrationCountsExistingAccountsAsVerified) {
   OpenStore(scratch.url()).reset();
   // Back to schema 11, with a user and a deleted user written as that schema had them.
   ASSERT_TRUE(RawSql(scratch.url(),
+                     "DROP TABLE scim_group_members; DROP TABLE scim_groups; DROP TABLE scim_users; "
+                     "DROP TABLE scim_tokens; DROP TABLE scim_settings; "
+                     "ALTER TABLE memberships DROP COLUMN deactivated_at; "
+                     "ALTER TABLE memberships DROP COLUMN directory_managed; "
+                     "ALTER TABLE api_keys DROP COLUMN owner_hold; "
                      "DROP TABLE sso_assertions; DROP TABLE sso_requests; DROP TABLE sso_domains; "
                      "DROP TABLE sso_connections; ALTER TABLE workspaces DROP COLUMN sso_enforced; "
                      "ALTER TABLE sessions DROP COLUMN method; "
