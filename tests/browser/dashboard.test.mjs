@@ -1270,7 +1270,7 @@ describe('directory sync over SCIM', { concurrency: false }, () => {
     const tokens = owner.getByRole('table', { name: 'SCIM tokens' });
     const row = tokens.getByRole('row', { name: /Okta/ });
     await row.getByText('Active', { exact: true }).waitFor();
-    await row.getByText('Never').waitFor();
+    await row.getByText('Never', { exact: true }).waitFor();
     assert.ok(!(await owner.content()).includes(scimToken), 'the secret is gone once the dialog closes');
     await owner.reload();
     await row.waitFor();

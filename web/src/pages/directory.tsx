@@ -62,12 +62,12 @@ export function DirectorySync(props: { ws: Workspace }) {
       <Card title="SCIM connection" subtitle="Your directory sends its changes to this URL, with a token below as the bearer token.">
         <CopyField id="scim-base-url" label="SCIM base URL" value={baseUrl} />
         <div class="table-wrap">
-          <table aria-label="SCIM tokens">
+          <table class="tokens-table" aria-label="SCIM tokens">
             <thead>
               <tr>
                 <th scope="col">Token</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
+                <th scope="col" class="hide-phone">Created</th>
+                <th scope="col" class="hide-phone">Last used</th>
                 <th scope="col">Status</th>
                 <th scope="col">
                   <span class="visually-hidden">Actions</span>
@@ -87,10 +87,12 @@ export function DirectorySync(props: { ws: Workspace }) {
                 <tr key={t.id} class={t.revoked_at ? 'revoked' : undefined}>
                   <td>
                     <div class="person-name">{t.name}</div>
-                    <div class="muted small mono">{t.id}</div>
+                    <div class="muted small show-phone">
+                      Created {formatDate(t.created_at)} · last used {t.last_used_at ? relativeTime(t.last_used_at) : 'never'}
+                    </div>
                   </td>
-                  <td>{formatDate(t.created_at)}</td>
-                  <td>{t.last_used_at ? relativeTime(t.last_used_at) : <span class="muted">Never</span>}</td>
+                  <td class="hide-phone">{formatDate(t.created_at)}</td>
+                  <td class="hide-phone">{t.last_used_at ? relativeTime(t.last_used_at) : <span class="muted">Never</span>}</td>
                   <td>{t.revoked_at ? <Badge tone="gray">Revoked {formatDate(t.revoked_at)}</Badge> : <Badge tone="green">Active</Badge>}</td>
                   <td class="actions">
                     {!t.revoked_at && (
