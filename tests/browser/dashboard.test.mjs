@@ -1054,8 +1054,9 @@ describe('single sign-on with a real SAML identity provider', { concurrency: fal
     await idp.trustSp(metadataUrl);
     await idp.setIdentity({ email: `tess@${DOMAIN}`, first_name: 'Tess', last_name: 'Tester', groups: ['admins', 'staff'] });
     await owner.getByRole('button', { name: 'Test connection' }).click();
-    // IdP → auto-posted form → ACS → /settings/sso?connection=…&test=succeeded → this workspace.
-    await owner.waitForURL(new RegExp(`/w/${wsId}/settings/sso\\?connection=sso_[^&]+&test=succeeded$`));
+    // IdP → auto-posted form → ACS → /settings/sso?workspace=…&connection=…&test=succeeded → this
+    // workspace (the return URL names its workspace since GET /v1/me lists only an SSO session's).
+    await owner.waitForURL(new RegExp(`/w/${wsId}/settings/sso\\?(workspace=${wsId}&)?connection=sso_[^&]+&test=succeeded$`));
     const result = owner.getByRole('region', { name: 'Test result' });
     await result.getByText('Succeeded', { exact: true }).waitFor();
     await result.getByRole('definition').filter({ hasText: `tess@${DOMAIN}` }).waitFor();
