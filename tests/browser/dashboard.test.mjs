@@ -3,7 +3,8 @@
 // real SMTP sink), accept in a second browser context, change the role, a member's view
 // without admin controls, create a key and see its secret once, revoke it, the audit log,
 // general settings, sign out, and reset a forgotten password from the mail; then single sign-on
-// against a real pysaml2 identity provider (add, test, enable, sign in, enforce).
+// against a real pysaml2 identity provider (add, test, enable, sign in, enforce); then directory
+// sync over SCIM (tokens, group mappings, badges, deactivation, reactivation).
 // Screenshots at desktop and mobile widths go to tests/browser/output/ (or $BROWSER_TEST_OUTPUT).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -1053,8 +1054,9 @@ describe('single sign-on with a real SAML identity provider', { concurrency: fal
     await idp.trustSp(metadataUrl);
     await idp.setIdentity({ email: `tess@${DOMAIN}`, first_name: 'Tess', last_name: 'Tester', groups: ['admins', 'staff'] });
     await owner.getByRole('button', { name: 'Test connection' }).click();
-    // IdP → auto-posted form → ACS → /settings/sso?connection=…&test=succeeded → this workspace.
-    await owner.waitForURL(new RegExp(`/w/${wsId}/settings/sso\\?connection=sso_[^&]+&test=succeeded$`));
+    // IdP → auto-posted form → ACS → /settings/sso?workspace=…&connection=…&test=succeeded → this
+    // workspace (the return URL names its workspace since GET /v1/me lists only an SSO session's).
+    await owner.waitForURL(new RegExp(`/w/${wsId}/settings/sso\\?(workspace=${wsId}&)?connection=sso_[^&]+&test=succeeded$`));
     const result = owner.getByRole('region', { name: 'Test result' });
     await result.getByText('Succeeded', { exact: true }).waitFor();
     await result.getByRole('definition').filter({ hasText: `tess@${DOMAIN}` }).waitFor();
@@ -1171,6 +1173,210 @@ describe('single sign-on with a real SAML identity provider', { concurrency: fal
     await dialog.getByRole('button', { name: 'Delete connection' }).click();
     await owner.getByText('Acme Okta was deleted.').waitFor();
     await owner.getByText('No connections yet.', { exact: false }).waitFor();
+    assert.deepEqual(scriptErrors, []);
+  });
+});
+
+// Directory sync (SCIM 2.0): the owner creates a token on Settings → Directory Sync (its secret
+// shown once) and maps the directory group Engineering to Developer; the test then plays the
+// identity provider with Node's fetch and that token (create a user, push the group, deactivate),
+// and the dashboard shows what the directory did: the Directory badge and the mapped role on the
+// team, Deactivated, the provisioning events, Reactivate with the override, revoking the token,
+// and the screen a deactivated member sees.
+describe('directory sync over SCIM', { concurrency: false }, () => {
+  const OWNER = { name: 'Dora Owner', email: 'dora@acme-scim.example.com' };
+  const DANA = { given: 'Dana', family: 'Directory', email: 'dana@acme-scim.example.com' };
+  const ERIN = { name: 'Erin Linked', email: 'erin@acme-scim.example.com' };
+  let smtp, server, browser, owner, wsId, scimToken, danaId;
+  const scriptErrors = [];
+
+  async function newPage() {
+    const page = await (await browser.newContext({ viewport: DESKTOP, baseURL: server.url })).newPage();
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (e) => scriptErrors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) scriptErrors.push(m.text());
+    });
+    return page;
+  }
+
+  /** A SCIM request as Okta sends it: the bearer token, application/scim+json. */
+  async function scim(method, pathname, body, token = scimToken) {
+    const res = await fetch(`${server.url}/scim/v2/${wsId}${pathname}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json', Accept: 'application/scim+json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+
+  const createUser = (email, given, family) =>
+    scim('POST', '/Users', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: email,
+      name: { givenName: given, familyName: family },
+      emails: [{ value: email, type: 'work', primary: true }],
+      active: true,
+    });
+  const setActive = (id, active) =>
+    scim('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active } }] });
+
+  before(async () => {
+    smtp = await new SmtpSink().start();
+    server = await new Gatehouse({ smtpUrl: smtp.url }).start();
+    browser = await launchBrowser();
+    owner = await newPage();
+    // The owner and the workspace through the API: the first suite walks those screens.
+    const signup = await owner.request.post('/v1/auth/signup', { data: { ...OWNER, password: PASSWORD } });
+    assert.equal(signup.status(), 201);
+    owner.csrf = (await signup.json()).csrf_token;
+    const ws = await owner.request.post('/v1/workspaces', { data: { name: 'Acme Directory' }, headers: { 'X-CSRF-Token': owner.csrf } });
+    assert.equal(ws.status(), 201);
+    wsId = (await ws.json()).id;
+  });
+
+  after(async () => {
+    await browser?.close();
+    const code = await server?.stop();
+    smtp?.stop();
+    assert.equal(code, 0, 'gatehouse exits cleanly on SIGTERM');
+  });
+
+  test('the owner creates a SCIM token, sees its secret once, and maps Engineering to Developer', async () => {
+    await owner.goto(`/w/${wsId}/settings/team`);
+    await owner.getByRole('link', { name: 'Directory Sync' }).click();
+    await owner.getByRole('heading', { name: 'Directory Sync', exact: true }).waitFor();
+    await owner.getByText('No tokens yet.', { exact: false }).waitFor();
+    assert.equal(await owner.getByRole('textbox', { name: 'SCIM base URL' }).inputValue(), `${server.url}/scim/v2/${wsId}`);
+    await owner.getByRole('button', { name: 'Copy SCIM base URL' }).waitFor();
+    await owner.getByRole('heading', { name: 'Okta' }).waitFor();
+    await owner.getByRole('heading', { name: 'Microsoft Entra ID' }).waitFor();
+    await owner.getByText("A member's role is the highest role mapped from their groups; people in no mapped group get Viewer.").waitFor();
+    await screenshots(owner, 'directory-sync');
+
+    await owner.getByRole('button', { name: 'Create token' }).click();
+    const create = owner.getByRole('dialog', { name: 'Create SCIM token' });
+    await create.getByLabel('Name').fill('Okta');
+    await create.getByRole('button', { name: 'Create token' }).click();
+    const shown = owner.getByRole('dialog', { name: 'SCIM token created' });
+    await shown.getByText('It will not be shown again', { exact: false }).waitFor();
+    scimToken = await shown.getByRole('textbox', { name: 'Token for Okta' }).inputValue();
+    assert.match(scimToken, /^scim_/);
+    assert.equal(await shown.getByRole('textbox', { name: 'SCIM base URL' }).inputValue(), `${server.url}/scim/v2/${wsId}`);
+    await shown.getByRole('button', { name: 'Copy Token for Okta' }).waitFor();
+    await screenshots(owner, 'directory-token-created');
+    await shown.getByRole('button', { name: 'I have copied it' }).click();
+    await shown.waitFor({ state: 'detached' });
+    const tokens = owner.getByRole('table', { name: 'SCIM tokens' });
+    const row = tokens.getByRole('row', { name: /Okta/ });
+    await row.getByText('Active', { exact: true }).waitFor();
+    await row.getByText('Never', { exact: true }).waitFor();
+    assert.ok(!(await owner.content()).includes(scimToken), 'the secret is gone once the dialog closes');
+    await owner.reload();
+    await row.waitFor();
+    assert.ok(!(await owner.content()).includes(scimToken), 'and the list never carries it');
+
+    // Two rows for one group: the server's answer names the second row, shown there.
+    await owner.getByRole('button', { name: 'Add group' }).click();
+    await owner.getByLabel('Directory group 1').fill('Engineering');
+    await owner.getByLabel('Role for group 1').selectOption({ label: 'Developer' });
+    await owner.getByRole('button', { name: 'Add group' }).click();
+    await owner.getByLabel('Directory group 2').fill('engineering');
+    await owner.getByRole('button', { name: 'Save mappings' }).click();
+    await owner.getByRole('group', { name: 'Mapping 2' }).getByText('mapped twice', { exact: false }).waitFor();
+    await owner.getByRole('button', { name: 'Remove mapping 2' }).click();
+    await owner.getByRole('button', { name: 'Save mappings' }).click();
+    await owner.getByText('Mappings saved.', { exact: false }).waitFor();
+    await screenshots(owner, 'directory-mappings');
+    const saved = await (await owner.request.get(`/v1/workspaces/${wsId}/scim/group-mappings`)).json();
+    assert.deepEqual(saved, [{ group: 'Engineering', role: 'developer', projects: [] }]);
+  });
+
+  test('the directory provisions a member: Directory badge and the mapped role, then Deactivated, and Reactivate overrides it', async () => {
+    const created = await createUser(DANA.email, DANA.given, DANA.family);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    danaId = created.body.id;
+    const group = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Engineering', members: [{ value: danaId }] });
+    assert.equal(group.status, 201, JSON.stringify(group.body));
+
+    const who = `${DANA.given} ${DANA.family}`;
+    await owner.goto(`/w/${wsId}/settings/team`);
+    const row = owner.getByRole('row', { name: new RegExp(who) });
+    await row.getByText('Directory', { exact: true }).waitFor();
+    assert.equal(await owner.getByLabel(`Role of ${who}`).inputValue(), 'developer', 'Engineering → Developer');
+    assert.equal(await row.getByText('Deactivated', { exact: true }).count(), 0);
+
+    const off = await setActive(danaId, false);
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    await owner.reload();
+    await row.getByText('Deactivated', { exact: true }).waitFor();
+    await owner.getByText('1 deactivated', { exact: false }).waitFor();
+    await screenshots(owner, 'team-directory-badges');
+
+    // The provisioning events, in words.
+    await owner.getByRole('link', { name: 'Directory Sync' }).click();
+    const events = owner.getByRole('table', { name: 'Latest provisioning events' });
+    for (const [event, target] of [
+      ['User deactivated', who],
+      ['Group created', 'Engineering'],
+      ['User created', who],
+      ['Mappings updated', '1 group'],
+      ['Token created', 'Okta'],
+    ]) {
+      await events.getByRole('row', { name: new RegExp(`${event}.*${target}`) }).waitFor();
+    }
+
+    // Reactivating by hand overrides the directory, after a warning that it may deactivate again.
+    await owner.getByRole('link', { name: 'Team Members' }).click();
+    await owner.getByRole('button', { name: `Reactivate ${who}` }).click();
+    const dialog = owner.getByRole('dialog', { name: `Reactivate ${who}?` });
+    await dialog
+      .getByText('This member is managed by your directory, which deactivated them. Reactivating here overrides it; the directory may deactivate them again on its next sync.')
+      .waitFor();
+    await dialog.getByRole('button', { name: 'Reactivate anyway' }).click();
+    await owner.getByText(`${who} is active again in Acme Directory.`).waitFor();
+    await row.getByText('Deactivated', { exact: true }).waitFor({ state: 'detached' });
+    await row.getByText('Directory', { exact: true }).waitFor();
+    const listed = (await (await owner.request.get(`/v1/workspaces/${wsId}/members?limit=200`)).json()).data.find((m) => m.email === DANA.email);
+    assert.equal(listed.status, 'active');
+    assert.equal(listed.directory_managed, true);
+    await owner.getByRole('link', { name: 'Directory Sync' }).click();
+    await events.getByRole('row', { name: new RegExp(`Reactivated here, overriding the directory.*${who}`) }).waitFor();
+  });
+
+  test('a linked person the directory deactivates sees why, not a generic error', async () => {
+    // Erin has an account with a verified email: the directory's user links to it.
+    const erin = await newPage();
+    const signup = await erin.request.post('/v1/auth/signup', { data: { ...ERIN, password: PASSWORD } });
+    assert.equal(signup.status(), 201);
+    const csrf = (await signup.json()).csrf_token;
+    const token = (await smtp.waitFor(ERIN.email, { subject: 'Verify your email address' })).text.match(/verify-email\?token=([A-Za-z0-9_-]+)/)[1];
+    assert.equal((await erin.request.post('/v1/auth/verify-email', { data: { token }, headers: { 'X-CSRF-Token': csrf } })).status(), 200);
+    const created = await createUser(ERIN.email, 'Erin', 'Linked');
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await erin.goto(`/w/${wsId}/settings/team`);
+    await erin.getByRole('cell', { name: /Erin Linked \(You\)/ }).waitFor();
+
+    assert.equal((await setActive(created.body.id, false)).status, 200);
+    await erin.reload();
+    await erin.getByRole('heading', { name: 'Access deactivated' }).waitFor();
+    await erin.getByText('Your access to Acme Directory was deactivated by its directory. Contact an administrator.').waitFor();
+    assert.equal(await erin.getByText('This workspace could not be loaded', { exact: false }).count(), 0);
+    await screenshots(erin, 'member-deactivated');
+    await erin.context().close();
+  });
+
+  test('revoking the token asks first, and the directory is refused from then on', async () => {
+    await owner.goto(`/w/${wsId}/settings/directory`);
+    await owner.getByRole('button', { name: 'Revoke Okta' }).click();
+    const dialog = owner.getByRole('dialog', { name: 'Revoke Okta?' });
+    await dialog.getByRole('button', { name: 'Revoke token' }).click();
+    await owner.getByText('Okta was revoked.', { exact: false }).waitFor();
+    await owner.getByRole('table', { name: 'SCIM tokens' }).getByRole('row', { name: /Okta/ }).getByText(/^Revoked/).waitFor();
+    assert.equal(await owner.getByRole('button', { name: 'Revoke Okta' }).count(), 0);
+    assert.equal((await scim('GET', '/Users')).status, 401);
+    await owner.getByRole('table', { name: 'Latest provisioning events' }).getByRole('row', { name: /Token revoked.*Okta/ }).waitFor();
     assert.deepEqual(scriptErrors, []);
   });
 });

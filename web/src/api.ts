@@ -137,6 +137,10 @@ export interface Member {
   projects: { project_id: string; name: string; role: string }[];
   last_login_at: string | null;
   joined_at: string;
+  /** A deactivated member (by the directory, over SCIM) keeps the row but no access. */
+  status?: 'active' | 'deactivated';
+  /** Provisioned by the workspace's directory (SCIM): its role follows the group mappings. */
+  directory_managed?: boolean;
 }
 
 export interface Invitation {
@@ -226,6 +230,28 @@ export interface SsoConnection {
   last_test: SsoTest | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface ScimToken {
+  id: string;
+  name: string;
+  created_by: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** POST …/scim/tokens: the secret, once. */
+export interface ScimTokenIssued extends ScimToken {
+  token: string;
+  base_url: string;
+}
+
+/** A directory group (by its displayName) and what its members get. */
+export interface GroupMapping {
+  group: string;
+  role: string;
+  projects: { project_id: string; role: string }[];
 }
 
 /** Where an sso_required answer sends the browser, coming back to `back` (a path of ours). */

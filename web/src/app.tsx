@@ -7,6 +7,7 @@ import { ApiKeys } from './pages/api_keys';
 import { AuditLog } from './pages/audit';
 import { Login, Signup } from './pages/auth';
 import { Billing } from './pages/billing';
+import { DirectorySync } from './pages/directory';
 import { General } from './pages/general';
 import { Projects } from './pages/projects';
 import { ForgotPassword, ResetPassword, VerifyEmail } from './pages/recovery';
@@ -81,6 +82,8 @@ function route(path: string, query: URLSearchParams, me: Me | null) {
         return <Shell ws={ws} section="team">{(w, reloadWs) => <TeamMembers ws={w} reloadWs={reloadWs} />}</Shell>;
       case 'sso':
         return <Shell ws={ws} section="sso">{(w, reloadWs) => <SsoSettings ws={w} reloadWs={reloadWs} />}</Shell>;
+      case 'directory':
+        return <Shell ws={ws} section="directory">{(w) => <DirectorySync ws={w} />}</Shell>;
       case 'account':
         return <Shell ws={ws} section="account">{(w) => <Account ws={w} />}</Shell>;
     }

@@ -26,6 +26,7 @@ export const SECTIONS: Section[] = [
   { id: 'api-keys', label: 'API Keys', href: (ws) => `/w/${ws}/api-keys`, anyOf: ['api_keys.create', 'api_keys.view_own', 'api_keys.view_all'] },
   { id: 'audit-log', label: 'Audit Log', href: (ws) => `/w/${ws}/audit-log`, anyOf: ['audit_log.view'] },
   { id: 'sso', label: 'Single Sign-On', href: (ws) => `/w/${ws}/settings/sso`, anyOf: ['sso.configure'] },
+  { id: 'directory', label: 'Directory Sync', href: (ws) => `/w/${ws}/settings/directory`, anyOf: ['directory.configure'] },
   { id: 'account', label: 'Account', href: (ws) => `/w/${ws}/settings/account`, personal: true },
 ];
 
@@ -123,6 +124,8 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
         </div>
         {ws.error instanceof ApiError && ws.error.code === 'sso_required' ? (
           <SsoRequired error={ws.error} />
+        ) : ws.error instanceof ApiError && ws.error.code === 'member_deactivated' ? (
+          <MemberDeactivated workspace={me?.memberships.find((m) => m.workspace_id === props.ws)?.workspace_name ?? 'this workspace'} others={(me?.memberships.length ?? 1) > 1} />
         ) : ws.error ? (
           <p role="alert" class="form-error">
             This workspace could not be loaded. It may have been deleted or you may no longer be a member.
@@ -154,6 +157,21 @@ function SsoRequired(props: { error: ApiError }) {
           </button>
         )}
       </div>
+    </section>
+  );
+}
+
+/** The directory deactivated the caller's membership (403 member_deactivated on every route of
+ *  the workspace): say so, instead of a generic error. */
+function MemberDeactivated(props: { workspace: string; others: boolean }) {
+  return (
+    <section class="card member-deactivated" aria-labelledby="member-deactivated-title">
+      <h1 id="member-deactivated-title">Access deactivated</h1>
+      <p>Your access to {props.workspace} was deactivated by its directory. Contact an administrator.</p>
+      <p class="muted">
+        An administrator of {props.workspace} can reactivate you there or in your company's directory.
+        {props.others ? ' Your other workspaces are unaffected: choose one in the workspace menu.' : ''}
+      </p>
     </section>
   );
 }

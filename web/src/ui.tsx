@@ -275,3 +275,21 @@ export function CopyButton(props: { text: string; label?: string }) {
     </button>
   );
 }
+
+/** A read-only value to hand to another system, with its Copy button. */
+export function CopyField(props: { id: string; label: string; value: string; hint?: ComponentChildren }) {
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <div class="copy-row">
+        <input id={props.id} class="mono" readOnly value={props.value} aria-describedby={props.hint ? props.id + '-hint' : undefined} onFocus={(e) => (e.target as HTMLInputElement).select()} />
+        <CopyButton text={props.value} label={`Copy ${props.label}`} />
+      </div>
+      {props.hint && (
+        <p class="field-hint" id={props.id + '-hint'}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, del, get, patch, post, Role, SsoConnection, SsoTest, Workspace, wsPath } from '../api';
 import { usePermissions } from '../permissions';
 import { navigate, useLocation } from '../router';
-import { Badge, Card, CopyButton, Dialog, FormError, formatDate, relativeTime, SelectField, TextField, useAsync } from '../ui';
+import { Badge, Card, CopyField, Dialog, FormError, formatDate, relativeTime, SelectField, TextField, useAsync } from '../ui';
 import { SkeletonRows } from './team';
 
 type Kind = 'saml' | 'oidc' | 'oauth';
@@ -94,7 +94,7 @@ function testBadge(t: SsoTest | null) {
 }
 
 /** Roles SSO may give: every role but the owner's (the server refuses that one). */
-function useAssignableRoles(ws: string) {
+export function useAssignableRoles(ws: string) {
   const roles = useAsync(() => get<{ data: Role[] } | Role[]>(wsPath(ws, '/roles')), [ws]);
   const catalogue = useAsync(() => get<{ owner_role: string | null }>('/v1/permissions'), []);
   const list: Role[] = Array.isArray(roles.data) ? roles.data : roles.data?.data ?? [];
@@ -488,18 +488,6 @@ function ConnectionDetail(props: {
       </Card>
       {deleting && <DeleteDialog path={path} conn={c} onClose={() => setDeleting(false)} onDeleted={() => props.onDeleted(c.name)} />}
     </>
-  );
-}
-
-function CopyField(props: { id: string; label: string; value: string }) {
-  return (
-    <div class="field">
-      <label for={props.id}>{props.label}</label>
-      <div class="copy-row">
-        <input id={props.id} class="mono" readOnly value={props.value} onFocus={(e) => (e.target as HTMLInputElement).select()} />
-        <CopyButton text={props.value} label={`Copy ${props.label}`} />
-      </div>
-    </div>
   );
 }
 

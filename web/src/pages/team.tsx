@@ -1,5 +1,6 @@
-// Settings → Team Members: member count, Active Members (role selector, Remove), Pending
-// Invitations (Revoke), the Invite Member dialog and bulk CSV invitations.
+// Settings → Team Members: member count, Active Members (role selector, Remove; Directory and
+// Deactivated badges, Reactivate), Pending Invitations (Revoke), the Invite Member dialog and
+// bulk CSV invitations.
 import { useState } from 'preact/hooks';
 import { api, ApiError, del, get, Invitation, Member, Page, patch, post, Project, Role, Workspace, wsPath } from '../api';
 import { invalidatePermissions, usePermissions } from '../permissions';
@@ -46,6 +47,7 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
   const [inviting, setInviting] = useState(false);
   const [bulk, setBulk] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
+  const [reactivating, setReactivating] = useState<Member | null>(null);
   const [notice, setNotice] = useState('');
   const [rowError, setRowError] = useState<{ id: string; msg: string } | null>(null);
 
@@ -59,6 +61,7 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
     return perms.includes('*') || perms.includes('projects.view_all');
   };
   const count = members.data?.total ?? members.data?.data.length ?? ws.member_count;
+  const deactivated = members.data?.data.filter((m) => m.status === 'deactivated').length ?? 0;
 
   async function changeRole(m: Member, role: string) {
     setRowError(null);
@@ -93,6 +96,7 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
           <p class="muted" aria-live="polite">
             {count} {count === 1 ? 'member' : 'members'}
             {ws.member_limit ? ` of ${ws.member_limit} on your plan` : ''}
+            {deactivated ? ` · ${deactivated} deactivated` : ''}
           </p>
         </div>
         {canInvite && (
@@ -130,8 +134,9 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
                 const self = m.user_id === me?.id;
                 const isOwner = m.role === ownerRole;
                 const editable = canManageRoles && !self && !isOwner;
+                const off = m.status === 'deactivated';
                 return (
-                  <tr key={m.user_id}>
+                  <tr key={m.user_id} class={off ? 'deactivated' : undefined}>
                     <td>
                       <div class="person">
                         <Avatar name={m.name || m.email} round size={32} />
@@ -141,6 +146,16 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
                             {self && <span class="muted"> (You)</span>}
                           </div>
                           <div class="muted small">{m.email}</div>
+                          {(m.directory_managed || off) && (
+                            <div class="member-badges">
+                              {m.directory_managed && (
+                                <span title="Provisioned by your directory (SCIM): its groups set the role.">
+                                  <Badge tone="blue">Directory</Badge>
+                                </span>
+                              )}
+                              {off && <Badge tone="red">Deactivated</Badge>}
+                            </div>
+                          )}
                         </div>
                       </div>
                     </td>
@@ -172,11 +187,16 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
                     <td>{isOwner || seesAllProjects(m.role) ? 'All' : m.projects.length ? m.projects.map((p) => p.name).join(', ') : '—'}</td>
                     <td>{self ? 'Now' : relativeTime(m.last_login_at)}</td>
                     <td class="actions">
+                      {off && canManageRoles && (
+                        <button class="button secondary small" type="button" onClick={() => setReactivating(m)} aria-label={`Reactivate ${m.name || m.email}`}>
+                          Reactivate
+                        </button>
+                      )}
                       {canRemove && !self && !isOwner ? (
                         <button class="button danger-outline small" type="button" onClick={() => setRemoving(m)} aria-label={`Remove ${m.name || m.email}`}>
                           Remove
                         </button>
-                      ) : (
+                      ) : off && canManageRoles ? null : (
                         <span aria-hidden="true">–</span>
                       )}
                     </td>
@@ -256,6 +276,18 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
           onClose={() => {
             setBulk(false);
             invitations.reload();
+          }}
+        />
+      )}
+      {reactivating && (
+        <ReactivateDialog
+          ws={ws}
+          member={reactivating}
+          onClose={() => setReactivating(null)}
+          onDone={() => {
+            setNotice(`${reactivating.name || reactivating.email} is active again in ${ws.name}.`);
+            setReactivating(null);
+            members.reload();
           }}
         />
       )}
@@ -441,6 +473,48 @@ function RemoveDialog(props: { ws: Workspace; member: Member; onClose: () => voi
           }}
         >
           Remove member
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** Reactivates a deactivated member; one the directory manages needs override_directory. */
+function ReactivateDialog(props: { ws: Workspace; member: Member; onClose: () => void; onDone: () => void }) {
+  // The list may be older than the member's state: a 409 directory_managed asks again, with the warning.
+  const [managed, setManaged] = useState(!!props.member.directory_managed);
+  const [error, setError] = useState<ApiError | string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const who = props.member.name || props.member.email;
+
+  async function reactivate() {
+    setBusy(true);
+    setError(null);
+    try {
+      await post(wsPath(props.ws.id, `/members/${props.member.user_id}/reactivate`), managed ? { override_directory: true } : {});
+      props.onDone();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'directory_managed' && !managed) setManaged(true);
+      else if (e instanceof ApiError && e.code === 'member_not_deactivated') props.onDone();
+      else setError(e instanceof ApiError ? e : String(e));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={`Reactivate ${who}?`} onClose={props.onClose} description={`${who} gets their access to ${props.ws.name} back, with their role and API keys.`}>
+      {managed && (
+        <p class="warning" role="alert">
+          This member is managed by your directory, which deactivated them. Reactivating here overrides it; the directory may deactivate them again on its next sync.
+        </p>
+      )}
+      <FormError error={error} />
+      <div class="dialog-actions">
+        <button class="button secondary" type="button" onClick={props.onClose}>
+          Cancel
+        </button>
+        <button class="button primary" type="button" disabled={busy} onClick={reactivate}>
+          {managed ? 'Reactivate anyway' : 'Reactivate member'}
         </button>
       </div>
     </Dialog>
