@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Gatehouse builds, runs and tests with; with --test also the npm
-# packages of the end-to-end tests' identity providers (tests/e2e/idp, by scripts/npm-ci.sh).
+# packages of the end-to-end tests' identity providers (tests/e2e/idp) and webhook receiver
+# (tests/e2e/webhook_receiver), by scripts/npm-ci.sh.
 # Idempotent: when everything is already present it only runs dpkg-query and compares a hash.
 set -euo pipefail
 
@@ -37,4 +38,5 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
   bash "$(dirname "$0")/npm-ci.sh" tests/e2e/idp e2e-idp
+  bash "$(dirname "$0")/npm-ci.sh" tests/e2e/webhook_receiver e2e-webhooks
 fi
