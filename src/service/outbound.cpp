@@ -245,6 +245,19 @@ Result<std::vector<IpAddress>> Resolve(const Target& t) {
   return out;
 }
 
+// Any non-public address refuses the name: which one curl would pick is not ours to bet on.
+Status CheckAddresses(const Target& t, const std::vector<IpAddress>& addresses,
+                      const OutboundPolicy& policy) {
+  if (policy.allow_private_networks) return {};
+  for (const IpAddress& ip : addresses) {
+    if (!IsPublicAddress(ip)) {
+      return NotAllowed(t.host + " resolves to " + FormatIp(ip) +
+                        ", which is not a public address.");
+    }
+  }
+  return {};
+}
+
 // "host:port:addr1,[addr2]" for CURLOPT_RESOLVE.
 std::string ResolveEntry(std::string_view host, int port, const std::vector<IpAddress>& ips) {
   std::string entry = std::string(host) + ":" + std::to_string(port) + ":";
@@ -350,21 +363,22 @@ Status CheckOutboundUrl(std::string_view url, const OutboundPolicy& policy) {
   return {};
 }
 
+Status CheckOutboundDestination(std::string_view url, const OutboundPolicy& policy) {
+  if (auto ok = CheckOutboundUrl(url, policy); !ok) return ok;
+  auto target = ParseTarget(url);
+  if (!target) return target.error();
+  auto addresses = Resolve(*target);
+  if (!addresses) return {};
+  return CheckAddresses(*target, *addresses, policy);
+}
+
 Result<OutboundAnswer> PostOutbound(const OutboundPost& post, const OutboundPolicy& policy) {
   if (auto ok = CheckOutboundUrl(post.url, policy); !ok) return Refused(ok.error());
   auto target = ParseTarget(post.url);
   if (!target) return Refused(target.error());
   auto addresses = Resolve(*target);
   if (!addresses) return addresses.error();
-  if (!policy.allow_private_networks) {
-    for (const IpAddress& ip : *addresses) {
-      // Any non-public address refuses the name: which one curl would pick is not ours to bet.
-      if (!IsPublicAddress(ip)) {
-        return Refused(NotAllowed(target->host + " resolves to " + FormatIp(ip) +
-                                  ", which is not a public address."));
-      }
-    }
-  }
+  if (auto ok = CheckAddresses(*target, *addresses, policy); !ok) return Refused(ok.error());
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return Unreachable("curl_easy_init failed");
   CURL* c = curl.get();

@@ -32,6 +32,12 @@ struct OutboundPolicy {
 // Error: 422 (kInvalid) code "webhook_url_not_allowed", field "url", message saying why.
 Status CheckOutboundUrl(std::string_view url, const OutboundPolicy& policy);
 
+// CheckOutboundUrl, then (for a name) one lookup: 422 "webhook_url_not_allowed" as above when
+// any address the name resolves to now is not public (unless the policy allows). A name that
+// does not resolve passes (its DNS may not be set up yet; PostOutbound checks again on every
+// delivery). Blocks on DNS: call it off the I/O threads (a route marked slow).
+Status CheckOutboundDestination(std::string_view url, const OutboundPolicy& policy);
+
 // Whether `ip` is a public unicast address. Not public: unspecified (0.0.0.0/8, ::), loopback
 // (127/8, ::1), RFC 1918 (10/8, 172.16/12, 192.168/16), CGNAT 100.64/10, link-local
 // (169.254/16, fe80::/10), multicast (224/4, ff00::/8), 240/4 (reserved, with the broadcast

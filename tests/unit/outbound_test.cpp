@@ -277,6 +277,14 @@ TEST(OutboundUrl, PublicAddressesAreJudgedByTheIpv4TheyCarry) {
   EXPECT_FALSE(public_ip("2002:a9fe:a9fe::"));
 }
 
+TEST(OutboundUrl, DestinationCheckAddsTheLookupToTheUrlCheck) {
+  EXPECT_FALSE(CheckOutboundDestination("ftp://example.com/", kPublicOnly).ok());
+  EXPECT_FALSE(CheckOutboundDestination("http://127.1/", kPublicOnly).ok());
+  EXPECT_FALSE(CheckOutboundDestination("http://localhost/", kPublicOnly).ok());
+  EXPECT_TRUE(CheckOutboundDestination("http://localhost/", kPrivateAllowed).ok());
+  EXPECT_TRUE(CheckOutboundDestination("https://8.8.8.8/", kPublicOnly).ok());
+}
+
 TEST(OutboundPost, DeliversBodyAndHeadersAndReturnsTheAnswer) {
   TinyServer server(kOk);
   std::string body(5000, 'x');  // over 1 KiB: no "Expect: 100-continue" round trip
@@ -354,6 +362,11 @@ TEST(OutboundPost, RefusesANameThatResolvesToAPrivateAddress) {
   }
   freeaddrinfo(found);
   if (!any_private) GTEST_SKIP() << name << " resolves only to public addresses";
+  Status at_creation = CheckOutboundDestination(std::string("http://") + name + "/", kPublicOnly);
+  ASSERT_FALSE(at_creation.ok());
+  EXPECT_EQ(at_creation.error().kind, ErrorKind::kInvalid);
+  EXPECT_EQ(at_creation.error().code, "webhook_url_not_allowed");
+  EXPECT_TRUE(CheckOutboundDestination(std::string("http://") + name + "/", kPrivateAllowed).ok());
   auto answer =
       PostOutbound({.url = std::string("http://") + name + ":1/", .body = "{}"}, kPublicOnly);
   ASSERT_FALSE(answer.ok());
