@@ -17,6 +17,7 @@
 #include "jobs/bookkeeper.h"
 #include "jobs/lifecycle.h"
 #include "jobs/mail_worker.h"
+#include "jobs/webhook_worker.h"
 #include "jobs/periodic_thread.h"
 #include "service/audit.h"
 #include "service/audit_export.h"
@@ -111,6 +112,7 @@ int RunServe(const Flags& f) {
   // Every background job, started here in this order and stopped in reverse once the server
   // has finished its requests (the bookkeeper's stop writes what is still in memory).
   gh::MailWorker mail(*store, config, app.mail);
+  gh::WebhookWorker webhooks(app.webhooks, config.webhook_concurrency);
   gh::AuditRetentionJob retention(app.audit);
   gh::PeriodicThread idempotency_purge("idempotency keys purge", std::chrono::hours(1), [&] {
     gh::http::PurgeIdempotencyKeys(*store, gh::Clock::System().Now());
@@ -141,6 +143,7 @@ int RunServe(const Flags& f) {
   jobs.Add("idempotency keys purge", idempotency_purge);
   jobs.Add("bookkeeping", bookkeeper);
   jobs.Add("key index refresh", key_refresh);
+  jobs.Add("webhook delivery", webhooks);
   jobs.StartAll();
   gh::http::ServerOptions opts;
   opts.listen = config.listen;

@@ -167,6 +167,49 @@ struct ScimSettings {
   UnixTime updated_at = 0;
 };
 
+// An event on the bus, written in the transaction of the change it tells of and fanned out
+// by the dispatcher (to webhook deliveries); deleted once dispatched.
+struct OutboxEvent {
+  std::string id;  // the audit event's id
+  std::string workspace_id;
+  std::string type;     // the audit action: member.removed, api_key.revoked, …
+  std::string payload;  // JSON: the webhook body {type, timestamp, data}
+  UnixTime created_at = 0;
+};
+
+// A workspace's webhook endpoint. The secrets are HMAC keys the deliveries are signed with, so
+// they are stored as given (never rendered after creation or rotation).
+struct WebhookEndpoint {
+  std::string id;  // whk_…
+  std::string workspace_id;
+  std::string url;
+  std::string description;
+  std::vector<std::string> event_types;  // empty: every type
+  bool enabled = true;
+  std::string disabled_reason;  // "" or why the server disabled it (a 410)
+  std::string secret;           // whsec_…
+  std::string previous_secret;  // during a rotation's overlap
+  std::optional<UnixTime> previous_secret_expires_at;
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
+// One message to one endpoint, with its attempts.
+struct WebhookDelivery {
+  std::string id;  // msg_… (the webhook-id header, the same on every attempt)
+  std::string endpoint_id;
+  std::string workspace_id;
+  std::string event_type;
+  std::string payload;
+  std::string status = "pending";  // pending, succeeded, failed
+  int attempts = 0;
+  std::optional<int64_t> last_status_code;
+  std::string last_error;
+  std::optional<UnixTime> next_attempt_at;  // pending only
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+
 // A login on its way from GET /v1/sso/authorize to the ACS or the OIDC callback.
 struct SsoRequest {
   std::string id;  // the SAML AuthnRequest ID, or the SHA-256 (hex) of the OIDC state

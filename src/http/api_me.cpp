@@ -31,6 +31,7 @@ void AddMeRoutes(App& app) {
                           {{"workspace_id", w.workspace.id},
                            {"workspace_name", w.workspace.name},
                            {"role", w.membership.role},
+                           {"status", w.membership.status()},
                            {"ip_allowlist_enabled", w.workspace.ip_allowlist_enabled}});
                     }
                     j["memberships"] = std::move(memberships);

@@ -31,6 +31,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, st
       projects(s, access, team, key_sync),
       sso(s, c, access, accounts, identities),
       directory(s, c, access, team, key_sync, identities, mail),
+      webhooks(s, c, access),
       closure(s, mail, accounts, team, key_sync, access, identities),
       audit(s, c.limits.host_events_per_workspace_per_minute),
       secure_cookies(c.PublicUrl().rfind("https://", 0) == 0),
@@ -41,6 +42,7 @@ void AddAllRoutes(App& app) {
   AddAuthRoutes(app);
   AddSsoRoutes(app);
   AddScimRoutes(app);
+  AddWebhookRoutes(app);
   AddMeRoutes(app);
   AddVerificationRoutes(app);
   AddWorkspaceRoutes(app);

@@ -19,6 +19,7 @@
 #include "service/audit.h"
 #include "service/config.h"
 #include "service/directory.h"
+#include "service/webhooks.h"
 #include "service/email_verification.h"
 #include "service/invitations.h"
 #include "service/ip_allowlist.h"
@@ -64,6 +65,7 @@ struct App {
   Projects projects;
   Sso sso;
   Directory directory;
+  Webhooks webhooks;
   AccountClosure closure;
   AuditLog audit;
   Router router;
@@ -87,6 +89,7 @@ void AddProjectRoutes(App& app);
 void AddKeyRoutes(App& app);
 void AddSsoRoutes(App& app);
 void AddScimRoutes(App& app);
+void AddWebhookRoutes(App& app);
 void AddOpenApiRoute(App& app);
 void AddAllRoutes(App& app);
 

@@ -11,6 +11,7 @@
 #include "core/cursor.h"
 #include "core/ids.h"
 #include "core/time.h"
+#include "service/audit_export.h"
 #include "core/validation.h"
 
 namespace gh {
@@ -80,11 +81,24 @@ AuditEvent MakeAuditEvent(const Principal& actor, const AuditRecord& r, UnixTime
   return e;
 }
 
+// Every workspace event also goes on the event bus, in the same transaction: what webhooks
+// (and later notifications) fan out, never for a change that rolled back.
+void PublishEvent(WriteTx& tx, const AuditEvent& e) {
+  if (e.workspace_id.empty()) return;
+  nlohmann::json data = AuditEventToJson(e);
+  data["workspace_id"] = e.workspace_id;
+  nlohmann::json body = {{"type", e.action},
+                         {"timestamp", FormatRfc3339(e.occurred_at)},
+                         {"data", std::move(data)}};
+  tx.InsertOutboxEvent({e.id, e.workspace_id, e.action, body.dump(), e.occurred_at});
+}
+
 AuditEvent AppendAudit(WriteTx& tx, const Principal& actor, const AuditRecord& r, UnixTime now) {
   AuditEvent e = MakeAuditEvent(actor, r, now);
   e.prev_hash = tx.LockAuditChain(e.workspace_id);
   e.hash = AuditEventHash(e);
   tx.AppendAuditEvent(e);
+  PublishEvent(tx, e);
   return e;
 }
 
@@ -100,7 +114,10 @@ void AppendAuditBatch(WriteTx& tx, std::vector<AuditEvent>& events) {
       prev = e.hash;
     }
     tx.AppendAuditEvents(list);
-    for (auto& e : list) events.push_back(std::move(e));
+    for (auto& e : list) {
+      PublishEvent(tx, e);
+      events.push_back(std::move(e));
+    }
   }
 }
 

@@ -68,7 +68,7 @@ Status ApplyFile(Config& c, const std::string& path) {
                                  "geoip_db", "threads", "trusted_proxies", "session", "login",
                                  "invitations", "mail", "argon2", "regions",
                                  "default_region", "plans", "default_plan",
-                                 "default_subscription_status", "limits"};
+                                 "default_subscription_status", "limits", "webhooks"};
   for (const auto& [key, node] : t) {
     bool known = false;
     for (const char* k : kKnown) known = known || key.str() == k;
@@ -106,6 +106,31 @@ Status ApplyFile(Config& c, const std::string& path) {
   read_int(invitations, "expiry_days", c.invitation_days);
   const toml::table* mail = t["mail"].as_table();
   read_int(mail, "give_up_hours", c.mail_give_up_hours);
+  if (const toml::table* webhooks = t["webhooks"].as_table()) {
+    for (const auto& [key, node] : *webhooks) {
+      std::string k(key.str());
+      if (k != "retry_seconds" && k != "allow_private_networks" && k != "concurrency") {
+        return ConfigError(path + ":" + std::to_string(node.source().begin.line) +
+                           ": unknown key 'webhooks." + k + "'");
+      }
+    }
+    chain(Read(*webhooks, "allow_private_networks", c.webhook_allow_private_networks, path));
+    read_int(webhooks, "concurrency", c.webhook_concurrency);
+    if (const toml::array* retry = (*webhooks)["retry_seconds"].as_array()) {
+      c.webhook_retry_seconds.clear();
+      for (const auto& item : *retry) {
+        auto v = item.value<int64_t>();
+        if (!v || *v < 0 || *v > 7 * 86400 || c.webhook_retry_seconds.size() >= 20) {
+          return ConfigError(path + ":" + std::to_string(item.source().begin.line) +
+                             ": webhooks.retry_seconds holds at most 20 waits of 0..604800 s");
+        }
+        c.webhook_retry_seconds.push_back(*v);
+      }
+    }
+    if (c.webhook_concurrency < 1 || c.webhook_concurrency > 64) {
+      return ConfigError(path + ": webhooks.concurrency must be 1..64");
+    }
+  }
   const toml::table* session = t["session"].as_table();
   read_int(session, "idle_days", c.session_idle_days);
   read_int(session, "absolute_days", c.session_absolute_days);

@@ -78,6 +78,11 @@ struct Config {
 
   int invitation_days = 7;
   int mail_give_up_hours = 24;  // queued mail not delivered by then is marked failed
+  // Webhook deliveries: the waits before each retry (then `failed`), whether endpoints may
+  // resolve to loopback/private/link-local addresses, and attempts in flight per process.
+  std::vector<int64_t> webhook_retry_seconds = {5, 300, 1800, 7200, 18000, 36000, 36000};
+  bool webhook_allow_private_networks = false;
+  int webhook_concurrency = 8;
 
   int session_idle_days = 14;
   int session_absolute_days = 90;

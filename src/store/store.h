@@ -235,6 +235,22 @@ class StoreReader {
   // The groups of the workspace that the user is a member of, by display name.
   virtual std::vector<ScimGroup> ScimGroupsOfUser(const std::string& workspace_id,
                                                   const std::string& user_id) = 0;
+
+  // The event bus: events not dispatched yet, oldest first.
+  virtual std::vector<OutboxEvent> PendingOutboxEvents(int limit) = 0;
+  // Webhook endpoints of a workspace (oldest first) and one by id.
+  virtual std::vector<WebhookEndpoint> WebhookEndpoints(const std::string& workspace_id) = 0;
+  virtual std::optional<WebhookEndpoint> WebhookEndpointById(const std::string& workspace_id,
+                                                             const std::string& endpoint_id) = 0;
+  // An endpoint's deliveries, newest first, created strictly before `before` (a delivery id)
+  // when given.
+  virtual std::vector<WebhookDelivery> WebhookDeliveries(const std::string& endpoint_id,
+                                                         const std::string& before_id,
+                                                         int limit) = 0;
+  virtual std::optional<WebhookDelivery> WebhookDeliveryById(const std::string& endpoint_id,
+                                                             const std::string& delivery_id) = 0;
+  // Pending deliveries whose next attempt is due at `now`, oldest first.
+  virtual std::vector<WebhookDelivery> DueWebhookDeliveries(UnixTime now, int limit) = 0;
 };
 
 // A write transaction: reads (StoreReader) on its own connection, then writes. Destroying it
@@ -446,6 +462,24 @@ class WriteTx : public StoreReader {
                                    const std::vector<std::string>& user_ids) = 0;
   virtual void RemoveScimGroupMembers(const std::string& group_id,
                                       const std::vector<std::string>& user_ids) = 0;
+
+  // The event bus. Dispatching deletes the event in the transaction that fans it out.
+  virtual void InsertOutboxEvent(const OutboxEvent& e) = 0;
+  virtual bool DeleteOutboxEvent(const std::string& id) = 0;
+  // Webhooks. Update writes every column but id, workspace_id and created_at.
+  virtual void InsertWebhookEndpoint(const WebhookEndpoint& e) = 0;
+  virtual void UpdateWebhookEndpoint(const WebhookEndpoint& e) = 0;
+  virtual bool DeleteWebhookEndpoint(const std::string& workspace_id,
+                                     const std::string& endpoint_id) = 0;
+  virtual std::optional<WebhookEndpoint> LockWebhookEndpoint(const std::string& workspace_id,
+                                                             const std::string& endpoint_id) = 0;
+  virtual void InsertWebhookDelivery(const WebhookDelivery& d) = 0;
+  // Takes a due delivery for an attempt by pushing its next attempt to `lease_until`, so that
+  // other processes leave it alone meanwhile. False when another process has it.
+  virtual bool ClaimWebhookDelivery(const std::string& id, UnixTime now, UnixTime lease_until) = 0;
+  // Records an attempt (or a manual retry): status, attempts, last_status_code, last_error,
+  // next_attempt_at, updated_at.
+  virtual void RecordWebhookAttempt(const WebhookDelivery& d) = 0;
 
   // Saves the response of a key used for the first time; returns false (and changes nothing)
   // when the key exists already. A response with status 0 reserves the key while its request

@@ -21,6 +21,9 @@ EXEMPT = {
     ("POST", "/v1/check"): "a read-only authorization question; changes nothing",
     ("POST", "/v1/workspaces/{ws}/sso/connections/{sso}/test"):
         "starts a test login; its outcome is recorded (sso.tested) by the ACS below",
+    ("POST", "/v1/workspaces/{ws}/webhooks/{whk}/deliveries/{msg}/retry"):
+        "needs a delivery whose attempts are over; test_webhooks.py retries one and finds its "
+        "webhook.delivery_retried event",
 }
 
 
@@ -266,6 +269,20 @@ def test_every_mutating_route_records_its_event(server, tmp_path):
     token_id = owner.get(base + "/scim/tokens").json()["data"][0]["id"]
     did("DELETE", "/v1/workspaces/{ws}/scim/tokens/{id}", owner.delete(f"{base}/scim/tokens/{token_id}"),
         204, "directory.token_revoked", in_ws)
+
+    # --- webhooks (to an address nobody answers: only the management is checked here) ---------
+    r = owner.post(base + "/webhooks", json={"url": "https://hooks.example.com/in",
+                                              "event_types": ["webhook.test"]})
+    did("POST", "/v1/workspaces/{ws}/webhooks", r, 201, "webhook.created", in_ws)
+    hbase = f"{base}/webhooks/{r.json()['id']}"
+    did("PATCH", "/v1/workspaces/{ws}/webhooks/{whk}", owner.patch(hbase, json={"description": "CI"}),
+        200, "webhook.updated", in_ws)
+    did("POST", "/v1/workspaces/{ws}/webhooks/{whk}/rotate-secret", owner.post(hbase + "/rotate-secret"),
+        200, "webhook.secret_rotated", in_ws)
+    did("POST", "/v1/workspaces/{ws}/webhooks/{whk}/test", owner.post(hbase + "/test"), 202,
+        "webhook.tested", in_ws)
+    did("DELETE", "/v1/workspaces/{ws}/webhooks/{whk}", owner.delete(hbase), 204, "webhook.deleted",
+        in_ws)
 
     heir = server.login(address, password="correct horse battery")
     did("POST", "/v1/workspaces/{ws}/transfer-ownership",

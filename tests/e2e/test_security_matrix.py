@@ -38,6 +38,8 @@ BODIES = {
     ("POST", "/v1/me/password"): {"current_password": "not the password",
                                   "new_password": "a long enough new password"},
     ("POST", "/v1/keys/verify"): {"key": "sk_live_x", "endpoint": "/"},
+    ("POST", "/v1/workspaces/{ws}/webhooks"): {"url": "https://hooks.example.com/matrix"},
+    ("PATCH", "/v1/workspaces/{ws}/webhooks/{whk}"): {"description": "Renamed"},
 }
 
 
@@ -90,6 +92,11 @@ def world(server):
     assert sso_a.status_code == 201, sso_a.text
     scim_a = owner_a.post(f"/v1/workspaces/{ws_a}/scim/tokens", json={"name": "A directory"})
     assert scim_a.status_code == 201, scim_a.text
+    hook_a = owner_a.post(f"/v1/workspaces/{ws_a}/webhooks",
+                          json={"url": "https://hooks.example.com/a", "event_types": ["webhook.test"]})
+    assert hook_a.status_code == 201, hook_a.text
+    msg_a = owner_a.post(f"/v1/workspaces/{ws_a}/webhooks/{hook_a.json()['id']}/test")
+    assert msg_a.status_code == 202, msg_a.text
 
     owner_b = server.signup(name="Bob Tenant")
     ws_b = owner_b.create_workspace("Tenant B")["id"]
@@ -106,6 +113,8 @@ def world(server):
         "ses": sessions[0]["id"],
         "sso": sso_a.json()["id"],
         "id": scim_a.json()["id"],  # a SCIM token; in SCIM paths, an id no directory has
+        "whk": hook_a.json()["id"],
+        "msg": msg_a.json()["id"],
         "token": "not-a-real-invitation-token",
     }
     return {

@@ -90,6 +90,8 @@ export interface Membership {
   workspace_id: string;
   workspace_name: string;
   role: string;
+  /** "deactivated" while the workspace's directory has deactivated the membership. */
+  status: 'active' | 'deactivated';
 }
 
 export interface Me {

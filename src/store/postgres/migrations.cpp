@@ -432,6 +432,50 @@ ALTER TABLE memberships ADD COLUMN directory_managed INTEGER NOT NULL DEFAULT 0;
 -- REVOKED while it is.
 ALTER TABLE api_keys ADD COLUMN owner_hold TEXT NOT NULL DEFAULT '';
 )sql"},
+      {15, R"sql(
+-- The event bus: one row per workspace event, written with the change, fanned out by the
+-- dispatcher and deleted once dispatched.
+CREATE TABLE outbox_events (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX outbox_events_by_time ON outbox_events(created_at, id);
+-- Webhook endpoints. Secrets sign deliveries (HMAC keys), so they are stored as given.
+CREATE TABLE webhook_endpoints (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  event_types TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  disabled_reason TEXT NOT NULL DEFAULT '',
+  secret TEXT NOT NULL,
+  previous_secret TEXT NOT NULL DEFAULT '',
+  previous_secret_expires_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_endpoints_by_workspace ON webhook_endpoints(workspace_id);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+  workspace_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_status_code INTEGER,
+  last_error TEXT NOT NULL DEFAULT '',
+  next_attempt_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries(endpoint_id, created_at);
+)sql"},
   };
   return kMigrations;
 }

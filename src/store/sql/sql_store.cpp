@@ -417,6 +417,48 @@ ScimGroup ScimGroupFrom(const Row& r) {
                    r.Text(4), r.Int(5),  r.Int(6),  r.Int(7)};
 }
 
+constexpr const char* kWebhookCols =
+    "id, workspace_id, url, description, event_types, enabled, disabled_reason, secret, "
+    "previous_secret, previous_secret_expires_at, created_at, updated_at";
+
+WebhookEndpoint WebhookFrom(const Row& r) {
+  WebhookEndpoint e;
+  e.id = r.Text(0);
+  e.workspace_id = r.Text(1);
+  e.url = r.Text(2);
+  e.description = r.Text(3);
+  e.event_types = SplitIds(r.Text(4));
+  e.enabled = r.Int(5) != 0;
+  e.disabled_reason = r.Text(6);
+  e.secret = r.Text(7);
+  e.previous_secret = r.Text(8);
+  e.previous_secret_expires_at = r.OptInt(9);
+  e.created_at = r.Int(10);
+  e.updated_at = r.Int(11);
+  return e;
+}
+
+constexpr const char* kDeliveryCols =
+    "id, endpoint_id, workspace_id, event_type, payload, status, attempts, last_status_code, "
+    "last_error, next_attempt_at, created_at, updated_at";
+
+WebhookDelivery DeliveryFrom(const Row& r) {
+  WebhookDelivery d;
+  d.id = r.Text(0);
+  d.endpoint_id = r.Text(1);
+  d.workspace_id = r.Text(2);
+  d.event_type = r.Text(3);
+  d.payload = r.Text(4);
+  d.status = r.Text(5);
+  d.attempts = static_cast<int>(r.Int(6));
+  d.last_status_code = r.OptInt(7);
+  d.last_error = r.Text(8);
+  d.next_attempt_at = r.OptInt(9);
+  d.created_at = r.Int(10);
+  d.updated_at = r.Int(11);
+  return d;
+}
+
 template <typename Base>
 class SqlReads : public Base {
  public:
@@ -888,6 +930,58 @@ class SqlReads : public Base {
     return All<std::string>(
         "SELECT user_id FROM scim_group_members WHERE group_id=$1 ORDER BY user_id", {group_id},
         [](const Row& r) { return r.Text(0); });
+  }
+
+  std::vector<OutboxEvent> PendingOutboxEvents(int limit) override {
+    return All<OutboxEvent>(
+        "SELECT id, workspace_id, type, payload, created_at FROM outbox_events "
+        "ORDER BY created_at, id LIMIT $1",
+        {int64_t{limit}},
+        [](const Row& r) { return OutboxEvent{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)}; });
+  }
+
+  std::vector<WebhookEndpoint> WebhookEndpoints(const std::string& ws) override {
+    return All<WebhookEndpoint>(Sql({"SELECT ", kWebhookCols,
+                                     " FROM webhook_endpoints WHERE workspace_id=$1 "
+                                     "ORDER BY created_at, id"}),
+                                {ws}, WebhookFrom);
+  }
+
+  std::optional<WebhookEndpoint> WebhookEndpointById(const std::string& ws,
+                                                     const std::string& id) override {
+    return One<WebhookEndpoint>(
+        Sql({"SELECT ", kWebhookCols, " FROM webhook_endpoints WHERE workspace_id=$1 AND id=$2"}),
+        {ws, id}, WebhookFrom);
+  }
+
+  std::vector<WebhookDelivery> WebhookDeliveries(const std::string& endpoint_id,
+                                                 const std::string& before_id, int limit) override {
+    if (before_id.empty()) {
+      return All<WebhookDelivery>(Sql({"SELECT ", kDeliveryCols,
+                                       " FROM webhook_deliveries WHERE endpoint_id=$1 "
+                                       "ORDER BY created_at DESC, id DESC LIMIT $2"}),
+                                  {endpoint_id, int64_t{limit}}, DeliveryFrom);
+    }
+    return All<WebhookDelivery>(
+        Sql({"SELECT ", kDeliveryCols,
+             " FROM webhook_deliveries d WHERE endpoint_id=$1 AND (created_at, id) < "
+             "(SELECT created_at, id FROM webhook_deliveries WHERE id=$2) "
+             "ORDER BY created_at DESC, id DESC LIMIT $3"}),
+        {endpoint_id, before_id, int64_t{limit}}, DeliveryFrom);
+  }
+
+  std::optional<WebhookDelivery> WebhookDeliveryById(const std::string& endpoint_id,
+                                                     const std::string& id) override {
+    return One<WebhookDelivery>(
+        Sql({"SELECT ", kDeliveryCols, " FROM webhook_deliveries WHERE endpoint_id=$1 AND id=$2"}),
+        {endpoint_id, id}, DeliveryFrom);
+  }
+
+  std::vector<WebhookDelivery> DueWebhookDeliveries(UnixTime now, int limit) override {
+    return All<WebhookDelivery>(Sql({"SELECT ", kDeliveryCols,
+                                     " FROM webhook_deliveries WHERE status='pending' AND "
+                                     "next_attempt_at <= $1 ORDER BY created_at, id LIMIT $2"}),
+                                {now, int64_t{limit}}, DeliveryFrom);
   }
 
   std::vector<ScimGroup> ScimGroupsOfUser(const std::string& ws, const std::string& user) override {
@@ -1749,6 +1843,71 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     for (const auto& u : users) {
       c_->Exec("DELETE FROM scim_group_members WHERE group_id=$1 AND user_id=$2", {group_id, u});
     }
+  }
+
+  void InsertOutboxEvent(const OutboxEvent& e) override {
+    c_->Exec(
+        "INSERT INTO outbox_events (id, workspace_id, type, payload, created_at) "
+        "VALUES ($1,$2,$3,$4,$5)",
+        {e.id, e.workspace_id, e.type, e.payload, e.created_at});
+  }
+
+  bool DeleteOutboxEvent(const std::string& id) override {
+    return c_->Exec("DELETE FROM outbox_events WHERE id=$1", {id}) > 0;
+  }
+
+  void InsertWebhookEndpoint(const WebhookEndpoint& e) override {
+    c_->Exec(Sql({"INSERT INTO webhook_endpoints (", kWebhookCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"}),
+             {e.id, e.workspace_id, e.url, e.description, JoinIds(e.event_types),
+              int64_t{e.enabled ? 1 : 0}, e.disabled_reason, e.secret, e.previous_secret,
+              Opt(e.previous_secret_expires_at), e.created_at, e.updated_at});
+  }
+
+  void UpdateWebhookEndpoint(const WebhookEndpoint& e) override {
+    c_->Exec(
+        "UPDATE webhook_endpoints SET url=$3, description=$4, event_types=$5, enabled=$6, "
+        "disabled_reason=$7, secret=$8, previous_secret=$9, previous_secret_expires_at=$10, "
+        "updated_at=$11 WHERE workspace_id=$1 AND id=$2",
+        {e.workspace_id, e.id, e.url, e.description, JoinIds(e.event_types),
+         int64_t{e.enabled ? 1 : 0}, e.disabled_reason, e.secret, e.previous_secret,
+         Opt(e.previous_secret_expires_at), e.updated_at});
+  }
+
+  bool DeleteWebhookEndpoint(const std::string& ws, const std::string& id) override {
+    c_->Exec("DELETE FROM webhook_deliveries WHERE endpoint_id=$1 AND workspace_id=$2", {id, ws});
+    return c_->Exec("DELETE FROM webhook_endpoints WHERE workspace_id=$1 AND id=$2", {ws, id}) > 0;
+  }
+
+  std::optional<WebhookEndpoint> LockWebhookEndpoint(const std::string& ws,
+                                                     const std::string& id) override {
+    return One<WebhookEndpoint>(Sql({"SELECT ", kWebhookCols,
+                                     " FROM webhook_endpoints WHERE workspace_id=$1 AND id=$2",
+                                     for_update_}),
+                                {ws, id}, WebhookFrom);
+  }
+
+  void InsertWebhookDelivery(const WebhookDelivery& d) override {
+    c_->Exec(Sql({"INSERT INTO webhook_deliveries (", kDeliveryCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"}),
+             {d.id, d.endpoint_id, d.workspace_id, d.event_type, d.payload, d.status,
+              int64_t{d.attempts}, Opt(d.last_status_code), d.last_error, Opt(d.next_attempt_at),
+              d.created_at, d.updated_at});
+  }
+
+  bool ClaimWebhookDelivery(const std::string& id, UnixTime now, UnixTime lease_until) override {
+    return c_->Exec(
+               "UPDATE webhook_deliveries SET next_attempt_at=$3 WHERE id=$1 AND "
+               "status='pending' AND next_attempt_at <= $2",
+               {id, now, lease_until}) > 0;
+  }
+
+  void RecordWebhookAttempt(const WebhookDelivery& d) override {
+    c_->Exec(
+        "UPDATE webhook_deliveries SET status=$2, attempts=$3, last_status_code=$4, "
+        "last_error=$5, next_attempt_at=$6, updated_at=$7 WHERE id=$1",
+        {d.id, d.status, int64_t{d.attempts}, Opt(d.last_status_code), d.last_error,
+         Opt(d.next_attempt_at), d.updated_at});
   }
 
   static Error ScimUserNameTaken() {
