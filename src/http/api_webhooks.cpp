@@ -97,6 +97,7 @@ void AddWebhookRoutes(App& app) {
       },
       true);
   create.secret_response = true;
+  create.slow = true;  // resolves the URL's host
   app.router.Add(std::move(create));
 
   app.router.Add(WebhookRoute(app, "GET", "", "listWebhooks", "The workspace's webhook endpoints",
@@ -115,7 +116,7 @@ void AddWebhookRoutes(App& app) {
                                 return JsonResponse(200, EndpointJson(*e));
                               }));
 
-  app.router.Add(WebhookRoute(
+  Route update = WebhookRoute(
       app, "PATCH", "/{whk}", "updateWebhook", "Change an endpoint (url, event types, enabled)",
       [&app](Request& req) -> Result<Response> {
         auto in = InputOf(req);
@@ -124,7 +125,9 @@ void AddWebhookRoutes(App& app) {
         if (!e) return e.error();
         return JsonResponse(200, EndpointJson(*e));
       },
-      true));
+      true);
+  update.slow = true;  // resolves the URL's host
+  app.router.Add(std::move(update));
 
   app.router.Add(WebhookRoute(app, "DELETE", "/{whk}", "deleteWebhook",
                               "Delete an endpoint and its delivery log",
@@ -164,12 +167,12 @@ void AddWebhookRoutes(App& app) {
 
   app.router.Add(WebhookRoute(
       app, "GET", "/{whk}/deliveries", "listWebhookDeliveries",
-      "The endpoint's deliveries, newest first (?before=msg_…&limit=)",
+      "The endpoint's deliveries, newest first (?cursor=<next_cursor>&limit=)",
       [&app](Request& req) -> Result<Response> {
         auto limit = PageLimit(req);
         if (!limit) return limit.error();
         auto list = app.webhooks.Deliveries(*req.membership, req.Param("whk"),
-                                            req.QueryParam("before").value_or(""), *limit);
+                                            req.QueryParam("cursor").value_or(""), *limit);
         if (!list) return list.error();
         Json data = Json::array();
         for (const auto& d : *list) data.push_back(DeliveryJson(d));

@@ -7,16 +7,20 @@ namespace gh {
 WebhookWorker::WebhookWorker(Webhooks& hooks, int concurrency)
     : hooks_(hooks),
       concurrency_(concurrency),
-      pump_("webhook dispatch", std::chrono::milliseconds(250), [this] { Pump(); }) {}
+      pump_("webhook dispatch", std::chrono::milliseconds(250), [this] { Pump(); }),
+      purge_("webhook log retention", std::chrono::hours(1), [this] { hooks_.PurgeLog(); },
+             PeriodicThread::First::kAfterPeriod, PeriodicThread::Priority::kIdle) {}
 
 WebhookWorker::~WebhookWorker() { Stop(); }
 
 void WebhookWorker::Start() {
   for (int i = 0; i < concurrency_; ++i) threads_.emplace_back([this] { Run(); });
   pump_.Start();
+  purge_.Start();
 }
 
 void WebhookWorker::Stop() {
+  purge_.Stop();
   pump_.Stop();
   {
     std::lock_guard lock(mu_);

@@ -39,6 +39,7 @@ class WebhookWorker {
   bool stop_ = false;
   std::vector<std::thread> threads_;
   PeriodicThread pump_;
+  PeriodicThread purge_;  // the delivery log's retention, hourly at idle priority
 };
 
 }  // namespace gh

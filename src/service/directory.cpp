@@ -42,6 +42,7 @@ ScimAnswer FromError(const Error& e) {
     case ErrorKind::kNotFound: status = 404; break;
     case ErrorKind::kConflict: status = e.code == "precondition_failed" ? 412 : 409; break;
     case ErrorKind::kForbidden: status = 403; break;
+    case ErrorKind::kPaymentRequired: status = 402; break;
     case ErrorKind::kTooLarge: status = 413; break;
     case ErrorKind::kRateLimited: status = 429; break;
     case ErrorKind::kInternal: status = 500; break;
@@ -117,6 +118,10 @@ struct Directory::Impl {
   bool projects_changed = false;
   std::vector<ApiKey> keys_changed;
   std::set<std::string> users_changed;
+  // The workspace's project roles by user, read once per change (a 10,000-member PATCH
+  // re-evaluates 10,000 people under the workspace lock).
+  std::optional<std::unordered_map<std::string, std::unordered_map<std::string, std::string>>>
+      project_roles;
 
   Impl(Directory& dir, WriteTx& t, const ScimCaller& c, UnixTime n)
       : d(dir), tx(t), caller(c), now(n) {
@@ -218,10 +223,11 @@ struct Directory::Impl {
   void GrantProjects(const std::string& user_id, const std::string& name,
                      const std::vector<const ScimGroupMapping*>& matched) {
     if (matched.empty()) return;
-    std::unordered_map<std::string, std::string> have;
-    for (const auto& pm : tx.ProjectMembers(ws())) {
-      if (pm.user_id == user_id) have[pm.project_id] = pm.role;
+    if (!project_roles) {
+      project_roles.emplace();
+      for (const auto& pm : tx.ProjectMembers(ws())) (*project_roles)[pm.user_id][pm.project_id] = pm.role;
     }
+    auto& have = (*project_roles)[user_id];
     for (const auto* m : matched) {
       for (const auto& g : m->projects) {
         if (have.count(g.project_id)) continue;  // a role given by hand stays as it is
@@ -319,8 +325,10 @@ Result<ScimTokenIssued> Directory::CreateToken(const Principal& p, const Members
     auto me = access_.Recheck(tx, caller, "directory.configure");
     if (!me) return me.error();
     int live = 0;
-    for (const auto& t : tx.ScimTokens(caller.workspace_id)) live += t.revoked_at ? 0 : 1;
-    if (live >= kMaxTokensPerWorkspace) {
+    auto tokens = tx.ScimTokens(caller.workspace_id);
+    for (const auto& t : tokens) live += t.revoked_at ? 0 : 1;
+    // Revoked tokens stay listed (who made which, when): bounded too.
+    if (live >= kMaxTokensPerWorkspace || tokens.size() >= 10 * kMaxTokensPerWorkspace) {
       return Error::Conflict("too_many_scim_tokens",
                              "The workspace has " + std::to_string(live) +
                                  " SCIM tokens; revoke one first.");
@@ -434,6 +442,11 @@ Result<std::vector<ScimGroupMapping>> Directory::PutMappings(const Principal& p,
       if (Status s = team_.CheckNoEscalation(*me, access_.PermissionsOf(ws, g.role)); !s.ok()) {
         return s;
       }
+      for (const auto& x : g.projects) {
+        if (Status s = team_.CheckNoEscalation(*me, access_.PermissionsOf(ws, x.role)); !s.ok()) {
+          return s;
+        }
+      }
     }
     UnixTime now = clock_.Now();
     tx.PutScimSettings({ws, stored.dump(), now});
@@ -479,6 +492,13 @@ Status Directory::Reactivate(const Principal& p, const Membership& caller,
     impl.actor = p;
     tx.SetMembershipState(caller.workspace_id, user_id, std::nullopt,
                           member->membership.directory_managed);
+    // The directory's record says active too, so that its next `active: false` is a change
+    // that deactivates again (and GET /Users shows the directory what is true).
+    if (auto su = tx.ScimUserOf(caller.workspace_id, user_id); su && !su->active) {
+      su->active = true;
+      su->updated_at = now;
+      if (Status st = tx.UpdateScimUser(*su); !st.ok()) return st.error();
+    }
     auto keys = tx.HoldKeysOfOwner(caller.workspace_id, user_id, "", now);
     AppendAudit(tx, p,
                 {caller.workspace_id, "member.reactivated", "user", user_id, member->user.name, "",
@@ -520,6 +540,12 @@ std::variant<ScimCaller, ScimAnswer> Directory::Authenticate(const std::string& 
   if (secret.rfind("scim_", 0) != 0 || !IsWellFormedId(ws, "ws")) return refuse();
   auto token = store_.ScimTokenByHash(crypto::Sha256Hex(std::string(secret)));
   if (!token || token->revoked_at || token->workspace_id != ws) return refuse();
+  // A token is worth what its creator still may do: one made by someone since removed,
+  // deactivated or demoted below directory.configure no longer works (like an API key).
+  auto creator = store_.MembershipOf(ws, token->created_by);
+  if (!creator || creator->deactivated_at || !access_.Can(*creator, "directory.configure")) {
+    return refuse();
+  }
   if (int wait = requests_.Acquire(ws, now); wait > 0) {
     ScimAnswer a = ScimError(429, "", "Too many SCIM requests for this workspace; slow down.");
     a.location = std::to_string(wait);
@@ -710,7 +736,8 @@ ScimAnswer Directory::CreateUser(const ScimCaller& c, const Json& body) {
       // The workspace's own SSO serves the domain: its IdP (the same directory) vouches for
       // the address, as with just-in-time provisioning. Elsewhere the welcome link proves it.
       std::string domain = email->substr(email->find('@') + 1);
-      if (auto conn = tx.SsoConnectionByDomain(domain); conn && conn->workspace_id == ws) {
+      if (auto conn = tx.SsoConnectionByDomain(domain);
+          conn && conn->workspace_id == ws && conn->status == "active") {
         u.email_verified_at = now;
       }
       if (Status st = tx.InsertUser(u); !st.ok()) {
@@ -725,9 +752,13 @@ ScimAnswer Directory::CreateUser(const ScimCaller& c, const Json& body) {
     }
     std::string role;
     if (!membership) {
+      // Seats as invitations count them: members and pending invitations.
       if (const Plan* plan = config_.FindPlan(w->plan);
-          plan && plan->member_limit > 0 && tx.MemberCount(ws) >= plan->member_limit) {
-        return Error{ErrorKind::kForbidden, "", "The workspace has no free seat on its plan.", {}};
+          plan && tx.MemberCount(ws) + tx.CountPendingInvitations(ws, now) >= plan->member_limit) {
+        return Error{ErrorKind::kPaymentRequired, "member_limit_reached",
+                     "The " + plan->name + " plan allows " + std::to_string(plan->member_limit) +
+                         " members, counting pending invitations.",
+                     {}};
       }
       role = impl.DefaultRole();
       Membership m{NewId("mem"), ws, user->id, role, now, std::nullopt, true};

@@ -59,7 +59,11 @@ Webhooks::Webhooks(Store& store, const Config& config, Access& access, const Clo
 Result<WebhookEndpoint> Webhooks::Validate(const Membership&, WebhookEndpoint e,
                                            const WebhookInput& in) {
   if (in.url) {
-    if (Status st = CheckOutboundUrl(*in.url, {config_.webhook_allow_private_networks}); !st.ok()) {
+    // The name is resolved now as well (the route runs off the I/O threads), so that a URL
+    // whose host is private answers 422 here rather than failing every delivery; each
+    // delivery checks again, since DNS can change.
+    if (Status st = CheckOutboundDestination(*in.url, {config_.webhook_allow_private_networks});
+        !st.ok()) {
       return st.error();
     }
     e.url = *in.url;
@@ -230,7 +234,7 @@ Result<std::vector<WebhookDelivery>> Webhooks::Deliveries(const Membership& call
   auto e = Get(caller, id);
   if (!e) return e.error();
   if (!before.empty() && !IsWellFormedId(before, "msg")) {
-    return Error::Invalid("invalid_cursor", "before", "before must be a message id.");
+    return Error::Invalid("invalid_cursor", "cursor", "cursor must be a next_cursor value.");
   }
   return store_.WebhookDeliveries(id, before, limit);
 }
@@ -288,6 +292,18 @@ int Webhooks::Dispatch(int limit) {
   return done;
 }
 
+int64_t Webhooks::PurgeLog() {
+  UnixTime before = clock_.Now() - kLogDays * 86400;
+  int64_t total = 0;
+  // At most 20 batches a run (the job runs hourly), so that stopping never waits long.
+  for (int batch = 0; batch < 20; ++batch) {
+    int64_t n = store_.Write([&](WriteTx& tx) { return tx.PurgeWebhookDeliveries(before, 1000); });
+    total += n;
+    if (n < 1000) break;
+  }
+  return total;
+}
+
 std::vector<WebhookDelivery> Webhooks::Due(int limit) {
   return store_.DueWebhookDeliveries(clock_.Now(), limit);
 }
@@ -308,8 +324,11 @@ bool Webhooks::Deliver(const WebhookDelivery& due) {
     return tx.ClaimWebhookDelivery(due.id, now, now + kLeaseSeconds);
   });
   if (!claimed) return false;
+  // The row as it is now: the queued copy may predate another attempt or a manual retry.
+  auto current = store_.WebhookDeliveryById(due.endpoint_id, due.id);
+  if (!current) return false;
   auto endpoint = store_.WebhookEndpointById(due.workspace_id, due.endpoint_id);
-  WebhookDelivery d = due;
+  WebhookDelivery d = *current;
   d.attempts += 1;
   std::string error;
   std::optional<int64_t> code;

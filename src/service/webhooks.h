@@ -34,7 +34,9 @@ class Webhooks {
  public:
   static constexpr int kMaxEndpointsPerWorkspace = 20;
   static constexpr UnixTime kRotationOverlapSeconds = 24 * 3600;
-  static constexpr UnixTime kLeaseSeconds = 60;  // an attempt in flight (timeout is 10 s)
+  // An attempt in flight: name resolution and the 10 s exchange, with a wide margin, so that
+  // no other process takes the same attempt meanwhile.
+  static constexpr UnixTime kLeaseSeconds = 120;
 
   Webhooks(Store& store, const Config& config, Access& access,
            const Clock& clock = Clock::System());
@@ -63,6 +65,10 @@ class Webhooks {
   // One attempt of one delivery: claims it, posts it, records the outcome. False when another
   // process had claimed it.
   bool Deliver(const WebhookDelivery& d);
+
+  // Deletes finished deliveries older than kLogDays (a batch at a time); returns how many.
+  static constexpr UnixTime kLogDays = 30;
+  int64_t PurgeLog();
 
   // The wait before attempt `attempts + 1` (after `attempts` failed), with ±10 % jitter;
   // nullopt when the schedule is exhausted.

@@ -480,6 +480,9 @@ class WriteTx : public StoreReader {
   // Records an attempt (or a manual retry): status, attempts, last_status_code, last_error,
   // next_attempt_at, updated_at.
   virtual void RecordWebhookAttempt(const WebhookDelivery& d) = 0;
+  // Retention of the delivery log: deletes up to `limit` finished (succeeded or failed)
+  // deliveries last updated before `before`; returns how many.
+  virtual int64_t PurgeWebhookDeliveries(UnixTime before, int limit) = 0;
 
   // Saves the response of a key used for the first time; returns false (and changes nothing)
   // when the key exists already. A response with status 0 reserves the key while its request

@@ -216,3 +216,17 @@ def test_if_match_refuses_a_write_on_a_stale_version(srv):
     r = d.call("PATCH", f"/Users/{uid}", json=body, headers={"If-Match": etag})
     assert r.status_code == 412 and r.json()["status"] == "412", r.text
     assert d.call("GET", f"/Users/{uid}").json()["name"]["givenName"] == "Second"
+
+
+def test_a_token_is_worth_what_its_creator_still_may_do(srv):
+    """A SCIM token made by someone who has since lost directory.configure stops working:
+    here the owner who made it hands ownership over and becomes an admin."""
+    owner, ws, d = setup_workspace(srv, "Creator")
+    heir = srv.signup(name="Heir")
+    verify_email(srv, heir)
+    assert d.create(heir.email).status_code == 201
+    assert d.call("GET", "/Users").status_code == 200
+    r = owner.post(f"/v1/workspaces/{ws}/transfer-ownership", json={"user_id": heir.user["id"]})
+    assert r.status_code == 200, r.text
+    r = d.call("GET", "/Users")
+    assert r.status_code == 401 and r.json()["status"] == "401", r.text

@@ -978,10 +978,14 @@ class SqlReads : public Base {
   }
 
   std::vector<WebhookDelivery> DueWebhookDeliveries(UnixTime now, int limit) override {
-    return All<WebhookDelivery>(Sql({"SELECT ", kDeliveryCols,
-                                     " FROM webhook_deliveries WHERE status='pending' AND "
-                                     "next_attempt_at <= $1 ORDER BY created_at, id LIMIT $2"}),
-                                {now, int64_t{limit}}, DeliveryFrom);
+    // At most two per endpoint, so that one endpoint's backlog (a dead receiver with a
+    // thousand messages queued) never fills the batch and starves the others.
+    return All<WebhookDelivery>(
+        Sql({"SELECT ", kDeliveryCols, " FROM (SELECT ", kDeliveryCols,
+             ", ROW_NUMBER() OVER (PARTITION BY endpoint_id ORDER BY created_at, id) AS rn "
+             "FROM webhook_deliveries WHERE status='pending' AND next_attempt_at <= $1) due "
+             "WHERE rn <= 2 ORDER BY created_at, id LIMIT $2"}),
+        {now, int64_t{limit}}, DeliveryFrom);
   }
 
   std::vector<ScimGroup> ScimGroupsOfUser(const std::string& ws, const std::string& user) override {
@@ -1908,6 +1912,13 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
         "last_error=$5, next_attempt_at=$6, updated_at=$7 WHERE id=$1",
         {d.id, d.status, int64_t{d.attempts}, Opt(d.last_status_code), d.last_error,
          Opt(d.next_attempt_at), d.updated_at});
+  }
+
+  int64_t PurgeWebhookDeliveries(UnixTime before, int limit) override {
+    return c_->Exec(
+        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries "
+        "WHERE status<>'pending' AND updated_at < $1 ORDER BY updated_at LIMIT $2)",
+        {before, int64_t{limit}});
   }
 
   static Error ScimUserNameTaken() {
