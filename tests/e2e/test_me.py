@@ -26,7 +26,7 @@ def test_me_lists_memberships_and_follows_renames_and_deletes(user):
     ws = user.create_workspace("Member Co")
     ms = user.get("/v1/me").json()["memberships"]
     assert ms == [{"workspace_id": ws["id"], "workspace_name": "Member Co", "role": "owner",
-                   "ip_allowlist_enabled": False}]
+                   "ip_allowlist_enabled": False, "status": "active"}]
     assert user.patch(f"/v1/workspaces/{ws['id']}", json={"name": "Renamed Co"}).status_code == 200
     ms = user.get("/v1/me").json()["memberships"]
     assert ms[0]["workspace_name"] == "Renamed Co"

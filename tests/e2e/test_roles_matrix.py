@@ -218,7 +218,7 @@ def test_four_role_catalogue(anon):
     body = r.json()
     assert body["preset"] == "four-role"
     ids = [p["id"] for c in body["categories"] for p in c["permissions"]]
-    assert len(ids) == len(set(ids)) == 38  # 37 before directory.configure (issue 17)
+    assert len(ids) == len(set(ids)) == 39  # 37, then directory.configure and webhooks.manage
     assert len(body["categories"]) == 8
     for c in body["categories"]:
         assert c["id"] and c["name"]

@@ -9,7 +9,9 @@ refused unless the operator allows them.
 import json
 import os
 import signal
+import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -30,6 +32,16 @@ def write_config(tmp, text):
     return path
 
 
+def own_database(url):
+    """A fresh database on the test cluster: every gatehouse sharing a database is a node of one
+    deployment and delivers its webhooks, and the suite's other servers run another
+    configuration (no private networks), so these tests get a database of their own."""
+    name = "webhooks_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
+                   check=True, capture_output=True)
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def srv(request, tmp_path_factory):
     db = None
@@ -37,6 +49,7 @@ def srv(request, tmp_path_factory):
         db = os.environ.get("GATEHOUSE_TEST_PG")
         if not db:
             pytest.skip("GATEHOUSE_TEST_PG is not set")
+        db = own_database(db)
     d = tmp_path_factory.mktemp("gatehouse-webhooks")
     server = Server(db or f"sqlite:{d}/g.db", d, ["--config", write_config(d, CONFIG)]).start()
     yield server
