@@ -63,6 +63,9 @@ void WebhookWorker::Run() {
     busy_.erase(d.endpoint_id);
     held_.erase(d.id);
     cv_.notify_all();
+    // A drained queue is refilled at once rather than at the next tick: under a backlog the
+    // pump's period would otherwise cap throughput (batch / period).
+    if (queue_.empty()) pump_.Wake();
   }
 }
 
