@@ -14,6 +14,13 @@
 namespace gh::conformance {
 namespace {
 
+// Domains unique to this run, so that the suite passes on a database it ran on before (a
+// domain routes to one connection, store-wide).
+std::string D(const std::string& name) {
+  static const std::string run = Lower(NewId("r")).substr(2, 8);
+  return name + "-" + run + ".test";
+}
+
 SsoConnection NewConnection(const std::string& ws, std::vector<std::string> domains) {
   SsoConnection c;
   c.id = NewId("sso");
@@ -36,7 +43,7 @@ auto Fields(const SsoConnection& c) {
 TEST_P(StoreConformance, SsoConnectionsReadBackWithTheirDomains) {
   Workspace w = AddWorkspace();
   Workspace other = AddWorkspace();
-  SsoConnection a = NewConnection(w.id, {"acme.test", "acme-eu.test"});
+  SsoConnection a = NewConnection(w.id, {D("acme"), D("acme-eu")});
   a.client_secret = "s3cret";
   SsoConnection b = NewConnection(w.id, {});
   b.created_at = kT0 + 1;
@@ -52,8 +59,8 @@ TEST_P(StoreConformance, SsoConnectionsReadBackWithTheirDomains) {
   EXPECT_EQ(Fields(list[1]), Fields(b));
   EXPECT_TRUE(store().SsoConnections(other.id).empty());
   EXPECT_EQ(Fields(*store().SsoConnectionById(a.id)), Fields(a));
-  EXPECT_EQ(store().SsoConnectionByDomain("acme-eu.test")->id, a.id);
-  EXPECT_FALSE(store().SsoConnectionByDomain("other.test").has_value());
+  EXPECT_EQ(store().SsoConnectionByDomain(D("acme-eu"))->id, a.id);
+  EXPECT_FALSE(store().SsoConnectionByDomain(D("other")).has_value());
   EXPECT_FALSE(store().SsoConnectionById(NewId("sso")).has_value());
   InTx([&](WriteTx& tx) { EXPECT_EQ(Fields(*tx.LockSsoConnection(a.id)), Fields(a)); });
 }
@@ -61,29 +68,29 @@ TEST_P(StoreConformance, SsoConnectionsReadBackWithTheirDomains) {
 TEST_P(StoreConformance, ADomainRoutesToOneConnectionAcrossWorkspaces) {
   Workspace w = AddWorkspace();
   Workspace squatter = AddWorkspace();
-  SsoConnection a = NewConnection(w.id, {"one.test"});
+  SsoConnection a = NewConnection(w.id, {D("one")});
   InTx([&](WriteTx& tx) { ASSERT_TRUE(tx.InsertSsoConnection(a).ok()); });
-  SsoConnection b = NewConnection(squatter.id, {"two.test", "one.test"});
+  SsoConnection b = NewConnection(squatter.id, {D("two"), D("one")});
   Status st = store().Write([&](WriteTx& tx) { return tx.InsertSsoConnection(b); });
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, "sso_domain_taken");
   EXPECT_EQ(st.error().field, "domains");
   // Nothing of the refused connection stayed.
   EXPECT_FALSE(store().SsoConnectionById(b.id).has_value());
-  EXPECT_FALSE(store().SsoConnectionByDomain("two.test").has_value());
+  EXPECT_FALSE(store().SsoConnectionByDomain(D("two")).has_value());
   // Changing the domains moves the routes; a connection may keep its own.
-  a.domains = {"one.test", "three.test"};
+  a.domains = {D("one"), D("three")};
   a.settings_version = 2;
   a.status = "active";
   a.updated_at = kT0 + 9;
   Status up = store().Write([&](WriteTx& tx) { return tx.UpdateSsoConnection(a); });
   ASSERT_TRUE(up.ok());
   EXPECT_EQ(Fields(*store().SsoConnectionById(a.id)), Fields(a));
-  EXPECT_EQ(store().SsoConnectionByDomain("three.test")->id, a.id);
+  EXPECT_EQ(store().SsoConnectionByDomain(D("three"))->id, a.id);
   // Deleting frees the domain, only from the connection's own workspace.
   InTx([&](WriteTx& tx) { EXPECT_FALSE(tx.DeleteSsoConnection(squatter.id, a.id)); });
   InTx([&](WriteTx& tx) { EXPECT_TRUE(tx.DeleteSsoConnection(w.id, a.id)); });
-  EXPECT_FALSE(store().SsoConnectionByDomain("one.test").has_value());
+  EXPECT_FALSE(store().SsoConnectionByDomain(D("one")).has_value());
   Status again = store().Write([&](WriteTx& tx) { return tx.InsertSsoConnection(b); });
   EXPECT_TRUE(again.ok());
 }
@@ -180,18 +187,19 @@ TEST_P(StoreConformance, AnSsoRequestUsedFromTwoStoresAtOnceWorksOnce) {
 }
 
 TEST_P(StoreConformance, AnAssertionIdIsAcceptedOncePerConnectionUntilItExpires) {
+  const std::string a = NewId("sso"), b = NewId("sso");  // connections of this run only
   InTx([&](WriteTx& tx) {
-    EXPECT_TRUE(tx.RememberSsoAssertion("sso_a", "_as1", kT0 + 300, kT0));
-    EXPECT_FALSE(tx.RememberSsoAssertion("sso_a", "_as1", kT0 + 300, kT0 + 10));
-    EXPECT_TRUE(tx.RememberSsoAssertion("sso_b", "_as1", kT0 + 300, kT0 + 10));
+    EXPECT_TRUE(tx.RememberSsoAssertion(a, "_as1", kT0 + 300, kT0));
+    EXPECT_FALSE(tx.RememberSsoAssertion(a, "_as1", kT0 + 300, kT0 + 10));
+    EXPECT_TRUE(tx.RememberSsoAssertion(b, "_as1", kT0 + 300, kT0 + 10));
   });
   // Still refused from another store (another node) while it lives.
   auto second = OpenStore(url());
   EXPECT_FALSE(second->Write(
-      [&](WriteTx& tx) { return tx.RememberSsoAssertion("sso_a", "_as1", kT0 + 300, kT0 + 20); }));
+      [&](WriteTx& tx) { return tx.RememberSsoAssertion(a, "_as1", kT0 + 300, kT0 + 20); }));
   // Forgotten once expired (its window is over, so the verifier refuses it anyway).
   InTx([&](WriteTx& tx) {
-    EXPECT_TRUE(tx.RememberSsoAssertion("sso_a", "_as1", kT0 + 900, kT0 + 301));
+    EXPECT_TRUE(tx.RememberSsoAssertion(a, "_as1", kT0 + 900, kT0 + 301));
   });
 }
 
@@ -219,7 +227,7 @@ TEST_P(StoreConformance, SessionsKeepHowTheyWereMadeAndWorkspacesTheirEnforcemen
 
 TEST_P(StoreConformance, DeletingAWorkspaceDeletesItsSsoConnectionsAndFreesTheirDomains) {
   Workspace w = AddWorkspace();
-  SsoConnection c = NewConnection(w.id, {"gone.test"});
+  SsoConnection c = NewConnection(w.id, {D("gone")});
   InTx([&](WriteTx& tx) {
     ASSERT_TRUE(tx.InsertSsoConnection(c).ok());
     tx.InsertSsoRequest(
@@ -227,7 +235,7 @@ TEST_P(StoreConformance, DeletingAWorkspaceDeletesItsSsoConnectionsAndFreesTheir
   });
   InTx([&](WriteTx& tx) { tx.DeleteWorkspace(w.id, kT0 + 5); });
   EXPECT_FALSE(store().SsoConnectionById(c.id).has_value());
-  EXPECT_FALSE(store().SsoConnectionByDomain("gone.test").has_value());
+  EXPECT_FALSE(store().SsoConnectionByDomain(D("gone")).has_value());
 }
 
 }  // namespace
