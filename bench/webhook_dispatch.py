@@ -8,7 +8,11 @@ then:
   1. the latency of one mutation (a host event, POST …/audit-logs: one audit event, one bus
      row) with 0, 1, 5 and 20 endpoints subscribed to every event;
   2. with 20 endpoints, N events posted back to back, and the time until all N × 20
-     deliveries have arrived: deliveries/s end to end (bus → dispatcher → signed POST).
+     deliveries have arrived: deliveries/s end to end (bus → dispatcher → signed POST);
+  3. notification fan-out: N host-raised notifications whose rule sends in-app and email to
+     every member of a workspace of 50 (`gatehouse dev seed-members`), and the time until
+     the last one is in the owner's inbox: events/s and rows/s the dispatcher writes (each
+     event is one transaction: 50 notifications and 50 mails).
   /usr/bin/python3 bench/webhook_dispatch.py build/gatehouse [N]
 """
 import os
@@ -64,6 +68,32 @@ def receiver(counter):
     return server
 
 
+def fan_out(binary, db, base, owner, n, members=50):
+    ws = owner.post(base + "/v1/workspaces", json={"name": "Fan-out"}).json()["id"]
+    subprocess.run([binary, "dev", "seed-members", "--db", db, "--workspace", ws,
+                    "--count", str(members - 1)], check=True, capture_output=True)
+    r = owner.put(base + f"/v1/workspaces/{ws}/notification-rules/bench.finished", json={
+        "channels": ["in_app", "email"],
+        "recipients": {"roles": ["owner", "admin", "developer", "viewer"], "actor": True}})
+    assert r.status_code == 200, r.text
+    time.sleep(2.5)  # the membership cache's TTL: the seeded members are seen
+    started = time.perf_counter()
+    for i in range(n):
+        r = owner.post(base + f"/v1/workspaces/{ws}/notification-events",
+                       json={"type": "bench.finished", "title": f"Run {i} finished"})
+        assert r.status_code == 202, r.text
+    posted = time.perf_counter() - started
+    while time.perf_counter() - started < 600:
+        got = owner.get(base + "/v1/me/notifications", params={"workspace": ws, "limit": 1}).json()
+        if got["unread_count"] >= n:
+            break
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    print(f"{n} notifications × {members} recipients (in-app + email): posted in {posted:.1f} s, "
+          f"all dispatched {elapsed:.1f} s after the first: {n / elapsed:.0f} events/s, "
+          f"{2 * n * members / elapsed:.0f} rows/s")
+
+
 def main():
     binary = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 500
@@ -73,6 +103,7 @@ def main():
     cfg = os.path.join(work, "c.toml")
     with open(cfg, "w") as f:
         f.write("[limits]\nhost_events_per_workspace_per_minute = 0\n"
+                "notification_events_per_workspace_per_hour = 0\n"
                 "[webhooks]\nallow_private_networks = true\n")
     db = os.environ.get("GATEHOUSE_BENCH_PG") or f"sqlite:{work}/g.db"
     server = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
@@ -132,6 +163,7 @@ def main():
         got = counter.n - start_count
         print(f"{n} events × {endpoints} endpoints = {want} deliveries: posted in {posted:.1f} s, "
               f"all {got} delivered {elapsed:.1f} s after the first: {got / elapsed:.0f} deliveries/s")
+        fan_out(binary, db, base, owner, n)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -6,6 +6,7 @@ sent by `gatehouse notifications send-digests`); per-person mail preferences; th
 read marks and its workspace scoping; notifications the host raises; rate_limit.exceeded
 raised once per key and hour; Slack's refusals handled as permanent, retryable or fatal.
 """
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -426,3 +427,40 @@ def test_slack_refusals(srv, sink, receiver):
     assert owner.delete(base + "/slack").status_code == 204
     assert owner.get(base + "/slack").json() == {"connected": False}
     assert owner.delete(base + "/slack").status_code == 404
+
+
+def test_two_nodes_dispatch_each_event_once(srv, sink, tmp_path):
+    """A second `gatehouse serve` on the same store dispatches the same bus: each revocation
+    reaches each admin's inbox exactly once, whichever node took it."""
+    owner, admin, dev, ws = team(srv, sink, "Nodes Co")
+    path = os.path.join(str(tmp_path), "node2.toml")
+    with open(path, "w") as f:
+        f.write(CONFIG)
+    node2 = Server(srv.db, tmp_path, ["--config", path]).start()
+    try:
+        keys = []
+        for i in range(12):
+            r = owner.post(f"/v1/workspaces/{ws}/api-keys", json={"name": f"node-key-{i}"})
+            assert r.status_code == 201, r.text
+            keys.append(r.json()["id"])
+        # Revocations through both nodes at once.
+        other = node2.login(owner.email)
+        clients = [owner, other]
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            codes = list(pool.map(
+                lambda ik: clients[ik[0] % 2].delete(
+                    f"/v1/workspaces/{ws}/api-keys/{ik[1]}").status_code,
+                enumerate(keys)))
+        assert set(codes) <= {200, 204} and len(codes) == 12, codes
+
+        def revoked(c):
+            return [n for n in inbox(c, ws, limit=200)["data"] if n["type"] == "api_key.revoked"]
+
+        assert wait_until(lambda: len(revoked(admin)) >= 12), len(revoked(admin))
+        time.sleep(1)
+        titles = [n["title"] for n in revoked(admin)]
+        assert len(titles) == 12 and len(set(titles)) == 12, titles
+        # The owner did it and is included (api_key.revoked names the actor): once each too.
+        assert len(revoked(owner)) == 12
+    finally:
+        node2.stop()
