@@ -19,7 +19,8 @@ from ghtest import (INVITE_LINK_RE, TEST_CONFIG, Server, SmtpSink, assert_proble
                     free_port, invite, join, mail_parts, mailed_token, unique_email)
 from webhook_receiver import WebhookReceiver
 
-CONFIG = TEST_CONFIG + """notification_events_per_workspace_per_hour = 5
+# Loopback is a trusted proxy here, so that a test can sign in "from" another address.
+CONFIG = 'trusted_proxies = ["127.0.0.1"]\n' + TEST_CONFIG + """notification_events_per_workspace_per_hour = 5
 
 [webhooks]
 retry_seconds = [1, 1]
@@ -464,3 +465,79 @@ def test_two_nodes_dispatch_each_event_once(srv, sink, tmp_path):
         assert len(revoked(owner)) == 12
     finally:
         node2.stop()
+
+
+def test_every_type_reaches_every_channel_its_rule_names(srv, sink, receiver):
+    """Every type Gatehouse or the host can raise today, with its rule set to all four channels
+    for the admins: the admin has the mail and the in-app notification, Slack has the message
+    and the webhook endpoint the signed event (anomaly.detected comes with the anomaly
+    detector, issue 19)."""
+    import requests
+    owner, admin, dev, ws = team(srv, sink, "Matrix Co")
+    base = f"/v1/workspaces/{ws}"
+    slack_path = f"/slack/{ws}/T9/B9/all"
+    assert owner.put(base + "/slack", json={"webhook_url": receiver.url(slack_path)}).status_code == 200
+    hook = owner.post(base + "/webhooks", json={"url": receiver.url(f"/{ws}/all")}).json()
+    receiver.secrets([hook["secret"]])
+    raised = [t for t in TYPES if t != "anomaly.detected"]
+    for t in raised:
+        r = owner.put(base + f"/notification-rules/{t}", json={
+            "channels": ["email", "slack", "webhook", "in_app"], "frequency": "immediate",
+            "recipients": {"roles": ["admin"], "actor": False, "subject": False, "users": []}})
+        assert r.status_code == 200, r.text
+    assert admin.put("/v1/me/notification-preferences", json={"email": {
+        "invite_access": "immediate", "security": "immediate", "system": "immediate"}}).status_code == 200
+    # What the owner had so far (the team's joining) is read; nothing new may arrive.
+    assert owner.post("/v1/me/notifications/read-all", json={"workspace_id": ws}).status_code == 200
+    # Raise each one.
+    invite(owner, ws, unique_email("matrix"), role="viewer")                         # member.invited
+    joiner = join(srv, owner, ws, role="viewer", name="Matrix Joiner",              # member.joined
+                  link_for=lambda a: (None, mailed_token(sink, a, INVITE_LINK_RE)))
+    assert owner.patch(base + f"/members/{joiner.user['id']}",                       # role_changed
+                       json={"role": "developer"}).status_code == 200
+    prj = owner.post(base + "/projects", json={"name": "Matrix project"}).json()["id"]
+    assert owner.put(base + f"/projects/{prj}/members/{joiner.user['id']}",          # access_granted
+                     json={"role": "viewer"}).status_code in (200, 201)
+    c = srv.client(ua="Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
+    assert c.post("/v1/auth/login", json={"email": dev.email, "password": dev.password}   # new_device
+                  ).status_code == 200
+    c = srv.client()
+    assert c.post("/v1/auth/login", json={"email": dev.email, "password": dev.password},  # new_location
+                  headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 200
+    key = owner.post(base + "/api-keys", json={"name": "matrix-key",                  # api_key.created
+                                               "rate_limit": {"per_minute": 1}}).json()
+    for _ in range(3):                                                                # rate_limit.exceeded
+        requests.post(srv.url + "/v1/keys/verify", json={"key": key["key"], "endpoint": "/x"}, timeout=10)
+    for t in ("budget.threshold_reached", "quality.degraded"):                        # the host's
+        assert owner.post(base + "/notification-events",
+                          json={"type": t, "title": f"Host says {t}"}).status_code == 202
+    assert owner.delete(base + f"/api-keys/{key['id']}").status_code in (200, 204)   # api_key.revoked
+
+    def in_app():
+        return {n["type"]: n for n in inbox(admin, ws, limit=200)["data"]}
+
+    assert wait_until(lambda: set(raised) <= set(in_app()), timeout=20), sorted(in_app())
+    notes = in_app()
+    for t in raised:
+        subject = f"[Matrix Co] {notes[t]['title']}"
+        assert wait_until(lambda: subject in subjects(sink, admin.email)), (t, subjects(sink, admin.email))
+
+    def slack_types():
+        return {d["event_type"] for d in owner.get(base + "/slack/deliveries", params={"limit": 200})
+                .json()["data"] if d["status"] == "succeeded"}
+
+    assert wait_until(lambda: set(raised) <= slack_types()), sorted(slack_types())
+    # Webhooks carry the event under its own name: an audit action (project.member_added
+    # raises project.access_granted) or the notification type.
+    expect = (set(raised) - {"project.access_granted"}) | {"project.member_added"}
+
+    def hook_types():
+        return {json.loads(a["body"])["type"] for a in receiver.attempts(f"/{ws}/all") if a["verified"]}
+
+    assert wait_until(lambda: expect <= hook_types()), sorted(expect - hook_types())
+    body = next(json.loads(a["body"]) for a in receiver.attempts(f"/{ws}/all")
+                if json.loads(a["body"])["type"] == "session.new_location")
+    assert body["data"]["workspace_id"] == ws and "new location" in body["data"]["title"]
+    assert body["data"]["details"]["ip"] == "203.0.113.7"
+    # Nobody else was told: the rules named only the admins.
+    assert inbox(owner, ws, unread="true")["data"] == []
