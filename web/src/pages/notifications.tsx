@@ -444,7 +444,7 @@ function SlackCard(props: { ws: Workspace }) {
             <dd>{s.channel || <span class="muted">The webhook's own channel</span>}</dd>
             <dt>Status</dt>
             <dd>{s.enabled ? <Badge tone="green">Connected</Badge> : <Badge tone="red">Disabled</Badge>}</dd>
-            <dt>Connected</dt>
+            <dt>Since</dt>
             <dd>{relativeTime(s.created_at)}</dd>
           </dl>
           {!s.enabled && s.disabled_reason && (
