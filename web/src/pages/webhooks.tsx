@@ -405,12 +405,22 @@ function EndpointDetail(props: {
     }
   }
 
-  const setEnabled = (enabled: boolean) =>
-    act('enable', async () => {
-      await patch(path(), { enabled });
+  // The switch follows the click at once, and goes back if the server refuses.
+  const [enabledView, setEnabledView] = useState(e.enabled);
+  useEffect(() => setEnabledView(e.enabled), [e.enabled]);
+  const setEnabled = (enabled: boolean) => {
+    setEnabledView(enabled);
+    return act('enable', async () => {
+      try {
+        await patch(path(), { enabled });
+      } catch (err) {
+        setEnabledView(!enabled);
+        throw err;
+      }
       props.onChanged();
       setNotice(enabled ? 'The endpoint is enabled: new events are delivered to it again.' : 'The endpoint is disabled: no events are sent to it.');
     });
+  };
 
   return (
     <>
@@ -455,7 +465,7 @@ function EndpointDetail(props: {
           </p>
         )}
         <label class="checkbox">
-          <input type="checkbox" role="switch" checked={e.enabled} disabled={busy === 'enable'} onChange={(ev) => setEnabled((ev.target as HTMLInputElement).checked)} />
+          <input type="checkbox" role="switch" checked={enabledView} disabled={busy === 'enable'} onChange={(ev) => setEnabled((ev.target as HTMLInputElement).checked)} />
           Enabled
         </label>
         <dl class="kv">
@@ -648,7 +658,7 @@ function DeliveriesCard(props: { ws: Workspace; endpoint: WebhookEndpoint; chang
               <tr key={d.id}>
                 <td>
                   <div class="mono">{d.event_type}</div>
-                  <div class="muted small mono">{d.id}</div>
+                  <div class="muted small mono hide-phone">{d.id}</div>
                 </td>
                 <td>
                   <Badge tone={DELIVERY_TONE[d.status] ?? 'gray'}>{DELIVERY_WORD[d.status] ?? d.status}</Badge>
