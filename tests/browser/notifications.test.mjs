@@ -181,6 +181,17 @@ describe('webhooks and notifications', { concurrency: false }, () => {
     await owner.getByText('Still signs beside the new one until', { exact: false }).waitFor();
     await receiver.secrets([secret]);
 
+    // Edit: the description and the filter change; the URL stays.
+    await owner.getByRole('button', { name: 'Edit', exact: true }).click();
+    const edit = owner.getByRole('dialog', { name: 'Edit endpoint' });
+    await edit.getByLabel('Description').fill('CRM sync (members and keys)');
+    await edit.getByLabel('Event types', { exact: true }).fill('api_key.*');
+    await edit.getByRole('button', { name: 'Add event type' }).click();
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await owner.getByText('Endpoint saved.').waitFor();
+    await owner.getByText('CRM sync (members and keys)').waitFor();
+    await owner.getByRole('definition').filter({ hasText: 'api_key.*, member.*' }).waitFor();
+
     // The receiver answers 410 Gone: the endpoint is disabled and says why.
     await receiver.plan('/hook', [410]);
     const before = (await receiver.attempts('/hook')).length;
