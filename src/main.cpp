@@ -1,4 +1,5 @@
-// gatehouse: the command line. serve, migrate, mail list, audit; --help everywhere.
+// gatehouse: the command line. serve, migrate, mail list, notifications send-digests, audit;
+// --help everywhere.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <chrono>
@@ -112,7 +113,7 @@ int RunServe(const Flags& f) {
   // Every background job, started here in this order and stopped in reverse once the server
   // has finished its requests (the bookkeeper's stop writes what is still in memory).
   gh::MailWorker mail(*store, config, app.mail);
-  gh::WebhookWorker webhooks(app.webhooks, config.webhook_concurrency);
+  gh::WebhookWorker webhooks(app.webhooks, app.notifications, config.webhook_concurrency);
   gh::AuditRetentionJob retention(app.audit);
   gh::PeriodicThread idempotency_purge("idempotency keys purge", std::chrono::hours(1), [&] {
     gh::http::PurgeIdempotencyKeys(*store, gh::Clock::System().Now());
@@ -190,6 +191,34 @@ int RunMailList(const Flags& f, int limit) {
                 gh::FormatRfc3339(m.created_at).c_str(),
                 std::string(gh::ToString(m.status)).c_str(), m.to.c_str(), m.subject.c_str(),
                 m.body_text.c_str());
+  }
+  return 0;
+}
+
+// Dispatches what waits on the event bus, then queues every pending daily digest now and
+// delivers them when an SMTP server is configured (the server also sends digests by itself at
+// 09:00 in each workspace's time zone).
+int RunSendDigests(const Flags& f) {
+  gh::Config config = LoadOrExit(f);
+  auto catalogue = gh::LoadCatalogue(config.preset);
+  if (!catalogue) {
+    std::fprintf(stderr, "gatehouse: %s\n", catalogue.error().message.c_str());
+    return 2;
+  }
+  auto store = OpenOrExit(config);
+  gh::IdentityCache identities;
+  gh::Access access(*store, *catalogue, identities);
+  gh::MailOutbox mail(config);
+  gh::Notifications notifications(*store, config, access, mail);
+  while (notifications.Dispatch() > 0) {
+  }
+  int sent = notifications.SendDigests(true);
+  std::printf("queued %d digest%s\n", sent, sent == 1 ? "" : "s");
+  // Delivered now when an SMTP server is configured (a running server's mail worker would
+  // within a second; the claim on each message makes sure one of them sends it).
+  if (sent > 0 && !config.smtp.empty()) {
+    gh::MailWorker worker(*store, config, mail);
+    worker.RunOnce();
   }
   return 0;
 }
@@ -502,6 +531,15 @@ int main(int argc, char** argv) {
   int limit = 20;
   mail_list->add_option("--limit", limit, "How many messages")->check(CLI::Range(1, 1000));
 
+  auto* notifications = app.add_subcommand("notifications", "Notification mail");
+  notifications->require_subcommand(1);
+  auto* send_digests = notifications->add_subcommand(
+      "send-digests", "Send every pending daily digest now (the server sends them at 09:00)");
+  AddStoreFlags(send_digests, f);
+  send_digests->add_option("--smtp", f.smtp,
+                           "SMTP server for the mail, as for serve (default: the configuration's) "
+                           "[env GATEHOUSE_SMTP]");
+
   auto* dev = app.add_subcommand("dev", "Tools for development and benchmarks");
   dev->require_subcommand(1);
   auto* seed = dev->add_subcommand("seed-members", "Add placeholder members to a workspace");
@@ -558,6 +596,7 @@ int main(int argc, char** argv) {
   if (*serve) return RunServe(f);
   if (*migrate) return RunMigrate(f);
   if (*mail_list) return RunMailList(f, limit);
+  if (*send_digests) return RunSendDigests(f);
   if (*seed) return RunSeedMembers(f, seed_ws, seed_count);
   if (*seed_keys) return RunSeedKeys(f, seed_ws, seed_count, keys_out);
   if (*audit_export) return RunAuditExport(f, af);

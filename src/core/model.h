@@ -175,6 +175,7 @@ struct OutboxEvent {
   std::string type;     // the audit action: member.removed, api_key.revoked, …
   std::string payload;  // JSON: the webhook body {type, timestamp, data}
   UnixTime created_at = 0;
+  std::string source = "audit";  // or "notification": a notification type, no audit action
 };
 
 // A workspace's webhook endpoint. The secrets are HMAC keys the deliveries are signed with, so
@@ -192,6 +193,8 @@ struct WebhookEndpoint {
   std::optional<UnixTime> previous_secret_expires_at;
   UnixTime created_at = 0;
   UnixTime updated_at = 0;
+  std::string kind = "webhook";  // or "slack": the workspace's Slack incoming webhook (slk_…)
+  std::string channel;           // Slack: the channel to post to ("" for the hook's own)
 };
 
 // One message to one endpoint, with its attempts.
@@ -208,6 +211,51 @@ struct WebhookDelivery {
   std::optional<UnixTime> next_attempt_at;  // pending only
   UnixTime created_at = 0;
   UnixTime updated_at = 0;
+};
+
+// A workspace's rule for one notification type: which channels, to whom, how often.
+struct NotificationRule {
+  std::string workspace_id;
+  std::string type;
+  std::vector<std::string> channels;  // email, slack, webhook, in_app
+  std::vector<std::string> roles;     // members holding one of these roles
+  bool actor = false;    // the person who did it (else excluded from the roles' members)
+  bool subject = false;  // the member the event is about (whose role changed, …)
+  std::vector<std::string> users;  // usr_… named members
+  std::string frequency = "immediate";  // or daily_digest (email only)
+  UnixTime updated_at = 0;
+};
+
+// How a user wants notification mail per category: immediate, daily_digest or off.
+struct NotificationPreferences {
+  std::string invite_access = "immediate";
+  std::string security = "immediate";
+  std::string system = "immediate";
+};
+
+// One in-app notification of one user.
+struct Notification {
+  std::string id;  // ntf_…
+  std::string user_id;
+  std::string workspace_id;
+  std::string type;
+  std::string category;
+  std::string title;
+  std::string body;
+  UnixTime created_at = 0;
+  std::optional<UnixTime> read_at;
+};
+
+// A line waiting for its recipient's daily digest.
+struct DigestItem {
+  std::string id;
+  std::string user_id;
+  std::string workspace_id;
+  std::string type;
+  std::string category;
+  std::string title;
+  UnixTime created_at = 0;
+  UnixTime due_at = 0;
 };
 
 // A login on its way from GET /v1/sso/authorize to the ACS or the OIDC callback.

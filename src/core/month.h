@@ -1,4 +1,5 @@
-// Calendar months in a time zone, for monthly quotas.
+// Calendar time in a workspace's time zone: months for monthly quotas, the hour of the daily
+// digest, local timestamps in mail.
 #pragma once
 
 #include <string>
@@ -17,5 +18,12 @@ struct MonthPeriod {
 // library's TZ handling under a process-wide lock: call it when a period rolls over, not per
 // request.
 MonthPeriod MonthContaining(const std::string& tz, UnixTime t);
+
+// The first moment at or after `t` that is `hour`:00 local time in `tz` (for the daily
+// digest at 09:00 in each workspace's zone). Same lock as above: not for request paths.
+UnixTime NextLocalHour(const std::string& tz, UnixTime t, int hour);
+
+// "2026-12-06 09:00 CET": `t` as a person in `tz` reads it (same lock as above).
+std::string FormatLocalTime(const std::string& tz, UnixTime t);
 
 }  // namespace gh

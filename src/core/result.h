@@ -27,6 +27,7 @@ enum class ErrorKind {
   kUnsupportedMedia,  // 415
   kInvalid,           // 422: validation
   kRateLimited,       // 429
+  kBadGateway,        // 502: a service Gatehouse called answered with a refusal
   kUnavailable,       // 503
   kInternal,          // 500
 };

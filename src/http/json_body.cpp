@@ -24,6 +24,7 @@ int StatusOf(ErrorKind kind) {
     case ErrorKind::kUnsupportedMedia: return 415;
     case ErrorKind::kInvalid: return 422;
     case ErrorKind::kRateLimited: return 429;
+    case ErrorKind::kBadGateway: return 502;
     case ErrorKind::kUnavailable: return 503;
     case ErrorKind::kInternal: return 500;
   }
@@ -44,6 +45,7 @@ static const char* TitleOf(int status) {
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
   }

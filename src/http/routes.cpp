@@ -32,6 +32,7 @@ App::App(Store& s, const Config& c, const Catalogue& cat, const GeoIp* geoip, st
       sso(s, c, access, accounts, identities),
       directory(s, c, access, team, key_sync, identities, mail),
       webhooks(s, c, access),
+      notifications(s, c, access, mail),
       closure(s, mail, accounts, team, key_sync, access, identities),
       audit(s, c.limits.host_events_per_workspace_per_minute),
       secure_cookies(c.PublicUrl().rfind("https://", 0) == 0),
@@ -43,6 +44,7 @@ void AddAllRoutes(App& app) {
   AddSsoRoutes(app);
   AddScimRoutes(app);
   AddWebhookRoutes(app);
+  AddNotificationRoutes(app);
   AddMeRoutes(app);
   AddVerificationRoutes(app);
   AddWorkspaceRoutes(app);

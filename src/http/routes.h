@@ -28,6 +28,7 @@
 #include "service/key_usage.h"
 #include "service/mail.h"
 #include "service/mfa.h"
+#include "service/notifications.h"
 #include "service/password_reset.h"
 #include "service/projects.h"
 #include "service/sso.h"
@@ -66,6 +67,7 @@ struct App {
   Sso sso;
   Directory directory;
   Webhooks webhooks;
+  Notifications notifications;
   AccountClosure closure;
   AuditLog audit;
   Router router;
@@ -90,6 +92,7 @@ void AddKeyRoutes(App& app);
 void AddSsoRoutes(App& app);
 void AddScimRoutes(App& app);
 void AddWebhookRoutes(App& app);
+void AddNotificationRoutes(App& app);
 void AddOpenApiRoute(App& app);
 void AddAllRoutes(App& app);
 

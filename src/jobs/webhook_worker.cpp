@@ -4,12 +4,21 @@
 
 namespace gh {
 
-WebhookWorker::WebhookWorker(Webhooks& hooks, int concurrency)
+WebhookWorker::WebhookWorker(Webhooks& hooks, Notifications& notifications, int concurrency)
     : hooks_(hooks),
+      notifications_(notifications),
       concurrency_(concurrency),
-      pump_("webhook dispatch", std::chrono::milliseconds(250), [this] { Pump(); }),
-      purge_("webhook log retention", std::chrono::hours(1), [this] { hooks_.PurgeLog(); },
-             PeriodicThread::First::kAfterPeriod, PeriodicThread::Priority::kIdle) {}
+      pump_("notification dispatch", std::chrono::milliseconds(250), [this] { Pump(); }),
+      purge_(
+          "webhook log retention", std::chrono::hours(1),
+          [this] {
+            hooks_.PurgeLog();
+            notifications_.Purge();
+          },
+          PeriodicThread::First::kAfterPeriod, PeriodicThread::Priority::kIdle),
+      digests_("daily digests", std::chrono::minutes(1),
+               [this] { notifications_.SendDigests(false); }, PeriodicThread::First::kAfterPeriod,
+               PeriodicThread::Priority::kIdle) {}
 
 WebhookWorker::~WebhookWorker() { Stop(); }
 
@@ -17,9 +26,11 @@ void WebhookWorker::Start() {
   for (int i = 0; i < concurrency_; ++i) threads_.emplace_back([this] { Run(); });
   pump_.Start();
   purge_.Start();
+  digests_.Start();
 }
 
 void WebhookWorker::Stop() {
+  digests_.Stop();
   purge_.Stop();
   pump_.Stop();
   {
@@ -32,7 +43,7 @@ void WebhookWorker::Stop() {
 }
 
 void WebhookWorker::Pump() {
-  hooks_.Dispatch();
+  notifications_.Dispatch();
   auto due = hooks_.Due(4 * concurrency_);
   std::lock_guard lock(mu_);
   for (auto& d : due) {

@@ -11,6 +11,7 @@
 #include "service/audit.h"
 #include "service/email_verification.h"
 #include "service/mail.h"
+#include "service/notifications.h"
 #include "service/mfa.h"
 
 namespace gh {
@@ -128,8 +129,36 @@ Status Accounts::RecordSession(WriteTx& tx, NewSession& s, const ClientInfo& cli
   // The first sign-in of an account is new by definition; there is nothing to warn about.
   if (!history.empty() && (new_device || new_location)) {
     QueueNewSignInMail(tx, s, now);
+    RaiseNewSignIn(tx, s, new_device, new_location, now);
   }
   return {};
+}
+
+void Accounts::RaiseNewSignIn(WriteTx& tx, const NewSession& s, bool new_device,
+                              bool new_location, UnixTime now) {
+  // Each workspace of the member hears of it through its own rules (by default, its admins'
+  // inboxes); the member has had the mail above already.
+  const Session& ses = s.session;
+  nlohmann::json details = {{"session_id", ses.id},
+                            {"device", ses.device},
+                            {"browser", ses.browser},
+                            {"ip", ses.ip},
+                            {"country", ses.country}};
+  std::string device = ses.device + (ses.browser.empty() ? "" : ", " + ses.browser);
+  for (const auto& w : tx.WorkspacesOfUser(s.user.id)) {
+    if (w.membership.deactivated_at) continue;
+    if (new_location) {
+      RaiseNotification(tx, w.workspace.id, "session.new_location", s.user.id, s.user.id,
+                        s.user.name + " signed in from a new location",
+                        LocationText(ses.country) + " (" + ses.ip + "), " + device,
+                        details.dump(), now);
+    }
+    if (new_device) {
+      RaiseNotification(tx, w.workspace.id, "session.new_device", s.user.id, s.user.id,
+                        s.user.name + " signed in from a new device",
+                        device + ", " + LocationText(ses.country), details.dump(), now);
+    }
+  }
 }
 
 void Accounts::QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now) {

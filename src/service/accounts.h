@@ -104,6 +104,8 @@ class Accounts {
                                   const char* action, bool new_user,
                                   const std::vector<std::string>& break_glass = {});
   void NoteActivity(const Session& s, UnixTime now);
+  void RaiseNewSignIn(WriteTx& tx, const NewSession& s, bool new_device, bool new_location,
+                      UnixTime now);
   void QueueNewSignInMail(WriteTx& tx, const NewSession& s, UnixTime now);
   void ForgetUserAfterCommit(WriteTx& tx, const std::string& user_id);
 

@@ -18,9 +18,10 @@ namespace gh {
 namespace {
 
 // Nouns of Gatehouse's own events: the host product cannot write events that look like them.
-constexpr std::string_view kReservedNouns[] = {"api_key", "audit_log", "invitation", "member",
-                                               "project", "role",      "session",    "sso",
-                                               "user",    "workspace"};
+constexpr std::string_view kReservedNouns[] = {
+    "api_key", "audit_log", "directory", "invitation", "member",  "notification",
+    "project", "role",      "scim",      "session",    "slack",   "sso",
+    "user",    "webhook",   "workspace", "anomaly",    "rate_limit"};
 
 constexpr size_t kMaxDetailsBytes = 16 * 1024;
 
@@ -119,6 +120,11 @@ void AppendAuditBatch(WriteTx& tx, std::vector<AuditEvent>& events) {
       events.push_back(std::move(e));
     }
   }
+}
+
+bool AuditLog::IsGatehouseNoun(std::string_view noun) {
+  return std::find(std::begin(kReservedNouns), std::end(kReservedNouns), noun) !=
+         std::end(kReservedNouns);
 }
 
 bool AuditLog::IsActionName(std::string_view action) {

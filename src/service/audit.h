@@ -116,6 +116,9 @@ class AuditLog {
 
   // Whether `action` is a `noun.verb` name (lower case, digits and underscores).
   static bool IsActionName(std::string_view action);
+  // Whether `noun` names Gatehouse's own objects (member, api_key, webhook, …): the host
+  // product cannot record events or raise notifications under it.
+  static bool IsGatehouseNoun(std::string_view noun);
 
  private:
   // One caller's event waiting for a group commit.

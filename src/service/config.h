@@ -32,6 +32,8 @@ struct Limits {
   int invitation_resends_per_invitation_per_day = 5;
   int invitation_resend_cooldown_seconds = 60;
   int host_events_per_workspace_per_minute = 600;
+  // Notifications the host raises per workspace an hour (each can mail every admin).
+  int notification_events_per_workspace_per_hour = 120;
   // Distinct new client addresses per key that become `api_key.new_ip` events (and are
   // remembered) per day; further new addresses are still checked against the allowlist but
   // not recorded. Publishable keys are public: they record none by default.

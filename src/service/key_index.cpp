@@ -322,6 +322,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
       c.month_count.fetch_sub(1);
       r.code = VerifyCode::kQuotaExceeded;
       r.quota_remaining = 0;
+      NoteLimitHit(ck, c, true, ck.per_month, now);
       return r;
     }
     r.quota_remaining = ck.per_month - used;
@@ -338,6 +339,7 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
         r.rate_remaining = 0;
         r.rate_reset_us = tat;
         if (ck.per_month > 0) ++r.quota_remaining;  // the refused call gave its unit back
+        NoteLimitHit(ck, c, false, ck.per_minute, now);
         return r;
       }
       if (c.tat_us.compare_exchange_weak(tat, next, std::memory_order_relaxed)) {
@@ -425,6 +427,27 @@ std::vector<KeyUsage> KeyIndex::TakeUsage() {
     }
     out.push_back({k->key.id, write_last_used, period, n});
   }
+  return out;
+}
+
+void KeyIndex::NoteLimitHit(const CompiledKey& ck, KeyCounters& c, bool quota, int64_t limit,
+                            UnixTime now) {
+  // One relaxed load on the refusal path; the hour's first refusal takes the slot.
+  int64_t until = c.limit_noted_until.load(std::memory_order_relaxed);
+  if (now < until) return;
+  if (!c.limit_noted_until.compare_exchange_strong(until, now + 3600, std::memory_order_relaxed)) {
+    return;
+  }
+  const ApiKey& k = ck.key;
+  std::lock_guard lock(limit_hits_mu_);
+  if (limit_hits_.size() >= 100000) return;  // the flusher is stuck: drop, never grow
+  limit_hits_.push_back({k.id, k.workspace_id, k.name, k.owner_id, quota, limit, now});
+}
+
+std::vector<LimitHit> KeyIndex::TakeLimitHits() {
+  std::lock_guard lock(limit_hits_mu_);
+  std::vector<LimitHit> out;
+  out.swap(limit_hits_);
   return out;
 }
 

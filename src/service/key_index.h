@@ -43,6 +43,9 @@ struct KeyCounters {
   absl::flat_hash_set<std::string> ips;  // addresses the key has been used from (canonical)
   int64_t ips_day = 0;                   // the UTC day ips_recorded_today counts
   int ips_recorded_today = 0;            // new addresses recorded that day (guarded by ips_mu)
+  // Until when a refusal for the rate limit or quota is not noted again (rate_limit.exceeded
+  // is raised at most once per key and hour).
+  std::atomic<int64_t> limit_noted_until{0};
 };
 
 // What the index holds keys to on top of their own settings (the `[limits]` table).
@@ -103,6 +106,18 @@ struct NewIpUse {
   std::string project_id;
 };
 
+// A key refused for its rate limit or monthly quota, waiting to become a rate_limit.exceeded
+// notification.
+struct LimitHit {
+  std::string key_id;
+  std::string workspace_id;
+  std::string key_name;
+  std::string owner_id;
+  bool quota = false;  // the monthly quota, else the per-minute limit
+  int64_t limit = 0;
+  UnixTime at = 0;
+};
+
 class KeyIndex {
  public:
   explicit KeyIndex(const Catalogue& catalogue, KeyIndexLimits limits = {})
@@ -137,6 +152,7 @@ class KeyIndex {
   // Usage and first-use addresses gathered since the last call, for the flusher.
   std::vector<KeyUsage> TakeUsage();
   std::vector<NewIpUse> TakeNewIps();
+  std::vector<LimitHit> TakeLimitHits();
 
   size_t size() const;
 
@@ -184,6 +200,11 @@ class KeyIndex {
   UnixTime loaded_at_ = 0;
   std::mutex new_ips_mu_;
   std::vector<NewIpUse> new_ips_;
+  // Notes a refusal for a limit: one per key and hour reaches limit_hits_.
+  void NoteLimitHit(const CompiledKey& ck, KeyCounters& c, bool quota, int64_t limit,
+                    UnixTime now);
+  std::mutex limit_hits_mu_;
+  std::vector<LimitHit> limit_hits_;
   // Keys with pending_uses > 0, with their counters, so that the flusher reaches them
   // without a lookup by id (and without ids_mu_, which edits take).
   struct Dirty {

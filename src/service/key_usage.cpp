@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "service/audit.h"
+#include "service/notifications.h"
 
 namespace gh {
 
@@ -57,6 +58,33 @@ void KeyUsageWriter::Flush(bool everything) {
       events.push_back(MakeAuditEvent(system, r, use.at));
     }
     AppendAuditBatch(tx, events);
+    });
+  }
+  RaiseLimitHits(index_.TakeLimitHits());
+}
+
+void KeyUsageWriter::RaiseLimitHits(const std::vector<LimitHit>& hits) {
+  // Each process notes a key once an hour; the throttle row makes it once an hour across
+  // every node.
+  for (size_t start = 0; start < hits.size(); start += kFlushBatch) {
+    size_t end = std::min(hits.size(), start + kFlushBatch);
+    store_.Write([&](WriteTx& tx) {
+      for (size_t i = start; i < end; ++i) {
+        const LimitHit& h = hits[i];
+        if (!tx.TakeThrottle("rate_limit.exceeded:" + h.key_id, h.at, h.at + 3600)) continue;
+        std::string what = h.quota ? "its monthly quota of " + std::to_string(h.limit) + " calls"
+                                   : "its rate limit of " + std::to_string(h.limit) +
+                                         " calls per minute";
+        nlohmann::json details = {{"key_id", h.key_id},
+                                  {"key_name", h.key_name},
+                                  {"limit", h.quota ? "per_month" : "per_minute"},
+                                  {"value", h.limit}};
+        RaiseNotification(tx, h.workspace_id, "rate_limit.exceeded", "", h.owner_id,
+                          "API key " + h.key_name + " went over " + what,
+                          "Calls over the limit are refused with 429 until it frees up. "
+                          "Further refusals of this key within the hour are not notified.",
+                          details.dump(), h.at);
+      }
     });
   }
 }

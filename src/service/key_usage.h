@@ -1,6 +1,6 @@
 // The usage writer: moves what verifications counted in memory (uses per key and month,
-// last_used_at, first uses from new addresses with their api_key.new_ip events) to the store
-// in batches, off the request path.
+// last_used_at, first uses from new addresses with their api_key.new_ip events, refusals for a
+// limit as rate_limit.exceeded notifications) to the store in batches, off the request path.
 #pragma once
 
 #include <mutex>
@@ -21,6 +21,9 @@ class KeyUsageWriter {
   void Flush(bool everything = false);
 
  private:
+  // rate_limit.exceeded, at most once per key and hour across processes.
+  void RaiseLimitHits(const std::vector<LimitHit>& hits);
+
   Store& store_;
   KeyIndex& index_;
   const Clock& clock_;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "core/webhook_sign.h"
 #include "service/audit.h"
 #include "service/outbound.h"
+#include "service/slack.h"
 
 namespace gh {
 
@@ -24,31 +26,6 @@ constexpr size_t kMaxErrorBytes = 300;
 
 Json EndpointDetails(const WebhookEndpoint& e) {
   return {{"url", e.url}, {"event_types", e.event_types}, {"enabled", e.enabled}};
-}
-
-bool Wants(const WebhookEndpoint& e, const std::string& type) {
-  if (!e.enabled) return false;
-  if (e.event_types.empty()) return true;
-  for (const auto& t : e.event_types) {
-    if (t == type) return true;
-    // "member.*" subscribes to every member event.
-    if (t.size() > 2 && t.compare(t.size() - 2, 2, ".*") == 0 &&
-        type.compare(0, t.size() - 1, t, 0, t.size() - 1) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Whether the endpoint was created after the event happened: both ids are time-ordered (their
-// first 9 characters after the prefix are the creation time in µs, in an order-preserving
-// base62), so an endpoint added while an event waited for dispatch is not sent the past.
-bool CreatedAfter(const std::string& endpoint_id, const std::string& event_id) {
-  auto time_part = [](const std::string& id) {
-    size_t u = id.find('_');
-    return u == std::string::npos ? std::string() : id.substr(u + 1, 9);
-  };
-  return time_part(endpoint_id) > time_part(event_id);
 }
 
 }  // namespace
@@ -109,7 +86,10 @@ Result<WebhookCreated> Webhooks::Create(const Principal& p, const Membership& ca
   return store_.Write([&](WriteTx& tx) -> Result<WebhookCreated> {
     auto me = access_.Recheck(tx, caller, kPermission);
     if (!me) return me.error();
-    if (tx.WebhookEndpoints(caller.workspace_id).size() >= kMaxEndpointsPerWorkspace) {
+    auto existing = tx.WebhookEndpoints(caller.workspace_id);
+    if (std::count_if(existing.begin(), existing.end(), [](const WebhookEndpoint& e) {
+          return e.kind == "webhook";
+        }) >= kMaxEndpointsPerWorkspace) {
       return Error::Conflict("too_many_webhooks",
                              "A workspace has at most " + std::to_string(kMaxEndpointsPerWorkspace) +
                                  " webhook endpoints.");
@@ -130,7 +110,9 @@ Result<WebhookCreated> Webhooks::Create(const Principal& p, const Membership& ca
 }
 
 std::vector<WebhookEndpoint> Webhooks::List(const Membership& caller) {
-  return store_.WebhookEndpoints(caller.workspace_id);
+  auto all = store_.WebhookEndpoints(caller.workspace_id);
+  std::erase_if(all, [](const WebhookEndpoint& e) { return e.kind != "webhook"; });
+  return all;
 }
 
 Result<WebhookEndpoint> Webhooks::Get(const Membership& caller, const std::string& id) {
@@ -267,31 +249,6 @@ Result<WebhookDelivery> Webhooks::Retry(const Principal& p, const Membership& ca
   });
 }
 
-int Webhooks::Dispatch(int limit) {
-  auto events = store_.PendingOutboxEvents(limit);
-  int done = 0;
-  for (const auto& ev : events) {
-    // One transaction per event: its deliveries exist exactly when the event is gone.
-    store_.Write([&](WriteTx& tx) {
-      if (!tx.DeleteOutboxEvent(ev.id)) return;  // another process dispatched it
-      for (const auto& e : tx.WebhookEndpoints(ev.workspace_id)) {
-        if (!Wants(e, ev.type) || CreatedAfter(e.id, ev.id)) continue;
-        WebhookDelivery d;
-        d.id = NewTimeOrderedId("msg");
-        d.endpoint_id = e.id;
-        d.workspace_id = ev.workspace_id;
-        d.event_type = ev.type;
-        d.payload = ev.payload;
-        d.next_attempt_at = ev.created_at;
-        d.created_at = d.updated_at = ev.created_at;
-        tx.InsertWebhookDelivery(d);
-      }
-    });
-    ++done;
-  }
-  return done;
-}
-
 int64_t Webhooks::PurgeLog() {
   UnixTime before = clock_.Now() - kLogDays * 86400;
   int64_t total = 0;
@@ -332,11 +289,32 @@ bool Webhooks::Deliver(const WebhookDelivery& due) {
   d.attempts += 1;
   std::string error;
   std::optional<int64_t> code;
-  bool succeeded = false, gone = false;
+  bool succeeded = false, gone = false, permanent = false;
   if (!endpoint) {
     error = "the endpoint was deleted";
   } else if (!endpoint->enabled) {
     error = "the endpoint is disabled";
+  } else if (endpoint->kind == "slack") {
+    OutboundPost post;
+    post.url = endpoint->url;
+    post.body = d.payload;
+    post.headers = {{"content-type", "application/json"}, {"user-agent", "Gatehouse-Slack/1"}};
+    auto answer = PostOutbound(post, {config_.webhook_allow_private_networks});
+    SlackOutcome outcome = SlackOutcome::kRetry;
+    if (!answer) {
+      error = answer.error().message;
+    } else {
+      code = answer->status;
+      std::string reason = answer->body.substr(0, answer->body.find('\n')).substr(0, 200);
+      outcome = ClassifySlackAnswer(answer->status, reason);
+      if (outcome != SlackOutcome::kDelivered) {
+        error = "Slack answered " + std::to_string(answer->status) +
+                (reason.empty() ? "" : ": " + reason);
+      }
+    }
+    succeeded = outcome == SlackOutcome::kDelivered;
+    gone = outcome == SlackOutcome::kDisconnect;
+    permanent = outcome == SlackOutcome::kFailed;
   } else {
     std::vector<std::string> keys;
     if (auto k = WebhookSecretKey(endpoint->secret)) keys.push_back(*k);
@@ -370,8 +348,9 @@ bool Webhooks::Deliver(const WebhookDelivery& due) {
   if (succeeded) {
     d.status = "succeeded";
     d.next_attempt_at.reset();
-  } else if (auto wait = (gone || !endpoint || !endpoint->enabled) ? std::nullopt
-                                                                  : RetryDelay(d.attempts)) {
+  } else if (auto wait = (gone || permanent || !endpoint || !endpoint->enabled)
+                             ? std::nullopt
+                             : RetryDelay(d.attempts)) {
     d.status = "pending";
     d.next_attempt_at = after + *wait;
   } else {
@@ -385,13 +364,16 @@ bool Webhooks::Deliver(const WebhookDelivery& due) {
       auto e = tx.LockWebhookEndpoint(d.workspace_id, d.endpoint_id);
       if (e && e->enabled) {
         e->enabled = false;
-        e->disabled_reason = "The endpoint answered 410 Gone.";
+        e->disabled_reason = e->kind == "slack" ? "Slack refused the webhook: " + d.last_error
+                                                : "The endpoint answered 410 Gone.";
         e->updated_at = after;
         tx.UpdateWebhookEndpoint(*e);
         Principal system;
         system.user.name = "Gatehouse";
         AppendAudit(tx, system,
-                    {d.workspace_id, "webhook.disabled", "webhook", e->id, e->url, "",
+                    {d.workspace_id, e->kind == "slack" ? "slack.disabled" : "webhook.disabled",
+                     e->kind == "slack" ? "slack" : "webhook", e->id,
+                     e->kind == "slack" ? e->channel : e->url, "",
                      Json{{"reason", "gone"}, {"message_id", d.id}}.dump()},
                     after);
       }

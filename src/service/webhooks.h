@@ -1,8 +1,9 @@
-// Webhooks: a workspace's endpoints (permission webhooks.manage), the dispatcher that fans the
-// event bus (outbox_events, written with every audited change) out into one delivery per
-// matching endpoint, and the delivery of one message: Standard Webhooks signing (both secrets
-// during a rotation's overlap), the SSRF guard, retries on `[webhooks] retry_seconds` with
-// jitter, 410 disabling the endpoint. Deliveries are rows: a restart loses none.
+// Webhooks: a workspace's endpoints (permission webhooks.manage) and the delivery of one
+// message (the dispatcher that writes deliveries is in notifications.h): Standard Webhooks
+// signing (both secrets during a rotation's overlap), the SSRF guard, retries on
+// `[webhooks] retry_seconds` with jitter, 410 disabling the endpoint. Deliveries are rows: a
+// restart loses none. The workspace's Slack incoming webhook is an endpoint of kind "slack",
+// delivered the same way (unsigned; Slack's refusals read by ClassifySlackAnswer).
 #pragma once
 
 #include <optional>
@@ -58,8 +59,6 @@ class Webhooks {
   Result<WebhookDelivery> Retry(const Principal& p, const Membership& caller,
                                 const std::string& id, const std::string& msg_id);
 
-  // The dispatcher: fans out up to `limit` events of the bus; returns how many.
-  int Dispatch(int limit = 500);
   // Due deliveries (oldest first) that this process may attempt now.
   std::vector<WebhookDelivery> Due(int limit);
   // One attempt of one delivery: claims it, posts it, records the outcome. False when another

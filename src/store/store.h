@@ -251,6 +251,26 @@ class StoreReader {
                                                              const std::string& delivery_id) = 0;
   // Pending deliveries whose next attempt is due at `now`, oldest first.
   virtual std::vector<WebhookDelivery> DueWebhookDeliveries(UnixTime now, int limit) = 0;
+
+  // Notifications. The stored rules of a workspace (types without one follow the defaults).
+  virtual std::vector<NotificationRule> NotificationRules(const std::string& workspace_id) = 0;
+  virtual std::optional<NotificationPreferences> NotificationPreferencesOf(
+      const std::string& user_id) = 0;
+  // A user's in-app notifications, newest first, from the workspaces they are an active
+  // member of now (`workspace_id` "" for all of them); strictly older than `before_id` when
+  // given.
+  virtual std::vector<Notification> NotificationsOf(const std::string& user_id,
+                                                    const std::string& workspace_id,
+                                                    bool unread_only, const std::string& before_id,
+                                                    int limit) = 0;
+  virtual int64_t CountUnreadNotifications(const std::string& user_id,
+                                           const std::string& workspace_id) = 0;
+  virtual std::optional<Notification> NotificationById(const std::string& user_id,
+                                                       const std::string& id) = 0;
+  // Recipients (user id, workspace id) with digest lines due at `now` (all when `now` is
+  // nullopt), at most `limit` of them.
+  virtual std::vector<std::pair<std::string, std::string>> DueDigests(std::optional<UnixTime> now,
+                                                                      int limit) = 0;
 };
 
 // A write transaction: reads (StoreReader) on its own connection, then writes. Destroying it
@@ -483,6 +503,31 @@ class WriteTx : public StoreReader {
   // Retention of the delivery log: deletes up to `limit` finished (succeeded or failed)
   // deliveries last updated before `before`; returns how many.
   virtual int64_t PurgeWebhookDeliveries(UnixTime before, int limit) = 0;
+
+  // Notifications.
+  virtual void PutNotificationRule(const NotificationRule& r) = 0;
+  virtual bool DeleteNotificationRule(const std::string& workspace_id, const std::string& type) = 0;
+  virtual void PutNotificationPreferences(const std::string& user_id,
+                                          const NotificationPreferences& p, UnixTime now) = 0;
+  virtual void InsertNotification(const Notification& n) = 0;
+  virtual bool MarkNotificationRead(const std::string& user_id, const std::string& id,
+                                    UnixTime now) = 0;
+  // Marks every unread notification of the user (in `workspace_id`, or everywhere for "")
+  // read; returns how many.
+  virtual int64_t MarkAllNotificationsRead(const std::string& user_id,
+                                           const std::string& workspace_id, UnixTime now) = 0;
+  virtual void InsertDigestItem(const DigestItem& d) = 0;
+  // Removes and returns the recipient's digest lines of the workspace due at `now` (every one
+  // when nullopt), oldest first.
+  virtual std::vector<DigestItem> TakeDigestItems(const std::string& user_id,
+                                                  const std::string& workspace_id,
+                                                  std::optional<UnixTime> now) = 0;
+  // True (and `key` now held until `until`) when `key` was free at `now`: "at most once per
+  // period" across processes.
+  virtual bool TakeThrottle(const std::string& key, UnixTime now, UnixTime until) = 0;
+  // Retention: in-app notifications created before `before` (up to `limit`), and throttle
+  // keys expired at `now`; returns how many notifications went.
+  virtual int64_t PurgeNotifications(UnixTime before, UnixTime now, int limit) = 0;
 
   // Saves the response of a key used for the first time; returns false (and changes nothing)
   // when the key exists already. A response with status 0 reserves the key while its request

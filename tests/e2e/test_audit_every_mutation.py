@@ -21,6 +21,10 @@ EXEMPT = {
     ("POST", "/v1/check"): "a read-only authorization question; changes nothing",
     ("POST", "/v1/workspaces/{ws}/sso/connections/{sso}/test"):
         "starts a test login; its outcome is recorded (sso.tested) by the ACS below",
+    ("POST", "/v1/me/notifications/{ntf}/read"):
+        "marks one's own in-app notification read; nothing else changes (test_notifications.py)",
+    ("POST", "/v1/me/notifications/read-all"):
+        "marks one's own in-app notifications read; nothing else changes (test_notifications.py)",
     ("POST", "/v1/workspaces/{ws}/webhooks/{whk}/deliveries/{msg}/retry"):
         "needs a delivery whose attempts are over; test_webhooks.py retries one and finds its "
         "webhook.delivery_retried event",
@@ -269,6 +273,29 @@ def test_every_mutating_route_records_its_event(server, tmp_path):
     token_id = owner.get(base + "/scim/tokens").json()["data"][0]["id"]
     did("DELETE", "/v1/workspaces/{ws}/scim/tokens/{id}", owner.delete(f"{base}/scim/tokens/{token_id}"),
         204, "directory.token_revoked", in_ws)
+
+    # --- notifications -----------------------------------------------------------------------
+    did("PUT", "/v1/workspaces/{ws}/notification-rules/{type}",
+        owner.put(base + "/notification-rules/member.invited", json={"channels": ["in_app"]}),
+        200, "notification_rule.updated", in_ws)
+    did("DELETE", "/v1/workspaces/{ws}/notification-rules/{type}",
+        owner.delete(base + "/notification-rules/member.invited"), 204,
+        "notification_rule.reset", in_ws)
+    did("PUT", "/v1/workspaces/{ws}/slack",
+        owner.put(base + "/slack", json={"webhook_url": "https://hooks.example.com/services/T0/B0/x"}),
+        200, "slack.connected", in_ws)
+    # Nobody answers there: the test fails (502) and is recorded all the same.
+    did("POST", "/v1/workspaces/{ws}/slack/test", owner.post(base + "/slack/test"), 502,
+        "slack.tested", in_ws)
+    did("DELETE", "/v1/workspaces/{ws}/slack", owner.delete(base + "/slack"), 204,
+        "slack.disconnected", in_ws)
+    did("POST", "/v1/workspaces/{ws}/notification-events",
+        owner.post(base + "/notification-events",
+                   json={"type": "budget.threshold_reached", "title": "80 % of the budget"}),
+        202, "notification.raised", in_ws)
+    did("PUT", "/v1/me/notification-preferences",
+        owner.put("/v1/me/notification-preferences", json={"email": {"system": "daily_digest"}}),
+        200, "user.notification_preferences_updated", lambda: account_actions(uid))
 
     # --- webhooks (to an address nobody answers: only the management is checked here) ---------
     r = owner.post(base + "/webhooks", json={"url": "https://hooks.example.com/in",

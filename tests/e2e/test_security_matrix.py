@@ -10,6 +10,7 @@ parameter it cannot fill, so nobody forgets to think about it.
 import os
 import re
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -40,6 +41,11 @@ BODIES = {
     ("POST", "/v1/keys/verify"): {"key": "sk_live_x", "endpoint": "/"},
     ("POST", "/v1/workspaces/{ws}/webhooks"): {"url": "https://hooks.example.com/matrix"},
     ("PATCH", "/v1/workspaces/{ws}/webhooks/{whk}"): {"description": "Renamed"},
+    ("PUT", "/v1/workspaces/{ws}/notification-rules/{type}"): {"channels": ["in_app"]},
+    ("PUT", "/v1/workspaces/{ws}/slack"): {"webhook_url": "https://hooks.example.com/services/T/B/x"},
+    ("POST", "/v1/workspaces/{ws}/notification-events"): {"type": "quality.degraded",
+                                                          "title": "Matrix"},
+    ("PUT", "/v1/me/notification-preferences"): {"email": {"system": "off"}},
 }
 
 
@@ -98,6 +104,15 @@ def world(server):
     msg_a = owner_a.post(f"/v1/workspaces/{ws_a}/webhooks/{hook_a.json()['id']}/test")
     assert msg_a.status_code == 202, msg_a.text
 
+    # Dev A's joining is in owner A's inbox (member.joined: in-app to admins by default).
+    inbox = []
+    for _ in range(100):
+        inbox = owner_a.get("/v1/me/notifications").json()["data"]
+        if inbox:
+            break
+        time.sleep(0.1)
+    assert inbox, "no in-app notification for owner A"
+
     owner_b = server.signup(name="Bob Tenant")
     ws_b = owner_b.create_workspace("Tenant B")["id"]
     key_b = owner_b.post(f"/v1/workspaces/{ws_b}/api-keys", json={"name": "B full key"})
@@ -115,6 +130,8 @@ def world(server):
         "id": scim_a.json()["id"],  # a SCIM token; in SCIM paths, an id no directory has
         "whk": hook_a.json()["id"],
         "msg": msg_a.json()["id"],
+        "type": "member.invited",
+        "ntf": inbox[0]["id"],
         "token": "not-a-real-invitation-token",
     }
     return {

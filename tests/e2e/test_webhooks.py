@@ -92,6 +92,11 @@ def test_a_change_is_delivered_signed_and_filtered_by_type(srv, receiver):
     every = make_endpoint(owner, ws, receiver, f"/{ws}/every")
     keys_only = make_endpoint(owner, ws, receiver, f"/{ws}/keys", event_types=["api_key.*"])
     receiver.secrets([every["secret"], keys_only["secret"]])
+    # member.invited is a notification type whose default rule (the document's: email and
+    # Slack) names no webhook; this workspace wants it on its webhooks too.
+    r = owner.put(f"/v1/workspaces/{ws}/notification-rules/member.invited",
+                  json={"channels": ["email", "slack", "webhook"]})
+    assert r.status_code == 200, r.text
     r = owner.post(f"/v1/workspaces/{ws}/invitations", json={"email": "new@hooks.test", "role": "viewer"})
     assert r.status_code == 201, r.text
     key = owner.post(f"/v1/workspaces/{ws}/api-keys", json={"name": "ci"})

@@ -185,6 +185,9 @@ TEST_P(StoreConformance, MigrationCountsExistingAccountsAsVerified) {
   OpenStore(scratch.url()).reset();
   // Back to schema 11, with a user and a deleted user written as that schema had them.
   ASSERT_TRUE(RawSql(scratch.url(),
+                     "DROP TABLE notification_throttle; DROP TABLE digest_items; "
+                     "DROP TABLE notifications; DROP TABLE notification_preferences; "
+                     "DROP TABLE notification_rules; "
                      "DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoints; "
                      "DROP TABLE outbox_events; "
                      "DROP TABLE scim_group_members; DROP TABLE scim_groups; DROP TABLE scim_users; "

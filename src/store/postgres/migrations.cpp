@@ -476,6 +476,70 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
 CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries(endpoint_id, created_at);
 )sql"},
+      {16, R"sql(
+-- Where an event of the bus comes from: 'audit' (an audited change, its type the action) or
+-- 'notification' (a notification type that is no audit action: a sign-in from a new device,
+-- a key over its rate limit, the host's own).
+ALTER TABLE outbox_events ADD COLUMN source TEXT NOT NULL DEFAULT 'audit';
+-- A workspace's Slack incoming webhook is an endpoint of kind 'slack' (at most one), so that
+-- its messages share the deliveries' queue, retries and log.
+ALTER TABLE webhook_endpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'webhook';
+ALTER TABLE webhook_endpoints ADD COLUMN channel TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX webhook_endpoints_one_slack ON webhook_endpoints(workspace_id)
+  WHERE kind = 'slack';
+-- A workspace's rule for one notification type (the defaults are not stored).
+CREATE TABLE notification_rules (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  channels TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  actor INTEGER NOT NULL,
+  subject INTEGER NOT NULL,
+  users TEXT NOT NULL,
+  frequency TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (workspace_id, type)
+);
+CREATE TABLE notification_preferences (
+  user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  invite_access TEXT NOT NULL,
+  security TEXT NOT NULL,
+  system TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+-- The in-app inbox.
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  category TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  read_at BIGINT
+);
+CREATE INDEX notifications_by_user ON notifications(user_id, id);
+CREATE INDEX notifications_by_time ON notifications(created_at);
+-- Lines waiting for a recipient's daily digest mail, due at 09:00 in the workspace's zone.
+CREATE TABLE digest_items (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  category TEXT NOT NULL,
+  title TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  due_at BIGINT NOT NULL
+);
+CREATE INDEX digest_items_due ON digest_items(due_at);
+CREATE INDEX digest_items_by_user ON digest_items(user_id, workspace_id);
+-- "At most once per … per hour" across every node: a key and when it may fire again.
+CREATE TABLE notification_throttle (
+  key TEXT PRIMARY KEY,
+  until_at BIGINT NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

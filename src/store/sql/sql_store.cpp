@@ -1,6 +1,7 @@
 #include "store/sql/sql_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <atomic>
 #include <map>
 #include <string>
@@ -419,7 +420,7 @@ ScimGroup ScimGroupFrom(const Row& r) {
 
 constexpr const char* kWebhookCols =
     "id, workspace_id, url, description, event_types, enabled, disabled_reason, secret, "
-    "previous_secret, previous_secret_expires_at, created_at, updated_at";
+    "previous_secret, previous_secret_expires_at, created_at, updated_at, kind, channel";
 
 WebhookEndpoint WebhookFrom(const Row& r) {
   WebhookEndpoint e;
@@ -435,7 +436,31 @@ WebhookEndpoint WebhookFrom(const Row& r) {
   e.previous_secret_expires_at = r.OptInt(9);
   e.created_at = r.Int(10);
   e.updated_at = r.Int(11);
+  e.kind = r.Text(12);
+  e.channel = r.Text(13);
   return e;
+}
+
+constexpr const char* kNotificationCols =
+    "id, user_id, workspace_id, type, category, title, body, created_at, read_at";
+
+Notification NotificationFrom(const Row& r) {
+  return Notification{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4),
+                      r.Text(5), r.Text(6), r.Int(7),  r.OptInt(8)};
+}
+
+NotificationRule NotificationRuleFrom(const Row& r) {
+  NotificationRule n;
+  n.workspace_id = r.Text(0);
+  n.type = r.Text(1);
+  n.channels = SplitIds(r.Text(2));
+  n.roles = SplitIds(r.Text(3));
+  n.actor = r.Int(4) != 0;
+  n.subject = r.Int(5) != 0;
+  n.users = SplitIds(r.Text(6));
+  n.frequency = r.Text(7);
+  n.updated_at = r.Int(8);
+  return n;
 }
 
 constexpr const char* kDeliveryCols =
@@ -934,10 +959,11 @@ class SqlReads : public Base {
 
   std::vector<OutboxEvent> PendingOutboxEvents(int limit) override {
     return All<OutboxEvent>(
-        "SELECT id, workspace_id, type, payload, created_at FROM outbox_events "
+        "SELECT id, workspace_id, type, payload, created_at, source FROM outbox_events "
         "ORDER BY created_at, id LIMIT $1",
-        {int64_t{limit}},
-        [](const Row& r) { return OutboxEvent{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)}; });
+        {int64_t{limit}}, [](const Row& r) {
+          return OutboxEvent{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), r.Text(5)};
+        });
   }
 
   std::vector<WebhookEndpoint> WebhookEndpoints(const std::string& ws) override {
@@ -986,6 +1012,62 @@ class SqlReads : public Base {
              "FROM webhook_deliveries WHERE status='pending' AND next_attempt_at <= $1) due "
              "WHERE rn <= 2 ORDER BY created_at, id LIMIT $2"}),
         {now, int64_t{limit}}, DeliveryFrom);
+  }
+
+  std::vector<NotificationRule> NotificationRules(const std::string& ws) override {
+    return All<NotificationRule>(
+        "SELECT workspace_id, type, channels, roles, actor, subject, users, frequency, updated_at "
+        "FROM notification_rules WHERE workspace_id=$1 ORDER BY type",
+        {ws}, NotificationRuleFrom);
+  }
+
+  std::optional<NotificationPreferences> NotificationPreferencesOf(const std::string& user) override {
+    return One<NotificationPreferences>(
+        "SELECT invite_access, security, system FROM notification_preferences WHERE user_id=$1",
+        {user}, [](const Row& r) {
+          return NotificationPreferences{r.Text(0), r.Text(1), r.Text(2)};
+        });
+  }
+
+  // Notifications are visible while their user is an active member of their workspace.
+  static constexpr const char* kVisibleNotification =
+      " FROM notifications n JOIN memberships m ON m.workspace_id=n.workspace_id AND "
+      "m.user_id=n.user_id AND m.deactivated_at IS NULL WHERE n.user_id=$1";
+
+  std::vector<Notification> NotificationsOf(const std::string& user, const std::string& ws,
+                                            bool unread_only, const std::string& before_id,
+                                            int limit) override {
+    std::string sql = Sql({"SELECT n.id, n.user_id, n.workspace_id, n.type, n.category, n.title, "
+                           "n.body, n.created_at, n.read_at",
+                           kVisibleNotification,
+                           " AND ($2='' OR n.workspace_id=$2) AND ($3='' OR n.id < $3)",
+                           unread_only ? " AND n.read_at IS NULL" : "",
+                           " ORDER BY n.id DESC LIMIT $4"});
+    return All<Notification>(sql, {user, ws, before_id, int64_t{limit}}, NotificationFrom);
+  }
+
+  int64_t CountUnreadNotifications(const std::string& user, const std::string& ws) override {
+    auto rows = ReadConn()->Query(Sql({"SELECT COUNT(*)", kVisibleNotification,
+                                       " AND ($2='' OR n.workspace_id=$2) AND n.read_at IS NULL"}),
+                                  {user, ws});
+    return rows.at(0).Int(0);
+  }
+
+  std::optional<Notification> NotificationById(const std::string& user,
+                                               const std::string& id) override {
+    return One<Notification>(Sql({"SELECT n.id, n.user_id, n.workspace_id, n.type, n.category, "
+                                  "n.title, n.body, n.created_at, n.read_at",
+                                  kVisibleNotification, " AND n.id=$2"}),
+                             {user, id}, NotificationFrom);
+  }
+
+  std::vector<std::pair<std::string, std::string>> DueDigests(std::optional<UnixTime> now,
+                                                              int limit) override {
+    return All<std::pair<std::string, std::string>>(
+        "SELECT user_id, workspace_id FROM digest_items WHERE due_at <= $1 "
+        "GROUP BY user_id, workspace_id ORDER BY MIN(due_at), user_id, workspace_id LIMIT $2",
+        {now.value_or(std::numeric_limits<int64_t>::max()), int64_t{limit}},
+        [](const Row& r) { return std::make_pair(r.Text(0), r.Text(1)); });
   }
 
   std::vector<ScimGroup> ScimGroupsOfUser(const std::string& ws, const std::string& user) override {
@@ -1851,9 +1933,9 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
 
   void InsertOutboxEvent(const OutboxEvent& e) override {
     c_->Exec(
-        "INSERT INTO outbox_events (id, workspace_id, type, payload, created_at) "
-        "VALUES ($1,$2,$3,$4,$5)",
-        {e.id, e.workspace_id, e.type, e.payload, e.created_at});
+        "INSERT INTO outbox_events (id, workspace_id, type, payload, created_at, source) "
+        "VALUES ($1,$2,$3,$4,$5,$6)",
+        {e.id, e.workspace_id, e.type, e.payload, e.created_at, e.source});
   }
 
   bool DeleteOutboxEvent(const std::string& id) override {
@@ -1862,20 +1944,20 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
 
   void InsertWebhookEndpoint(const WebhookEndpoint& e) override {
     c_->Exec(Sql({"INSERT INTO webhook_endpoints (", kWebhookCols,
-                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"}),
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"}),
              {e.id, e.workspace_id, e.url, e.description, JoinIds(e.event_types),
               int64_t{e.enabled ? 1 : 0}, e.disabled_reason, e.secret, e.previous_secret,
-              Opt(e.previous_secret_expires_at), e.created_at, e.updated_at});
+              Opt(e.previous_secret_expires_at), e.created_at, e.updated_at, e.kind, e.channel});
   }
 
   void UpdateWebhookEndpoint(const WebhookEndpoint& e) override {
     c_->Exec(
         "UPDATE webhook_endpoints SET url=$3, description=$4, event_types=$5, enabled=$6, "
         "disabled_reason=$7, secret=$8, previous_secret=$9, previous_secret_expires_at=$10, "
-        "updated_at=$11 WHERE workspace_id=$1 AND id=$2",
+        "updated_at=$11, channel=$12 WHERE workspace_id=$1 AND id=$2",
         {e.workspace_id, e.id, e.url, e.description, JoinIds(e.event_types),
          int64_t{e.enabled ? 1 : 0}, e.disabled_reason, e.secret, e.previous_secret,
-         Opt(e.previous_secret_expires_at), e.updated_at});
+         Opt(e.previous_secret_expires_at), e.updated_at, e.channel});
   }
 
   bool DeleteWebhookEndpoint(const std::string& ws, const std::string& id) override {
@@ -1918,6 +2000,90 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
     return c_->Exec(
         "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries "
         "WHERE status<>'pending' AND updated_at < $1 ORDER BY updated_at LIMIT $2)",
+        {before, int64_t{limit}});
+  }
+
+  void PutNotificationRule(const NotificationRule& r) override {
+    c_->Exec(
+        "INSERT INTO notification_rules (workspace_id, type, channels, roles, actor, subject, "
+        "users, frequency, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "
+        "ON CONFLICT (workspace_id, type) DO UPDATE SET channels=excluded.channels, "
+        "roles=excluded.roles, actor=excluded.actor, subject=excluded.subject, "
+        "users=excluded.users, frequency=excluded.frequency, updated_at=excluded.updated_at",
+        {r.workspace_id, r.type, JoinIds(r.channels), JoinIds(r.roles), int64_t{r.actor ? 1 : 0},
+         int64_t{r.subject ? 1 : 0}, JoinIds(r.users), r.frequency, r.updated_at});
+  }
+
+  bool DeleteNotificationRule(const std::string& ws, const std::string& type) override {
+    return c_->Exec("DELETE FROM notification_rules WHERE workspace_id=$1 AND type=$2",
+                    {ws, type}) > 0;
+  }
+
+  void PutNotificationPreferences(const std::string& user, const NotificationPreferences& p,
+                                  UnixTime now) override {
+    c_->Exec(
+        "INSERT INTO notification_preferences (user_id, invite_access, security, system, "
+        "updated_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (user_id) DO UPDATE SET "
+        "invite_access=excluded.invite_access, security=excluded.security, "
+        "system=excluded.system, updated_at=excluded.updated_at",
+        {user, p.invite_access, p.security, p.system, now});
+  }
+
+  void InsertNotification(const Notification& n) override {
+    c_->Exec(Sql({"INSERT INTO notifications (", kNotificationCols,
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"}),
+             {n.id, n.user_id, n.workspace_id, n.type, n.category, n.title, n.body, n.created_at,
+              Opt(n.read_at)});
+  }
+
+  bool MarkNotificationRead(const std::string& user, const std::string& id, UnixTime now) override {
+    return c_->Exec("UPDATE notifications SET read_at=$3 WHERE user_id=$1 AND id=$2 AND "
+                    "read_at IS NULL",
+                    {user, id, now}) > 0;
+  }
+
+  int64_t MarkAllNotificationsRead(const std::string& user, const std::string& ws,
+                                   UnixTime now) override {
+    return c_->Exec("UPDATE notifications SET read_at=$3 WHERE user_id=$1 AND "
+                    "($2='' OR workspace_id=$2) AND read_at IS NULL",
+                    {user, ws, now});
+  }
+
+  void InsertDigestItem(const DigestItem& d) override {
+    c_->Exec(
+        "INSERT INTO digest_items (id, user_id, workspace_id, type, category, title, created_at, "
+        "due_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        {d.id, d.user_id, d.workspace_id, d.type, d.category, d.title, d.created_at, d.due_at});
+  }
+
+  std::vector<DigestItem> TakeDigestItems(const std::string& user, const std::string& ws,
+                                          std::optional<UnixTime> now) override {
+    auto items = All<DigestItem>(
+        Sql({"SELECT id, user_id, workspace_id, type, category, title, created_at, due_at "
+             "FROM digest_items WHERE user_id=$1 AND workspace_id=$2 AND due_at <= $3 "
+             "ORDER BY created_at, id",
+             for_update_}),
+        {user, ws, now.value_or(std::numeric_limits<int64_t>::max())}, [](const Row& r) {
+          return DigestItem{r.Text(0), r.Text(1), r.Text(2), r.Text(3),
+                            r.Text(4), r.Text(5), r.Int(6),  r.Int(7)};
+        });
+    for (const auto& d : items) c_->Exec("DELETE FROM digest_items WHERE id=$1", {d.id});
+    return items;
+  }
+
+  bool TakeThrottle(const std::string& key, UnixTime now, UnixTime until) override {
+    return c_->Exec(
+               "INSERT INTO notification_throttle (key, until_at) VALUES ($1,$3) "
+               "ON CONFLICT (key) DO UPDATE SET until_at=excluded.until_at "
+               "WHERE notification_throttle.until_at <= $2",
+               {key, now, until}) > 0;
+  }
+
+  int64_t PurgeNotifications(UnixTime before, UnixTime now, int limit) override {
+    c_->Exec("DELETE FROM notification_throttle WHERE until_at <= $1", {now});
+    return c_->Exec(
+        "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications "
+        "WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
         {before, int64_t{limit}});
   }
 
