@@ -314,6 +314,8 @@ export interface NotificationRecipients {
   roles: string[];
   /** Also the person whose action raised the notification. */
   actor: boolean;
+  /** Also the member the notification is about (whose role changed, who got access). */
+  subject: boolean;
   users: string[];
 }
 

@@ -87,7 +87,7 @@ interface Draft {
 
 const draftOf = (r: NotificationRule): Draft => ({
   channels: [...r.channels],
-  recipients: { roles: [...r.recipients.roles], actor: r.recipients.actor, users: [...r.recipients.users] },
+  recipients: { roles: [...r.recipients.roles], actor: r.recipients.actor, subject: !!r.recipients.subject, users: [...r.recipients.users] },
   frequency: r.frequency,
 });
 
@@ -97,13 +97,14 @@ const sameDraft = (a: Draft, b: Draft) =>
   sameSet(a.channels, b.channels) &&
   sameSet(a.recipients.roles, b.recipients.roles) &&
   a.recipients.actor === b.recipients.actor &&
+  a.recipients.subject === b.recipients.subject &&
   sameSet(a.recipients.users, b.recipients.users) &&
   a.frequency === b.frequency;
 
 type Preset = 'admins' | 'admins_actor' | 'custom';
 
 function presetOf(r: NotificationRecipients, adminRoles: string[]): Preset {
-  if (!sameSet(r.roles, adminRoles) || r.users.length) return 'custom';
+  if (!sameSet(r.roles, adminRoles) || r.users.length || r.subject) return 'custom';
   return r.actor ? 'admins_actor' : 'admins';
 }
 
@@ -270,7 +271,7 @@ function RuleRow(props: {
               setEditing(true);
             } else {
               setCustom(false);
-              setDraft({ ...draft, recipients: { roles: props.adminRoles, actor: v === 'admins_actor', users: [] } });
+              setDraft({ ...draft, recipients: { roles: props.adminRoles, actor: v === 'admins_actor', subject: false, users: [] } });
             }
           }}
         >
@@ -334,6 +335,7 @@ function recipientSummary(r: NotificationRecipients, roles: Role[]): string {
   const names = r.roles.map((id) => roles.find((x) => x.id === id)?.name ?? id);
   const parts = [...names];
   if (r.actor) parts.push('the person who did it');
+  if (r.subject) parts.push('the member concerned');
   if (r.users.length) parts.push(`${r.users.length} ${r.users.length === 1 ? 'member' : 'members'}`);
   return parts.length ? parts.join(', ') : 'Nobody';
 }
@@ -348,6 +350,7 @@ function RecipientsDialog(props: {
 }) {
   const [roles, setRoles] = useState<string[]>(props.value.roles);
   const [actor, setActor] = useState(props.value.actor);
+  const [subject, setSubject] = useState(props.value.subject);
   const [users, setUsers] = useState<string[]>(props.value.users);
   const [filter, setFilter] = useState('');
   const flip = (list: string[], id: string, on: boolean) => (on ? [...list.filter((x) => x !== id), id] : list.filter((x) => x !== id));
@@ -357,7 +360,7 @@ function RecipientsDialog(props: {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          props.onDone({ roles, actor, users });
+          props.onDone({ roles, actor, subject, users });
         }}
       >
         <fieldset>
@@ -372,6 +375,10 @@ function RecipientsDialog(props: {
         <label class="checkbox">
           <input type="checkbox" role="switch" checked={actor} onChange={(e) => setActor((e.target as HTMLInputElement).checked)} />
           Include the person who did it
+        </label>
+        <label class="checkbox">
+          <input type="checkbox" role="switch" checked={subject} onChange={(e) => setSubject((e.target as HTMLInputElement).checked)} />
+          Include the member it is about (whose role or access changed)
         </label>
         <fieldset>
           <legend>Specific members</legend>
