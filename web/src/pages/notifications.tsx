@@ -19,6 +19,7 @@ import {
   put,
   Role,
   SlackConnection,
+  WebhookDelivery,
   Workspace,
   wsPath,
 } from '../api';
@@ -481,6 +482,7 @@ function SlackCard(props: { ws: Workspace }) {
             {result && <p class={result.ok ? 'field-success' : 'field-error'}>{result.message}</p>}
           </div>
           <FormError error={error} />
+          <SlackMessages path={path} />
         </>
       ) : (
         <SlackForm
@@ -521,6 +523,31 @@ function SlackCard(props: { ws: Workspace }) {
         </Dialog>
       )}
     </Card>
+  );
+}
+
+const MESSAGE_TONE = { pending: 'yellow', succeeded: 'green', failed: 'red' } as const;
+
+/** The latest notifications posted to Slack, and what Slack answered. */
+function SlackMessages(props: { path: string }) {
+  const list = useAsync(() => get<{ data: WebhookDelivery[] }>(`${props.path}/deliveries?limit=5`).catch(() => ({ data: [] as WebhookDelivery[] })), [props.path]);
+  const items = list.data?.data ?? [];
+  if (items.length === 0) return null;
+  return (
+    <div class="form-section top-gap">
+      <h3>Latest messages</h3>
+      <ul class="session-list">
+        {items.map((d) => (
+          <li key={d.id}>
+            <div>
+              <span class="mono">{d.event_type}</span> <Badge tone={MESSAGE_TONE[d.status] ?? 'gray'}>{d.status === 'succeeded' ? 'Posted' : d.status === 'failed' ? 'Failed' : 'Pending'}</Badge>
+              {d.last_error && <div class="muted small delivery-error">{d.last_error}</div>}
+            </div>
+            <span class="muted small">{relativeTime(d.created_at)}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
