@@ -1380,3 +1380,6 @@ describe('directory sync over SCIM', { concurrency: false }, () => {
     assert.deepEqual(scriptErrors, []);
   });
 });
+
+// Webhooks and notifications (issue 18): their own suite, run after these.
+await import('./notifications.test.mjs');

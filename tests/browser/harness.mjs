@@ -148,6 +148,70 @@ export class SamlIdp {
   }
 }
 
+/** The e2e tests' webhook receiver (tests/e2e/webhook_receiver/receiver.mjs, npm
+ *  standardwebhooks): records every delivery, verifies its signature with the secrets it is
+ *  given, and sinks Slack messages under /slack/. */
+export class WebhookReceiver {
+  async start() {
+    const dir = path.join(root, 'tests', 'e2e', 'webhook_receiver');
+    if (!fs.existsSync(path.join(dir, 'node_modules', 'standardwebhooks'))) {
+      throw new Error('npm standardwebhooks is missing: run `bash scripts/npm-ci.sh tests/e2e/webhook_receiver e2e-webhooks`');
+    }
+    this.proc = spawn(process.execPath, [path.join(dir, 'receiver.mjs'), '--port', '0', '--parent-pid', String(process.pid)], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const m = await waitForLine(this.proc, /listening (\d+)/, 'the webhook receiver');
+    this.proc.stdout.resume();
+    this.base = `http://127.0.0.1:${m[1]}`;
+    return this;
+  }
+
+  url(pathname = '/hook') {
+    return this.base + pathname;
+  }
+
+  async #control(method, pathname, body) {
+    const res = await fetch(this.base + pathname, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`receiver ${pathname}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  /** The whsec_ secrets to verify with, current first. */
+  secrets(list) {
+    return this.#control('POST', '/__secrets', { secrets: list });
+  }
+
+  /** Answers for the next attempts at `pathname`, in order (statuses), then 200 again. */
+  plan(pathname, statuses) {
+    return this.#control('POST', '/__plan', { path: pathname, statuses });
+  }
+
+  /** Every attempt at `pathname` so far, in arrival order. */
+  attempts(pathname) {
+    return this.#control('GET', '/__attempts?path=' + encodeURIComponent(pathname));
+  }
+
+  /** The first `count` attempts at `pathname`, polling for up to `timeoutMs`. */
+  async waitFor(pathname, count = 1, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const got = await this.attempts(pathname);
+      if (got.length >= count) return got;
+      if (Date.now() > deadline) throw new Error(`${got.length} of ${count} attempts at ${pathname}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  stop() {
+    if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGTERM');
+  }
+}
+
 export class Gatehouse {
   constructor({ smtpUrl, binary, extraArgs = [] } = {}) {
     this.smtpUrl = smtpUrl;

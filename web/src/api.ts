@@ -265,3 +265,102 @@ export function ssoUrlOf(err: ApiError, back: string): string | null {
   // Same origin: keep it relative, as the API gave it.
   return url.origin === location.origin ? url.pathname + url.search : url.toString();
 }
+
+// --- webhooks and notifications (issue 18) -------------------------------------------------
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  description: string;
+  /** Empty: every event. Entries are event types (`api_key.revoked`) or `noun.*`. */
+  event_types: string[];
+  enabled: boolean;
+  /** Why the server disabled the endpoint (it answered 410 Gone); null otherwise. */
+  disabled_reason: string | null;
+  /** While the replaced secret still signs beside the new one, after a rotation. */
+  previous_secret_expires_at?: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** POST …/webhooks and …/rotate-secret: the signing secret, once. */
+export interface WebhookWithSecret extends WebhookEndpoint {
+  secret: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  event_type: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+}
+
+export type NotificationCategory = 'invite_access' | 'security' | 'system';
+export type NotificationChannel = 'email' | 'slack' | 'webhook' | 'in_app';
+export type NotificationFrequency = 'immediate' | 'daily_digest';
+
+export interface NotificationType {
+  id: string;
+  category: NotificationCategory;
+  name: string;
+  description?: string;
+}
+
+export interface NotificationRecipients {
+  roles: string[];
+  /** Also the person whose action raised the notification. */
+  actor: boolean;
+  /** Also the member the notification is about (whose role changed, who got access). */
+  subject: boolean;
+  users: string[];
+}
+
+export interface NotificationRule {
+  type: string;
+  category: NotificationCategory;
+  name: string;
+  channels: NotificationChannel[];
+  recipients: NotificationRecipients;
+  frequency: NotificationFrequency;
+  is_default: boolean;
+}
+
+export type SlackConnection =
+  | { connected: false }
+  | {
+      connected: true;
+      /** Masked by the server: the secret part of the path is never shown. */
+      webhook_url: string;
+      channel: string | null;
+      enabled: boolean;
+      disabled_reason: string | null;
+      created_at: string;
+      updated_at: string;
+    };
+
+export interface InAppNotification {
+  id: string;
+  type: string;
+  category: NotificationCategory;
+  workspace_id: string;
+  title: string;
+  body: string;
+  created_at: string;
+  read_at: string | null;
+}
+
+export interface NotificationList {
+  data: InAppNotification[];
+  unread_count: number;
+  next_cursor: string | null;
+}
+
+export type EmailFrequency = 'immediate' | 'daily_digest' | 'off';
+
+export interface NotificationPreferences {
+  email: Record<NotificationCategory, EmailFrequency>;
+}

@@ -9,10 +9,12 @@ import { Login, Signup } from './pages/auth';
 import { Billing } from './pages/billing';
 import { DirectorySync } from './pages/directory';
 import { General } from './pages/general';
+import { Notifications } from './pages/notifications';
 import { Projects } from './pages/projects';
 import { ForgotPassword, ResetPassword, VerifyEmail } from './pages/recovery';
 import { TeamMembers } from './pages/team';
 import { SsoReturn, SsoSettings } from './pages/sso';
+import { Webhooks } from './pages/webhooks';
 import { CreateWorkspace } from './pages/workspaces';
 import { match, navigate, useLocation } from './router';
 import { loadMe, SessionContext } from './session';
@@ -84,6 +86,10 @@ function route(path: string, query: URLSearchParams, me: Me | null) {
         return <Shell ws={ws} section="sso">{(w, reloadWs) => <SsoSettings ws={w} reloadWs={reloadWs} />}</Shell>;
       case 'directory':
         return <Shell ws={ws} section="directory">{(w) => <DirectorySync ws={w} />}</Shell>;
+      case 'webhooks':
+        return <Shell ws={ws} section="webhooks">{(w) => <Webhooks ws={w} />}</Shell>;
+      case 'notifications':
+        return <Shell ws={ws} section="notifications">{(w) => <Notifications ws={w} />}</Shell>;
       case 'account':
         return <Shell ws={ws} section="account">{(w) => <Account ws={w} />}</Shell>;
     }

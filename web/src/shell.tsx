@@ -3,6 +3,7 @@
 import { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, get, post, ssoUrlOf, Workspace, wsPath } from './api';
+import { NotificationBell } from './bell';
 import { usePermissions } from './permissions';
 import { Link, navigate } from './router';
 import { VerifyEmailNotice } from './pages/recovery';
@@ -27,6 +28,8 @@ export const SECTIONS: Section[] = [
   { id: 'audit-log', label: 'Audit Log', href: (ws) => `/w/${ws}/audit-log`, anyOf: ['audit_log.view'] },
   { id: 'sso', label: 'Single Sign-On', href: (ws) => `/w/${ws}/settings/sso`, anyOf: ['sso.configure'] },
   { id: 'directory', label: 'Directory Sync', href: (ws) => `/w/${ws}/settings/directory`, anyOf: ['directory.configure'] },
+  { id: 'webhooks', label: 'Webhooks', href: (ws) => `/w/${ws}/settings/webhooks`, anyOf: ['webhooks.manage'] },
+  { id: 'notifications', label: 'Notifications', href: (ws) => `/w/${ws}/settings/notifications`, anyOf: ['notifications.manage'] },
   { id: 'account', label: 'Account', href: (ws) => `/w/${ws}/settings/account`, personal: true },
 ];
 
@@ -121,6 +124,9 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
           ) : (
             <div class="context-placeholder" aria-hidden="true" />
           )}
+          <div class="context-tools">
+            <NotificationBell ws={props.ws} />
+          </div>
         </div>
         {ws.error instanceof ApiError && ws.error.code === 'sso_required' ? (
           <SsoRequired error={ws.error} />

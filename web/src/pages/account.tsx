@@ -6,6 +6,7 @@ import { usePermissions } from '../permissions';
 import { navigate } from '../router';
 import { useSession } from '../session';
 import { TwoStepRow } from './mfa';
+import { NotificationPreferencesCard } from './notification_preferences';
 import { Avatar, Badge, Card, Dialog, FormError, relativeTime, TextField, useAsync } from '../ui';
 
 interface SessionRow {
@@ -140,6 +141,7 @@ export function Account(props: { ws: Workspace }) {
         </ul>
         <FormError error={error} />
       </Card>
+      <NotificationPreferencesCard />
       <PasswordCard onChanged={sessions.reload} />
       <DeleteAccountCard />
     </div>
