@@ -8,7 +8,9 @@ namespace gh {
 
 KeyState StateOf(const ApiKey& k, UnixTime now) {
   if (k.revoked_at) return KeyState::kRevoked;
-  // Held with its owner's membership (deactivated by the directory): revoked until lifted.
+  // Held with its owner's membership: suspended by an admin, or deactivated by the directory
+  // (revoked until lifted).
+  if (k.owner_hold == "suspended") return KeyState::kSuspended;
   if (!k.owner_hold.empty()) return KeyState::kRevoked;
   if (k.expires_at && *k.expires_at <= now) return KeyState::kExpired;
   return KeyState::kLive;

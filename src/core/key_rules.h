@@ -13,7 +13,8 @@ namespace gh {
 // A key's own state at `now`. Its owner's membership is the store's to keep in step with it:
 // a membership ends only in a transaction that revokes or re-owns the member's keys, so a
 // key whose owner left reads as revoked here too.
-enum class KeyState { kLive, kRevoked, kExpired };
+// kSuspended: held with its owner's suspended membership (owner_hold "suspended").
+enum class KeyState { kLive, kRevoked, kExpired, kSuspended };
 KeyState StateOf(const ApiKey& k, UnixTime now);
 
 // What verification answers the gateway (`code` of POST /v1/keys/verify): VALID or the first
@@ -27,6 +28,7 @@ enum class VerifyCode {
   kIpNotAllowed,
   kRateLimited,
   kQuotaExceeded,
+  kSuspended,  // the key's owner is suspended in its workspace
 };
 inline constexpr EnumName<VerifyCode> kVerifyCodeNames[] = {
     {VerifyCode::kValid, "VALID"},
@@ -37,6 +39,7 @@ inline constexpr EnumName<VerifyCode> kVerifyCodeNames[] = {
     {VerifyCode::kIpNotAllowed, "IP_NOT_ALLOWED"},
     {VerifyCode::kRateLimited, "RATE_LIMITED"},
     {VerifyCode::kQuotaExceeded, "QUOTA_EXCEEDED"},
+    {VerifyCode::kSuspended, "SUSPENDED"},
 };
 static_assert(InEnumeratorOrder(kVerifyCodeNames));
 constexpr std::string_view ToString(VerifyCode c) { return NameOf(kVerifyCodeNames, c); }

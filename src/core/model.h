@@ -244,6 +244,7 @@ struct Notification {
   std::string body;
   UnixTime created_at = 0;
   std::optional<UnixTime> read_at;
+  std::string link;  // the dashboard page it leads to ("/w/ws_…/api-keys"), "" for none
 };
 
 // A line waiting for its recipient's daily digest.
@@ -284,8 +285,18 @@ struct Membership {
   // directory (or an admin, saying so) reactivates them.
   std::optional<UnixTime> deactivated_at;
   bool directory_managed = false;  // provisioned by the workspace's directory (SCIM)
+  // Set while an admin has suspended the member: refused in the workspace, keys there verify
+  // SUSPENDED, until unsuspended. The directory's deactivation is the stronger state.
+  std::optional<UnixTime> suspended_at;
+  std::string suspended_reason;
 
-  std::string_view status() const { return deactivated_at ? "deactivated" : "active"; }
+  std::string_view status() const {
+    return deactivated_at ? "deactivated" : suspended_at ? "suspended" : "active";
+  }
+  // The hold its keys carry (ApiKey::owner_hold) in this state.
+  std::string KeyHold() const {
+    return deactivated_at ? "deactivated" : suspended_at ? "suspended" : "";
+  }
 };
 
 // A workspace together with the user's membership of it.

@@ -32,7 +32,8 @@ Json KeyJson(const KeyView& v) {
       {"last_used_at", opt_time(k.last_used_at)},
       {"expires_at", opt_time(k.expires_at)},
       {"revoked_at", opt_time(k.revoked_at)},
-      // "deactivated" while the owner's membership is: the key verifies REVOKED until then.
+      // "deactivated" or "suspended" while the owner's membership is: the key verifies REVOKED
+      // or SUSPENDED until then.
       {"owner_hold", k.owner_hold.empty() ? Json(nullptr) : Json(k.owner_hold)},
       {"previous_secret_expires_at", opt_time(k.previous_expires_at)}};
   if (!v.secret.empty()) j["key"] = v.secret;

@@ -36,7 +36,8 @@ Json NotificationJson(const Notification& n) {
           {"title", n.title},
           {"body", n.body},
           {"created_at", FormatRfc3339(n.created_at)},
-          {"read_at", OptTime(n.read_at)}};
+          {"read_at", OptTime(n.read_at)},
+          {"link", n.link.empty() ? Json(nullptr) : Json(n.link)}};
 }
 
 // A Slack incoming webhook URL is a credential: shown without its last path segment.

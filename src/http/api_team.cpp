@@ -272,6 +272,48 @@ void AddTeamRoutes(App& app) {
        }});
 
   app.router.Add(
+      {.method = "POST",
+       .path = "/v1/workspaces/{ws}/members/{usr}/suspend",
+       .operation_id = "suspendMember",
+       .summary = "Suspend a member: refused in the workspace (403 member_suspended), their keys "
+                  "verify SUSPENDED, until unsuspended",
+       .access = Access::kWorkspace,
+       .permission = "members.remove",
+       .tag = "team",
+       .handler = [&app](Request& req) -> Result<Response> {
+         std::string reason;
+         if (!req.body.empty()) {
+           auto body = ParseObject(req, {"reason"});
+           if (!body) return body.error();
+           if (body->contains("reason") && !(*body)["reason"].is_null()) {
+             if (!(*body)["reason"].is_string()) {
+               return Error::Invalid("invalid_reason", "reason", "reason must be a string.");
+             }
+             reason = (*body)["reason"].get<std::string>();
+           }
+         }
+         auto m = app.team.Suspend(*req.principal, *req.membership, req.Param("usr"), reason);
+         if (!m) return m.error();
+         return JsonResponse(
+             200, MemberJson(app, *m, *req.membership, ContextFor(app, *req.membership)));
+       }});
+  app.router.Add(
+      {.method = "POST",
+       .path = "/v1/workspaces/{ws}/members/{usr}/unsuspend",
+       .operation_id = "unsuspendMember",
+       .summary = "Lift a member's suspension: requests and keys work again",
+       .access = Access::kWorkspace,
+       .permission = "members.remove",
+       .body_type = "",
+       .tag = "team",
+       .handler = [&app](Request& req) -> Result<Response> {
+         auto m = app.team.Unsuspend(*req.principal, *req.membership, req.Param("usr"));
+         if (!m) return m.error();
+         return JsonResponse(
+             200, MemberJson(app, *m, *req.membership, ContextFor(app, *req.membership)));
+       }});
+
+  app.router.Add(
       {.method = "DELETE",
        .path = "/v1/workspaces/{ws}/members/{usr}",
        .operation_id = "removeMember",

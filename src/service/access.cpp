@@ -195,6 +195,8 @@ Result<CheckAnswer> Access::Check(const std::string& ws, const CheckSubject& sub
     switch (StateOf(*k, clock_.Now())) {
       case KeyState::kRevoked:
         return no("The API key is revoked.");
+      case KeyState::kSuspended:
+        return no("The API key's owner is suspended in this workspace.");
       case KeyState::kExpired:
         return no("The API key has expired.");
       case KeyState::kLive:
@@ -209,6 +211,7 @@ Result<CheckAnswer> Access::Check(const std::string& ws, const CheckSubject& sub
                      : "The user is not a member of the workspace.");
   }
   if (m->deactivated_at) return no("The member is deactivated by the workspace's directory.");
+  if (m->suspended_at) return no("The member is suspended in this workspace.");
   bool in_project = !project_id.empty();
   if (in_project && (!IsWellFormedId(project_id, "prj") || !store_.ProjectById(ws, project_id))) {
     return Error::Invalid("invalid_project", "project_id", "Unknown project.");
@@ -221,6 +224,13 @@ Result<CheckAnswer> Access::Check(const std::string& ws, const CheckSubject& sub
   return CheckAnswer{allowed, role, "The role " + role_name + verb + std::string(permission) + "."};
 }
 
+Error Access::Suspended() {
+  return Error{ErrorKind::kForbidden, "member_suspended",
+               "Your membership of this workspace is suspended. Ask an administrator of the "
+               "workspace.",
+               {}};
+}
+
 Result<Membership> Access::Recheck(WriteTx& tx, const Membership& caller,
                                    std::string_view permission) {
   const std::string& ws = caller.workspace_id;
@@ -231,6 +241,7 @@ Result<Membership> Access::Recheck(WriteTx& tx, const Membership& caller,
     return Error{ErrorKind::kForbidden, "member_deactivated",
                  "Your membership of this workspace is deactivated by its directory.", {}};
   }
+  if (m->suspended_at) return Suspended();
   if (!permission.empty() && !Can(*m, permission)) {
     return Error::Forbidden("Your role (" + RoleName(ws, m->role) + ") lacks the permission " +
                             std::string(permission) + ".");
@@ -264,6 +275,8 @@ Result<Membership> Access::Authorize(const Principal& p, const std::string& ws,
                  "administrator of the workspace.",
                  {}};
   }
+  // Suspended by an admin: refused until unsuspended (the session elsewhere is untouched).
+  if (m->suspended_at) return Suspended();
   bool require_mfa = workspace->require_mfa;
   // The IP allowlist binds sessions and API keys alike: it is about where a request comes
   // from, not how it authenticated. The member still sees the workspace in their lists.

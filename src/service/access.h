@@ -121,6 +121,9 @@ class Access {
 
   const Catalogue& catalogue() const { return catalogue_; }
 
+  // 403 member_suspended.
+  static Error Suspended();
+
  private:
   struct CompiledRole {
     std::string id;

@@ -146,7 +146,7 @@ void Accounts::RaiseNewSignIn(WriteTx& tx, const NewSession& s, bool new_device,
                             {"country", ses.country}};
   std::string device = ses.device + (ses.browser.empty() ? "" : ", " + ses.browser);
   for (const auto& w : tx.WorkspacesOfUser(s.user.id)) {
-    if (w.membership.deactivated_at) continue;
+    if (w.membership.status() != "active") continue;
     if (new_location) {
       RaiseNotification(tx, w.workspace.id, "session.new_location", s.user.id, s.user.id,
                         s.user.name + " signed in from a new location",

@@ -268,7 +268,10 @@ struct Directory::Impl {
     }
     tx.SetMembershipState(ws(), user_id, active ? std::nullopt : std::optional<UnixTime>(now),
                           true);
-    auto keys = tx.HoldKeysOfOwner(ws(), user_id, active ? "" : "deactivated", now);
+    Membership after = member.membership;
+    after.deactivated_at = active ? std::nullopt : std::optional<UnixTime>(now);
+    // Reactivated while suspended by an admin: the keys stay held, as suspended.
+    auto keys = tx.HoldKeysOfOwner(ws(), user_id, after.KeyHold(), now);
     int sessions = 0;
     if (!active) {
       for (const auto& s : tx.LiveSessionsOfUser(user_id, now)) {
@@ -499,7 +502,9 @@ Status Directory::Reactivate(const Principal& p, const Membership& caller,
       su->updated_at = now;
       if (Status st = tx.UpdateScimUser(*su); !st.ok()) return st.error();
     }
-    auto keys = tx.HoldKeysOfOwner(caller.workspace_id, user_id, "", now);
+    Membership after = member->membership;
+    after.deactivated_at.reset();
+    auto keys = tx.HoldKeysOfOwner(caller.workspace_id, user_id, after.KeyHold(), now);
     AppendAudit(tx, p,
                 {caller.workspace_id, "member.reactivated", "user", user_id, member->user.name, "",
                  Json{{"override_directory", override_directory},

@@ -280,6 +280,10 @@ VerifyResult KeyIndex::Verify(const VerifyRequest& req, int64_t now_us) {
     r.code = VerifyCode::kRevoked;
     return r;
   }
+  if (state == KeyState::kSuspended) {
+    r.code = VerifyCode::kSuspended;
+    return r;
+  }
   if (state == KeyState::kExpired ||
       (e.previous && (!k.previous_expires_at || *k.previous_expires_at <= now))) {
     r.code = VerifyCode::kExpired;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -52,7 +53,9 @@ struct Rendered {
 
 // Renders an event of the bus. Audit events carry the audit record as `data`; notification
 // events carry {title, body, actor_id, subject_id, details}.
-Rendered Render(const OutboxEvent& ev, std::string_view type, const Json& data) {
+// `role_name` turns a role id into its name ("developer" → "Developer", role_… → its name).
+Rendered Render(const OutboxEvent& ev, std::string_view type, const Json& data,
+                const std::function<std::string(const std::string&)>& role_name) {
   Rendered r;
   if (ev.source != "audit") {
     r.title = Str(data, "title");
@@ -60,7 +63,7 @@ Rendered Render(const OutboxEvent& ev, std::string_view type, const Json& data) 
     r.actor_id = Str(data, "actor_id");
     r.subject_id = Str(data, "subject_id");
     if (type == "rate_limit.exceeded") r.path = "api-keys";
-    if (type.rfind("session.", 0) == 0) r.path = "settings/audit";
+    if (type.rfind("session.", 0) == 0) r.path = "audit-log";
     return r;
   }
   const Json& actor = data.contains("actor") ? data["actor"] : Json::object();
@@ -73,8 +76,11 @@ Rendered Render(const OutboxEvent& ev, std::string_view type, const Json& data) 
   std::string what = Str(target, "name");
   if (Str(target, "type") == "user") r.subject_id = Str(target, "id");
   std::string role;
-  for (const char* k : {"to_name", "role_name", "role", "to"}) {
+  for (const char* k : {"to_name", "role_name"}) {
     if (role.empty()) role = Str(details, k);
+  }
+  for (const char* k : {"role", "to"}) {
+    if (role.empty() && !Str(details, k).empty()) role = role_name(Str(details, k));
   }
   if (type == "member.invited") {
     r.title = who + " invited " + what;
@@ -364,7 +370,7 @@ Result<int64_t> Notifications::MarkAllRead(const Principal& p, const std::string
   return store_.Write([&](WriteTx& tx) -> Result<int64_t> {
     if (!ws.empty()) {
       auto m = tx.MembershipOf(ws, p.user.id);
-      if (!m || m->deactivated_at) return Error::NotFound("workspace");
+      if (!m || m->status() != "active") return Error::NotFound("workspace");
     }
     return tx.MarkAllNotificationsRead(p.user.id, ws, clock_.Now());
   });
@@ -621,7 +627,10 @@ void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
   }
   if (type.empty()) return;
 
-  Rendered r = Render(ev, type, data);
+  Rendered r = Render(ev, type, data, [&](const std::string& role) {
+    std::string name = access_.RoleName(ev.workspace_id, role);
+    return name.empty() ? role : name;
+  });
   auto ws = tx.WorkspaceById(ev.workspace_id);
   if (!ws) return;
   std::string link = config_.PublicUrl() + "/w/" + ws->id + (r.path.empty() ? "" : "/" + r.path);
@@ -639,7 +648,7 @@ void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
   std::set<std::string> to;
   std::map<std::string, User> people;
   for (auto& m : tx.Members(ev.workspace_id)) {
-    if (m.membership.deactivated_at) continue;
+    if (m.membership.status() != "active") continue;  // deactivated or suspended
     const std::string& uid = m.user.id;
     bool pick = (Has(rule->roles, m.membership.role) && uid != r.actor_id) ||
                 (rule->actor && uid == r.actor_id) || (rule->subject && uid == r.subject_id) ||
@@ -662,6 +671,7 @@ void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
       n.title = r.title.substr(0, 300);
       n.body = r.body.substr(0, 2000);
       n.created_at = ev.created_at;
+      n.link = "/w/" + ev.workspace_id + (r.path.empty() ? "" : "/" + r.path);
       tx.InsertNotification(n);
     }
     if (!wants("email") || u.email.empty()) continue;
@@ -712,7 +722,7 @@ int Notifications::SendDigests(bool all) {
         auto ws = tx.WorkspaceById(wsid);
         auto m = tx.MembershipOf(wsid, uid);
         // Someone who left the workspace (or was deactivated) no longer hears about it.
-        if (!user || !ws || !m || m->deactivated_at || user->email.empty()) return;
+        if (!user || !ws || !m || m->status() != "active" || user->email.empty()) return;
         std::map<std::string, std::vector<const DigestItem*>> by_category;
         for (const auto& d : items) by_category[d.category].push_back(&d);
         std::vector<std::string> lines = {

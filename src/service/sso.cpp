@@ -794,6 +794,11 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
       detail = "The workspace's directory deactivated this member.";
       return fail();
     }
+    if (member && member->suspended_at) {
+      reason = "member_suspended";
+      detail = "An administrator of the workspace suspended this member.";
+      return fail();
+    }
     if (!member && !s.jit) {
       reason = "jit_disabled";
       detail = "This person is not a member, and the connection does not provision new ones.";

@@ -180,7 +180,7 @@ Result<Removal> Team::RemoveInTx(WriteTx& tx, const Principal& p, const std::str
     // a stranger) would be alive without a member behind them.
     auto heir = IsWellFormedId(keys.transfer_to, "usr") ? tx.MembershipOf(ws, keys.transfer_to)
                                                         : std::nullopt;
-    if (keys.transfer_to == user_id || !heir || heir->deactivated_at) {
+    if (keys.transfer_to == user_id || !heir || heir->deactivated_at || heir->suspended_at) {
       return Error::Invalid("invalid_transfer_to", "transfer_to",
                             "transfer_to must be another active member of the workspace.");
     }
@@ -206,6 +206,92 @@ Result<Removal> Team::RemoveInTx(WriteTx& tx, const Principal& p, const std::str
   return out;
 }
 
+Result<Member> Team::Suspend(const Principal& p, const Membership& caller,
+                             const std::string& user_id, const std::string& reason) {
+  auto why = validation::SingleLineText(reason, 0, 500, "invalid_reason", "reason",
+                                        "reason is at most 500 characters on one line.");
+  if (!why) return why.error();
+  return store_.Write([&](WriteTx& tx) -> Result<Member> {
+    auto me = access_.Recheck(tx, caller, "members.remove");
+    if (!me) return me.error();
+    return SuspendInTx(tx, p, *me, user_id, *why, nlohmann::json::object(), clock_.Now());
+  });
+}
+
+Result<Member> Team::SuspendInTx(WriteTx& tx, const Principal& p, const Membership& me,
+                                 const std::string& user_id, const std::string& reason,
+                                 nlohmann::json details, UnixTime now) {
+  const std::string& ws = me.workspace_id;
+  const Catalogue& c = access_.catalogue();
+  auto target = IsWellFormedId(user_id, "usr") ? tx.MemberOf(ws, user_id) : std::nullopt;
+  if (!target) return Error::NotFound("member");
+  if (user_id == me.user_id) {
+    return Error::Invalid("cannot_suspend_self", "user_id", "You cannot suspend yourself.");
+  }
+  if (!c.owner_role.empty() && target->membership.role == c.owner_role) {
+    return Error::Conflict("owner_protected",
+                           "The owner cannot be suspended; transfer ownership first.");
+  }
+  if (Status st = CheckNotAbove(me, target->membership); !st.ok()) return st.error();
+  if (target->membership.suspended_at) {
+    return Error::Conflict("already_suspended", "The member is suspended already.");
+  }
+  // Without an owner, the workspace keeps at least one administrator who can act.
+  if (c.owner_role.empty() && target->membership.role == c.creator_role) {
+    int active = 0;
+    for (const auto& m : tx.Members(ws)) {
+      if (m.membership.role == c.creator_role && m.membership.status() == "active" &&
+          m.user.id != user_id) {
+        ++active;
+      }
+    }
+    if (active == 0) return LastManager(c.FindRole(c.creator_role)->name);
+  }
+  tx.SetMembershipSuspension(ws, user_id, now, reason);
+  target->membership.suspended_at = now;
+  target->membership.suspended_reason = reason;
+  auto keys = tx.HoldKeysOfOwner(ws, user_id, target->membership.KeyHold(), now);
+  details["email"] = target->user.email;
+  details["keys"] = keys.size();
+  if (!reason.empty()) details["reason"] = reason;
+  AppendAudit(tx, p, {ws, "member.suspended", "user", user_id, target->user.name, "",
+                      details.dump()},
+              now);
+  keys_.PutAfterCommit(tx, std::move(keys));
+  ForgetAfterCommit(tx, ws, false);
+  return *target;
+}
+
+Result<Member> Team::Unsuspend(const Principal& p, const Membership& caller,
+                               const std::string& user_id) {
+  const std::string& ws = caller.workspace_id;
+  return store_.Write([&](WriteTx& tx) -> Result<Member> {
+    auto me = access_.Recheck(tx, caller, "members.remove");
+    if (!me) return me.error();
+    auto target = IsWellFormedId(user_id, "usr") ? tx.MemberOf(ws, user_id) : std::nullopt;
+    if (!target) return Error::NotFound("member");
+    if (!target->membership.suspended_at) {
+      return Error::Conflict("not_suspended", "The member is not suspended.");
+    }
+    UnixTime now = clock_.Now();
+    UnixTime since = *target->membership.suspended_at;
+    tx.SetMembershipSuspension(ws, user_id, std::nullopt, "");
+    target->membership.suspended_at.reset();
+    target->membership.suspended_reason.clear();
+    // A member the directory deactivated meanwhile keeps their keys held, as deactivated.
+    auto keys = tx.HoldKeysOfOwner(ws, user_id, target->membership.KeyHold(), now);
+    nlohmann::json details = {{"email", target->user.email},
+                              {"keys", keys.size()},
+                              {"suspended_seconds", now - since}};
+    AppendAudit(tx, p, {ws, "member.unsuspended", "user", user_id, target->user.name, "",
+                        details.dump()},
+                now);
+    keys_.PutAfterCommit(tx, std::move(keys));
+    ForgetAfterCommit(tx, ws, false);
+    return *target;
+  });
+}
+
 Status Team::TransferOwnership(const Principal& p, const Membership& caller,
                                const std::string& user_id) {
   const std::string& ws = caller.workspace_id;
@@ -228,6 +314,9 @@ Status Team::TransferOwnership(const Principal& p, const Membership& caller,
     if (target->membership.deactivated_at) {
       return Error::Invalid("member_deactivated", "user_id",
                             "That member is deactivated by the workspace's directory.");
+    }
+    if (target->membership.suspended_at) {
+      return Error::Invalid("member_suspended", "user_id", "That member is suspended.");
     }
     // The former owner keeps managing the workspace as the strongest non-owner built-in role.
     std::string demoted_to = c.FindRole("admin") ? "admin" : c.default_invite_role;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <optional>
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -75,6 +77,20 @@ class Team {
 
   Status TransferOwnership(const Principal& p, const Membership& caller,
                            const std::string& user_id);
+
+  // Suspends a member (permission members.remove): every request of theirs to the workspace
+  // answers 403 member_suspended and their keys there verify SUSPENDED, from the next request
+  // on; Unsuspend restores both. Nobody suspends themselves, the owner, someone who outranks
+  // them, or the last active administrator. Audited member.suspended / member.unsuspended.
+  Result<Member> Suspend(const Principal& p, const Membership& caller, const std::string& user_id,
+                         const std::string& reason);
+  Result<Member> Unsuspend(const Principal& p, const Membership& caller,
+                           const std::string& user_id);
+  // The suspension itself inside `tx` (after the caller's Recheck), for flows that suspend as
+  // part of a larger change (an anomaly's "suspend"). `details` go into the audit event.
+  Result<Member> SuspendInTx(WriteTx& tx, const Principal& p, const Membership& me,
+                             const std::string& user_id, const std::string& reason,
+                             nlohmann::json details, UnixTime now);
 
   std::vector<RoleView> Roles(const Membership& caller);
   Result<RoleView> CreateRole(const Principal& p, const Membership& caller, const RoleInput& in);

@@ -366,6 +366,10 @@ class WriteTx : public StoreReader {
   virtual bool SetMembershipState(const std::string& workspace_id, const std::string& user_id,
                                   std::optional<UnixTime> deactivated_at,
                                   bool directory_managed) = 0;
+  // Suspends (a time) or unsuspends (nullopt) a member; false when there is no such member.
+  virtual bool SetMembershipSuspension(const std::string& workspace_id, const std::string& user_id,
+                                       std::optional<UnixTime> suspended_at,
+                                       const std::string& reason) = 0;
 
   // Conflict `role_name_taken` when the workspace has a role of that name.
   virtual Status InsertCustomRole(const CustomRole& role) = 0;

@@ -163,6 +163,11 @@ def test_every_mutating_route_records_its_event(server, tmp_path):
     did("PATCH", "/v1/workspaces/{ws}/members/{usr}",
         owner.patch(f"{base}/members/{joiner_id}", json={"role": "developer"}), 200,
         "member.role_changed", in_ws)
+    did("POST", "/v1/workspaces/{ws}/members/{usr}/suspend",
+        owner.post(f"{base}/members/{joiner_id}/suspend", json={"reason": "Review"}), 200,
+        "member.suspended", in_ws)
+    did("POST", "/v1/workspaces/{ws}/members/{usr}/unsuspend",
+        owner.post(f"{base}/members/{joiner_id}/unsuspend"), 200, "member.unsuspended", in_ws)
     leaver = join(server, owner, w, role="viewer", name="Lee Leaver")
     did("DELETE", "/v1/workspaces/{ws}/members/{usr}",
         owner.delete(f"{base}/members/{leaver.user['id']}"), 204, "member.removed", in_ws)

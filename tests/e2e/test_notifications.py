@@ -195,7 +195,7 @@ def test_member_invited_reaches_admins_by_mail_and_slack_but_not_webhooks(srv, s
     subject = f"[Invite Co] Invite Co Owner invited {newcomer}"
     assert wait_until(lambda: subject in subjects(sink, admin.email)), subjects(sink, admin.email)
     text, html = mail_parts(next(m for m in sink.to(admin.email) if m["subject"] == subject))
-    assert "Role: viewer" in text and "Workspace: Invite Co" in text
+    assert "Role: Viewer" in text and "Workspace: Invite Co" in text
     assert f"/w/{ws}/settings/team" in text and "<p>" in html
     posted = receiver.wait_for(f"/slack/{ws}/T0/B0/secretpart", 1)
     msg = json.loads(posted[0]["body"])
@@ -248,6 +248,7 @@ def test_inbox_marks_and_workspace_scoping(srv, sink):
     assert first["id"].startswith("ntf_") and first["type"] == "member.joined"
     assert first["workspace_id"] == ws and first["read_at"] is None
     assert first["category"] == "invite_access" and "joined the workspace" in first["title"]
+    assert first["link"] == f"/w/{ws}/settings/team" and first["body"] == "Role: Developer"
     page = inbox(owner, ws, limit=1)
     assert len(page["data"]) == 1 and page["next_cursor"] == page["data"][0]["id"]
     rest = inbox(owner, ws, limit=1, cursor=page["next_cursor"])

@@ -185,6 +185,8 @@ TEST_P(StoreConformance, MigrationCountsExistingAccountsAsVerified) {
   OpenStore(scratch.url()).reset();
   // Back to schema 11, with a user and a deleted user written as that schema had them.
   ASSERT_TRUE(RawSql(scratch.url(),
+                     "ALTER TABLE memberships DROP COLUMN suspended_at; "
+                     "ALTER TABLE memberships DROP COLUMN suspended_reason; "
                      "DROP TABLE notification_throttle; DROP TABLE digest_items; "
                      "DROP TABLE notifications; DROP TABLE notification_preferences; "
                      "DROP TABLE notification_rules; "

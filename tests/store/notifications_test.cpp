@@ -23,6 +23,7 @@ Notification NewNotification(const std::string& user, const std::string& ws, Uni
   n.title = "Zoë joined – Zürich ✓";
   n.body = "Role: viewer";
   n.created_at = at;
+  n.link = "/w/" + ws + "/settings/team";
   return n;
 }
 
@@ -97,6 +98,7 @@ TEST_P(StoreConformance, TheInboxShowsOnlyWorkspacesTheUserIsAnActiveMemberOf) {
   EXPECT_EQ(all[0].workspace_id, b.id);  // newest first
   EXPECT_EQ(all[1].id, in_a[2].id);
   EXPECT_EQ(all[1].title, in_a[2].title);
+  EXPECT_EQ(all[1].link, in_a[2].link);
   auto page = store().NotificationsOf(u.id, a.id, false, in_a[2].id, 1);
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].id, in_a[1].id);
@@ -116,6 +118,11 @@ TEST_P(StoreConformance, TheInboxShowsOnlyWorkspacesTheUserIsAnActiveMemberOf) {
   // Someone else's id is not found; a deactivated or removed member sees nothing there.
   User other = AddUser();
   EXPECT_FALSE(store().NotificationById(other.id, in_a[0].id).has_value());
+  InTx([&](WriteTx& tx) { tx.SetMembershipSuspension(b.id, u.id, kT0 + 35, "review"); });
+  EXPECT_EQ(store().NotificationsOf(u.id, "", false, "", 10).size(), 3u);
+  EXPECT_EQ(store().MembershipOf(b.id, u.id)->suspended_reason, "review");
+  InTx([&](WriteTx& tx) { tx.SetMembershipSuspension(b.id, u.id, std::nullopt, ""); });
+  EXPECT_EQ(store().NotificationsOf(u.id, "", false, "", 10).size(), 4u);
   InTx([&](WriteTx& tx) { tx.SetMembershipState(b.id, u.id, kT0 + 40, true); });
   EXPECT_EQ(store().NotificationsOf(u.id, "", false, "", 10).size(), 3u);
   EXPECT_EQ(store().CountUnreadNotifications(u.id, b.id), 0);

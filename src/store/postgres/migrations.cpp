@@ -540,6 +540,15 @@ CREATE TABLE notification_throttle (
   until_at BIGINT NOT NULL
 );
 )sql"},
+      {17, R"sql(
+-- A member suspended by an admin (or from an anomaly): refused in the workspace and their keys
+-- there verify SUSPENDED, until unsuspended. Distinct from removal and from the directory's
+-- deactivation; keys are held with owner_hold = 'suspended'.
+ALTER TABLE memberships ADD COLUMN suspended_at BIGINT;
+ALTER TABLE memberships ADD COLUMN suspended_reason TEXT NOT NULL DEFAULT '';
+-- Where an in-app notification leads in the dashboard (a path such as /w/ws_…/api-keys).
+ALTER TABLE notifications ADD COLUMN link TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

@@ -301,12 +301,12 @@ Invitation InvitationFrom(const Row& r) {
 constexpr const char* kMemberCols =
     "m.id, m.workspace_id, m.user_id, m.role, m.joined_at, u.id, u.email, u.name, "
     "u.password_hash, u.theme, u.language, u.avatar_url, u.created_at, u.updated_at, "
-    "u.last_login_at, m.deactivated_at, m.directory_managed";
+    "u.last_login_at, m.deactivated_at, m.directory_managed, m.suspended_at, m.suspended_reason";
 
 Member MemberFrom(const Row& r) {
   Member m;
-  m.membership = {r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), r.OptInt(15),
-                  r.Int(16) != 0};
+  m.membership = {r.Text(0), r.Text(1),     r.Text(2),      r.Text(3), r.Int(4),
+                  r.OptInt(15), r.Int(16) != 0, r.OptInt(17), r.Text(18)};
   User& u = m.user;
   u.id = r.Text(5);
   u.email = r.Text(6);
@@ -442,11 +442,11 @@ WebhookEndpoint WebhookFrom(const Row& r) {
 }
 
 constexpr const char* kNotificationCols =
-    "id, user_id, workspace_id, type, category, title, body, created_at, read_at";
+    "id, user_id, workspace_id, type, category, title, body, created_at, read_at, link";
 
 Notification NotificationFrom(const Row& r) {
-  return Notification{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4),
-                      r.Text(5), r.Text(6), r.Int(7),  r.OptInt(8)};
+  return Notification{r.Text(0), r.Text(1), r.Text(2), r.Text(3),   r.Text(4),
+                      r.Text(5), r.Text(6), r.Int(7),  r.OptInt(8), r.Text(9)};
 }
 
 NotificationRule NotificationRuleFrom(const Row& r) {
@@ -530,7 +530,8 @@ class SqlReads : public Base {
   std::vector<WorkspaceWithRole> WorkspacesOfUser(const std::string& user_id) override {
     auto rows = ReadConn()->Query(
         Sql({"SELECT ", kWorkspaceCols,
-             ", m.id, m.role, m.joined_at, m.deactivated_at, m.directory_managed "
+             ", m.id, m.role, m.joined_at, m.deactivated_at, m.directory_managed, "
+             "m.suspended_at, m.suspended_reason "
              "FROM workspaces w JOIN memberships m "
              "ON m.workspace_id=w.id WHERE m.user_id=$1 ORDER BY w.created_at, w.id"}),
         {user_id});
@@ -541,7 +542,8 @@ class SqlReads : public Base {
       Membership m{r.Text(n),           w.id,
                    user_id,             r.Text(n + 1),
                    r.Int(n + 2),        r.OptInt(n + 3),
-                   r.Int(n + 4) != 0};
+                   r.Int(n + 4) != 0,   r.OptInt(n + 5),
+                   r.Text(n + 6)};
       out.push_back({std::move(w), std::move(m)});
     }
     return out;
@@ -549,11 +551,11 @@ class SqlReads : public Base {
 
   std::optional<Membership> MembershipOf(const std::string& ws, const std::string& user) override {
     return One<Membership>(
-        "SELECT id, workspace_id, user_id, role, joined_at, deactivated_at, directory_managed "
-        "FROM memberships WHERE workspace_id=$1 AND user_id=$2",
+        "SELECT id, workspace_id, user_id, role, joined_at, deactivated_at, directory_managed, "
+        "suspended_at, suspended_reason FROM memberships WHERE workspace_id=$1 AND user_id=$2",
         {ws, user}, [](const Row& r) {
-          return Membership{r.Text(0), r.Text(1), r.Text(2),        r.Text(3),
-                            r.Int(4),  r.OptInt(5), r.Int(6) != 0};
+          return Membership{r.Text(0), r.Text(1),     r.Text(2),   r.Text(3), r.Int(4),
+                            r.OptInt(5), r.Int(6) != 0, r.OptInt(7), r.Text(8)};
         });
   }
 
@@ -1032,13 +1034,14 @@ class SqlReads : public Base {
   // Notifications are visible while their user is an active member of their workspace.
   static constexpr const char* kVisibleNotification =
       " FROM notifications n JOIN memberships m ON m.workspace_id=n.workspace_id AND "
-      "m.user_id=n.user_id AND m.deactivated_at IS NULL WHERE n.user_id=$1";
+      "m.user_id=n.user_id AND m.deactivated_at IS NULL AND m.suspended_at IS NULL "
+      "WHERE n.user_id=$1";
 
   std::vector<Notification> NotificationsOf(const std::string& user, const std::string& ws,
                                             bool unread_only, const std::string& before_id,
                                             int limit) override {
     std::string sql = Sql({"SELECT n.id, n.user_id, n.workspace_id, n.type, n.category, n.title, "
-                           "n.body, n.created_at, n.read_at",
+                           "n.body, n.created_at, n.read_at, n.link",
                            kVisibleNotification,
                            " AND ($2='' OR n.workspace_id=$2) AND ($3='' OR n.id < $3)",
                            unread_only ? " AND n.read_at IS NULL" : "",
@@ -1056,7 +1059,7 @@ class SqlReads : public Base {
   std::optional<Notification> NotificationById(const std::string& user,
                                                const std::string& id) override {
     return One<Notification>(Sql({"SELECT n.id, n.user_id, n.workspace_id, n.type, n.category, "
-                                  "n.title, n.body, n.created_at, n.read_at",
+                                  "n.title, n.body, n.created_at, n.read_at, n.link",
                                   kVisibleNotification, " AND n.id=$2"}),
                              {user, id}, NotificationFrom);
   }
@@ -1329,6 +1332,15 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
                "UPDATE memberships SET deactivated_at=$3, directory_managed=$4 "
                "WHERE workspace_id=$1 AND user_id=$2",
                {ws, user, Opt(deactivated_at), int64_t{directory_managed ? 1 : 0}}) > 0;
+  }
+
+  bool SetMembershipSuspension(const std::string& ws, const std::string& user,
+                               std::optional<UnixTime> suspended_at,
+                               const std::string& reason) override {
+    return c_->Exec(
+               "UPDATE memberships SET suspended_at=$3, suspended_reason=$4 "
+               "WHERE workspace_id=$1 AND user_id=$2",
+               {ws, user, Opt(suspended_at), reason}) > 0;
   }
 
   std::vector<ApiKey> HoldKeysOfOwner(const std::string& ws, const std::string& owner,
@@ -2031,9 +2043,9 @@ class SqlWriteTx final : public SqlReads<WriteTx> {
 
   void InsertNotification(const Notification& n) override {
     c_->Exec(Sql({"INSERT INTO notifications (", kNotificationCols,
-                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"}),
+                  ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"}),
              {n.id, n.user_id, n.workspace_id, n.type, n.category, n.title, n.body, n.created_at,
-              Opt(n.read_at)});
+              Opt(n.read_at), n.link});
   }
 
   bool MarkNotificationRead(const std::string& user, const std::string& id, UnixTime now) override {
