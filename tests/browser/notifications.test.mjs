@@ -331,6 +331,12 @@ describe('webhooks and notifications', { concurrency: false }, () => {
       assert.equal(status, 201);
     }
 
+    // The dispatcher writes the notifications a moment after the joins commit.
+    for (let i = 0; i < 100; i++) {
+      const inbox = await (await owner.request.get(`/v1/me/notifications?workspace=${wsId}`)).json();
+      if (inbox.unread_count >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await owner.goto(`/w/${wsId}/settings/general`);
     const bell = owner.getByRole('button', { name: /^Notifications, \d+ unread$/ });
     await bell.waitFor();
