@@ -188,6 +188,8 @@ bool PublicV4(const uint8_t* b) {
   if (a == 169 && second == 254) return false;          // link-local (cloud metadata)
   if (a == 172 && (second & 0xf0) == 16) return false;  // 172.16/12
   if (a == 192 && second == 168) return false;          // 192.168/16
+  if (a == 198 && (second & 0xfe) == 18) return false;  // 198.18/15 (benchmarking networks)
+  if (a == 192 && second == 0 && b[2] == 0) return false;  // 192.0.0/24 (protocol assignments)
   return a < 224;                                       // multicast, reserved, broadcast
 }
 
@@ -251,8 +253,10 @@ Status CheckAddresses(const Target& t, const std::vector<IpAddress>& addresses,
   if (policy.allow_private_networks) return {};
   for (const IpAddress& ip : addresses) {
     if (!IsPublicAddress(ip)) {
-      return NotAllowed(t.host + " resolves to " + FormatIp(ip) +
-                        ", which is not a public address.");
+      // Which address is not said: the answer would map the private network for whoever
+      // types names into the URL field.
+      return NotAllowed(t.host + " resolves to an address that is not public (loopback, "
+                                 "private, link-local, multicast or reserved).");
     }
   }
   return {};

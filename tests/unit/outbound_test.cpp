@@ -238,6 +238,9 @@ TEST(OutboundUrl, RefusesEveryNonPublicAddressInEverySpelling) {
            {"http://192.168.1.1/", "192.168.1.1"},
            {"http://100.64.0.1/", "100.64.0.1"},
            {"http://100.127.255.255/", "100.127.255.255"},
+           {"http://198.18.0.1/", "198.18.0.1"},
+           {"http://198.19.255.255/", "198.19.255.255"},
+           {"http://192.0.0.8/", "192.0.0.8"},
            {"http://169.254.169.254/latest/meta-data/", "169.254.169.254"},
            {"http://[fe80::1]/", "fe80::1"},
            {"http://[fec0::1]/", "fec0::1"},
@@ -350,6 +353,7 @@ TEST(OutboundPost, RefusesANameThatResolvesToAPrivateAddress) {
   addrinfo* found = nullptr;
   if (getaddrinfo(name, nullptr, &hints, &found) != 0) GTEST_SKIP() << name << " does not resolve";
   bool any_private = false;
+  std::vector<std::string> resolved;
   for (addrinfo* a = found; a; a = a->ai_next) {
     IpAddress ip;
     if (a->ai_family == AF_INET) {
@@ -359,6 +363,7 @@ TEST(OutboundPost, RefusesANameThatResolvesToAPrivateAddress) {
       std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr, 16);
     }
     any_private = any_private || !IsPublicAddress(ip);
+    resolved.push_back(FormatIp(ip));
   }
   freeaddrinfo(found);
   if (!any_private) GTEST_SKIP() << name << " resolves only to public addresses";
@@ -374,6 +379,11 @@ TEST(OutboundPost, RefusesANameThatResolvesToAPrivateAddress) {
   EXPECT_EQ(answer.error().code, "webhook_url_not_allowed");
   EXPECT_NE(answer.error().message.find("resolves to"), std::string::npos)
       << answer.error().message;
+  // The private address itself is not told to whoever typed the name.
+  for (const auto& ip : resolved) {
+    EXPECT_EQ(answer.error().message.find(ip), std::string::npos) << answer.error().message;
+    EXPECT_EQ(at_creation.error().message.find(ip), std::string::npos);
+  }
 }
 
 TEST(OutboundPost, ReturnsAFailureStatusWithItsRetryAfter) {
