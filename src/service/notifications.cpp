@@ -152,14 +152,6 @@ std::vector<std::string> Notifications::AdminRoles() const {
   return roles;
 }
 
-NotificationRule Notifications::RuleFor(WriteTx& tx, const std::string& ws,
-                                        const std::string& type) {
-  for (auto& r : tx.NotificationRules(ws)) {
-    if (r.type == type) return r;
-  }
-  return NotificationTypes::DefaultRule(ws, type, AdminRoles());
-}
-
 // --- Rules ---------------------------------------------------------------------------------
 
 std::vector<RuleView> Notifications::Rules(const Membership& caller) {
@@ -582,19 +574,44 @@ WebhookDelivery NewDelivery(const WebhookEndpoint& e, const OutboxEvent& ev,
 
 }  // namespace
 
+// Reads of one dispatch transaction, once per workspace: a burst of a workspace's events (a
+// bulk import, a host recording thousands of events) costs its reads once per batch.
+struct Notifications::Batch {
+  WriteTx& tx;
+  std::map<std::string, std::vector<WebhookEndpoint>> endpoints;
+  std::map<std::string, std::vector<NotificationRule>> rules;
+  std::map<std::string, std::optional<Workspace>> workspaces;
+  std::map<std::string, std::vector<Member>> members;
+  std::map<std::string, NotificationPreferences> prefs;
+
+  template <typename Map, typename Read>
+  auto& Get(Map& map, const std::string& key, Read read) {
+    auto it = map.find(key);
+    if (it == map.end()) it = map.emplace(key, read()).first;
+    return it->second;
+  }
+};
+
 int Notifications::Dispatch(int limit) {
   auto events = store_.PendingOutboxEvents(limit);
-  for (const auto& ev : events) {
-    // One transaction per event: what it causes exists exactly when the event is gone.
+  for (size_t start = 0; start < events.size(); start += kDispatchBatch) {
+    size_t end = std::min(events.size(), start + kDispatchBatch);
+    // Each event is deleted in the transaction that writes what it causes, so they exist
+    // exactly when it is gone; a batch of them shares one transaction and its reads.
     store_.Write([&](WriteTx& tx) {
-      if (!tx.DeleteOutboxEvent(ev.id)) return;  // another process dispatched it
-      DispatchOne(tx, ev);
+      Batch batch{tx, {}, {}, {}, {}, {}};
+      for (size_t i = start; i < end; ++i) {
+        if (!tx.DeleteOutboxEvent(events[i].id)) continue;  // another process dispatched it
+        DispatchOne(batch, events[i]);
+      }
     });
   }
   return static_cast<int>(events.size());
 }
 
-void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
+void Notifications::DispatchOne(Batch& batch, const OutboxEvent& ev) {
+  WriteTx& tx = batch.tx;
+  const std::string& wsid = ev.workspace_id;
   Json payload = Json::parse(ev.payload, nullptr, false);
   if (payload.is_discarded() || !payload.is_object()) return;
   const Json& data = payload.contains("data") ? payload["data"] : Json::object();
@@ -607,10 +624,16 @@ void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
     type = ev.type;
   }
   std::optional<NotificationRule> rule;
-  if (!type.empty()) rule = RuleFor(tx, ev.workspace_id, type);
+  if (!type.empty()) {
+    for (const auto& r : batch.Get(batch.rules, wsid, [&] { return tx.NotificationRules(wsid); })) {
+      if (r.type == type) rule = r;
+    }
+    if (!rule) rule = NotificationTypes::DefaultRule(wsid, type, AdminRoles());
+  }
   auto wants = [&](const char* channel) { return rule && Has(rule->channels, channel); };
 
-  auto endpoints = tx.WebhookEndpoints(ev.workspace_id);
+  const auto& endpoints =
+      batch.Get(batch.endpoints, wsid, [&] { return tx.WebhookEndpoints(wsid); });
   // Webhooks: every audit event is there for the host to react to, except that an action
   // which is itself a notification type (api_key.created) follows its rule's webhook channel;
   // a notification raised on its own goes when its rule names webhooks.
@@ -631,7 +654,7 @@ void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
     std::string name = access_.RoleName(ev.workspace_id, role);
     return name.empty() ? role : name;
   });
-  auto ws = tx.WorkspaceById(ev.workspace_id);
+  const auto& ws = batch.Get(batch.workspaces, wsid, [&] { return tx.WorkspaceById(wsid); });
   if (!ws) return;
   std::string link = config_.PublicUrl() + "/w/" + ws->id + (r.path.empty() ? "" : "/" + r.path);
   std::string when = FormatLocalTime(ws->timezone, ev.created_at);
@@ -646,8 +669,8 @@ void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
   // when the rule says so), the actor and the subject when the rule names them, and the
   // members it names.
   std::set<std::string> to;
-  std::map<std::string, User> people;
-  for (auto& m : tx.Members(ev.workspace_id)) {
+  std::map<std::string, const User*> people;
+  for (const auto& m : batch.Get(batch.members, wsid, [&] { return tx.Members(wsid); })) {
     if (m.membership.status() != "active") continue;  // deactivated or suspended
     const std::string& uid = m.user.id;
     bool pick = (Has(rule->roles, m.membership.role) && uid != r.actor_id) ||
@@ -655,12 +678,12 @@ void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
                 Has(rule->users, uid);
     if (pick) {
       to.insert(uid);
-      people.emplace(uid, std::move(m.user));
+      people.emplace(uid, &m.user);
     }
   }
   std::string_view category = NotificationTypes::CategoryOf(type);
   for (const auto& uid : to) {
-    const User& u = people[uid];
+    const User& u = *people[uid];
     if (wants("in_app")) {
       Notification n;
       n.id = NewTimeOrderedId("ntf");
@@ -675,7 +698,9 @@ void Notifications::DispatchOne(WriteTx& tx, const OutboxEvent& ev) {
       tx.InsertNotification(n);
     }
     if (!wants("email") || u.email.empty()) continue;
-    NotificationPreferences prefs = tx.NotificationPreferencesOf(uid).value_or(NotificationPreferences{});
+    const NotificationPreferences& prefs = batch.Get(batch.prefs, uid, [&] {
+      return tx.NotificationPreferencesOf(uid).value_or(NotificationPreferences{});
+    });
     const std::string& pref = category == "invite_access" ? prefs.invite_access
                               : category == "security"    ? prefs.security
                                                           : prefs.system;

@@ -109,7 +109,9 @@ class Notifications {
   Result<std::vector<WebhookDelivery>> SlackDeliveries(const Membership& caller,
                                                        const std::string& before, int limit);
 
-  // The dispatcher: fans out up to `limit` events of the bus; returns how many.
+  // The dispatcher: fans out up to `limit` events of the bus, kDispatchBatch events per
+  // transaction; returns how many it read.
+  static constexpr size_t kDispatchBatch = 100;
   int Dispatch(int limit = 500);
   // Sends the digests due now (every pending one when `all`); returns the mails queued.
   int SendDigests(bool all);
@@ -117,9 +119,10 @@ class Notifications {
   int64_t Purge();
 
  private:
-  void DispatchOne(WriteTx& tx, const OutboxEvent& ev);
+  // What one dispatch transaction has read of each workspace (endpoints, rules, members…).
+  struct Batch;
+  void DispatchOne(Batch& batch, const OutboxEvent& ev);
   std::vector<std::string> AdminRoles() const;
-  NotificationRule RuleFor(WriteTx& tx, const std::string& workspace_id, const std::string& type);
 
   Store& store_;
   const Config& config_;
