@@ -339,17 +339,20 @@ describe('webhooks and notifications', { concurrency: false }, () => {
     assert.equal((await owner.locator('.bell-count').textContent()).trim(), unread > 99 ? '99+' : String(unread));
     await bell.click();
     const panel = owner.getByRole('region', { name: 'Notifications' });
-    await panel.getByRole('button', { name: /^Unread: / }).first().waitFor();
+    // Each is a link to the page it is about (member.joined: the team).
+    await panel.getByRole('link', { name: /^Unread: / }).first().waitFor();
     await panel.getByText(new RegExp(`${DEV.name}|${DEV.email}`)).first().waitFor();
     await screenshots(owner, 'notification-bell');
-    // Unread ones are bold; a click reads one.
+    // Unread ones are bold; a click reads one and goes to its page, closing the panel.
     assert.equal(await panel.locator('li.unread .bell-title').first().evaluate((el) => getComputedStyle(el).fontWeight), '700');
-    await panel.getByRole('button', { name: /^Unread: / }).first().click();
-    await owner.getByRole('button', { name: `Notifications, ${unread - 1} unread` }).waitFor();
+    await panel.getByRole('link', { name: /^Unread: / }).first().click();
+    await owner.waitForURL(`**/w/${wsId}/settings/team`);
+    await panel.waitFor({ state: 'detached' });
+    await owner.getByRole('button', { name: `Notifications, ${unread - 1} unread` }).click();
     await panel.getByRole('button', { name: 'Mark all as read' }).click();
     await owner.getByRole('button', { name: 'Notifications', exact: true }).waitFor();
     assert.equal(await owner.locator('.bell-count').count(), 0);
-    assert.equal(await panel.getByRole('button', { name: /^Unread: / }).count(), 0);
+    assert.equal(await panel.getByRole('link', { name: /^Unread: / }).count(), 0);
     // Escape closes the panel and gives the focus back to the bell.
     await owner.keyboard.press('Escape');
     await panel.waitFor({ state: 'detached' });
