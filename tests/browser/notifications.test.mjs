@@ -331,6 +331,11 @@ describe('webhooks and notifications', { concurrency: false }, () => {
       assert.equal(status, 201);
     }
 
+    // Dispatch is asynchronous: the bell looks once on load, then only every 30 s.
+    await until(async () => {
+      const titles = (await (await owner.request.get(`/v1/me/notifications?workspace=${wsId}&unread=true`)).json()).data.map((n) => n.title);
+      return [DEV, QUINN].every((who) => titles.includes(`${who.name} joined the workspace`));
+    }, "both arrivals in the owner's notifications");
     await owner.goto(`/w/${wsId}/settings/general`);
     const bell = owner.getByRole('button', { name: /^Notifications, \d+ unread$/ });
     await bell.waitFor();
