@@ -1383,3 +1383,5 @@ describe('directory sync over SCIM', { concurrency: false }, () => {
 
 // Webhooks and notifications (issue 18): their own suite, run after these.
 await import('./notifications.test.mjs');
+// Suspending members (issue 19): its own suite, run after these.
+await import('./suspension.test.mjs');

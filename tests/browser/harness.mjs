@@ -227,6 +227,9 @@ export class Gatehouse {
       const port = await freePort();
       this.url = `http://127.0.0.1:${port}`;
       const args = ['serve', '--listen', `127.0.0.1:${port}`, '--db', `sqlite:${this.dir}/g.db`, '--public-url', this.url];
+      // This tree's dashboard (scripts/web.sh), not the one the binary was built beside: a
+      // worktree's tests then run its own web/ against a shared binary.
+      if (fs.existsSync(path.join(root, 'web', 'dist', 'index.html'))) args.push('--web-dir', path.join(root, 'web', 'dist'));
       if (this.smtpUrl) args.push('--smtp', this.smtpUrl);
       args.push(...this.extraArgs);
       this.stderr = fs.openSync(path.join(this.dir, 'stderr.log'), 'w');

@@ -90,8 +90,9 @@ export interface Membership {
   workspace_id: string;
   workspace_name: string;
   role: string;
-  /** "deactivated" while the workspace's directory has deactivated the membership. */
-  status: 'active' | 'deactivated';
+  /** "deactivated" while the workspace's directory has deactivated the membership; "suspended"
+   *  while an administrator has suspended it. */
+  status: 'active' | 'deactivated' | 'suspended';
 }
 
 export interface Me {
@@ -139,8 +140,9 @@ export interface Member {
   projects: { project_id: string; name: string; role: string }[];
   last_login_at: string | null;
   joined_at: string;
-  /** A deactivated member (by the directory, over SCIM) keeps the row but no access. */
-  status?: 'active' | 'deactivated';
+  /** A deactivated member (by the directory, over SCIM) keeps the row but no access; so does a
+   *  suspended one (by an administrator, until unsuspended). Deactivated wins when both hold. */
+  status?: 'active' | 'deactivated' | 'suspended';
   /** Provisioned by the workspace's directory (SCIM): its role follows the group mappings. */
   directory_managed?: boolean;
 }
@@ -351,6 +353,8 @@ export interface InAppNotification {
   body: string;
   created_at: string;
   read_at: string | null;
+  /** The dashboard page it is about ("/w/ws_…/settings/team"), or null. */
+  link?: string | null;
 }
 
 export interface NotificationList {

@@ -1,14 +1,24 @@
 // The bell in the header of every signed-in page: in-app notifications of the current
 // workspace, with the unread count (99+ past 99). It looks again every 30 seconds while the tab
-// is visible, at once when the tab comes back, and never while it is hidden.
+// is visible, at once when the tab comes back, and never while it is hidden. A notification with a
+// link (a dashboard path) is a link: a click reads it and goes there without reloading the app.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, InAppNotification, NotificationList, post } from './api';
+import { navigate } from './router';
 import { relativeTime } from './ui';
 
 export const POLL_MS = 30_000;
 
 export function badgeCount(n: number): string {
   return n > 99 ? '99+' : String(n);
+}
+
+/** The dashboard path a notification leads to: only a path of this app ("/w/…"), never another
+ *  origin ("//host", "https:…"); null otherwise. */
+export function linkOf(n: InAppNotification): string | null {
+  const link = n.link;
+  if (typeof link !== 'string' || !link.startsWith('/') || link.startsWith('//') || link.includes('\\')) return null;
+  return link;
 }
 
 export function NotificationBell(props: { ws: string }) {
@@ -110,6 +120,16 @@ export function NotificationBell(props: { ws: string }) {
     load();
   }
 
+  function follow(e: MouseEvent, n: InAppNotification, link: string) {
+    markRead(n);
+    // A new tab or window (modifier keys, middle button) keeps this page and its panel.
+    if (e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || e.button !== 0) return;
+    e.preventDefault();
+    setOpen(false);
+    if (location.pathname + location.search !== link) navigate(link);
+    document.getElementById('main')?.focus();
+  }
+
   const label = unread ? `Notifications, ${unread} unread` : 'Notifications';
   return (
     <div class="bell" ref={rootRef}>
@@ -156,9 +176,10 @@ export function NotificationBell(props: { ws: string }) {
             <p class="muted bell-empty">You're all caught up.</p>
           ) : (
             <ul class="bell-list">
-              {items.map((n) => (
-                <li key={n.id} class={n.read_at ? 'read' : 'unread'}>
-                  <button type="button" class="bell-item" onClick={() => markRead(n)}>
+              {items.map((n) => {
+                const link = linkOf(n);
+                const content = (
+                  <>
                     <span class="bell-title">
                       {!n.read_at && <span class="visually-hidden">Unread: </span>}
                       {n.title}
@@ -167,9 +188,22 @@ export function NotificationBell(props: { ws: string }) {
                     <time class="bell-time" dateTime={n.created_at}>
                       {relativeTime(n.created_at)}
                     </time>
-                  </button>
-                </li>
-              ))}
+                  </>
+                );
+                return (
+                  <li key={n.id} class={n.read_at ? 'read' : 'unread'}>
+                    {link ? (
+                      <a class="bell-item" href={link} onClick={(e) => follow(e, n, link)} onAuxClick={(e) => e.button === 1 && markRead(n)}>
+                        {content}
+                      </a>
+                    ) : (
+                      <button type="button" class="bell-item" onClick={() => markRead(n)}>
+                        {content}
+                      </button>
+                    )}
+                  </li>
+                );
+              })}
             </ul>
           )}
         </div>

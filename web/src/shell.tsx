@@ -132,6 +132,8 @@ export function Shell(props: { ws: string; section: string; children: (w: Worksp
           <SsoRequired error={ws.error} />
         ) : ws.error instanceof ApiError && ws.error.code === 'member_deactivated' ? (
           <MemberDeactivated workspace={me?.memberships.find((m) => m.workspace_id === props.ws)?.workspace_name ?? 'this workspace'} others={(me?.memberships.length ?? 1) > 1} />
+        ) : ws.error instanceof ApiError && ws.error.code === 'member_suspended' ? (
+          <MemberSuspended workspace={me?.memberships.find((m) => m.workspace_id === props.ws)?.workspace_name ?? 'this workspace'} others={(me?.memberships.length ?? 1) > 1} />
         ) : ws.error ? (
           <p role="alert" class="form-error">
             This workspace could not be loaded. It may have been deleted or you may no longer be a member.
@@ -176,6 +178,21 @@ function MemberDeactivated(props: { workspace: string; others: boolean }) {
       <p>Your access to {props.workspace} was deactivated by its directory. Contact an administrator.</p>
       <p class="muted">
         An administrator of {props.workspace} can reactivate you there or in your company's directory.
+        {props.others ? ' Your other workspaces are unaffected: choose one in the workspace menu.' : ''}
+      </p>
+    </section>
+  );
+}
+
+/** An administrator suspended the caller's membership (403 member_suspended on every route of
+ *  the workspace) until they unsuspend it: say so, instead of a generic error. */
+function MemberSuspended(props: { workspace: string; others: boolean }) {
+  return (
+    <section class="card member-suspended" aria-labelledby="member-suspended-title">
+      <h1 id="member-suspended-title">Access suspended</h1>
+      <p>An administrator suspended your access to this workspace.</p>
+      <p class="muted">
+        Your API keys in {props.workspace} do not work until an administrator of {props.workspace} unsuspends you. Nothing was deleted.
         {props.others ? ' Your other workspaces are unaffected: choose one in the workspace menu.' : ''}
       </p>
     </section>

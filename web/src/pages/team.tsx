@@ -1,6 +1,6 @@
-// Settings → Team Members: member count, Active Members (role selector, Remove; Directory and
-// Deactivated badges, Reactivate), Pending Invitations (Revoke), the Invite Member dialog and
-// bulk CSV invitations.
+// Settings → Team Members: member count, Active Members (role selector, Remove; Directory,
+// Deactivated and Suspended badges, Reactivate, Suspend… and Unsuspend), Pending Invitations
+// (Revoke), the Invite Member dialog and bulk CSV invitations.
 import { useState } from 'preact/hooks';
 import { api, ApiError, del, get, Invitation, Member, Page, patch, post, Project, Role, Workspace, wsPath } from '../api';
 import { invalidatePermissions, usePermissions } from '../permissions';
@@ -48,6 +48,9 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
   const [bulk, setBulk] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
   const [reactivating, setReactivating] = useState<Member | null>(null);
+  const [suspending, setSuspending] = useState<Member | null>(null);
+  const [unsuspendingId, setUnsuspendingId] = useState('');
+  const [actionError, setActionError] = useState<{ id: string; msg: string } | null>(null);
   const [notice, setNotice] = useState('');
   const [rowError, setRowError] = useState<{ id: string; msg: string } | null>(null);
 
@@ -62,6 +65,7 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
   };
   const count = members.data?.total ?? members.data?.data.length ?? ws.member_count;
   const deactivated = members.data?.data.filter((m) => m.status === 'deactivated').length ?? 0;
+  const suspended = members.data?.data.filter((m) => m.status === 'suspended').length ?? 0;
 
   async function changeRole(m: Member, role: string) {
     setRowError(null);
@@ -73,6 +77,23 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
       members.reload();
     } catch (e) {
       setRowError({ id: m.user_id, msg: e instanceof ApiError ? e.detail : String(e) });
+      members.reload();
+    }
+  }
+
+  async function unsuspend(m: Member) {
+    const who = m.name || m.email;
+    setActionError(null);
+    setNotice('');
+    setUnsuspendingId(m.user_id);
+    try {
+      await post(wsPath(ws.id, `/members/${m.user_id}/unsuspend`));
+      setNotice(`${who} is no longer suspended: their access to ${ws.name} and their API keys here work again.`);
+    } catch (e) {
+      setActionError({ id: m.user_id, msg: e instanceof ApiError ? e.detail || e.code : String(e) });
+    } finally {
+      setUnsuspendingId('');
+      // After not_suspended too: the list was older than the member's state.
       members.reload();
     }
   }
@@ -97,6 +118,7 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
             {count} {count === 1 ? 'member' : 'members'}
             {ws.member_limit ? ` of ${ws.member_limit} on your plan` : ''}
             {deactivated ? ` · ${deactivated} deactivated` : ''}
+            {suspended ? ` · ${suspended} suspended` : ''}
           </p>
         </div>
         {canInvite && (
@@ -135,8 +157,13 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
                 const isOwner = m.role === ownerRole;
                 const editable = canManageRoles && !self && !isOwner;
                 const off = m.status === 'deactivated';
+                const held = m.status === 'suspended';
+                const who = m.name || m.email;
+                // Suspending needs members.remove; never oneself or the owner (the server refuses both).
+                const canSuspend = canRemove && !self && !isOwner && m.status === 'active';
+                const canUnsuspend = canRemove && !self && held;
                 return (
-                  <tr key={m.user_id} class={off ? 'deactivated' : undefined}>
+                  <tr key={m.user_id} class={off ? 'deactivated' : held ? 'suspended' : undefined}>
                     <td>
                       <div class="person">
                         <Avatar name={m.name || m.email} round size={32} />
@@ -146,7 +173,7 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
                             {self && <span class="muted"> (You)</span>}
                           </div>
                           <div class="muted small">{m.email}</div>
-                          {(m.directory_managed || off) && (
+                          {(m.directory_managed || off || held) && (
                             <div class="member-badges">
                               {m.directory_managed && (
                                 <span title="Provisioned by your directory (SCIM): its groups set the role.">
@@ -154,6 +181,11 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
                                 </span>
                               )}
                               {off && <Badge tone="red">Deactivated</Badge>}
+                              {held && (
+                                <span title="Refused in this workspace, and their API keys here stop working, until unsuspended.">
+                                  <Badge tone="yellow">Suspended</Badge>
+                                </span>
+                              )}
                             </div>
                           )}
                         </div>
@@ -192,12 +224,41 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
                           Reactivate
                         </button>
                       )}
+                      {canUnsuspend && (
+                        <button
+                          class="button secondary small"
+                          type="button"
+                          disabled={unsuspendingId === m.user_id}
+                          onClick={() => unsuspend(m)}
+                          aria-label={`Unsuspend ${who}`}
+                        >
+                          {unsuspendingId === m.user_id ? 'Unsuspending…' : 'Unsuspend'}
+                        </button>
+                      )}
+                      {canSuspend && (
+                        <button
+                          class="button secondary small"
+                          type="button"
+                          onClick={() => {
+                            setActionError(null);
+                            setSuspending(m);
+                          }}
+                          aria-label={`Suspend ${who}`}
+                        >
+                          Suspend…
+                        </button>
+                      )}
                       {canRemove && !self && !isOwner ? (
-                        <button class="button danger-outline small" type="button" onClick={() => setRemoving(m)} aria-label={`Remove ${m.name || m.email}`}>
+                        <button class="button danger-outline small" type="button" onClick={() => setRemoving(m)} aria-label={`Remove ${who}`}>
                           Remove
                         </button>
-                      ) : off && canManageRoles ? null : (
+                      ) : (off && canManageRoles) || canUnsuspend ? null : (
                         <span aria-hidden="true">–</span>
+                      )}
+                      {actionError?.id === m.user_id && (
+                        <p class="field-error" role="alert">
+                          {actionError.msg}
+                        </p>
                       )}
                     </td>
                   </tr>
@@ -287,6 +348,19 @@ export function TeamMembers(props: { ws: Workspace; reloadWs: () => void }) {
           onDone={() => {
             setNotice(`${reactivating.name || reactivating.email} is active again in ${ws.name}.`);
             setReactivating(null);
+            members.reload();
+          }}
+        />
+      )}
+      {suspending && (
+        <SuspendDialog
+          ws={ws}
+          member={suspending}
+          onClose={() => setSuspending(null)}
+          onStale={() => members.reload()}
+          onDone={() => {
+            setNotice(`${suspending.name || suspending.email} is suspended in ${ws.name}.`);
+            setSuspending(null);
             members.reload();
           }}
         />
@@ -475,6 +549,72 @@ function RemoveDialog(props: { ws: Workspace; member: Member; onClose: () => voi
           Remove member
         </button>
       </div>
+    </Dialog>
+  );
+}
+
+export const SUSPEND_EXPLAINED =
+  'They are refused in this workspace and their API keys here stop working (verify answers SUSPENDED) until you unsuspend them. Nothing is deleted.';
+
+/** Suspends an active member, with an optional one-line reason (kept in the audit log). */
+function SuspendDialog(props: { ws: Workspace; member: Member; onClose: () => void; onDone: () => void; onStale: () => void }) {
+  const [reason, setReason] = useState('');
+  const [reasonError, setReasonError] = useState<string | undefined>();
+  const [error, setError] = useState<ApiError | string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const who = props.member.name || props.member.email;
+  const trimmed = reason.trim();
+
+  async function suspend(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setReasonError(undefined);
+    try {
+      await post(wsPath(props.ws.id, `/members/${props.member.user_id}/suspend`), trimmed ? { reason: trimmed } : {});
+      props.onDone();
+    } catch (err) {
+      const f = fieldErrors(err, ['reason']);
+      if (f.fields.reason) setReasonError(f.fields.reason);
+      else setError(f.rest);
+      // The list was older than the member's state (suspended or removed meanwhile).
+      if (err instanceof ApiError && ['already_suspended', 'not_found'].includes(err.code)) props.onStale();
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={`Suspend ${who}?`} onClose={props.onClose} description={SUSPEND_EXPLAINED}>
+      <form onSubmit={suspend} noValidate>
+        <div class="field">
+          <label for="suspend-reason">Reason (optional)</label>
+          <input
+            id="suspend-reason"
+            type="text"
+            maxLength={500}
+            autoComplete="off"
+            value={reason}
+            aria-invalid={reasonError ? 'true' : undefined}
+            aria-describedby="suspend-reason-msg"
+            onInput={(e) => {
+              setReason((e.target as HTMLInputElement).value);
+              setReasonError(undefined);
+            }}
+          />
+          <p id="suspend-reason-msg" class={reasonError ? 'field-error' : 'field-hint'} role={reasonError ? 'alert' : undefined}>
+            {reasonError ?? `Recorded in the audit log; ${who} does not see it.${reason.length > 400 ? ` ${reason.length} of 500 characters.` : ''}`}
+          </p>
+        </div>
+        <FormError error={error} />
+        <div class="dialog-actions">
+          <button class="button secondary" type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button class="button danger" type="submit" disabled={busy || reason.length > 500}>
+            {busy ? 'Suspending…' : 'Suspend member'}
+          </button>
+        </div>
+      </form>
     </Dialog>
   );
 }
