@@ -89,8 +89,8 @@ Status Team::CheckNotAbove(const Membership& caller, const Membership& target) {
   Catalogue::Set theirs = access_.PermissionsOf(target.workspace_id, target.role);
   if ((theirs & ~mine).none()) return {};
   return Error{ErrorKind::kForbidden, "member_outranks_you",
-               "This member holds permissions you do not; you cannot change their role or "
-               "remove them.",
+               "This member holds permissions you do not; you cannot change their role, "
+               "suspend them or remove them.",
                "user_id"};
 }
 
