@@ -92,7 +92,10 @@ bool SsoSessionMayCall(const Route& route) {
   if (route.access == Access::kPublic || route.access == Access::kOptionalAuth) return true;
   static const std::pair<std::string_view, std::string_view> kAllowed[] = {
       {"GET", "/v1/me"},          {"PATCH", "/v1/me"},       {"GET", "/v1/workspaces"},
-      {"POST", "/v1/auth/logout"}, {"GET", "/v1/me/sessions"}};
+      {"POST", "/v1/auth/logout"}, {"GET", "/v1/me/sessions"},
+      // The inbox: its handlers keep an SSO session to its own workspace.
+      {"GET", "/v1/me/notifications"}, {"POST", "/v1/me/notifications/{ntf}/read"},
+      {"POST", "/v1/me/notifications/read-all"}};
   for (const auto& [m, p] : kAllowed) {
     if (route.method == m && route.path == p) return true;
   }

@@ -43,7 +43,8 @@ void WebhookWorker::Stop() {
 }
 
 void WebhookWorker::Pump() {
-  notifications_.Dispatch();
+  // The deliveries already due go out even when the bus cannot be read this time.
+  PeriodicThread::RunLogged("notification dispatch", [this] { notifications_.Dispatch(); });
   auto due = hooks_.Due(4 * concurrency_);
   std::lock_guard lock(mu_);
   for (auto& d : due) {

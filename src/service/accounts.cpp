@@ -139,14 +139,15 @@ void Accounts::RaiseNewSignIn(WriteTx& tx, const NewSession& s, bool new_device,
   // Each workspace of the member hears of it through its own rules (by default, its admins'
   // inboxes); the member has had the mail above already.
   const Session& ses = s.session;
-  nlohmann::json details = {{"session_id", ses.id},
-                            {"device", ses.device},
+  nlohmann::json details = {{"device", ses.device},
                             {"browser", ses.browser},
                             {"ip", ses.ip},
                             {"country", ses.country}};
   std::string device = ses.device + (ses.browser.empty() ? "" : ", " + ses.browser);
   for (const auto& w : tx.WorkspacesOfUser(s.user.id)) {
     if (w.membership.status() != "active") continue;
+    // A session single sign-on made for one workspace is that workspace's business only.
+    if (!ses.scope_workspace_id.empty() && w.workspace.id != ses.scope_workspace_id) continue;
     if (new_location) {
       RaiseNotification(tx, w.workspace.id, "session.new_location", s.user.id, s.user.id,
                         s.user.name + " signed in from a new location",

@@ -27,6 +27,15 @@ constexpr const char* kManage = "notifications.manage";
 constexpr size_t kMaxHostDetailsBytes = 8 * 1024;
 constexpr const char* kFrequencies[] = {"immediate", "daily_digest"};
 
+// At most `max` bytes of `s`, cut at a character boundary (s is valid UTF-8): PostgreSQL
+// refuses half a character.
+std::string Prefix(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
 bool Has(const std::vector<std::string>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
 }
@@ -115,7 +124,7 @@ Rendered Render(const OutboxEvent& ev, std::string_view type, const Json& data,
 
 }  // namespace
 
-void RaiseNotification(WriteTx& tx, const std::string& workspace_id, const std::string& type,
+std::string RaiseNotification(WriteTx& tx, const std::string& workspace_id, const std::string& type,
                        const std::string& actor_id, const std::string& subject_id,
                        const std::string& title, const std::string& body,
                        const std::string& details_json, UnixTime now) {
@@ -133,6 +142,7 @@ void RaiseNotification(WriteTx& tx, const std::string& workspace_id, const std::
   tx.InsertOutboxEvent({id, workspace_id, type,
                         payload.dump(-1, ' ', false, Json::error_handler_t::replace), now,
                         "notification"});
+  return id;
 }
 
 Notifications::Notifications(Store& store, const Config& config, Access& access,
@@ -142,7 +152,8 @@ Notifications::Notifications(Store& store, const Config& config, Access& access,
       access_(access),
       mail_(mail),
       clock_(clock),
-      host_raised_(config.limits.notification_events_per_workspace_per_hour, 3600) {}
+      host_raised_(config.limits.notification_events_per_workspace_per_hour, 3600),
+      slack_tests_(10, 60) {}
 
 std::vector<std::string> Notifications::AdminRoles() const {
   std::vector<std::string> roles;
@@ -397,14 +408,15 @@ Result<std::string> Notifications::Raise(const Principal& p, const Membership& c
     auto me = access_.Recheck(tx, caller, "notifications.send");
     if (!me) return me.error();
     UnixTime now = clock_.Now();
-    // The person (or the key's owner) raising it is its actor.
-    RaiseNotification(tx, caller.workspace_id, in.type, p.user.id, "", *title, *body,
-                      in.details_json, now);
-    auto ev = AppendAudit(tx, p,
-                          {caller.workspace_id, "notification.raised", "notification", in.type,
-                           *title, "", Json{{"type", in.type}, {"title", *title}}.dump()},
-                          now);
-    return ev.id;
+    // No actor: the host's backend raises it through somebody's key, and that person is one of
+    // the admins who should hear of it like the others.
+    std::string id = RaiseNotification(tx, caller.workspace_id, in.type, "", "", *title, *body,
+                                       in.details_json, now);
+    AppendAudit(tx, p,
+                {caller.workspace_id, "notification.raised", "notification", in.type, *title, "",
+                 Json{{"type", in.type}, {"title", *title}, {"event_id", id}}.dump()},
+                now);
+    return id;
   });
 }
 
@@ -487,6 +499,12 @@ Status Notifications::DeleteSlack(const Principal& p, const Membership& caller) 
 Status Notifications::TestSlack(const Principal& p, const Membership& caller) {
   auto slack = Slack(caller);
   if (!slack) return Error::NotFound("slack connection");
+  if (int wait = slack_tests_.Acquire(caller.workspace_id, clock_.Now()); wait > 0) {
+    Error e{ErrorKind::kRateLimited, "rate_limited",
+            "At most 10 Slack test messages a minute; try again shortly.", {}};
+    e.retry_after_seconds = wait;
+    return e;
+  }
   auto ws = store_.WorkspaceById(caller.workspace_id);
   SlackText m;
   m.title = "Gatehouse is connected";
@@ -594,10 +612,7 @@ struct Notifications::Batch {
 
 int Notifications::Dispatch(int limit) {
   auto events = store_.PendingOutboxEvents(limit);
-  for (size_t start = 0; start < events.size(); start += kDispatchBatch) {
-    size_t end = std::min(events.size(), start + kDispatchBatch);
-    // Each event is deleted in the transaction that writes what it causes, so they exist
-    // exactly when it is gone; a batch of them shares one transaction and its reads.
+  auto run = [&](size_t start, size_t end) {
     store_.Write([&](WriteTx& tx) {
       Batch batch{tx, {}, {}, {}, {}, {}};
       for (size_t i = start; i < end; ++i) {
@@ -605,6 +620,33 @@ int Notifications::Dispatch(int limit) {
         DispatchOne(batch, events[i]);
       }
     });
+  };
+  for (size_t start = 0; start < events.size(); start += kDispatchBatch) {
+    size_t end = std::min(events.size(), start + kDispatchBatch);
+    // Each event is deleted in the transaction that writes what it causes, so they exist
+    // exactly when it is gone; a batch of them shares one transaction and its reads.
+    try {
+      run(start, end);
+      continue;
+    } catch (const std::exception& e) {
+      log::Error("notification dispatch failed; retrying the batch one event at a time",
+                 {{"error", e.what()}});
+    }
+    // One event that cannot be dispatched must not hold up the bus: alone, it is retried
+    // once, then set aside (logged with its id and dropped) so that the others flow.
+    for (size_t i = start; i < end; ++i) {
+      try {
+        run(i, i + 1);
+      } catch (const std::exception& e) {
+        log::Error("notification event set aside: it cannot be dispatched",
+                   {{"event_id", events[i].id}, {"type", events[i].type}, {"error", e.what()}});
+        try {
+          store_.Write([&](WriteTx& tx) { tx.DeleteOutboxEvent(events[i].id); });
+        } catch (const std::exception&) {
+          // The store itself is failing: the event stays and is tried on the next pass.
+        }
+      }
+    }
   }
   return static_cast<int>(events.size());
 }
@@ -645,7 +687,9 @@ void Notifications::DispatchOne(Batch& batch, const OutboxEvent& ev) {
       slack = e;
       continue;
     }
-    if (!to_webhooks || !Wants(e, ev.type) || CreatedAfter(e.id, ev.id)) continue;
+    // An endpoint that names the type itself asked for it: it gets it whatever the rule says.
+    bool named = Has(e.event_types, ev.type);
+    if (!(to_webhooks || named) || !Wants(e, ev.type) || CreatedAfter(e.id, ev.id)) continue;
     tx.InsertWebhookDelivery(NewDelivery(e, ev, ev.type, ev.payload));
   }
   if (type.empty()) return;
@@ -691,8 +735,8 @@ void Notifications::DispatchOne(Batch& batch, const OutboxEvent& ev) {
       n.workspace_id = ev.workspace_id;
       n.type = type;
       n.category = std::string(category);
-      n.title = r.title.substr(0, 300);
-      n.body = r.body.substr(0, 2000);
+      n.title = Prefix(r.title, 1000);
+      n.body = Prefix(r.body, 8000);
       n.created_at = ev.created_at;
       n.link = "/w/" + ev.workspace_id + (r.path.empty() ? "" : "/" + r.path);
       tx.InsertNotification(n);
@@ -712,7 +756,7 @@ void Notifications::DispatchOne(Batch& batch, const OutboxEvent& ev) {
       d.workspace_id = ev.workspace_id;
       d.type = type;
       d.category = std::string(category);
-      d.title = r.title.substr(0, 300);
+      d.title = Prefix(r.title, 1000);
       d.created_at = ev.created_at;
       d.due_at = NextLocalHour(ws->timezone, ev.created_at, kDigestHour);
       tx.InsertDigestItem(d);

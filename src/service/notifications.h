@@ -28,7 +28,8 @@ namespace gh {
 // Raises a notification type that is no audit action (session.new_location,
 // rate_limit.exceeded, the host's budget.threshold_reached…) inside `tx`. `actor_id` and
 // `subject_id` are user ids or "".
-void RaiseNotification(WriteTx& tx, const std::string& workspace_id, const std::string& type,
+// Returns the event's id (data.id of the webhook payload).
+std::string RaiseNotification(WriteTx& tx, const std::string& workspace_id, const std::string& type,
                        const std::string& actor_id, const std::string& subject_id,
                        const std::string& title, const std::string& body,
                        const std::string& details_json, UnixTime now);
@@ -130,6 +131,7 @@ class Notifications {
   MailOutbox& mail_;
   const Clock& clock_;
   WindowLimiter host_raised_;  // per workspace and hour
+  WindowLimiter slack_tests_;  // per workspace and minute: each holds a worker up to 10 s
 };
 
 }  // namespace gh

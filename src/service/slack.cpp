@@ -37,7 +37,8 @@ std::string SlackMessage(const SlackText& m) {
                       {"elements", json::array({{{"type", "mrkdwn"},
                                                  {"text", SlackEscape(m.context)}}})}});
   }
-  json msg = {{"text", text}, {"blocks", std::move(blocks)}};
+  // The fallback is mrkdwn too: a name such as "<!channel>" must not ping anyone.
+  json msg = {{"text", SlackEscape(text)}, {"blocks", std::move(blocks)}};
   if (!m.channel.empty()) msg["channel"] = m.channel;
   return msg.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -97,7 +97,14 @@ Status Team::CheckNotAbove(const Membership& caller, const Membership& target) {
 bool Team::IsLastManager(WriteTx& tx, const std::string& ws, const Membership& target) {
   const Catalogue& c = access_.catalogue();
   if (!c.owner_role.empty() || target.role != c.creator_role) return false;
-  return tx.CountMembersWithRole(ws, c.creator_role) <= 1;
+  // Only an administrator who can act counts: a suspended or deactivated one cannot.
+  for (const auto& m : tx.Members(ws)) {
+    if (m.membership.role == c.creator_role && m.membership.status() == "active" &&
+        m.user.id != target.user_id) {
+      return false;
+    }
+  }
+  return true;
 }
 
 Result<Member> Team::ChangeRole(const Principal& p, const Membership& caller,
@@ -273,6 +280,8 @@ Result<Member> Team::Unsuspend(const Principal& p, const Membership& caller,
     if (!target->membership.suspended_at) {
       return Error::Conflict("not_suspended", "The member is not suspended.");
     }
+    // Whom one may not suspend, one may not unsuspend either.
+    if (Status st = CheckNotAbove(*me, target->membership); !st.ok()) return st.error();
     UnixTime now = clock_.Now();
     UnixTime since = *target->membership.suspended_at;
     tx.SetMembershipSuspension(ws, user_id, std::nullopt, "");

@@ -9,6 +9,7 @@ raised once per key and hour; Slack's refusals handled as permanent, retryable o
 import concurrent.futures
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -214,7 +215,18 @@ def test_member_invited_reaches_admins_by_mail_and_slack_but_not_webhooks(srv, s
     # member.invited's rule names no webhook: the endpoint never got it.
     types = [json.loads(a["body"])["type"] for a in receiver.attempts(f"/{ws}/hook")]
     assert "member.invited" not in types, types
-    # Naming it sends the next one, signed.
+    # An endpoint that names the type itself asked for it, whatever the rule says.
+    named = owner.post(f"/v1/workspaces/{ws}/webhooks",
+                       json={"url": receiver.url(f"/{ws}/named"), "event_types": ["member.invited"]})
+    assert named.status_code == 201, named.text
+    receiver.secrets([hook.json()["secret"], named.json()["secret"]])
+    invite(owner, ws, unique_email("named"), role="viewer")
+    got = receiver.wait_for(f"/{ws}/named", 1)
+    assert json.loads(got[0]["body"])["type"] == "member.invited" and got[0]["verified"]
+    time.sleep(0.5)
+    types = [json.loads(a["body"])["type"] for a in receiver.attempts(f"/{ws}/hook")]
+    assert "member.invited" not in types, types
+    # Naming it in the rule sends the next one to every endpoint, signed.
     r = owner.put(f"/v1/workspaces/{ws}/notification-rules/member.invited",
                   json={"channels": ["webhook"]})
     assert r.status_code == 200, r.text
@@ -223,7 +235,7 @@ def test_member_invited_reaches_admins_by_mail_and_slack_but_not_webhooks(srv, s
                                if json.loads(a["body"])["type"] == "member.invited"
                                and a["verified"]])
     deliveries = owner.get(f"/v1/workspaces/{ws}/slack/deliveries").json()["data"]
-    assert [d["status"] for d in deliveries] == ["succeeded"]
+    assert [d["status"] for d in deliveries] == ["succeeded", "succeeded"]  # two invitations
 
 
 def test_api_key_created_mails_the_admins_and_its_creator(srv, sink):
@@ -305,7 +317,7 @@ def test_preferences_mute_or_move_mail_to_the_digest(srv, sink):
     out = subprocess.run([binary(), "notifications", "send-digests", "--db", srv.db, "--smtp", sink.url],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert "queued" in out.stdout
+    assert re.search(r"^queued [1-9][0-9]* digests?$", out.stdout, re.M), out.stdout
     digest = "[Digest Co] Your daily digest: 2 events"
     assert wait_until(lambda: digest in subjects(sink, admin.email)), subjects(sink, admin.email)
     text, _ = mail_parts(next(m for m in sink.to(admin.email) if m["subject"] == digest))
@@ -357,10 +369,18 @@ def test_the_host_raises_its_own_notifications(srv, sink):
     # A developer may not raise them; the limit (5 an hour here) holds.
     assert_problem(dev.post(f"/v1/workspaces/{ws}/notification-events",
                             json={"type": "quality.degraded", "title": "x"}), 403, "forbidden")
+    # 2,000 characters of three bytes each: stored whole, never cut inside a character.
     codes = [requests.post(url, headers=auth, timeout=10,
-                           json={"type": "deploy.failed", "title": f"Deploy {i} failed"}).status_code
+                           json={"type": "deploy.failed", "title": f"Deploy {i} failed",
+                                 "body": "€" * 2000}).status_code
              for i in range(5)]
     assert codes == [202, 202, 202, 202, 429], codes
+    long = wait_until(lambda: [n for n in inbox(admin, ws, limit=200)["data"]
+                               if n["type"] == "deploy.failed"])
+    assert long and long[0]["body"] == "€" * 2000
+    # The owner whose key the backend used is an admin like the others: told too.
+    assert wait_until(lambda: [n for n in inbox(owner, ws, limit=200)["data"]
+                               if n["type"] == "budget.threshold_reached"])
 
 
 def test_rate_limit_exceeded_once_per_key_and_hour(srv, sink):

@@ -63,7 +63,7 @@ TEST(NotificationTypes, TheHostRaisesItsOwnTypesNotGatehouses) {
 TEST(Slack, MessageHasTextAndBlocksWithEscapedMrkdwn) {
   auto j = nlohmann::json::parse(SlackMessage(
       {"Ana <ana@x> invited bob", "Role: viewer & more", "Acme · 09:00", "https://g/w/ws_1", "#ops"}));
-  EXPECT_EQ(j["text"], "Ana <ana@x> invited bob: Role: viewer & more");
+  EXPECT_EQ(j["text"], "Ana &lt;ana@x&gt; invited bob: Role: viewer &amp; more");
   EXPECT_EQ(j["channel"], "#ops");
   ASSERT_EQ(j["blocks"].size(), 2u);
   EXPECT_EQ(j["blocks"][0]["type"], "section");
