@@ -29,7 +29,9 @@ std::vector<Workspace> AccountClosure::OwnedWorkspaces(StoreReader& reads,
     const std::string& role = w.membership.role;
     bool owns = c.owner_role.empty()
                     ? role == c.creator_role &&
-                          reads.CountMembersWithRole(w.workspace.id, role) <= 1
+                          reads.CountActiveMembersWithRole(w.workspace.id, role) -
+                                  (w.membership.status() == "active" ? 1 : 0) <=
+                              0
                     : role == c.owner_role;
     if (owns) owned.push_back(w.workspace);
   }

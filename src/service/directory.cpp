@@ -203,7 +203,9 @@ struct Directory::Impl {
     const std::string& current = member->membership.role;
     bool protected_role = (!c.owner_role.empty() && current == c.owner_role) ||
                           (c.owner_role.empty() && current == c.creator_role &&
-                           tx.CountMembersWithRole(ws(), c.creator_role) <= 1);
+                           tx.CountActiveMembersWithRole(ws(), c.creator_role) -
+                                   (member->membership.status() == "active" ? 1 : 0) <=
+                               0);
     if (role != current && !protected_role) {
       tx.UpdateMemberRole(ws(), user_id, role);
       Json changed = {{"from", current},
@@ -261,7 +263,9 @@ struct Directory::Impl {
                            "transfer ownership first.");
       }
       if (c.owner_role.empty() && member.membership.role == c.creator_role &&
-          tx.CountMembersWithRole(ws(), c.creator_role) <= 1) {
+          tx.CountActiveMembersWithRole(ws(), c.creator_role) -
+                  (member.membership.status() == "active" ? 1 : 0) <=
+              0) {
         return ScimInvalid("mutability",
                            "The workspace's last administrator cannot be deactivated.");
       }

@@ -872,7 +872,9 @@ Result<SsoOutcome> Sso::Finish(const std::string& connection_id, const std::stri
                member->role != access_.catalogue().owner_role) {
       const Catalogue& c = access_.catalogue();
       bool last_manager = c.owner_role.empty() && member->role == c.creator_role &&
-                          tx.CountMembersWithRole(ws, c.creator_role) <= 1;
+                          tx.CountActiveMembersWithRole(ws, c.creator_role) -
+                                  (member->status() == "active" ? 1 : 0) <=
+                              0;
       if (!last_manager) {
         tx.UpdateMemberRole(ws, u.id, role);
         Json changed = {{"from", member->role},

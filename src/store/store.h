@@ -124,6 +124,10 @@ class StoreReader {
                                          const std::string& user_id) = 0;
   virtual int64_t CountMembersWithRole(const std::string& workspace_id,
                                        const std::string& role) = 0;
+  // The same, counting only members who can act: neither deactivated nor suspended (for
+  // "the last administrator" rules).
+  virtual int64_t CountActiveMembersWithRole(const std::string& workspace_id,
+                                             const std::string& role) = 0;
 
   virtual std::vector<CustomRole> CustomRoles(const std::string& workspace_id) = 0;
   virtual std::optional<CustomRole> CustomRoleById(const std::string& workspace_id,

@@ -120,3 +120,22 @@ def test_two_admins_suspending_each_other_leaves_one(backend_server):
         assert loser.json()["code"] == "member_suspended"
         statuses = {status_of(owner, ws, a.user["id"]), status_of(owner, ws, b.user["id"])}
         assert statuses == {"active", "suspended"}
+
+
+def test_without_an_owner_the_last_active_admin_stays(start_server):
+    """Admin-member preset (no owner): a suspended admin does not count as the spare one, so
+    the only active admin can neither leave nor step down."""
+    srv = start_server(extra_args=["--preset", "admin-member"])
+    a = srv.signup(name="Admin A")
+    ws = a.create_workspace("No Owner Co")["id"]
+    b = join(srv, a, ws, name="Admin B")  # invitations join as Member
+    assert a.patch(f"/v1/workspaces/{ws}/members/{b.user['id']}",
+                   json={"role": "admin"}).status_code == 200
+    assert a.post(f"/v1/workspaces/{ws}/members/{b.user['id']}/suspend").status_code == 200
+    assert_problem(a.patch(f"/v1/workspaces/{ws}/members/{a.user['id']}", json={"role": "member"}),
+                   409, "last_admin")
+    assert_problem(a.delete(f"/v1/workspaces/{ws}/members/{a.user['id']}"), 409, "last_admin")
+    # With B back, A may step down.
+    assert a.post(f"/v1/workspaces/{ws}/members/{b.user['id']}/unsuspend").status_code == 200
+    assert a.patch(f"/v1/workspaces/{ws}/members/{a.user['id']}",
+                   json={"role": "member"}).status_code == 200

@@ -150,6 +150,13 @@ TEST_P(StoreConformance, CountMembersWithRoleCountsWithinTheWorkspace) {
   EXPECT_EQ(store().CountMembersWithRole(w.id, "admin"), 2);
   EXPECT_EQ(store().CountMembersWithRole(w.id, "role_x1"), 1);
   EXPECT_EQ(store().CountMembersWithRole(w.id, "viewer"), 0);
+  // Only members who can act count as active: not suspended, not deactivated.
+  EXPECT_EQ(store().CountActiveMembersWithRole(w.id, "admin"), 2);
+  InTx([&](WriteTx& tx) { tx.SetMembershipSuspension(w.id, b.id, kT0 + 1, ""); });
+  EXPECT_EQ(store().CountActiveMembersWithRole(w.id, "admin"), 1);
+  InTx([&](WriteTx& tx) { tx.SetMembershipState(w.id, c.id, kT0 + 2, true); });
+  EXPECT_EQ(store().CountActiveMembersWithRole(w.id, "admin"), 0);
+  EXPECT_EQ(store().CountMembersWithRole(w.id, "admin"), 2);
   EXPECT_EQ(store().CountMembersWithRole(w.id, "Admin"), 0);
   EXPECT_EQ(store().CountMembersWithRole(other.id, "admin"), 1);
   EXPECT_EQ(store().CountMembersWithRole(other.id, "owner"), 1);

@@ -585,6 +585,15 @@ class SqlReads : public Base {
         .Int(0);
   }
 
+  int64_t CountActiveMembersWithRole(const std::string& ws, const std::string& role) override {
+    return ReadConn()
+        ->Query("SELECT COUNT(*) FROM memberships WHERE workspace_id=$1 AND role=$2 AND "
+                "deactivated_at IS NULL AND suspended_at IS NULL",
+                {ws, role})
+        .at(0)
+        .Int(0);
+  }
+
   std::vector<CustomRole> CustomRoles(const std::string& ws) override {
     return All<CustomRole>(
         Sql({"SELECT ", kRoleCols, " FROM custom_roles WHERE workspace_id=$1 ORDER BY name, id"}),
