@@ -4,10 +4,10 @@
 //
 // The bus (outbox_events) gets a row with every audited change of a workspace and with every
 // notification raised on its own (RaiseNotification), in the transaction of the change. The
-// dispatcher takes one row at a time and, in one transaction, deletes it and writes all that
-// it causes: webhook and Slack deliveries (sent by the delivery worker, with retries), in-app
-// notifications, mail (through the mail outbox) and digest lines. So a crash loses nothing, a
-// rolled-back change sends nothing, and two nodes never dispatch one event twice.
+// dispatcher deletes each row in the transaction that writes all that it causes (a batch of
+// rows shares one): webhook and Slack deliveries (sent by the delivery worker, with retries),
+// in-app notifications, mail (through the mail outbox) and digest lines. So a crash loses
+// nothing, a rolled-back change sends nothing, and two nodes never dispatch one event twice.
 #pragma once
 
 #include <optional>
