@@ -284,3 +284,14 @@ export async function assertLabelled(page, where) {
   );
   if (unlabelled.length) throw new Error(`unlabelled controls on ${where}: ${unlabelled.join(' | ')}`);
 }
+
+/** Waits until `fn()` is truthy (polling every 100 ms), for up to `ms`. */
+export async function until(fn, what, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

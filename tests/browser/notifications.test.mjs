@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, Gatehouse, launchBrowser, screenshots, SmtpSink, WebhookReceiver } from './harness.mjs';
+import { DESKTOP, Gatehouse, launchBrowser, screenshots, SmtpSink, until, WebhookReceiver } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 const OWNER = { name: 'Nora Owner', email: 'nora@acme-notify.example.com' };
@@ -27,17 +27,6 @@ signups_per_ip_per_hour = 0
 retry_seconds = [1, 1, 1]
 allow_private_networks = true
 `;
-
-/** Waits until `fn()` is truthy (polling every 100 ms), for up to `ms`. */
-async function until(fn, what, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('webhooks and notifications', { concurrency: false }, () => {
   let smtp, receiver, server, browser, ownerCtx, owner, devCtx, dev, wsId, configDir;

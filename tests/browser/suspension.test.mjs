@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, Gatehouse, launchBrowser, screenshots, SmtpSink } from './harness.mjs';
+import { DESKTOP, Gatehouse, launchBrowser, screenshots, SmtpSink, until } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 const WORKSPACE = 'Acme Suspend';
@@ -22,17 +22,6 @@ const REASON = 'Unusual export volume from their keys';
 const CONFIG = `[limits]
 signups_per_ip_per_hour = 0
 `;
-
-/** Waits until `fn()` is truthy (polling every 100 ms), for up to `ms`. */
-async function until(fn, what, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('suspending members', { concurrency: false }, () => {
   let smtp, server, browser, ownerCtx, owner, devCtx, dev, wsId, configDir;
